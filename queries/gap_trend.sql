@@ -1,0 +1,86 @@
+-- gap_trend: the change of each gap since the previous wave of the same statement and
+-- pair (waves ordered by date, then id). One row per statement × pair × wave that has
+-- such a previous wave.
+--   change_pp = gap_pp − prev_gap_pp
+--   se        = 100 · sqrt(var_gap + var_prev_gap)      (four independent samples)
+--   p_value   = two-sided z test of the change
+--   q_value   = Benjamini–Hochberg over all statements of that pair and wave with a p
+--   trend     = narrowed | widened (by |gap|) where q < 0.05, stable where not, NULL without q
+-- A wave whose statement has series_break = true starts a new series: it has no row, and
+-- the next wave compares against it.
+WITH ordered AS (
+  SELECT
+    g.statement,
+    g.group_a,
+    g.group_b,
+    g.wave,
+    g.date,
+    g.gap_pp,
+    g.se,
+    coalesce(st.series_break, false) AS series_break,
+    lag(g.wave) OVER w AS prev_wave,
+    lag(g.gap_pp) OVER w AS prev_gap_pp,
+    lag(g.se) OVER w AS prev_se
+  FROM gaps g
+  LEFT JOIN statements st ON st.wave = g.wave AND st.statement = g.statement
+  WINDOW w AS (PARTITION BY g.statement, g.group_a, g.group_b ORDER BY g.date, g.wave)
+),
+changes AS (
+  SELECT
+    statement,
+    group_a,
+    group_b,
+    wave,
+    prev_wave,
+    gap_pp,
+    prev_gap_pp,
+    gap_pp - prev_gap_pp AS change_pp,
+    100 * sqrt((se / 100) * (se / 100) + (prev_se / 100) * (prev_se / 100)) AS se,
+    z_test_p(
+      (gap_pp - prev_gap_pp) / 100,
+      (se / 100) * (se / 100) + (prev_se / 100) * (prev_se / 100)
+    ) AS p_value
+  FROM ordered
+  WHERE prev_wave IS NOT NULL AND NOT series_break
+),
+ranked AS (
+  SELECT
+    changes.*,
+    count(p_value) OVER (PARTITION BY group_a, group_b, wave) AS m,
+    row_number() OVER (
+      PARTITION BY group_a, group_b, wave
+      ORDER BY p_value ASC NULLS LAST, statement
+    ) AS r
+  FROM changes
+),
+adjusted AS (
+  SELECT
+    ranked.*,
+    CASE WHEN p_value IS NOT NULL THEN
+      min(least(1.0, p_value * m / r)) OVER (
+        PARTITION BY group_a, group_b, wave
+        ORDER BY r DESC
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      )
+    END AS q_value
+  FROM ranked
+)
+SELECT
+  statement,
+  group_a,
+  group_b,
+  wave,
+  prev_wave,
+  gap_pp,
+  prev_gap_pp,
+  change_pp,
+  se,
+  p_value,
+  q_value,
+  CASE
+    WHEN q_value IS NULL THEN NULL
+    WHEN q_value < 0.05 THEN
+      CASE WHEN abs(gap_pp) < abs(prev_gap_pp) THEN 'narrowed' ELSE 'widened' END
+    ELSE 'stable'
+  END AS trend
+FROM adjusted

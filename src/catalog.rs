@@ -1,0 +1,165 @@
+//! The `waves` catalog table: which load of which wave is live. Reading it gives a
+//! consistent view of the store; committing it is the atomic switch of a load.
+
+use std::collections::HashMap;
+
+use deltalake::datafusion::prelude::{col, lit, SessionContext};
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::protocol::SaveMode;
+use deltalake::DeltaTable;
+
+use crate::error::{Error, Result};
+use crate::store::{Store, WAVES};
+use crate::tables::{self, CatalogEntry};
+
+/// The catalog at one version.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    /// Delta version of the `waves` table; `None` for an empty store.
+    pub version: Option<i64>,
+    /// Live waves, ordered by date then id.
+    pub entries: Vec<CatalogEntry>,
+    /// Commit time of that version (ms since epoch).
+    pub timestamp_ms: Option<i64>,
+}
+
+/// Reads the rows of a loaded catalog table.
+pub async fn read(table: &DeltaTable) -> Result<Vec<CatalogEntry>> {
+    let ctx = SessionContext::new();
+    table
+        .update_datafusion_session(&ctx.state())
+        .map_err(|e| Error::delta("reading the waves table", e))?;
+    let provider = table.table_provider().await?;
+    let batches = ctx.read_table(provider)?.collect().await?;
+    tables::catalog_from_batches(&batches)
+}
+
+async fn commit_timestamp(table: &DeltaTable) -> Option<i64> {
+    use futures::StreamExt;
+    let mut h = table.history(Some(1));
+    let ci = h.next().await?.ok()?;
+    ci.timestamp
+}
+
+/// The latest catalog.
+pub async fn current(store: &Store) -> Result<Catalog> {
+    at(store, None).await
+}
+
+/// The catalog at `version` (latest when `None`).
+pub async fn at(store: &Store, version: Option<i64>) -> Result<Catalog> {
+    let Some(table) = store.load(WAVES, version).await? else {
+        if let Some(v) = version {
+            return Err(Error::Usage(format!(
+                "the store {} has no version {v} (it holds no waves)",
+                store.display
+            )));
+        }
+        return Ok(Catalog::default());
+    };
+    let entries = read(&table).await?;
+    Ok(Catalog {
+        version: table.version().map(|v| v as i64),
+        timestamp_ms: commit_timestamp(&table).await,
+        entries,
+    })
+}
+
+fn props(meta: Vec<(String, serde_json::Value)>) -> CommitProperties {
+    CommitProperties::default()
+        .with_metadata(meta)
+        .with_max_retries(20)
+}
+
+/// Commits one catalog row: the wave appears (or its previous load is replaced) in one
+/// atomic commit.
+pub async fn commit_entry(
+    store: &Store,
+    entry: &CatalogEntry,
+    operation: &str,
+    data_versions: &HashMap<String, i64>,
+) -> Result<i64> {
+    let batch = tables::waves_batch(std::slice::from_ref(entry))?;
+    let meta = tables::commit_metadata(
+        operation,
+        &entry.wave,
+        Some(&entry.load_id),
+        Some(&entry.source_sha256),
+        data_versions,
+    );
+    let existing = store.load(WAVES, None).await?;
+    let t = match existing {
+        Some(t) => t
+            .write(vec![batch])
+            .with_save_mode(SaveMode::Overwrite)
+            .with_replace_where(col("wave").eq(lit(entry.wave.clone())))
+            .with_partition_columns(["wave"])
+            .with_commit_properties(props(meta))
+            .await
+            .map_err(|e| Error::delta(format!("committing wave {}", entry.wave), e))?,
+        None => store
+            .table_handle(WAVES)?
+            .write(vec![batch])
+            .with_save_mode(SaveMode::Append)
+            .with_partition_columns(["wave"])
+            .with_commit_properties(props(meta))
+            .await
+            .map_err(|e| Error::delta(format!("committing wave {}", entry.wave), e))?,
+    };
+    Ok(t.version().unwrap_or(0) as i64)
+}
+
+/// Removes one wave's catalog row in one commit.
+pub async fn remove_entry(store: &Store, wave: &str) -> Result<i64> {
+    let Some(t) = store.load(WAVES, None).await? else {
+        return Err(Error::Other("the store holds no waves".into()));
+    };
+    let meta = tables::commit_metadata("removed", wave, None, None, &HashMap::new());
+    let (t, _) = t
+        .delete()
+        .with_predicate(col("wave").eq(lit(wave.to_string())))
+        .with_commit_properties(props(meta))
+        .await
+        .map_err(|e| Error::delta(format!("removing wave {wave}"), e))?;
+    Ok(t.version().unwrap_or(0) as i64)
+}
+
+/// One commit of the catalog, as `gaptrack history` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    pub version: i64,
+    /// Commit time, ms since the epoch.
+    pub timestamp_ms: i64,
+    /// loaded | replaced | removed
+    pub operation: String,
+    pub wave: String,
+    pub source_sha256: Option<String>,
+}
+
+/// The catalog's commits, oldest first.
+pub async fn history(store: &Store) -> Result<Vec<HistoryEntry>> {
+    use futures::StreamExt;
+    let Some(t) = store.load(WAVES, None).await? else {
+        return Ok(vec![]);
+    };
+    let latest = t.version().unwrap_or(0) as i64;
+    let mut out = Vec::new();
+    let mut stream = t.history(None);
+    let mut v = latest;
+    while let Some(ci) = stream.next().await {
+        let ci = ci.map_err(|e| Error::delta("reading history", e))?;
+        let g = ci.info.get("gaptrack").cloned().unwrap_or_default();
+        let s = |k: &str| g.get(k).and_then(|x| x.as_str()).map(str::to_string);
+        out.push(HistoryEntry {
+            version: v,
+            timestamp_ms: ci.timestamp.unwrap_or(0),
+            operation: s("operation")
+                .unwrap_or_else(|| ci.operation.clone().unwrap_or_default().to_lowercase()),
+            wave: s("wave").unwrap_or_default(),
+            source_sha256: s("source_sha256"),
+        });
+        v -= 1;
+    }
+    out.reverse();
+    Ok(out)
+}

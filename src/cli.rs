@@ -1,0 +1,454 @@
+//! The command line: argument parsing and output. `main.rs` only calls [`main`].
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::{Error, Result};
+use crate::ingest::{self, Status};
+use crate::sql::query::{self, OutputFormat, QuerySource};
+use crate::sql::{AsOf, Session, Settings};
+use crate::store::Store;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gaptrack",
+    version,
+    about = "Repeated B2B surveys into Delta tables; agreement gaps and their trends in SQL",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Store URL: a path, file://, memory://, s3://bucket/prefix, az://container/prefix,
+    /// abfs://…, gs://bucket/prefix.
+    /// [default: ./warehouse; for `run`, the config's `store`]
+    #[arg(long, global = true, env = "GAPTRACK_STORE")]
+    pub store: Option<String>,
+
+    /// Progress and errors on stderr as text, or as JSON lines for schedulers.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// More detail on stderr (repeat for debug output).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate and load waves (one atomic commit each).
+    Ingest {
+        /// Wave spec files (TOML).
+        #[arg(required = true)]
+        specs: Vec<PathBuf>,
+        /// Validate only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List the loaded waves.
+    Waves {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// Drop a wave (one atomic commit).
+    Remove {
+        /// Wave id.
+        wave: String,
+    },
+    /// Run read-only SQL over the tables and views.
+    Query(QueryArgs),
+    /// Publish the year-over-year trend tables (trend.csv, trend.json, trend.md, index.html).
+    Report(ReportArgs),
+    /// The scheduled job: ingest every new or changed wave of a config, then report.
+    Run {
+        /// Pipeline config (TOML).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// List the commits of the store (loads, replacements, removals).
+    History {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// SQL text, a file stem of queries/ (e.g. gap_trend), or a table/view name.
+    #[arg(conflicts_with = "file", required_unless_present = "file")]
+    pub sql: Option<String>,
+    /// Read the SQL from a file.
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// Write the result to a path or store URL instead of stdout.
+    #[arg(long)]
+    pub output: Option<String>,
+    /// A value for a `$name` placeholder: --param name=value (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Read the store as it was at a catalog version or a time.
+    #[arg(long, value_parser = AsOf::parse)]
+    pub as_of: Option<AsOf>,
+    /// Base below which `low_base` is true.
+    #[arg(long, default_value_t = 30)]
+    pub min_base: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Output directory or store URL.
+    #[arg(long)]
+    pub out: String,
+    /// The pair of groups, A:B (gap = A − B).
+    #[arg(long, default_value = "marketing:sales", value_parser = crate::report::parse_pair)]
+    pub pair: (String, String),
+    /// Bases below this are flagged as low.
+    #[arg(long, default_value_t = 30)]
+    pub min_base: i64,
+    /// Bases below this are suppressed (no percentage published).
+    #[arg(long, default_value_t = 10)]
+    pub suppress_below: i64,
+    /// Comma-separated formats: md, csv, json, html.
+    #[arg(long, value_delimiter = ',', default_value = "md,csv,json,html", value_parser = crate::report::ReportFormat::parse)]
+    pub formats: Vec<crate::report::ReportFormat>,
+    /// Build the report from the store as it was at a catalog version or a time.
+    #[arg(long, value_parser = AsOf::parse)]
+    pub as_of: Option<AsOf>,
+}
+
+fn init_logging(format: LogFormat, verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (format, verbose) {
+        (_, v) if v >= 2 => "debug",
+        (LogFormat::Json, _) | (_, 1) => "gaptrack=info",
+        _ => "gaptrack=warn",
+    };
+    let filter =
+        EnvFilter::try_from_env("GAPTRACK_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+        LogFormat::Text => builder.without_time().try_init(),
+    };
+}
+
+/// Parses arguments, runs the command, prints errors; returns the contract's exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(cli.log_format, cli.verbose);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let format = cli.log_format;
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            report_error(&e, format);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Prints an error: the first line names what and where; further problems of the same
+/// input follow (at most 20, then "and N more").
+pub fn report_error(e: &Error, format: LogFormat) {
+    let stderr = std::io::stderr();
+    let mut out = stderr.lock();
+    match (e, format) {
+        (Error::Invalid(inv), LogFormat::Text) => {
+            for (i, err) in inv.errors.iter().enumerate() {
+                let prefix = if i == 0 { "error: " } else { "  " };
+                let _ = writeln!(out, "{prefix}{}", crate::store::redact(&err.to_string()));
+            }
+            if inv.total > inv.errors.len() {
+                let _ = writeln!(out, "  … and {} more", inv.total - inv.errors.len());
+            }
+        }
+        (Error::Invalid(inv), LogFormat::Json) => {
+            for err in &inv.errors {
+                let v = serde_json::json!({
+                    "level": "ERROR",
+                    "event": "invalid_input",
+                    "file": err.file,
+                    "line": err.line,
+                    "column": err.column,
+                    "message": crate::store::redact(&err.to_string()),
+                    "exit_code": 3,
+                });
+                let _ = writeln!(out, "{v}");
+            }
+            if inv.total > inv.errors.len() {
+                let v = serde_json::json!({"level": "ERROR", "event": "invalid_input", "more": inv.total - inv.errors.len()});
+                let _ = writeln!(out, "{v}");
+            }
+        }
+        (e, LogFormat::Text) => {
+            let _ = writeln!(out, "error: {}", crate::store::redact(&e.to_string()));
+        }
+        (e, LogFormat::Json) => {
+            let v = serde_json::json!({
+                "level": "ERROR",
+                "event": "error",
+                "message": crate::store::redact(&e.to_string()),
+                "exit_code": e.exit_code(),
+            });
+            let _ = writeln!(out, "{v}");
+        }
+    }
+}
+
+fn stdout_write(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        // A closed pipe (`| head`) is not an error of ours.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::io("writing to stdout", e)),
+    }
+}
+
+/// Writes bytes to a local path or a store URL.
+pub async fn write_output(target: &str, bytes: Vec<u8>) -> Result<()> {
+    if target.contains("://") && !target.starts_with("file://") {
+        let (dir, name) = target
+            .rsplit_once('/')
+            .filter(|(_, n)| !n.is_empty())
+            .ok_or_else(|| Error::Usage(format!("--output {target:?} does not name a file")))?;
+        let store = Store::open(dir)?;
+        store.put(name, bytes).await
+    } else {
+        let path = PathBuf::from(target.strip_prefix("file://").unwrap_or(target));
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+        }
+        std::fs::write(&path, bytes)
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let store_arg = cli.store.clone();
+    let store_url = store_arg
+        .clone()
+        .unwrap_or_else(|| "./warehouse".to_string());
+    match cli.command {
+        Command::Report(r) => {
+            let store = Store::open(&store_url)?;
+            let settings = Settings {
+                min_base: r.min_base,
+                suppress_below: r.suppress_below,
+                ..Settings::default()
+            };
+            let session = Session::open(&store, r.as_of.clone(), settings).await?;
+            let model = crate::report::build(&session, &r.pair.0, &r.pair.1).await?;
+            let files = crate::report::publish(&model, &r.out, &r.formats).await?;
+            stdout_write(
+                format!(
+                    "report: {} written to {} (data version {})\n",
+                    files.join(", "),
+                    r.out,
+                    model.data_version
+                )
+                .as_bytes(),
+            )
+        }
+        Command::Run { config } => {
+            let cfg = crate::pipeline::load(&config)?;
+            let url = store_arg
+                .or(cfg.store.clone())
+                .unwrap_or_else(|| "./warehouse".into());
+            let store = Store::open(&url)?;
+            let out = crate::pipeline::run(&cfg, &store).await?;
+            let mut text = String::new();
+            for o in &out.waves {
+                text.push_str(&describe_outcome(o));
+            }
+            if let Some(dir) = &out.report_out {
+                text.push_str(&format!(
+                    "report: {} written to {dir} (data version {})\n",
+                    out.report_files.join(", "),
+                    out.data_version.unwrap_or(-1)
+                ));
+            }
+            stdout_write(text.as_bytes())
+        }
+        Command::Ingest { specs, dry_run } => {
+            let specs = ingest::load_specs(&specs)?;
+            let store = Store::open(&store_url)?;
+            let outcomes = ingest::ingest(&store, specs, dry_run).await?;
+            let mut text = String::new();
+            for o in &outcomes {
+                text.push_str(&describe_outcome(o));
+            }
+            stdout_write(text.as_bytes())
+        }
+        Command::Waves { format } => {
+            let store = Store::open(&store_url)?;
+            let session = Session::open(&store, None, Settings::default()).await?;
+            let (schema, batches) = query::run(
+                &session,
+                "SELECT wave, date, kind, respondents, source_sha256, loaded_at, title, source FROM waves ORDER BY date, wave",
+                &[],
+            )
+            .await?;
+            stdout_write(&query::render(format, &schema, &batches)?)
+        }
+        Command::Remove { wave } => {
+            let store = Store::open(&store_url)?;
+            ingest::remove(&store, &wave).await?;
+            stdout_write(format!("{wave}: removed\n").as_bytes())
+        }
+        Command::History { format } => {
+            let store = Store::open(&store_url)?;
+            let h = crate::catalog::history(&store).await?;
+            let batch = history_batch(&h)?;
+            stdout_write(&query::render(format, &batch.schema(), &[batch])?)
+        }
+        Command::Query(q) => {
+            let store = Store::open(&store_url)?;
+            let settings = Settings {
+                min_base: q.min_base,
+                ..Settings::default()
+            };
+            let session = Session::open(&store, q.as_of.clone(), settings).await?;
+            let src = match (&q.file, &q.sql) {
+                (Some(f), _) => QuerySource::File(f.clone()),
+                (None, Some(s)) => QuerySource::Text(s.clone()),
+                (None, None) => {
+                    return Err(Error::Usage("give SQL, a query name, or -f FILE".into()))
+                }
+            };
+            let sql = query::resolve(&src, &session)?;
+            let params = query::parse_params(&q.params)?;
+            let (schema, batches) = query::run(&session, &sql, &params).await?;
+            if q.format == OutputFormat::Parquet && q.output.is_none() {
+                return Err(Error::Usage(
+                    "--format parquet needs --output PATH_OR_URL".into(),
+                ));
+            }
+            let bytes = query::render(q.format, &schema, &batches)?;
+            match &q.output {
+                Some(target) => write_output(target, bytes).await,
+                None => stdout_write(&bytes),
+            }
+        }
+    }
+}
+
+fn describe_outcome(o: &ingest::Outcome) -> String {
+    let mut s = match o.status {
+        Status::Unchanged => format!(
+            "{}: unchanged (spec and source are identical to the loaded wave; nothing written)\n",
+            o.wave
+        ),
+        Status::Valid | Status::Loaded | Status::Replaced => {
+            let what = match o.status {
+                Status::Valid => "valid (dry run; nothing written)",
+                Status::Loaded => "loaded",
+                _ => "replaced",
+            };
+            match o.respondents {
+                Some(r) => format!(
+                    "{}: {what}: {r} respondents, {} rows ({:.2}s)\n",
+                    o.wave, o.rows, o.seconds
+                ),
+                None => format!(
+                    "{}: {what}: {} published cells ({:.2}s)\n",
+                    o.wave, o.rows, o.seconds
+                ),
+            }
+        }
+    };
+    if o.status == Status::Valid {
+        if !o.per_group.is_empty() {
+            let groups: Vec<String> = o
+                .per_group
+                .iter()
+                .map(|(g, n)| format!("{g} {n}"))
+                .collect();
+            s.push_str(&format!("  respondents by group: {}\n", groups.join(", ")));
+        }
+        if !o.missing.is_empty() {
+            let m: Vec<String> = o
+                .missing
+                .iter()
+                .map(|(st, n)| format!("{st} {n}"))
+                .collect();
+            s.push_str(&format!(
+                "  missing answers by statement: {}\n",
+                m.join(", ")
+            ));
+        }
+    }
+    s
+}
+
+fn history_batch(h: &[crate::catalog::HistoryEntry]) -> Result<arrow::array::RecordBatch> {
+    use arrow::array::{Int64Array, StringArray, TimestampMillisecondArray};
+    use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    use std::sync::Arc;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("version", DataType::Int64, false),
+        Field::new(
+            "time",
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            false,
+        ),
+        Field::new("operation", DataType::Utf8, false),
+        Field::new("wave", DataType::Utf8, false),
+        Field::new("source_sha256", DataType::Utf8, true),
+    ]));
+    Ok(arrow::array::RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from_iter_values(h.iter().map(|e| e.version))),
+            Arc::new(
+                TimestampMillisecondArray::from_iter_values(h.iter().map(|e| e.timestamp_ms))
+                    .with_timezone("UTC"),
+            ),
+            Arc::new(StringArray::from_iter_values(
+                h.iter().map(|e| e.operation.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                h.iter().map(|e| e.wave.as_str()),
+            )),
+            Arc::new(StringArray::from_iter(
+                h.iter().map(|e| e.source_sha256.as_deref()),
+            )),
+        ],
+    )?)
+}

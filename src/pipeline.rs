@@ -1,0 +1,227 @@
+//! The scheduled job (CONTRACT §7): `gaptrack run --config pipeline.toml` validates every
+//! matched wave, ingests the new or changed ones, then publishes the report.
+//!
+//! Relative paths in the config (store, wave globs, report output) are resolved against
+//! the directory of the config file, so a job behaves the same from any working
+//! directory.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::{Error, InputError, Invalid, Result};
+use crate::ingest::{self, Outcome};
+use crate::report::{self, ReportFormat};
+use crate::sql::{Session, Settings};
+use crate::store::Store;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    store: Option<Spanned<String>>,
+    waves: Spanned<Vec<String>>,
+    report: Option<RawReport>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReport {
+    out: Spanned<String>,
+    pair: Option<Spanned<String>>,
+    min_base: Option<Spanned<i64>>,
+    suppress_below: Option<Spanned<i64>>,
+    formats: Option<Spanned<Vec<String>>>,
+}
+
+/// A validated pipeline config.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: String,
+    /// Store location (already resolved against the config's directory when relative).
+    pub store: Option<String>,
+    /// Wave spec files matched by the globs, sorted, deduplicated.
+    pub specs: Vec<PathBuf>,
+    pub report: Option<ReportConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReportConfig {
+    pub out: String,
+    pub pair: (String, String),
+    pub settings: Settings,
+    pub formats: Vec<ReportFormat>,
+}
+
+fn resolve_location(dir: &Path, s: &str) -> String {
+    if s.contains("://") || Path::new(s).is_absolute() {
+        s.to_string()
+    } else {
+        dir.join(s).display().to_string()
+    }
+}
+
+/// Reads and validates a pipeline config.
+pub fn load(path: &Path) -> Result<Config> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::input(InputError::new(
+            &shown,
+            format!("cannot read the config: {}", crate::spec::io_reason(&e)),
+        ))
+    })?;
+    let raw: RawConfig = toml::from_str(&text).map_err(|e| {
+        let mut err = InputError::new(&shown, format!("invalid config: {}", e.message().trim()));
+        err.line = e.span().map(|s| crate::spec::line_of(&text, s.start));
+        Error::input(err)
+    })?;
+    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
+    let mut problems = Vec::new();
+    let at = |span: std::ops::Range<usize>, key: &str, msg: String| {
+        InputError::new(&shown, msg)
+            .line(crate::spec::line_of(&text, span.start))
+            .column(key)
+    };
+    let mut specs = Vec::new();
+    if raw.waves.get_ref().is_empty() {
+        problems.push(at(
+            raw.waves.span(),
+            "waves",
+            "`waves` lists no globs of wave specs".into(),
+        ));
+    }
+    for pattern in raw.waves.get_ref() {
+        let full = resolve_location(&dir, pattern);
+        match glob::glob(&full) {
+            Err(e) => problems.push(at(
+                raw.waves.span(),
+                "waves",
+                format!("{pattern:?} is not a valid glob: {e}"),
+            )),
+            Ok(paths) => {
+                let mut n = 0;
+                for p in paths.flatten() {
+                    if p.is_file() {
+                        specs.push(p);
+                        n += 1;
+                    }
+                }
+                if n == 0 {
+                    problems.push(at(
+                        raw.waves.span(),
+                        "waves",
+                        format!("{pattern:?} matches no wave spec"),
+                    ));
+                }
+            }
+        }
+    }
+    specs.sort();
+    specs.dedup();
+    let report = match raw.report {
+        None => None,
+        Some(r) => {
+            let pair = match &r.pair {
+                None => ("marketing".to_string(), "sales".to_string()),
+                Some(p) => match report::parse_pair(p.get_ref()) {
+                    Ok(x) => x,
+                    Err(m) => {
+                        problems.push(at(p.span(), "report.pair", m));
+                        ("marketing".into(), "sales".into())
+                    }
+                },
+            };
+            let mut settings = Settings::default();
+            if let Some(m) = &r.min_base {
+                if *m.get_ref() < 1 {
+                    problems.push(at(
+                        m.span(),
+                        "report.min_base",
+                        format!(
+                            "\"{}\" is not a valid minimum base (a positive number)",
+                            m.get_ref()
+                        ),
+                    ));
+                }
+                settings.min_base = *m.get_ref();
+            }
+            if let Some(m) = &r.suppress_below {
+                if *m.get_ref() < 0 {
+                    problems.push(at(
+                        m.span(),
+                        "report.suppress_below",
+                        format!("\"{}\" is not a valid suppression threshold", m.get_ref()),
+                    ));
+                }
+                settings.suppress_below = *m.get_ref();
+            }
+            let formats = match &r.formats {
+                None => ReportFormat::all(),
+                Some(f) => {
+                    let mut out = Vec::new();
+                    for s in f.get_ref() {
+                        match ReportFormat::parse(s) {
+                            Ok(x) => out.push(x),
+                            Err(m) => problems.push(at(f.span(), "report.formats", m)),
+                        }
+                    }
+                    out
+                }
+            };
+            Some(ReportConfig {
+                out: resolve_location(&dir, r.out.get_ref()),
+                pair,
+                settings,
+                formats,
+            })
+        }
+    };
+    if !problems.is_empty() {
+        let total = problems.len();
+        return Err(Error::Invalid(Invalid {
+            errors: problems,
+            total,
+        }));
+    }
+    Ok(Config {
+        path: shown,
+        store: raw.store.map(|s| resolve_location(&dir, s.get_ref())),
+        specs,
+        report,
+    })
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub waves: Vec<Outcome>,
+    pub report_files: Vec<String>,
+    pub report_out: Option<String>,
+    pub data_version: Option<i64>,
+}
+
+/// Runs the job: validate all, ingest changed, publish.
+pub async fn run(config: &Config, store: &Store) -> Result<RunOutcome> {
+    let specs = ingest::load_specs(&config.specs)?;
+    let waves = ingest::ingest(store, specs, false).await?;
+    let mut out = RunOutcome {
+        waves,
+        report_files: vec![],
+        report_out: None,
+        data_version: None,
+    };
+    if let Some(r) = &config.report {
+        let session = Session::open(store, None, r.settings).await?;
+        let model = report::build(&session, &r.pair.0, &r.pair.1).await?;
+        out.report_files = report::publish(&model, &r.out, &r.formats).await?;
+        out.report_out = Some(r.out.clone());
+        out.data_version = session.catalog.version;
+        tracing::info!(event = "published", out = %r.out, files = out.report_files.len(), "report published to {}", r.out);
+    }
+    Ok(out)
+}

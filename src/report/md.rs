@@ -1,0 +1,681 @@
+//! `trend.md`: the year-over-year table a person reads.
+//!
+//! Statements are rows, waves are columns in date order, each cell the gap between the
+//! two groups in points with a marker for a significant change since the previous wave.
+//! Then the bases, a detail table per statement and a note on the methods.
+//!
+//! The cell logic and the wording shared with the HTML page (title, markers, methods)
+//! live here too, so both files always say the same thing.
+
+use super::model::*;
+use super::tables::{fixed, fixed_opt, is_suppressed, signed, DISPLAY_DECIMALS};
+
+/// Marker for a gap that widened significantly since the previous wave.
+pub const WIDENED: &str = "▲";
+/// Marker for a gap that narrowed significantly since the previous wave.
+pub const NARROWED: &str = "▼";
+/// Marker for a statement not asked (of both groups) in a wave.
+pub const ABSENT: &str = "—";
+/// Marker for a cell where either base is below `min_base`.
+pub const LOW_BASE: &str = "†";
+/// Marker for a wave that starts a new series (the wording changed).
+pub const SERIES_BREAK: &str = "‖";
+
+/// A group id as a reader sees it: first letter upper-cased ("marketing" → "Marketing").
+pub fn display_group(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// "Marketing vs Sales: agreement gap by wave" (plain text, not escaped).
+pub fn title(r: &Report) -> String {
+    format!(
+        "{} vs {}: agreement gap by wave",
+        display_group(&r.group_a),
+        display_group(&r.group_b)
+    )
+}
+
+/// The marker text of a suppressed cell, e.g. `n<10`.
+pub fn suppressed_label(r: &Report) -> String {
+    format!("n<{}", r.suppress_below)
+}
+
+/// Direction of a significant change of the gap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Widened,
+    Narrowed,
+}
+
+/// What one statement × wave cell of the gap table shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CellView<'a> {
+    /// The statement was not asked of both groups in this wave.
+    Absent,
+    /// A base is below the suppression threshold: nothing but the bases is published.
+    Suppressed {
+        cell: &'a TrendCell,
+        series_break: bool,
+    },
+    /// A published cell; `gap` is `None` when the data has no gap.
+    Shown {
+        cell: &'a TrendCell,
+        gap: Option<f64>,
+        change: Option<Change>,
+        low_base: bool,
+        series_break: bool,
+    },
+}
+
+/// The cell of statement `st` in the wave `wave` (an id of `Report::waves`).
+pub fn cell_view<'a>(r: &Report, st: &'a StatementTrend, wave: &str) -> CellView<'a> {
+    let Some(pos) = st.cells.iter().position(|c| c.wave == wave) else {
+        return CellView::Absent;
+    };
+    let cell = &st.cells[pos];
+    // A break only means something after an earlier wave of the same statement.
+    let series_break = cell.series_break && pos > 0;
+    if is_suppressed(r, cell) {
+        return CellView::Suppressed { cell, series_break };
+    }
+    let change = if cell.series_break {
+        None
+    } else {
+        match cell.trend.as_deref() {
+            Some("widened") => Some(Change::Widened),
+            Some("narrowed") => Some(Change::Narrowed),
+            _ => None,
+        }
+    };
+    CellView::Shown {
+        cell,
+        gap: cell.gap_pp.filter(|g| g.is_finite()),
+        change,
+        low_base: cell.low_base,
+        series_break,
+    }
+}
+
+/// A percentage, a gap or a bound for reading: one decimal (`45.3`), or `n/a`.
+pub fn show(v: Option<f64>) -> String {
+    fixed_opt(v, DISPLAY_DECIMALS).unwrap_or_else(|| "n/a".to_string())
+}
+
+/// A gap or a change for reading, with its sign (`+5.0`, `-3.2`), or `n/a`.
+pub fn show_signed(v: Option<f64>) -> String {
+    v.and_then(|v| signed(v, DISPLAY_DECIMALS))
+        .unwrap_or_else(|| "n/a".to_string())
+}
+
+/// A p or q value for reading: three decimals, `<0.001` below that, or `n/a`.
+pub fn show_p(v: Option<f64>) -> String {
+    match v.filter(|v| v.is_finite()) {
+        Some(p) if p < 0.001 => "<0.001".to_string(),
+        Some(p) => fixed(p, 3).unwrap_or_default(),
+        None => "n/a".to_string(),
+    }
+}
+
+/// A base for reading, or `n/a` for a published figure without one.
+pub fn show_n(n: Option<i64>) -> String {
+    n.map_or_else(|| "n/a".to_string(), |n| n.to_string())
+}
+
+/// Wording of the variance method.
+fn variance_sentence(r: &Report) -> String {
+    match r.variance.as_str() {
+        "kish" => "The variance method is kish: the variance of a weighted percentage is \
+                   p(1−p)/n_eff, with Kish's effective base."
+            .to_string(),
+        "linearized" => "The variance method is linearized: the variance of a weighted percentage \
+                         is the Taylor-linearized variance of the ratio Σw·agree / Σw."
+            .to_string(),
+        other => format!("The variance method is {other}."),
+    }
+}
+
+/// The methods note: one paragraph per entry, each a short heading ("Weights", empty for
+/// the closing line) and its plain text (safe in Markdown; the HTML page escapes it).
+pub fn methods(r: &Report) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "Weights",
+            "Percentages are weighted: 100·Σw·agree / Σw over the respondents of a group who \
+             answered the statement (w = 1 in a wave without weights). The effective base is \
+             Kish's n_eff = (Σw)² / Σw², which equals the number of respondents when there are no \
+             weights. The bases shown are respondent counts."
+                .to_string(),
+        ),
+        (
+            "Intervals",
+            "Each group's percentage has a Wilson score 95 % interval computed on its effective \
+             base. The gap (first group minus second, in percentage points) has Newcombe's hybrid \
+             score interval (his method 10), built from the two Wilson intervals."
+                .to_string(),
+        ),
+        (
+            "Tests",
+            "A gap is tested with a two-sided z test using the unpooled variance \
+             p_a(1−p_a)/n_eff_a + p_b(1−p_b)/n_eff_b. The change of a gap since the previous wave \
+             is tested with a two-sided z test that treats the two waves as independent samples \
+             (the variance is the sum of the four variances). The p values of all statements of a \
+             wave are adjusted with the Benjamini–Hochberg procedure (false discovery rate); a \
+             change is significant where q < 0.05, and is then called widened or narrowed by the \
+             size of the gap. A statement whose wording changed starts a new series and is not \
+             compared with the wave before."
+                .to_string(),
+        ),
+        (
+            "Bases",
+            format!(
+                "A cell where either group has fewer than {} respondents is flagged as a low base; \
+                 where either has fewer than {}, it is suppressed: no percentage, gap or change is \
+                 published, only the bases. Published figures loaded without a base have no \
+                 interval or test.",
+                r.min_base, r.suppress_below
+            ),
+        ),
+        ("Variance", variance_sentence(r)),
+        ("", format!("Built from data version {}.", r.data_version)),
+    ]
+}
+
+/// Escapes text for Markdown: table pipes, emphasis and link characters, and line breaks.
+pub fn escape_md(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '\\' | '|' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '#' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            '\r' | '\n' | '\t' => out.push(' '),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// The text of one gap-table cell, e.g. `+5.0 ▲`, `‖ -2.1†`, `n<10`, `—`.
+fn md_cell(r: &Report, view: &CellView) -> String {
+    match view {
+        CellView::Absent => ABSENT.to_string(),
+        CellView::Suppressed { series_break, .. } => {
+            let brk = if *series_break {
+                format!("{SERIES_BREAK} ")
+            } else {
+                String::new()
+            };
+            format!("{brk}{}", suppressed_label(r))
+        }
+        CellView::Shown {
+            gap,
+            change,
+            low_base,
+            series_break,
+            ..
+        } => {
+            let mut s = String::new();
+            if *series_break {
+                s.push_str(SERIES_BREAK);
+                s.push(' ');
+            }
+            s.push_str(&show_signed(*gap));
+            if *low_base {
+                s.push_str(LOW_BASE);
+            }
+            match change {
+                Some(Change::Widened) => s.push_str(&format!(" {WIDENED}")),
+                Some(Change::Narrowed) => s.push_str(&format!(" {NARROWED}")),
+                None => {}
+            }
+            s
+        }
+    }
+}
+
+fn table_row(cells: &[String]) -> String {
+    format!("| {} |\n", cells.join(" | "))
+}
+
+fn table_rule(first_left: bool, n: usize) -> String {
+    let mut cols = Vec::with_capacity(n);
+    for i in 0..n {
+        cols.push(if i == 0 && first_left {
+            ":---".to_string()
+        } else {
+            "---:".to_string()
+        });
+    }
+    table_row(&cols)
+}
+
+/// `trend.md` for the report.
+pub fn render_markdown(r: &Report) -> String {
+    let a = escape_md(&display_group(&r.group_a));
+    let b = escape_md(&display_group(&r.group_b));
+    let mut s = String::new();
+    s.push_str(&format!("# {}\n\n", escape_md(&title(r))));
+    s.push_str(&format!(
+        "Each cell is the agreement gap in percentage points: the share of {a} agreeing with the \
+         statement minus the share of {b} agreeing (+5.0 means {a} agrees 5 points more often). \
+         {WIDENED} marks a gap that widened significantly since the previous wave and {NARROWED} \
+         one that narrowed (Benjamini–Hochberg q < 0.05); no marker means no significant change \
+         or nothing to compare with. {LOW_BASE} flags a base below {} respondents in either \
+         group, {} a cell suppressed because a base is below {}, {ABSENT} a statement not asked \
+         in that wave, and {SERIES_BREAK} a new series (the wording changed, so no change is \
+         computed against the wave before).\n\n",
+        r.min_base,
+        suppressed_label(r),
+        r.suppress_below,
+    ));
+
+    if r.waves.is_empty() || r.statements.is_empty() {
+        s.push_str("No statement was asked of both groups in the loaded waves.\n\n");
+    } else {
+        s.push_str("Waves, in date order: ");
+        let waves: Vec<String> = r
+            .waves
+            .iter()
+            .map(|w| {
+                let mut about = vec![escape_md(&w.date)];
+                if let Some(t) = w.title.as_deref().filter(|t| !t.trim().is_empty()) {
+                    about.push(escape_md(t));
+                }
+                if w.kind == "cells" {
+                    about.push("published figures".to_string());
+                }
+                format!("{} ({})", escape_md(&w.wave), about.join(", "))
+            })
+            .collect();
+        s.push_str(&waves.join("; "));
+        s.push_str(".\n\n");
+
+        // The gap table.
+        s.push_str(&format!("## Gap by wave ({a} − {b}, points)\n\n"));
+        let mut head = vec!["Statement".to_string()];
+        head.extend(r.waves.iter().map(|w| escape_md(&w.wave)));
+        s.push_str(&table_row(&head));
+        s.push_str(&table_rule(true, head.len()));
+        for st in &r.statements {
+            let mut row = vec![escape_md(&st.text)];
+            row.extend(
+                r.waves
+                    .iter()
+                    .map(|w| md_cell(r, &cell_view(r, st, &w.wave))),
+            );
+            s.push_str(&table_row(&row));
+        }
+        s.push('\n');
+
+        // The bases.
+        s.push_str(&format!("## Bases ({a} / {b}, respondents)\n\n"));
+        s.push_str(&table_row(&head));
+        s.push_str(&table_rule(true, head.len()));
+        for st in &r.statements {
+            let mut row = vec![escape_md(&st.text)];
+            for w in &r.waves {
+                row.push(match cell_view(r, st, &w.wave) {
+                    CellView::Absent => ABSENT.to_string(),
+                    CellView::Suppressed { cell, .. } | CellView::Shown { cell, .. } => {
+                        let flag = if cell.low_base { LOW_BASE } else { "" };
+                        format!("{} / {}{flag}", show_n(cell.a.n), show_n(cell.b.n))
+                    }
+                });
+            }
+            s.push_str(&table_row(&row));
+        }
+        s.push('\n');
+
+        // Detail per statement.
+        s.push_str("## Detail by statement\n\n");
+        for st in &r.statements {
+            s.push_str(&format!("### {}\n\n", escape_md(&st.text)));
+            s.push_str(&format!(
+                "Statement id: `{}`\n\n",
+                st.statement.replace('`', "'")
+            ));
+            if st.cells.is_empty() {
+                s.push_str("Not asked of both groups in any wave.\n\n");
+                continue;
+            }
+            s.push_str(&table_row(&[
+                "Wave".to_string(),
+                format!("{a} % (95 % CI)"),
+                format!("{b} % (95 % CI)"),
+                "Gap (95 % CI)".to_string(),
+                "p".to_string(),
+                "Change".to_string(),
+                "q".to_string(),
+                "Trend".to_string(),
+            ]));
+            s.push_str(&table_rule(true, 8));
+            for w in &r.waves {
+                let view = cell_view(r, st, &w.wave);
+                let wave = escape_md(&w.wave);
+                let row = match view {
+                    CellView::Absent => continue,
+                    CellView::Suppressed { series_break, .. } => {
+                        let brk = if series_break {
+                            format!("{SERIES_BREAK} ")
+                        } else {
+                            String::new()
+                        };
+                        let sup = suppressed_label(r);
+                        vec![
+                            format!("{brk}{wave}"),
+                            sup.clone(),
+                            sup.clone(),
+                            sup,
+                            String::new(),
+                            String::new(),
+                            String::new(),
+                            String::new(),
+                        ]
+                    }
+                    CellView::Shown {
+                        cell,
+                        gap,
+                        change,
+                        low_base,
+                        series_break,
+                    } => {
+                        let brk = if series_break {
+                            format!("{SERIES_BREAK} ")
+                        } else {
+                            String::new()
+                        };
+                        let lb = if low_base { LOW_BASE } else { "" };
+                        let pct = |e: &GroupEstimate| match (e.ci_low, e.ci_high) {
+                            (Some(lo), Some(hi)) => {
+                                format!("{} ({}–{})", show(e.pct), show(Some(lo)), show(Some(hi)))
+                            }
+                            _ => show(e.pct),
+                        };
+                        let gap_text = match (cell.gap_ci_low, cell.gap_ci_high) {
+                            (Some(lo), Some(hi)) => format!(
+                                "{}{lb} ({} to {})",
+                                show_signed(gap),
+                                show_signed(Some(lo)),
+                                show_signed(Some(hi))
+                            ),
+                            _ => format!("{}{lb}", show_signed(gap)),
+                        };
+                        let (chg, q, trend) = if cell.series_break || cell.change_pp.is_none() {
+                            (String::new(), String::new(), String::new())
+                        } else {
+                            let trend = match (change, cell.trend.as_deref()) {
+                                (Some(Change::Widened), _) => format!("widened {WIDENED}"),
+                                (Some(Change::Narrowed), _) => format!("narrowed {NARROWED}"),
+                                (None, Some(t)) => escape_md(t),
+                                (None, None) => String::new(),
+                            };
+                            (
+                                show_signed(cell.change_pp),
+                                show_p(cell.change_q_value),
+                                trend,
+                            )
+                        };
+                        vec![
+                            format!("{brk}{wave}"),
+                            pct(&cell.a),
+                            pct(&cell.b),
+                            gap_text,
+                            if cell.gap_p_value.is_some() {
+                                show_p(cell.gap_p_value)
+                            } else {
+                                String::new()
+                            },
+                            chg,
+                            q,
+                            trend,
+                        ]
+                    }
+                };
+                s.push_str(&table_row(&row));
+            }
+            s.push('\n');
+        }
+    }
+
+    s.push_str("## Methods\n\n");
+    for (head, body) in methods(r) {
+        if !head.is_empty() {
+            s.push_str(&format!("**{head}.** "));
+        }
+        s.push_str(&body);
+        s.push_str("\n\n");
+    }
+    // Exactly one trailing newline.
+    while s.ends_with("\n\n") {
+        s.pop();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn est(n: i64, pct: f64) -> GroupEstimate {
+        GroupEstimate {
+            n: Some(n),
+            pct: Some(pct),
+            ci_low: Some(pct - 4.0),
+            ci_high: Some(pct + 4.0),
+        }
+    }
+
+    fn cell(wave: &str, a: GroupEstimate, b: GroupEstimate) -> TrendCell {
+        let gap = a.pct.zip(b.pct).map(|(x, y)| x - y);
+        TrendCell {
+            wave: wave.into(),
+            date: format!("20{}-01-01", &wave[1..]),
+            a,
+            b,
+            gap_pp: gap,
+            gap_ci_low: gap.map(|g| g - 6.0),
+            gap_ci_high: gap.map(|g| g + 6.0),
+            gap_p_value: gap.map(|_| 0.04),
+            change_pp: None,
+            change_p_value: None,
+            change_q_value: None,
+            trend: None,
+            prev_wave: None,
+            low_base: false,
+            suppressed: false,
+            series_break: false,
+        }
+    }
+
+    fn wave(id: &str) -> WaveInfo {
+        WaveInfo {
+            wave: id.into(),
+            date: format!("20{}-01-01", &id[1..]),
+            title: None,
+            kind: "microdata".into(),
+        }
+    }
+
+    fn report() -> Report {
+        let c1 = cell("w19", est(300, 50.0), est(300, 45.0));
+        let mut c2 = cell("w20", est(300, 60.0), est(300, 40.0));
+        c2.change_pp = Some(15.0);
+        c2.change_q_value = Some(0.001);
+        c2.trend = Some("widened".into());
+        let mut c3 = cell("w21", est(25, 41.0), est(300, 44.0));
+        c3.low_base = true;
+        c3.change_pp = Some(-17.0);
+        c3.change_q_value = Some(0.02);
+        c3.trend = Some("narrowed".into());
+        let mut s2a = cell("w19", est(300, 30.0), est(300, 30.04));
+        s2a.trend = None;
+        let mut s2b = cell("w21", est(6, 30.0), est(300, 30.0));
+        s2b.a.pct = None;
+        s2b.gap_pp = None;
+        s2b.low_base = true;
+        s2b.suppressed = true;
+        let mut s3 = cell("w21", est(200, 70.0), est(210, 60.0));
+        s3.series_break = true;
+        let s3_first = cell("w20", est(200, 72.0), est(210, 61.0));
+        Report {
+            group_a: "marketing".into(),
+            group_b: "sales".into(),
+            waves: vec![wave("w19"), wave("w20"), wave("w21")],
+            statements: vec![
+                StatementTrend {
+                    statement: "s1".into(),
+                    text: "Goals | targets are *shared*".into(),
+                    cells: vec![c1, c2, c3],
+                },
+                StatementTrend {
+                    statement: "s2".into(),
+                    text: "Leads are good".into(),
+                    cells: vec![s2a, s2b],
+                },
+                StatementTrend {
+                    statement: "s3".into(),
+                    text: "New wording".into(),
+                    cells: vec![s3_first, s3],
+                },
+                StatementTrend {
+                    statement: "s4".into(),
+                    text: "Only once".into(),
+                    cells: vec![cell("w20", est(100, 10.0), est(100, 20.0))],
+                },
+            ],
+            min_base: 30,
+            suppress_below: 10,
+            data_version: 42,
+            variance: "kish".into(),
+        }
+    }
+
+    fn gap_row<'a>(md: &'a str, starts: &str) -> &'a str {
+        let section = &md[md.find("## Gap by wave").unwrap()..md.find("## Bases").unwrap()];
+        let at = section
+            .find(starts)
+            .unwrap_or_else(|| panic!("no row {starts}"));
+        section[at..].lines().next().unwrap()
+    }
+
+    #[test]
+    fn title_and_guide() {
+        let md = render_markdown(&report());
+        assert!(md.starts_with("# Marketing vs Sales: agreement gap by wave\n\n"));
+        assert!(md.contains("Marketing agreeing"));
+        assert!(md.contains("n<10"));
+    }
+
+    #[test]
+    fn gap_table_cells_and_markers() {
+        let md = render_markdown(&report());
+        assert!(md.contains("| Statement | w19 | w20 | w21 |\n| :--- | ---: | ---: | ---: |\n"));
+        assert_eq!(
+            gap_row(&md, "| Goals"),
+            "| Goals \\| targets are \\*shared\\* | +5.0 | +20.0 ▲ | -3.0† ▼ |"
+        );
+        // -0.04 rounds to 0.0 without a sign; suppressed cell shows n<10; absent wave shows —.
+        assert_eq!(
+            gap_row(&md, "| Leads"),
+            "| Leads are good | 0.0 | — | n<10 |"
+        );
+        // Series break marker, and no trend marker on a break.
+        assert_eq!(
+            gap_row(&md, "| New wording"),
+            "| New wording | — | +11.0 | ‖ +10.0 |"
+        );
+        assert_eq!(gap_row(&md, "| Only once"), "| Only once | — | -10.0 | — |");
+    }
+
+    #[test]
+    fn bases_table_shows_n_even_when_suppressed() {
+        let md = render_markdown(&report());
+        let bases = &md[md.find("## Bases").unwrap()..md.find("## Detail").unwrap()];
+        assert!(
+            bases.contains("| Leads are good | 300 / 300 | — | 6 / 300† |"),
+            "{bases}"
+        );
+        assert!(bases.contains("| 300 / 300 | 300 / 300 | 25 / 300† |"));
+    }
+
+    #[test]
+    fn detail_rows() {
+        let md = render_markdown(&report());
+        assert!(md.contains("| w20 | 60.0 (56.0–64.0) | 40.0 (36.0–44.0) | +20.0 (+14.0 to +26.0) | 0.040 | +15.0 | 0.001 | widened ▲ |"), "{md}");
+        assert!(md.contains("| w21 | n<10 | n<10 | n<10 |"));
+        assert!(md.contains("| ‖ w21 | 70.0 (66.0–74.0)"));
+    }
+
+    #[test]
+    fn methods_note() {
+        let md = render_markdown(&report());
+        let m = &md[md.find("## Methods").unwrap()..];
+        for needle in [
+            "weighted",
+            "Kish",
+            "Wilson",
+            "Newcombe",
+            "hybrid score",
+            "two-sided z test",
+            "unpooled",
+            "independent samples",
+            "Benjamini–Hochberg",
+            "q < 0.05",
+            "fewer than 30",
+            "fewer than 10",
+            "variance method is kish",
+            "Built from data version 42.",
+        ] {
+            assert!(m.contains(needle), "methods lack {needle}");
+        }
+        assert!(md.ends_with("Built from data version 42.\n"));
+    }
+
+    #[test]
+    fn escaping_group_names_and_empty_report() {
+        let mut r = report();
+        r.group_a = "r&d|ops".into();
+        r.statements.clear();
+        let md = render_markdown(&r);
+        assert!(md.starts_with("# R&d\\|ops vs Sales"));
+        assert!(md.contains("No statement was asked"));
+        assert!(md.contains("## Methods"));
+    }
+
+    #[test]
+    fn all_values_missing() {
+        let mut r = report();
+        for st in &mut r.statements {
+            for c in &mut st.cells {
+                c.a = GroupEstimate {
+                    n: None,
+                    pct: None,
+                    ci_low: None,
+                    ci_high: None,
+                };
+                c.b = c.a.clone();
+                c.gap_pp = None;
+                c.gap_ci_low = None;
+                c.gap_ci_high = None;
+                c.gap_p_value = None;
+                c.change_pp = None;
+                c.trend = None;
+                c.suppressed = false;
+                c.low_base = false;
+            }
+        }
+        let md = render_markdown(&r);
+        assert!(md.contains("| Leads are good | n/a | — | n/a |"), "{md}");
+        assert!(md.contains("| n/a / n/a |"));
+    }
+
+    #[test]
+    fn byte_stable() {
+        assert_eq!(render_markdown(&report()), render_markdown(&report()));
+    }
+}

@@ -1,0 +1,310 @@
+//! The published report (CONTRACT §8): the year-over-year trend of one pair of groups,
+//! built from the views through SQL and rendered as `trend.csv`, `trend.json`,
+//! `trend.md` and `index.html`. The same store state gives byte-identical files.
+
+mod html;
+mod md;
+pub mod model;
+mod tables;
+
+use std::collections::{BTreeMap, HashMap};
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Float64Type, Int64Type};
+
+use crate::error::{Error, Result};
+use crate::sql::Session;
+use crate::store::Store;
+use model::*;
+
+/// A report file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ReportFormat {
+    Md,
+    Csv,
+    Json,
+    Html,
+}
+
+impl ReportFormat {
+    pub fn parse(s: &str) -> std::result::Result<ReportFormat, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "md" | "markdown" => Ok(ReportFormat::Md),
+            "csv" => Ok(ReportFormat::Csv),
+            "json" => Ok(ReportFormat::Json),
+            "html" => Ok(ReportFormat::Html),
+            other => Err(format!(
+                "{other:?} is not a report format (md, csv, json, html)"
+            )),
+        }
+    }
+    pub fn file_name(self) -> &'static str {
+        match self {
+            ReportFormat::Md => "trend.md",
+            ReportFormat::Csv => "trend.csv",
+            ReportFormat::Json => "trend.json",
+            ReportFormat::Html => "index.html",
+        }
+    }
+    pub fn all() -> Vec<ReportFormat> {
+        vec![
+            ReportFormat::Md,
+            ReportFormat::Csv,
+            ReportFormat::Json,
+            ReportFormat::Html,
+        ]
+    }
+}
+
+/// Parses `A:B`.
+pub fn parse_pair(s: &str) -> std::result::Result<(String, String), String> {
+    match s.split_once(':') {
+        Some((a, b)) if !a.trim().is_empty() && !b.trim().is_empty() && a.trim() != b.trim() => {
+            Ok((a.trim().to_lowercase(), b.trim().to_lowercase()))
+        }
+        _ => Err(format!(
+            "{s:?} is not a pair of two different groups A:B (e.g. marketing:sales)"
+        )),
+    }
+}
+
+fn q(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn f64s(b: &RecordBatch, name: &str) -> Result<Vec<Option<f64>>> {
+    let c = cast(b.column_by_name(name).expect("column"), &DataType::Float64)?;
+    let a = c.as_primitive::<Float64Type>();
+    Ok((0..a.len())
+        .map(|i| (!a.is_null(i)).then(|| a.value(i)))
+        .collect())
+}
+
+fn i64s(b: &RecordBatch, name: &str) -> Result<Vec<Option<i64>>> {
+    let c = cast(b.column_by_name(name).expect("column"), &DataType::Int64)?;
+    let a = c.as_primitive::<Int64Type>();
+    Ok((0..a.len())
+        .map(|i| (!a.is_null(i)).then(|| a.value(i)))
+        .collect())
+}
+
+fn strs(b: &RecordBatch, name: &str) -> Result<Vec<Option<String>>> {
+    let c = cast(b.column_by_name(name).expect("column"), &DataType::Utf8)?;
+    let a = c.as_string::<i32>();
+    Ok((0..a.len())
+        .map(|i| (!a.is_null(i)).then(|| a.value(i).to_string()))
+        .collect())
+}
+
+fn bools(b: &RecordBatch, name: &str) -> Result<Vec<Option<bool>>> {
+    let c = cast(b.column_by_name(name).expect("column"), &DataType::Boolean)?;
+    let a = c.as_boolean();
+    Ok((0..a.len())
+        .map(|i| (!a.is_null(i)).then(|| a.value(i)))
+        .collect())
+}
+
+/// Builds the report model for the pair `a:b` from a session.
+pub async fn build(session: &Session, a: &str, b: &str) -> Result<Report> {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    let flip = a > b;
+    let sql = format!(
+        "SELECT g.statement, g.wave, CAST(g.date AS VARCHAR) AS date,
+                aa.n AS n_a, aa.pct AS pct_a, aa.ci_low AS lo_a, aa.ci_high AS hi_a,
+                ab.n AS n_b, ab.pct AS pct_b, ab.ci_low AS lo_b, ab.ci_high AS hi_b,
+                g.gap_pp, g.ci_low, g.ci_high, g.p_value,
+                t.prev_wave, t.change_pp, t.p_value AS change_p, t.q_value, t.trend,
+                coalesce(st.series_break, false) AS series_break, st.text
+         FROM gaps g
+         JOIN agreement aa ON aa.wave = g.wave AND aa.statement = g.statement AND aa.grp = {qa}
+         JOIN agreement ab ON ab.wave = g.wave AND ab.statement = g.statement AND ab.grp = {qb}
+         LEFT JOIN gap_trend t ON t.wave = g.wave AND t.statement = g.statement
+              AND t.group_a = g.group_a AND t.group_b = g.group_b
+         LEFT JOIN statements st ON st.wave = g.wave AND st.statement = g.statement
+         WHERE g.group_a = {qlo} AND g.group_b = {qhi}
+         ORDER BY g.date, g.wave, g.statement",
+        qa = q(a),
+        qb = q(b),
+        qlo = q(lo),
+        qhi = q(hi)
+    );
+    let batches = session.ctx.sql(&sql).await?.collect().await?;
+    let waves: Vec<WaveInfo> = session
+        .catalog
+        .entries
+        .iter()
+        .map(|e| WaveInfo {
+            wave: e.wave.clone(),
+            date: e.date.format("%Y-%m-%d").to_string(),
+            title: e.title.clone(),
+            kind: e.kind.clone(),
+        })
+        .collect();
+    let wave_pos: HashMap<&str, usize> = waves
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.wave.as_str(), i))
+        .collect();
+    let settings = session.settings;
+    let neg = |v: Option<f64>| if flip { v.map(|x| -x) } else { v };
+
+    // statement -> (first wave position, latest text, cells)
+    let mut by_stmt: BTreeMap<String, (usize, Option<String>, Vec<TrendCell>)> = BTreeMap::new();
+    for batch in &batches {
+        let st = strs(batch, "statement")?;
+        let wave = strs(batch, "wave")?;
+        let date = strs(batch, "date")?;
+        let (n_a, pct_a, lo_a, hi_a) = (
+            i64s(batch, "n_a")?,
+            f64s(batch, "pct_a")?,
+            f64s(batch, "lo_a")?,
+            f64s(batch, "hi_a")?,
+        );
+        let (n_b, pct_b, lo_b, hi_b) = (
+            i64s(batch, "n_b")?,
+            f64s(batch, "pct_b")?,
+            f64s(batch, "lo_b")?,
+            f64s(batch, "hi_b")?,
+        );
+        let (gap, gl, gh, gp) = (
+            f64s(batch, "gap_pp")?,
+            f64s(batch, "ci_low")?,
+            f64s(batch, "ci_high")?,
+            f64s(batch, "p_value")?,
+        );
+        let prev = strs(batch, "prev_wave")?;
+        let (chg, chp, chq) = (
+            f64s(batch, "change_pp")?,
+            f64s(batch, "change_p")?,
+            f64s(batch, "q_value")?,
+        );
+        let trend = strs(batch, "trend")?;
+        let brk = bools(batch, "series_break")?;
+        let text = strs(batch, "text")?;
+        for i in 0..batch.num_rows() {
+            let sid = st[i].clone().unwrap_or_default();
+            let w = wave[i].clone().unwrap_or_default();
+            let pos = wave_pos.get(w.as_str()).copied().unwrap_or(usize::MAX);
+            let small = |n: Option<i64>| n.is_some_and(|n| n < settings.suppress_below);
+            let suppressed = small(n_a[i]) || small(n_b[i]);
+            let low = |n: Option<i64>| n.is_some_and(|n| n < settings.min_base);
+            let (gap_ci_low, gap_ci_high) = if flip {
+                (neg(gh[i]), neg(gl[i]))
+            } else {
+                (gl[i], gh[i])
+            };
+            let cell = TrendCell {
+                wave: w.clone(),
+                date: date[i].clone().unwrap_or_default(),
+                a: GroupEstimate {
+                    n: n_a[i],
+                    pct: (!suppressed).then_some(pct_a[i]).flatten(),
+                    ci_low: (!suppressed).then_some(lo_a[i]).flatten(),
+                    ci_high: (!suppressed).then_some(hi_a[i]).flatten(),
+                },
+                b: GroupEstimate {
+                    n: n_b[i],
+                    pct: (!suppressed).then_some(pct_b[i]).flatten(),
+                    ci_low: (!suppressed).then_some(lo_b[i]).flatten(),
+                    ci_high: (!suppressed).then_some(hi_b[i]).flatten(),
+                },
+                gap_pp: (!suppressed).then_some(neg(gap[i])).flatten(),
+                gap_ci_low: (!suppressed).then_some(gap_ci_low).flatten(),
+                gap_ci_high: (!suppressed).then_some(gap_ci_high).flatten(),
+                gap_p_value: (!suppressed).then_some(gp[i]).flatten(),
+                change_pp: (!suppressed).then_some(neg(chg[i])).flatten(),
+                change_p_value: (!suppressed).then_some(chp[i]).flatten(),
+                change_q_value: (!suppressed).then_some(chq[i]).flatten(),
+                trend: if suppressed { None } else { trend[i].clone() },
+                prev_wave: prev[i].clone(),
+                low_base: low(n_a[i]) || low(n_b[i]),
+                suppressed,
+                series_break: brk[i].unwrap_or(false),
+            };
+            let entry = by_stmt.entry(sid).or_insert((pos, None, Vec::new()));
+            entry.0 = entry.0.min(pos);
+            if let Some(t) = &text[i] {
+                entry.1 = Some(t.clone());
+            }
+            entry.2.push(cell);
+        }
+    }
+    // A change against a suppressed wave would reveal it: blank it too.
+    for (_, (_, _, cells)) in by_stmt.iter_mut() {
+        let suppressed: HashMap<String, bool> = cells
+            .iter()
+            .map(|c| (c.wave.clone(), c.suppressed))
+            .collect();
+        for c in cells.iter_mut() {
+            if c.prev_wave
+                .as_ref()
+                .is_some_and(|p| suppressed.get(p).copied().unwrap_or(false))
+            {
+                c.change_pp = None;
+                c.change_p_value = None;
+                c.change_q_value = None;
+                c.trend = None;
+            }
+        }
+        cells.sort_by_key(|c| wave_pos.get(c.wave.as_str()).copied().unwrap_or(usize::MAX));
+    }
+    let mut statements: Vec<(usize, StatementTrend)> = by_stmt
+        .into_iter()
+        .map(|(id, (pos, text, cells))| {
+            (
+                pos,
+                StatementTrend {
+                    text: text.unwrap_or_else(|| id.clone()),
+                    statement: id,
+                    cells,
+                },
+            )
+        })
+        .collect();
+    statements.sort_by(|x, y| (x.0, &x.1.statement).cmp(&(y.0, &y.1.statement)));
+    Ok(Report {
+        group_a: a.to_string(),
+        group_b: b.to_string(),
+        waves,
+        statements: statements.into_iter().map(|(_, s)| s).collect(),
+        min_base: settings.min_base,
+        suppress_below: settings.suppress_below,
+        data_version: session.catalog.version.unwrap_or(-1),
+        variance: settings.variance.as_str().to_string(),
+    })
+}
+
+/// Renders one format.
+pub fn render(r: &Report, f: ReportFormat) -> String {
+    match f {
+        ReportFormat::Md => md::render_markdown(r),
+        ReportFormat::Csv => tables::render_csv(r),
+        ReportFormat::Json => tables::render_json(r),
+        ReportFormat::Html => html::render_html(r),
+    }
+}
+
+/// Writes the chosen formats into `out` (a directory or store URL). Returns the names of
+/// the files written.
+pub async fn publish(r: &Report, out: &str, formats: &[ReportFormat]) -> Result<Vec<String>> {
+    let target = Store::open(out).map_err(|e| match e {
+        Error::Invalid(mut i) => {
+            for err in &mut i.errors {
+                err.column = Some("--out".into());
+            }
+            Error::Invalid(i)
+        }
+        other => other,
+    })?;
+    let mut formats = formats.to_vec();
+    formats.sort();
+    formats.dedup();
+    let mut written = Vec::new();
+    for f in formats {
+        let text = render(r, f);
+        target.put(f.file_name(), text.into_bytes()).await?;
+        written.push(f.file_name().to_string());
+    }
+    Ok(written)
+}

@@ -1,0 +1,86 @@
+//! The data a published report is rendered from. Built by `report::build` from the
+//! store (through SQL), rendered by `md`, `html`, `csv` and `json`. Renderers never compute
+//! statistics: every number they print is already here, already suppressed where the
+//! base is too small.
+
+/// Everything one publication shows, for one pair of groups.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// First group of the pair (`group_a` in `gaps`), e.g. "marketing".
+    pub group_a: String,
+    /// Second group of the pair, e.g. "sales".
+    pub group_b: String,
+    /// Waves in date order (then by id): the columns of the table, the x axis of the charts.
+    pub waves: Vec<WaveInfo>,
+    /// Statements in a stable order (their first appearance in wave order, then id).
+    pub statements: Vec<StatementTrend>,
+    /// Base below which a cell is flagged as low (default 30).
+    pub min_base: i64,
+    /// Base below which a cell is suppressed (no percentage published; default 10).
+    pub suppress_below: i64,
+    /// Data version the report was built from (the catalog table's Delta version).
+    pub data_version: i64,
+    /// "kish" or "linearized": the variance method used.
+    pub variance: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaveInfo {
+    pub wave: String,
+    /// ISO date, `YYYY-MM-DD`.
+    pub date: String,
+    pub title: Option<String>,
+    /// "microdata" or "cells".
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatementTrend {
+    /// Stable statement id, e.g. "marketing_understands_customers".
+    pub statement: String,
+    /// Wording of the statement (from the latest wave that has it).
+    pub text: String,
+    /// One entry per wave in which the statement was asked of both groups,
+    /// in the same order as `Report::waves` (waves without it are absent).
+    pub cells: Vec<TrendCell>,
+}
+
+/// One group's estimate in one wave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupEstimate {
+    /// Respondents with a non-missing answer; `None` for a published figure without base.
+    pub n: Option<i64>,
+    /// Percent agreeing on 0-100; `None` when suppressed.
+    pub pct: Option<f64>,
+    /// Wilson 95 % interval on 0-100; `None` when suppressed or no base.
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+}
+
+/// Statement × wave for the pair: one row of trend.csv.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrendCell {
+    pub wave: String,
+    pub date: String,
+    pub a: GroupEstimate,
+    pub b: GroupEstimate,
+    /// Gap in points (a − b); `None` when either side is suppressed.
+    pub gap_pp: Option<f64>,
+    pub gap_ci_low: Option<f64>,
+    pub gap_ci_high: Option<f64>,
+    pub gap_p_value: Option<f64>,
+    /// Change of the gap since the previous wave of the series, in points.
+    pub change_pp: Option<f64>,
+    pub change_p_value: Option<f64>,
+    pub change_q_value: Option<f64>,
+    /// "narrowed" | "widened" | "stable"; `None` where there is no q value.
+    pub trend: Option<String>,
+    /// The previous wave this cell is compared with, if any.
+    pub prev_wave: Option<String>,
+    /// Either base below `min_base`.
+    pub low_base: bool,
+    /// Either base below `suppress_below`: no percentage is published for this cell.
+    pub suppressed: bool,
+    /// This wave starts a new series for the statement (wording changed).
+    pub series_break: bool,
+}

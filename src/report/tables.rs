@@ -1,0 +1,453 @@
+//! `trend.csv` and `trend.json`: one row per statement × wave for the report's pair.
+//!
+//! Both files carry the same columns in the same order and the same rounding:
+//! percentages, points and interval bounds with 4 decimals, p and q values with 6.
+//! A missing value is an empty CSV field and a JSON `null`. A suppressed cell keeps its
+//! bases and flags but publishes no percentage, gap, interval, p value or change.
+//!
+//! This module also holds the one number formatter every renderer uses, so that the
+//! same value prints the same way in every file.
+
+use super::model::*;
+
+/// Decimals for percentages, points and interval bounds in the data files.
+pub const DATA_DECIMALS: usize = 4;
+/// Decimals for p and q values in the data files.
+pub const P_DECIMALS: usize = 6;
+/// Decimals for percentages, points and interval bounds in the reading files (md, html).
+pub const DISPLAY_DECIMALS: usize = 1;
+
+/// The columns of `trend.csv`, which are also the keys of each `trend.json` row, in order.
+pub const COLUMNS: [&str; 19] = [
+    "statement",
+    "text",
+    "wave",
+    "date",
+    "group_a",
+    "group_b",
+    "n_a",
+    "n_b",
+    "pct_a",
+    "pct_b",
+    "gap_pp",
+    "gap_ci_low",
+    "gap_ci_high",
+    "gap_p_value",
+    "change_pp",
+    "change_p_value",
+    "change_q_value",
+    "trend",
+    "low_base",
+];
+
+/// Formats `v` with exactly `decimals` decimals. Non-finite values have no text
+/// (`None`); a value that rounds to zero prints without a sign (never `-0.0`).
+pub fn fixed(v: f64, decimals: usize) -> Option<String> {
+    if !v.is_finite() {
+        return None;
+    }
+    let s = format!("{:.*}", decimals, v);
+    match s.strip_prefix('-') {
+        Some(rest) if rest.bytes().all(|b| b == b'0' || b == b'.') => Some(rest.to_string()),
+        _ => Some(s),
+    }
+}
+
+/// [`fixed`] for an optional value.
+pub fn fixed_opt(v: Option<f64>, decimals: usize) -> Option<String> {
+    v.and_then(|v| fixed(v, decimals))
+}
+
+/// Like [`fixed`], with an explicit `+` on positive values (a gap or a change):
+/// `+5.0`, `-3.2`, `0.0`.
+pub fn signed(v: f64, decimals: usize) -> Option<String> {
+    let s = fixed(v, decimals)?;
+    if s.starts_with('-') || s.bytes().all(|b| b == b'0' || b == b'.') {
+        Some(s)
+    } else {
+        Some(format!("+{s}"))
+    }
+}
+
+/// Whether a cell publishes no percentage: flagged by the builder, or (defensively)
+/// a known base below the report's suppression threshold.
+pub fn is_suppressed(r: &Report, c: &TrendCell) -> bool {
+    let below = |n: Option<i64>| n.is_some_and(|n| n < r.suppress_below);
+    c.suppressed || below(c.a.n) || below(c.b.n)
+}
+
+/// One value of a row, before it is written as CSV text or JSON.
+enum Val {
+    Text(String),
+    /// Already formatted number (or integer) text.
+    Num(String),
+    Bool(bool),
+    Missing,
+}
+
+impl Val {
+    fn num(v: Option<f64>, decimals: usize) -> Val {
+        fixed_opt(v, decimals).map_or(Val::Missing, Val::Num)
+    }
+    fn int(v: Option<i64>) -> Val {
+        v.map_or(Val::Missing, |n| Val::Num(n.to_string()))
+    }
+    fn csv_field(&self) -> String {
+        match self {
+            Val::Text(s) | Val::Num(s) => s.clone(),
+            Val::Bool(b) => b.to_string(),
+            Val::Missing => String::new(),
+        }
+    }
+    fn json(&self) -> String {
+        match self {
+            Val::Text(s) => json_str(s),
+            Val::Num(s) => s.clone(),
+            Val::Bool(b) => b.to_string(),
+            Val::Missing => "null".to_string(),
+        }
+    }
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).expect("a string always serializes")
+}
+
+/// The rows of the report, each with one value per entry of [`COLUMNS`].
+fn rows(r: &Report) -> Vec<Vec<Val>> {
+    let mut out = Vec::new();
+    for st in &r.statements {
+        for c in &st.cells {
+            let hidden = is_suppressed(r, c);
+            // Change columns are empty for a suppressed cell and for a wave that starts
+            // a new series (nothing is compared across a change of wording).
+            let no_change = hidden || c.series_break;
+            let shown =
+                |v: Option<f64>, d: usize| if hidden { Val::Missing } else { Val::num(v, d) };
+            let change = |v: Option<f64>, d: usize| {
+                if no_change {
+                    Val::Missing
+                } else {
+                    Val::num(v, d)
+                }
+            };
+            let trend = match (&c.trend, no_change) {
+                (Some(t), false) => Val::Text(t.clone()),
+                _ => Val::Missing,
+            };
+            out.push(vec![
+                Val::Text(st.statement.clone()),
+                Val::Text(st.text.clone()),
+                Val::Text(c.wave.clone()),
+                Val::Text(c.date.clone()),
+                Val::Text(r.group_a.clone()),
+                Val::Text(r.group_b.clone()),
+                Val::int(c.a.n),
+                Val::int(c.b.n),
+                shown(c.a.pct, DATA_DECIMALS),
+                shown(c.b.pct, DATA_DECIMALS),
+                shown(c.gap_pp, DATA_DECIMALS),
+                shown(c.gap_ci_low, DATA_DECIMALS),
+                shown(c.gap_ci_high, DATA_DECIMALS),
+                shown(c.gap_p_value, P_DECIMALS),
+                change(c.change_pp, DATA_DECIMALS),
+                change(c.change_p_value, P_DECIMALS),
+                change(c.change_q_value, P_DECIMALS),
+                trend,
+                Val::Bool(c.low_base),
+            ]);
+        }
+    }
+    out
+}
+
+/// `trend.csv`: a header line and one row per statement × wave, `\n` line endings,
+/// fields quoted only where needed.
+pub fn render_csv(r: &Report) -> String {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    w.write_record(COLUMNS).expect("writing to memory");
+    for row in rows(r) {
+        w.write_record(row.iter().map(Val::csv_field))
+            .expect("writing to memory");
+    }
+    let bytes = w.into_inner().expect("flushing to memory");
+    String::from_utf8(bytes).expect("every field is UTF-8")
+}
+
+/// `trend.json`: the pair, the report's parameters and the same rows as `trend.csv`,
+/// keys in column order, numbers with the same rounding, `null` where a value is missing.
+pub fn render_json(r: &Report) -> String {
+    let mut s = String::new();
+    s.push_str("{\n");
+    s.push_str(&format!(
+        "  \"pair\": {{\"group_a\": {}, \"group_b\": {}}},\n",
+        json_str(&r.group_a),
+        json_str(&r.group_b)
+    ));
+    s.push_str(&format!("  \"data_version\": {},\n", r.data_version));
+    s.push_str(&format!("  \"min_base\": {},\n", r.min_base));
+    s.push_str(&format!("  \"suppress_below\": {},\n", r.suppress_below));
+    s.push_str(&format!("  \"variance\": {},\n", json_str(&r.variance)));
+    let rows = rows(r);
+    if rows.is_empty() {
+        s.push_str("  \"rows\": []\n");
+    } else {
+        s.push_str("  \"rows\": [\n");
+        for (i, row) in rows.iter().enumerate() {
+            s.push_str("    {\n");
+            for (j, (key, v)) in COLUMNS.iter().zip(row).enumerate() {
+                let comma = if j + 1 < COLUMNS.len() { "," } else { "" };
+                s.push_str(&format!("      {}: {}{}\n", json_str(key), v.json(), comma));
+            }
+            s.push_str(if i + 1 < rows.len() {
+                "    },\n"
+            } else {
+                "    }\n"
+            });
+        }
+        s.push_str("  ]\n");
+    }
+    s.push_str("}\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn est(n: Option<i64>, pct: Option<f64>) -> GroupEstimate {
+        GroupEstimate {
+            n,
+            pct,
+            ci_low: pct.map(|p| p - 5.0),
+            ci_high: pct.map(|p| p + 5.0),
+        }
+    }
+
+    fn cell(wave: &str, date: &str, a: GroupEstimate, b: GroupEstimate) -> TrendCell {
+        let gap = match (a.pct, b.pct) {
+            (Some(x), Some(y)) => Some(x - y),
+            _ => None,
+        };
+        TrendCell {
+            wave: wave.into(),
+            date: date.into(),
+            a,
+            b,
+            gap_pp: gap,
+            gap_ci_low: gap.map(|g| g - 7.123456),
+            gap_ci_high: gap.map(|g| g + 7.0),
+            gap_p_value: gap.map(|_| 0.0123456789),
+            change_pp: None,
+            change_p_value: None,
+            change_q_value: None,
+            trend: None,
+            prev_wave: None,
+            low_base: false,
+            suppressed: false,
+            series_break: false,
+        }
+    }
+
+    fn report() -> Report {
+        let mut c2 = cell(
+            "w2",
+            "2020-05-01",
+            est(Some(300), Some(50.0)),
+            est(Some(290), Some(40.0)),
+        );
+        c2.change_pp = Some(-0.000001);
+        c2.change_p_value = Some(0.5);
+        c2.change_q_value = Some(0.75);
+        c2.trend = Some("stable".into());
+        c2.prev_wave = Some("w1".into());
+        let mut c3 = cell(
+            "w3",
+            "2021-05-01",
+            est(Some(8), Some(20.0)),
+            est(Some(250), Some(40.0)),
+        );
+        c3.change_pp = Some(12.0);
+        c3.change_p_value = Some(0.01);
+        c3.change_q_value = Some(0.02);
+        c3.trend = Some("widened".into());
+        c3.low_base = true;
+        c3.suppressed = true;
+        let mut b1 = cell(
+            "w1",
+            "2019-05-01",
+            est(None, Some(61.25)),
+            est(None, Some(40.0)),
+        );
+        b1.gap_ci_low = None;
+        b1.gap_ci_high = None;
+        b1.gap_p_value = None;
+        Report {
+            group_a: "marketing".into(),
+            group_b: "sales \"ops\"".into(),
+            waves: vec![],
+            statements: vec![
+                StatementTrend {
+                    statement: "s1".into(),
+                    text: "We share goals, \"truly\", with sales".into(),
+                    cells: vec![
+                        cell(
+                            "w1",
+                            "2019-05-01",
+                            est(Some(310), Some(45.123456)),
+                            est(Some(305), Some(40.0)),
+                        ),
+                        c2,
+                        c3,
+                    ],
+                },
+                StatementTrend {
+                    statement: "s2".into(),
+                    text: "Plain".into(),
+                    cells: vec![b1],
+                },
+                StatementTrend {
+                    statement: "s0_never".into(),
+                    text: "Never asked".into(),
+                    cells: vec![],
+                },
+            ],
+            min_base: 30,
+            suppress_below: 10,
+            data_version: 7,
+            variance: "kish".into(),
+        }
+    }
+
+    #[test]
+    fn fixed_formats_and_drops_negative_zero() {
+        assert_eq!(fixed(1.23456, 4).as_deref(), Some("1.2346"));
+        assert_eq!(fixed(-0.00001, 4).as_deref(), Some("0.0000"));
+        assert_eq!(fixed(-0.04, 1).as_deref(), Some("0.0"));
+        assert_eq!(fixed(-0.06, 1).as_deref(), Some("-0.1"));
+        assert_eq!(fixed(f64::NAN, 1), None);
+        assert_eq!(fixed(f64::INFINITY, 1), None);
+        assert_eq!(signed(5.0, 1).as_deref(), Some("+5.0"));
+        assert_eq!(signed(-3.25, 1).as_deref(), Some("-3.2"));
+        assert_eq!(signed(-0.01, 1).as_deref(), Some("0.0"));
+        assert_eq!(signed(0.0, 1).as_deref(), Some("0.0"));
+    }
+
+    #[test]
+    fn csv_header_rows_quoting_and_rounding() {
+        let csv = render_csv(&report());
+        let lines: Vec<&str> = csv.split('\n').collect();
+        assert_eq!(
+            lines[0],
+            "statement,text,wave,date,group_a,group_b,n_a,n_b,pct_a,pct_b,gap_pp,gap_ci_low,gap_ci_high,gap_p_value,change_pp,change_p_value,change_q_value,trend,low_base"
+        );
+        // 4 data rows, a final newline, no carriage returns.
+        assert_eq!(lines.len(), 6);
+        assert_eq!(lines[5], "");
+        assert!(!csv.contains('\r'));
+        assert_eq!(
+            lines[1],
+            "s1,\"We share goals, \"\"truly\"\", with sales\",w1,2019-05-01,marketing,\"sales \"\"ops\"\"\",310,305,45.1235,40.0000,5.1235,-2.0000,12.1235,0.012346,,,,,false"
+        );
+        // Negative zero change prints as 0.
+        assert!(
+            lines[2].contains(",0.0000,0.500000,0.750000,stable,false"),
+            "{}",
+            lines[2]
+        );
+    }
+
+    #[test]
+    fn csv_suppressed_cell_keeps_bases_only() {
+        let csv = render_csv(&report());
+        let row = csv.lines().nth(3).unwrap();
+        assert_eq!(
+            row,
+            "s1,\"We share goals, \"\"truly\"\", with sales\",w3,2021-05-01,marketing,\"sales \"\"ops\"\"\",8,250,,,,,,,,,,,true"
+        );
+    }
+
+    #[test]
+    fn csv_missing_bases_are_empty() {
+        let csv = render_csv(&report());
+        let row = csv.lines().nth(4).unwrap();
+        assert_eq!(row, "s2,Plain,w1,2019-05-01,marketing,\"sales \"\"ops\"\"\",,,61.2500,40.0000,21.2500,,,,,,,,false");
+    }
+
+    #[test]
+    fn csv_parses_back_with_csv_reader() {
+        let csv = render_csv(&report());
+        let mut rd = csv::Reader::from_reader(csv.as_bytes());
+        let recs: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+        assert_eq!(recs.len(), 4);
+        assert_eq!(&recs[0][1], "We share goals, \"truly\", with sales");
+        assert_eq!(&recs[0][5], "sales \"ops\"");
+        assert!(recs.iter().all(|r| r.len() == 19));
+    }
+
+    #[test]
+    fn json_is_valid_ordered_and_rounded() {
+        let r = report();
+        let text = render_json(&r);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["pair"]["group_a"], "marketing");
+        assert_eq!(v["pair"]["group_b"], "sales \"ops\"");
+        assert_eq!(v["data_version"], 7);
+        assert_eq!(v["min_base"], 30);
+        assert_eq!(v["suppress_below"], 10);
+        assert_eq!(v["variance"], "kish");
+        let rows = v["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[0]["pct_a"].as_f64(), Some(45.1235));
+        assert_eq!(rows[0]["gap_p_value"].as_f64(), Some(0.012346));
+        assert!(rows[0]["change_pp"].is_null());
+        assert_eq!(rows[0]["low_base"], false);
+        assert_eq!(rows[1]["trend"], "stable");
+        assert_eq!(rows[1]["change_pp"].as_f64(), Some(0.0));
+        // Suppressed: bases kept, everything else null.
+        assert_eq!(rows[2]["n_a"], 8);
+        assert!(rows[2]["pct_a"].is_null() && rows[2]["pct_b"].is_null());
+        assert!(rows[2]["gap_pp"].is_null() && rows[2]["change_q_value"].is_null());
+        assert!(rows[2]["trend"].is_null());
+        assert_eq!(rows[2]["low_base"], true);
+        assert!(rows[3]["n_a"].is_null());
+        // Keys appear in column order in the text.
+        let first = &text[text.find("\"rows\"").unwrap()..];
+        let mut last = 0;
+        for k in COLUMNS {
+            let at = first.find(&format!("\"{k}\":")).unwrap();
+            assert!(at > last || last == 0, "{k} out of order");
+            last = at;
+        }
+        assert_eq!(rows[0].as_object().unwrap().len(), 19);
+    }
+
+    #[test]
+    fn json_number_text_matches_csv_text() {
+        let text = render_json(&report());
+        assert!(text.contains("\"pct_a\": 45.1235,"));
+        assert!(text.contains("\"pct_b\": 40.0000,"));
+        assert!(text.contains("\"gap_ci_low\": -2.0000,"));
+        assert!(text.contains("\"change_pp\": 0.0000,"));
+        assert!(!text.contains("-0.0000"));
+        assert!(text.ends_with("}\n"));
+    }
+
+    #[test]
+    fn empty_report_is_header_only_and_empty_rows() {
+        let mut r = report();
+        r.statements.clear();
+        assert_eq!(render_csv(&r).lines().count(), 1);
+        let v: serde_json::Value = serde_json::from_str(&render_json(&r)).unwrap();
+        assert_eq!(v["rows"].as_array().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn output_is_byte_stable() {
+        let r = report();
+        assert_eq!(render_csv(&r), render_csv(&r.clone()));
+        assert_eq!(render_json(&r), render_json(&r.clone()));
+    }
+}

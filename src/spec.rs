@@ -1,0 +1,1037 @@
+//! Wave specs (CONTRACT §3): one TOML file per wave, parsed strictly (unknown keys are
+//! errors) and validated as a whole, so every problem of a spec is reported at once with
+//! the spec's line.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::{Error, InputError, Invalid, Result};
+
+/// How a wave's source is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Tsv,
+    Jsonl,
+    Parquet,
+    Cells,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Jsonl => "jsonl",
+            Format::Parquet => "parquet",
+            Format::Cells => "cells",
+        }
+    }
+    fn parse(s: &str) -> Option<Format> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "csv" => Format::Csv,
+            "tsv" | "tab" => Format::Tsv,
+            "jsonl" | "ndjson" => Format::Jsonl,
+            "parquet" => Format::Parquet,
+            "cells" => Format::Cells,
+            _ => return None,
+        })
+    }
+}
+
+/// Where the data file is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A local file, resolved against the spec's directory.
+    Path(PathBuf),
+    /// A store URL (`s3://…`, `file://…`, `memory://…`, …).
+    Url(String),
+}
+
+impl Source {
+    pub fn display(&self) -> String {
+        match self {
+            Source::Path(p) => p.display().to_string(),
+            Source::Url(u) => u.clone(),
+        }
+    }
+}
+
+/// The scale of one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scale {
+    /// Valid answers are the integers 1..=points.
+    pub points: u32,
+    /// Answers counted as agreement.
+    pub agree: Vec<u32>,
+    /// Codes meaning "not asked / don't know", excluded from the base.
+    pub missing: Vec<i64>,
+}
+
+impl Scale {
+    /// `true` when `v` is a valid answer on this scale.
+    pub fn is_answer(&self, v: i64) -> bool {
+        v >= 1 && v <= self.points as i64
+    }
+    pub fn describe(&self) -> String {
+        let missing = if self.missing.is_empty() {
+            "none".to_string()
+        } else {
+            join(&self.missing)
+        };
+        format!(
+            "an answer on the 1-{} scale (missing codes: {missing})",
+            self.points
+        )
+    }
+}
+
+fn join<T: ToString>(v: &[T]) -> String {
+    v.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// Stable id across waves (the crosswalk key).
+    pub id: String,
+    /// Source column (microdata only).
+    pub column: Option<String>,
+    pub text: Option<String>,
+    pub scale: Scale,
+    pub series_break: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Respondent {
+    pub id: String,
+    pub group: String,
+    pub weight: Option<String>,
+    pub segments: Vec<String>,
+}
+
+/// A validated wave spec.
+#[derive(Debug, Clone)]
+pub struct WaveSpec {
+    /// The spec file as the user named it (for messages).
+    pub spec_path: String,
+    /// The spec's bytes, hashed to detect changes.
+    pub spec_bytes: Vec<u8>,
+    pub wave: String,
+    pub date: NaiveDate,
+    pub title: Option<String>,
+    pub source: Source,
+    /// The `source` value as written in the spec.
+    pub source_text: String,
+    pub format: Format,
+    pub delimiter: u8,
+    /// Encoding label (WHATWG), `utf-8` by default.
+    pub encoding: String,
+    /// Present for microdata formats, absent for `cells`.
+    pub respondent: Option<Respondent>,
+    /// Lower-cased trimmed raw value -> canonical group.
+    pub groups: HashMap<String, String>,
+    /// In id order.
+    pub statements: Vec<Statement>,
+}
+
+impl WaveSpec {
+    /// The canonical group of a raw label: mapped through `[groups]` (trimmed,
+    /// case-insensitive), else its trimmed, lower-cased value.
+    pub fn canonical_group(&self, raw: &str) -> String {
+        let key = raw.trim().to_lowercase();
+        match self.groups.get(&key) {
+            Some(g) => g.clone(),
+            None => key,
+        }
+    }
+}
+
+// ---------- raw, as written ----------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    wave: Option<Spanned<toml::Value>>,
+    date: Option<Spanned<toml::Value>>,
+    title: Option<Spanned<String>>,
+    source: Option<Spanned<String>>,
+    format: Option<Spanned<String>>,
+    delimiter: Option<Spanned<String>>,
+    encoding: Option<Spanned<String>>,
+    respondent: Option<Spanned<RawRespondent>>,
+    groups: Option<BTreeMap<String, Spanned<Vec<String>>>>,
+    scale: Option<Spanned<RawScale>>,
+    statements: Option<BTreeMap<String, Spanned<RawStatement>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRespondent {
+    id: Option<Spanned<String>>,
+    group: Option<Spanned<String>>,
+    weight: Option<Spanned<String>>,
+    segments: Option<Spanned<Vec<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScale {
+    points: Option<Spanned<i64>>,
+    agree: Option<Spanned<Vec<i64>>>,
+    missing: Option<Spanned<Vec<i64>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStatement {
+    column: Option<Spanned<String>>,
+    text: Option<Spanned<String>>,
+    points: Option<Spanned<i64>>,
+    agree: Option<Spanned<Vec<i64>>>,
+    missing: Option<Spanned<Vec<i64>>>,
+    series_break: Option<bool>,
+}
+
+/// Collects problems with their spec line.
+struct Problems<'a> {
+    file: &'a str,
+    text: &'a str,
+    list: Vec<InputError>,
+}
+
+impl Problems<'_> {
+    fn at(&mut self, span: Range<usize>, key: &str, msg: impl Into<String>) {
+        let line = line_of(self.text, span.start);
+        self.list.push(
+            InputError::new(self.file, msg)
+                .line(line)
+                .column(key.to_string()),
+        );
+    }
+    fn top(&mut self, key: &str, msg: impl Into<String>) {
+        self.list
+            .push(InputError::new(self.file, msg).column(key.to_string()));
+    }
+}
+
+/// 1-based line of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> u64 {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64
+        + 1
+}
+
+/// A wave id: 1-64 chars of `[A-Za-z0-9._-]`.
+pub fn valid_wave_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+}
+
+/// Statement ids and group names share this rule: 1-64 chars of `[A-Za-z0-9._-]`.
+fn valid_statement_id(s: &str) -> bool {
+    valid_wave_id(s)
+}
+
+/// Reads and validates a spec file from disk.
+pub fn load(path: &Path) -> Result<WaveSpec> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::input(InputError::new(
+            &shown,
+            format!("cannot read the wave spec: {}", io_reason(&e)),
+        ))
+    })?;
+    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    parse(&shown, &dir, bytes)
+}
+
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// Parses and validates spec text. `dir` resolves a relative `source`.
+pub fn parse(file: &str, dir: &Path, bytes: Vec<u8>) -> Result<WaveSpec> {
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let line = line_of(
+                &String::from_utf8_lossy(&bytes[..e.valid_up_to()]),
+                e.valid_up_to(),
+            );
+            return Err(Error::input(
+                InputError::new(file, "the spec is not valid UTF-8 text").line(line),
+            ));
+        }
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let raw: RawSpec = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start));
+        let msg = e.message().trim().replace('\n', " ");
+        let mut err = InputError::new(file, format!("invalid TOML: {msg}"));
+        err.line = line;
+        Error::input(err)
+    })?;
+    let mut p = Problems {
+        file,
+        text,
+        list: Vec::new(),
+    };
+    let spec = validate(raw, &mut p, dir, bytes.clone());
+    if !p.list.is_empty() {
+        let total = p.list.len();
+        return Err(Error::Invalid(Invalid {
+            errors: p.list,
+            total,
+        }));
+    }
+    Ok(spec.expect("a spec without problems is complete"))
+}
+
+fn string_value(v: &Spanned<toml::Value>) -> Option<String> {
+    match v.get_ref() {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Integer(i) => Some(i.to_string()),
+        toml::Value::Datetime(d) => Some(d.to_string()),
+        _ => None,
+    }
+}
+
+fn validate(raw: RawSpec, p: &mut Problems, dir: &Path, bytes: Vec<u8>) -> Option<WaveSpec> {
+    // wave
+    let wave = match &raw.wave {
+        None => {
+            p.top(
+                "wave",
+                "the spec has no `wave` (a unique id of 1-64 characters of A-Z a-z 0-9 . _ -)",
+            );
+            None
+        }
+        Some(v) => {
+            match v.get_ref() {
+                toml::Value::String(s) if valid_wave_id(s) => Some(s.clone()),
+                toml::Value::Integer(i) => Some(i.to_string()),
+                _ => {
+                    let shown = string_value(v).unwrap_or_else(|| v.get_ref().to_string());
+                    p.at(
+                    v.span(),
+                    "wave",
+                    format!("{shown:?} is not a valid wave id (1-64 characters of A-Z a-z 0-9 . _ -)"),
+                );
+                    None
+                }
+            }
+        }
+    };
+    // date
+    let date = match &raw.date {
+        None => {
+            p.top(
+                "date",
+                "the spec has no `date` (an ISO date such as 2019-04-30)",
+            );
+            None
+        }
+        Some(v) => {
+            let s = string_value(v).unwrap_or_default();
+            match NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
+                Ok(d) if s.len() == 10 => Some(d),
+                _ => {
+                    p.at(
+                        v.span(),
+                        "date",
+                        format!("{s:?} is not a valid ISO date (YYYY-MM-DD, e.g. 2019-04-30)"),
+                    );
+                    None
+                }
+            }
+        }
+    };
+    let title = raw.title.as_ref().map(|t| t.get_ref().clone());
+    // format
+    let source_text = raw.source.as_ref().map(|s| s.get_ref().trim().to_string());
+    let format = match &raw.format {
+        Some(f) => match Format::parse(f.get_ref()) {
+            Some(fm) => Some(fm),
+            None => {
+                p.at(
+                    f.span(),
+                    "format",
+                    format!(
+                        "{:?} is not a known format (csv, tsv, jsonl, parquet, cells)",
+                        f.get_ref()
+                    ),
+                );
+                None
+            }
+        },
+        None => match &source_text {
+            Some(s) => {
+                let lower = s.to_ascii_lowercase();
+                let ext = lower.rsplit('.').next().unwrap_or("");
+                match ext {
+                    "csv" | "txt" => Some(Format::Csv),
+                    "tsv" | "tab" => Some(Format::Tsv),
+                    "jsonl" | "ndjson" => Some(Format::Jsonl),
+                    "parquet" => Some(Format::Parquet),
+                    _ => {
+                        let span = raw.source.as_ref().map(|s| s.span()).unwrap_or(0..0);
+                        p.at(
+                            span,
+                            "source",
+                            format!("cannot tell the format of {s:?} from its extension; set `format` (csv, tsv, jsonl, parquet, cells)"),
+                        );
+                        None
+                    }
+                }
+            }
+            None => None,
+        },
+    };
+    // source
+    let source = match (&raw.source, &source_text) {
+        (Some(sp), Some(s)) if !s.is_empty() => {
+            if let Some(path) = s.strip_prefix("file://") {
+                Some(Source::Path(PathBuf::from(path)))
+            } else if s.contains("://") {
+                Some(Source::Url(s.clone()))
+            } else {
+                let path = Path::new(s);
+                if path.is_absolute() {
+                    Some(Source::Path(path.to_path_buf()))
+                } else {
+                    let _ = sp;
+                    Some(Source::Path(dir.join(path)))
+                }
+            }
+        }
+        (Some(sp), _) => {
+            p.at(sp.span(), "source", "`source` is empty: name the data file");
+            None
+        }
+        (None, _) => {
+            p.top(
+                "source",
+                "the spec has no `source` (the data file: relative to the spec, absolute, or a store URL)",
+            );
+            None
+        }
+    };
+    // delimiter
+    let default_delim = if format == Some(Format::Tsv) {
+        b'\t'
+    } else {
+        b','
+    };
+    let delimiter = match &raw.delimiter {
+        None => default_delim,
+        Some(d) => {
+            let s = d.get_ref();
+            let b = match s.as_str() {
+                "\\t" | "tab" | "\t" => Some(b'\t'),
+                _ if s.len() == 1 && s.is_ascii() && s != "\"" && s != "\n" && s != "\r" => {
+                    Some(s.as_bytes()[0])
+                }
+                _ => None,
+            };
+            match b {
+                Some(b) => b,
+                None => {
+                    p.at(
+                        d.span(),
+                        "delimiter",
+                        format!("{s:?} is not a valid delimiter (one ASCII character such as \",\", \";\", \"|\" or \"\\t\")"),
+                    );
+                    default_delim
+                }
+            }
+        }
+    };
+    let encoding = match &raw.encoding {
+        None => "utf-8".to_string(),
+        Some(e) => {
+            let label = e.get_ref().trim().to_ascii_lowercase();
+            if crate::ingest::decode::supported(&label) {
+                label
+            } else {
+                p.at(
+                    e.span(),
+                    "encoding",
+                    format!(
+                        "{:?} is not a supported encoding (utf-8, utf-16, windows-1252, latin-1, …)",
+                        e.get_ref()
+                    ),
+                );
+                "utf-8".to_string()
+            }
+        }
+    };
+    let is_cells = format == Some(Format::Cells);
+
+    // respondent
+    let respondent = match (&raw.respondent, is_cells) {
+        (Some(r), true) => {
+            p.at(
+                r.span(),
+                "respondent",
+                "a `cells` wave (published figures) has no [respondent] table",
+            );
+            None
+        }
+        (None, false) => {
+            if format.is_some() {
+                p.top(
+                    "respondent",
+                    "the spec has no [respondent] table (with `id` and `group` columns)",
+                );
+            }
+            None
+        }
+        (None, true) => None,
+        (Some(r), false) => {
+            let r = r.get_ref();
+            let id = r.id.as_ref().map(|s| s.get_ref().trim().to_string());
+            let group = r.group.as_ref().map(|s| s.get_ref().trim().to_string());
+            if id.as_deref().unwrap_or("").is_empty() {
+                p.top(
+                    "respondent.id",
+                    "[respondent] needs `id`: the respondent id column",
+                );
+            }
+            if group.as_deref().unwrap_or("").is_empty() {
+                p.top(
+                    "respondent.group",
+                    "[respondent] needs `group`: the column with the respondent's group (function)",
+                );
+            }
+            let segments: Vec<String> = r
+                .segments
+                .as_ref()
+                .map(|s| s.get_ref().iter().map(|x| x.trim().to_string()).collect())
+                .unwrap_or_default();
+            if let Some(sp) = &r.segments {
+                let mut seen = BTreeSet::new();
+                for s in &segments {
+                    if !valid_statement_id(s) {
+                        p.at(
+                            sp.span(),
+                            "respondent.segments",
+                            format!("{s:?} is not a valid segment name (1-64 characters of A-Z a-z 0-9 . _ -)"),
+                        );
+                    } else if is_reserved_column(s) {
+                        p.at(
+                            sp.span(),
+                            "respondent.segments",
+                            format!(
+                                "{s:?} cannot be a segment name: it is a column of `responses`"
+                            ),
+                        );
+                    } else if !seen.insert(s.to_ascii_lowercase()) {
+                        p.at(
+                            sp.span(),
+                            "respondent.segments",
+                            format!("segment {s:?} is listed twice"),
+                        );
+                    }
+                }
+            }
+            Some(Respondent {
+                id: id.unwrap_or_default(),
+                group: group.unwrap_or_default(),
+                weight: r
+                    .weight
+                    .as_ref()
+                    .map(|w| w.get_ref().trim().to_string())
+                    .filter(|w| !w.is_empty()),
+                segments,
+            })
+        }
+    };
+
+    // groups
+    let mut groups = HashMap::new();
+    if let Some(g) = &raw.groups {
+        let mut owner: HashMap<String, String> = HashMap::new();
+        for (canon, raws) in g {
+            let canon_t = canon.trim();
+            if !valid_statement_id(canon_t) {
+                p.at(
+                    raws.span(),
+                    "groups",
+                    format!("{canon:?} is not a valid group name (1-64 characters of A-Z a-z 0-9 . _ -)"),
+                );
+                continue;
+            }
+            for r in raws.get_ref() {
+                let key = r.trim().to_lowercase();
+                if key.is_empty() {
+                    p.at(
+                        raws.span(),
+                        &format!("groups.{canon_t}"),
+                        "an empty raw value cannot name a group",
+                    );
+                    continue;
+                }
+                if let Some(prev) = owner.get(&key) {
+                    if prev != canon_t {
+                        p.at(
+                            raws.span(),
+                            &format!("groups.{canon_t}"),
+                            format!("raw value {r:?} is mapped to both {prev:?} and {canon_t:?}"),
+                        );
+                    }
+                    continue;
+                }
+                owner.insert(key.clone(), canon_t.to_string());
+                groups.insert(key, canon_t.to_string());
+            }
+        }
+    }
+
+    // default scale
+    let default_scale = raw.scale.as_ref().map(|s| {
+        let s = s.get_ref();
+        (s.points.clone(), s.agree.clone(), s.missing.clone())
+    });
+    if is_cells {
+        if let Some(s) = &raw.scale {
+            p.at(
+                s.span(),
+                "scale",
+                "a `cells` wave (published figures) has no [scale]",
+            );
+        }
+    }
+
+    // statements
+    let mut statements = Vec::new();
+    match &raw.statements {
+        None => p.top(
+            "statements",
+            "the spec has no statements: add at least one [statements.<id>] table",
+        ),
+        Some(map) if map.is_empty() => p.top(
+            "statements",
+            "the spec has no statements: add at least one [statements.<id>] table",
+        ),
+        Some(map) => {
+            let mut columns: HashMap<String, String> = HashMap::new();
+            for (id, st) in map {
+                let key = format!("statements.{id}");
+                let span = st.span();
+                let st = st.get_ref();
+                if !valid_statement_id(id) {
+                    p.at(
+                        span.clone(),
+                        &key,
+                        format!("{id:?} is not a valid statement id (1-64 characters of A-Z a-z 0-9 . _ -)"),
+                    );
+                }
+                let text = st.text.as_ref().map(|t| t.get_ref().trim().to_string());
+                let column = st.column.as_ref().map(|c| c.get_ref().trim().to_string());
+                if is_cells {
+                    if text.as_deref().unwrap_or("").is_empty() {
+                        p.at(
+                            span.clone(),
+                            &key,
+                            "a statement of a `cells` wave needs `text`",
+                        );
+                    }
+                    for (name, present) in [
+                        ("column", st.column.is_some()),
+                        ("points", st.points.is_some()),
+                        ("agree", st.agree.is_some()),
+                        ("missing", st.missing.is_some()),
+                    ] {
+                        if present {
+                            p.at(
+                                span.clone(),
+                                &format!("{key}.{name}"),
+                                format!(
+                                    "`{name}` has no meaning in a `cells` wave (published figures)"
+                                ),
+                            );
+                        }
+                    }
+                    statements.push(Statement {
+                        id: id.clone(),
+                        column: None,
+                        text,
+                        scale: Scale {
+                            points: 0,
+                            agree: vec![],
+                            missing: vec![],
+                        },
+                        series_break: st.series_break.unwrap_or(false),
+                    });
+                    continue;
+                }
+                match &column {
+                    None => p.at(
+                        span.clone(),
+                        &format!("{key}.column"),
+                        format!(
+                            "statement {id:?} needs `column`: the source column with its answers"
+                        ),
+                    ),
+                    Some(c) if c.is_empty() => {
+                        p.at(span.clone(), &format!("{key}.column"), "`column` is empty")
+                    }
+                    Some(c) => {
+                        if let Some(prev) = columns.insert(c.clone(), id.clone()) {
+                            let sp = st.column.as_ref().map(|x| x.span()).unwrap_or(span.clone());
+                            p.at(
+                                sp,
+                                &format!("{key}.column"),
+                                format!(
+                                    "column {c:?} is used by both statements {prev:?} and {id:?}"
+                                ),
+                            );
+                        }
+                        if let Some(r) = &respondent {
+                            let mut roles = vec![("respondent id", &r.id), ("group", &r.group)];
+                            if let Some(w) = &r.weight {
+                                roles.push(("weight", w));
+                            }
+                            for (role, name) in roles {
+                                if name == c {
+                                    let sp = st
+                                        .column
+                                        .as_ref()
+                                        .map(|x| x.span())
+                                        .unwrap_or(span.clone());
+                                    p.at(
+                                        sp,
+                                        &format!("{key}.column"),
+                                        format!("column {c:?} is already the {role} column"),
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+                let points = st
+                    .points
+                    .clone()
+                    .or_else(|| default_scale.as_ref().and_then(|d| d.0.clone()));
+                let agree = st
+                    .agree
+                    .clone()
+                    .or_else(|| default_scale.as_ref().and_then(|d| d.1.clone()));
+                let missing = st
+                    .missing
+                    .clone()
+                    .or_else(|| default_scale.as_ref().and_then(|d| d.2.clone()));
+                let scale = scale_of(p, &key, span.clone(), points, agree, missing);
+                statements.push(Statement {
+                    id: id.clone(),
+                    column,
+                    text,
+                    scale: scale.unwrap_or(Scale {
+                        points: 0,
+                        agree: vec![],
+                        missing: vec![],
+                    }),
+                    series_break: st.series_break.unwrap_or(false),
+                });
+            }
+        }
+    }
+    if let Some(r) = &respondent {
+        let mut seen: HashMap<&str, &str> = HashMap::new();
+        let mut roles: Vec<(&str, &str)> = vec![("id", &r.id), ("group", &r.group)];
+        if let Some(w) = &r.weight {
+            roles.push(("weight", w));
+        }
+        for s in &r.segments {
+            roles.push(("segments", s));
+        }
+        for (role, col) in roles {
+            if col.is_empty() {
+                continue;
+            }
+            if let Some(prev) = seen.insert(col, role) {
+                p.top(
+                    &format!("respondent.{role}"),
+                    format!("column {col:?} is used both as `{prev}` and as `{role}`"),
+                );
+            }
+        }
+    }
+
+    Some(WaveSpec {
+        spec_path: p.file.to_string(),
+        spec_bytes: bytes,
+        wave: wave?,
+        date: date?,
+        title,
+        source: source?,
+        source_text: source_text.unwrap_or_default(),
+        format: format?,
+        delimiter,
+        encoding,
+        respondent: if is_cells { None } else { Some(respondent?) },
+        groups,
+        statements,
+    })
+}
+
+/// Names a segment column may not take (they are columns of `responses`).
+pub fn is_reserved_column(s: &str) -> bool {
+    matches!(
+        s.to_ascii_lowercase().as_str(),
+        "wave"
+            | "respondent"
+            | "grp"
+            | "weight"
+            | "statement"
+            | "value"
+            | "agree"
+            | "load_id"
+            | "segments"
+    )
+}
+
+fn scale_of(
+    p: &mut Problems,
+    key: &str,
+    span: Range<usize>,
+    points: Option<Spanned<i64>>,
+    agree: Option<Spanned<Vec<i64>>>,
+    missing: Option<Spanned<Vec<i64>>>,
+) -> Option<Scale> {
+    let Some(points) = points else {
+        p.at(
+            span,
+            &format!("{key}.points"),
+            "no scale: set `points` in [scale] or on the statement",
+        );
+        return None;
+    };
+    let n = *points.get_ref();
+    if !(2..=1000).contains(&n) {
+        p.at(
+            points.span(),
+            &format!("{key}.points"),
+            format!("\"{n}\" is not a valid number of scale points (2 to 1000)"),
+        );
+        return None;
+    }
+    let Some(agree) = agree else {
+        p.at(
+            span,
+            &format!("{key}.agree"),
+            "no agree codes: set `agree` in [scale] or on the statement (e.g. agree = [4, 5])",
+        );
+        return None;
+    };
+    let mut ok = true;
+    if agree.get_ref().is_empty() {
+        p.at(
+            agree.span(),
+            &format!("{key}.agree"),
+            "`agree` is empty: list the answers counted as agreement",
+        );
+        ok = false;
+    }
+    let mut agree_codes = Vec::new();
+    for &a in agree.get_ref() {
+        if a < 1 || a > n {
+            p.at(
+                agree.span(),
+                &format!("{key}.agree"),
+                format!("agree code \"{a}\" is outside the 1-{n} scale"),
+            );
+            ok = false;
+        } else if agree_codes.contains(&(a as u32)) {
+            p.at(
+                agree.span(),
+                &format!("{key}.agree"),
+                format!("agree code \"{a}\" is listed twice"),
+            );
+            ok = false;
+        } else {
+            agree_codes.push(a as u32);
+        }
+    }
+    let mut missing_codes = Vec::new();
+    if let Some(m) = &missing {
+        for &c in m.get_ref() {
+            if agree.get_ref().contains(&c) {
+                p.at(
+                    m.span(),
+                    &format!("{key}.missing"),
+                    format!("missing code \"{c}\" is also an agree code"),
+                );
+                ok = false;
+            } else if c >= 1 && c <= n {
+                p.at(
+                    m.span(),
+                    &format!("{key}.missing"),
+                    format!("missing code \"{c}\" is a valid answer on the 1-{n} scale; missing codes must lie outside it (e.g. 9, 99, -1)"),
+                );
+                ok = false;
+            } else if !missing_codes.contains(&c) {
+                missing_codes.push(c);
+            }
+        }
+    }
+    agree_codes.sort_unstable();
+    missing_codes.sort_unstable();
+    ok.then_some(Scale {
+        points: n as u32,
+        agree: agree_codes,
+        missing: missing_codes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(s: &str) -> Result<WaveSpec> {
+        parse("w.toml", Path::new("/data"), s.as_bytes().to_vec())
+    }
+
+    const GOOD: &str = r#"
+wave = "2019"
+date = "2019-04-30"
+source = "2019.csv"
+
+[respondent]
+id = "resp_id"
+group = "function"
+weight = "wt"
+segments = ["industry"]
+
+[groups]
+sales = ["Sales", "Sales Operations"]
+
+[scale]
+points = 5
+agree = [4, 5]
+missing = [9]
+
+[statements.understands]
+column = "Q1"
+text = "Our marketing team understands our customers"
+
+[statements.seven]
+column = "Q2"
+points = 7
+agree = [7, 6]
+series_break = true
+"#;
+
+    #[test]
+    fn parses_a_full_spec() {
+        let s = parse_str(GOOD).unwrap();
+        assert_eq!(s.wave, "2019");
+        assert_eq!(s.date, NaiveDate::from_ymd_opt(2019, 4, 30).unwrap());
+        assert_eq!(s.source, Source::Path(PathBuf::from("/data/2019.csv")));
+        assert_eq!(s.format, Format::Csv);
+        assert_eq!(s.delimiter, b',');
+        assert_eq!(s.canonical_group("  sales operations "), "sales");
+        assert_eq!(s.canonical_group(" Marketing"), "marketing");
+        let seven = s.statements.iter().find(|s| s.id == "seven").unwrap();
+        assert_eq!(seven.scale.points, 7);
+        assert_eq!(seven.scale.agree, vec![6, 7]);
+        assert_eq!(seven.scale.missing, vec![9]);
+        assert!(seven.series_break);
+        let r = s.respondent.unwrap();
+        assert_eq!(r.weight.as_deref(), Some("wt"));
+        assert_eq!(r.segments, vec!["industry"]);
+    }
+
+    fn first_error(s: &str) -> InputError {
+        match parse_str(s) {
+            Err(Error::Invalid(i)) => i.errors[0].clone(),
+            other => panic!("expected invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_key_names_its_line() {
+        let e = first_error(
+            &GOOD
+                .replace("title", "x")
+                .replace("weight = \"wt\"", "wieght = \"wt\""),
+        );
+        assert_eq!(e.line, Some(9), "{e}");
+        assert!(e.message.contains("wieght"), "{e}");
+    }
+
+    #[test]
+    fn illegal_wave_id_and_impossible_date() {
+        let e = first_error(&GOOD.replace("\"2019\"", "\"20 19\""));
+        assert_eq!(e.line, Some(2));
+        assert!(
+            e.message.contains("\"20 19\" is not a valid wave id"),
+            "{e}"
+        );
+        let e = first_error(&GOOD.replace("2019-04-30", "2019-02-30"));
+        assert_eq!(e.line, Some(3));
+        assert!(e.message.contains("2019-02-30"), "{e}");
+    }
+
+    #[test]
+    fn codes_outside_scale_and_overlapping() {
+        let e = first_error(&GOOD.replace("agree = [4, 5]", "agree = [4, 6]"));
+        assert!(
+            e.message
+                .contains("agree code \"6\" is outside the 1-5 scale"),
+            "{e}"
+        );
+        let e = first_error(&GOOD.replace("missing = [9]", "missing = [5]"));
+        assert!(e.message.contains("also an agree code"), "{e}");
+        let e = first_error(&GOOD.replace("missing = [9]", "missing = [3]"));
+        assert!(e.message.contains("valid answer"), "{e}");
+    }
+
+    #[test]
+    fn column_used_twice() {
+        let e = first_error(&GOOD.replace("column = \"Q2\"", "column = \"Q1\""));
+        assert!(e.message.contains("used by both statements"), "{e}");
+    }
+
+    #[test]
+    fn no_statements() {
+        let cut = GOOD.split("[statements.understands]").next().unwrap();
+        let e = first_error(cut);
+        assert!(e.message.contains("no statements"), "{e}");
+    }
+
+    #[test]
+    fn toml_syntax_error_has_line() {
+        let e = first_error("wave = \"1\"\ndate = \"2019-01-01\n");
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.message.starts_with("invalid TOML"), "{e}");
+    }
+
+    #[test]
+    fn cells_spec() {
+        let s = parse_str(
+            "wave = \"pub2017\"\ndate = 2017-06-01\nsource = \"f.csv\"\nformat = \"cells\"\n[statements.a]\ntext = \"A\"\n",
+        )
+        .unwrap();
+        assert_eq!(s.format, Format::Cells);
+        assert!(s.respondent.is_none());
+        assert_eq!(s.date, NaiveDate::from_ymd_opt(2017, 6, 1).unwrap());
+    }
+}

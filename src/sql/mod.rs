@@ -1,0 +1,322 @@
+//! SQL over the store: a DataFusion session with the stored tables, gaptrack's views
+//! (whose SQL lives in `queries/`) and statistics functions.
+
+pub mod query;
+pub mod udf;
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Field, Schema};
+use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
+use datafusion::datasource::MemTable;
+use datafusion::execution::context::SessionConfig;
+use datafusion::prelude::SessionContext;
+
+use crate::catalog::{self, Catalog};
+use crate::error::{Error, Result};
+use crate::store::{Store, CELLSTATS, RESPONSES, STATEMENTS, WAVES};
+use crate::tables;
+
+/// The SQL files shipped with gaptrack (embedded, so an installed binary works anywhere).
+pub const QUERIES: &[(&str, &str)] = &[
+    ("agreement", include_str!("../../queries/agreement.sql")),
+    ("gaps", include_str!("../../queries/gaps.sql")),
+    ("gap_trend", include_str!("../../queries/gap_trend.sql")),
+    ("latest_gaps", include_str!("../../queries/latest_gaps.sql")),
+    ("pair_trend", include_str!("../../queries/pair_trend.sql")),
+];
+
+/// The views registered from `queries/`, in dependency order.
+pub const VIEWS: &[&str] = &["agreement", "gaps", "gap_trend"];
+
+/// The embedded text of `queries/NAME.sql`.
+pub fn query_text(name: &str) -> Option<&'static str> {
+    QUERIES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
+/// Variance method of the views (CONTRACT §6 uses Kish).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Variance {
+    #[default]
+    Kish,
+}
+
+impl Variance {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Variance::Kish => "kish",
+        }
+    }
+}
+
+/// Settings the views read (from the one-row `settings` table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// `low_base` is `n < min_base`.
+    pub min_base: i64,
+    /// Reports publish no percentage for a base below this.
+    pub suppress_below: i64,
+    pub variance: Variance,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            min_base: 30,
+            suppress_below: 10,
+            variance: Variance::Kish,
+        }
+    }
+}
+
+/// Which state of the store to read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AsOf {
+    /// The catalog's Delta version.
+    Version(i64),
+    /// The latest catalog version committed at or before this time.
+    Time(chrono::DateTime<chrono::Utc>),
+}
+
+impl AsOf {
+    /// Parses `--as-of`: a version number or an RFC 3339 timestamp / ISO date.
+    pub fn parse(s: &str) -> std::result::Result<AsOf, String> {
+        let s = s.trim();
+        if let Ok(v) = s.parse::<i64>() {
+            if v >= 0 {
+                return Ok(AsOf::Version(v));
+            }
+        }
+        if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+            return Ok(AsOf::Time(t.with_timezone(&chrono::Utc)));
+        }
+        if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            let t = d.and_hms_opt(23, 59, 59).expect("valid time").and_utc();
+            return Ok(AsOf::Time(t));
+        }
+        Err(format!(
+            "{s:?} is not a version number or a timestamp (e.g. 12, 2026-03-01T12:00:00Z, 2026-03-01)"
+        ))
+    }
+}
+
+/// A session over one consistent state of the store.
+pub struct Session {
+    pub ctx: SessionContext,
+    pub catalog: Catalog,
+    pub settings: Settings,
+}
+
+fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn quote_lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn empty_table(schema: Arc<Schema>) -> Result<Arc<MemTable>> {
+    Ok(Arc::new(MemTable::try_new(schema, vec![vec![]])?))
+}
+
+fn responses_schema() -> Arc<Schema> {
+    let entries = Field::new(
+        "key_value",
+        DataType::Struct(
+            vec![
+                Field::new("key", DataType::Utf8, false),
+                Field::new("value", DataType::Utf8, true),
+            ]
+            .into(),
+        ),
+        false,
+    );
+    Arc::new(Schema::new(vec![
+        Field::new("wave", DataType::Utf8, true),
+        Field::new("load_id", DataType::Utf8, true),
+        Field::new("respondent", DataType::Utf8, true),
+        Field::new("grp", DataType::Utf8, true),
+        Field::new("weight", DataType::Float64, true),
+        Field::new("statement", DataType::Utf8, true),
+        Field::new("value", DataType::Int32, true),
+        Field::new("agree", DataType::Boolean, true),
+        Field::new("segments", DataType::Map(Arc::new(entries), false), true),
+    ]))
+}
+
+/// A session config for gaptrack: settings from the environment first
+/// (`DATAFUSION_*` variables), then gaptrack's defaults.
+pub fn session_config() -> Result<SessionConfig> {
+    let cfg = SessionConfig::from_env()?
+        .with_information_schema(true)
+        .with_default_catalog_and_schema("datafusion", "public");
+    Ok(cfg)
+}
+
+impl Session {
+    /// Opens a session over the store's latest state (or `as_of`).
+    pub async fn open(store: &Store, as_of: Option<AsOf>, settings: Settings) -> Result<Session> {
+        // A concurrent load may commit (and clean up what it replaced) while we read:
+        // read the catalog, then the data, then check the catalog did not move.
+        for _ in 0..5 {
+            let cat = match &as_of {
+                None => catalog::current(store).await?,
+                Some(AsOf::Version(v)) => catalog::at(store, Some(*v)).await?,
+                Some(AsOf::Time(t)) => {
+                    let Some(tbl) = store.load_at_time(WAVES, *t).await? else {
+                        return Err(Error::Usage(format!(
+                            "the store {} held no waves at {t}",
+                            store.display
+                        )));
+                    };
+                    catalog::at(store, tbl.version().map(|v| v as i64)).await?
+                }
+            };
+            let data_time = match &as_of {
+                None => None,
+                Some(_) => cat
+                    .timestamp_ms
+                    .and_then(chrono::DateTime::from_timestamp_millis),
+            };
+            let session = Self::build(store, cat, data_time, settings).await?;
+            if as_of.is_some() {
+                return Ok(session);
+            }
+            let now = catalog::current(store).await?;
+            if now.version == session.catalog.version {
+                return Ok(session);
+            }
+        }
+        Err(Error::Conflict(
+            "the store kept changing while it was being read".into(),
+        ))
+    }
+
+    async fn build(
+        store: &Store,
+        cat: Catalog,
+        data_time: Option<chrono::DateTime<chrono::Utc>>,
+        settings: Settings,
+    ) -> Result<Session> {
+        let ctx = SessionContext::new_with_config(session_config()?);
+        udf::register(&ctx);
+        let schema = Arc::new(MemorySchemaProvider::new());
+        ctx.catalog("datafusion")
+            .expect("default catalog")
+            .register_schema("store", schema.clone())?;
+
+        let mut versions = Vec::new();
+        for (name, empty) in [
+            (RESPONSES, responses_schema()),
+            (CELLSTATS, tables::cellstats_schema()),
+            (STATEMENTS, tables::statements_schema()),
+            (WAVES, tables::waves_schema()),
+        ] {
+            let table = if name == WAVES {
+                match cat.version {
+                    Some(v) => store.load(name, Some(v)).await?,
+                    None => None,
+                }
+            } else {
+                match data_time {
+                    None => store.load(name, None).await?,
+                    Some(t) => store.load_at_time(name, t).await?,
+                }
+            };
+            let provider: Arc<dyn datafusion::catalog::TableProvider> = match table {
+                Some(t) => {
+                    t.update_datafusion_session(&ctx.state())
+                        .map_err(|e| Error::delta(format!("reading {name}"), e))?;
+                    versions.push((name, t.version().map(|v| v as i64)));
+                    t.table_provider().await?
+                }
+                None => empty_table(empty)?,
+            };
+            schema.register_table(name.to_string(), provider)?;
+        }
+
+        let settings_batch = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("min_base", DataType::Int64, false),
+                Field::new("suppress_below", DataType::Int64, false),
+                Field::new("variance", DataType::Utf8, false),
+                Field::new("data_version", DataType::Int64, true),
+            ])),
+            vec![
+                Arc::new(arrow::array::Int64Array::from(vec![settings.min_base])),
+                Arc::new(arrow::array::Int64Array::from(vec![
+                    settings.suppress_below,
+                ])),
+                Arc::new(arrow::array::StringArray::from(vec![settings
+                    .variance
+                    .as_str()])),
+                Arc::new(arrow::array::Int64Array::from(vec![cat.version])),
+            ],
+        )?;
+        ctx.register_batch("settings", settings_batch)?;
+
+        let live = if cat.entries.is_empty() {
+            "FALSE".to_string()
+        } else {
+            let ids: Vec<String> = cat.entries.iter().map(|e| quote_lit(&e.load_id)).collect();
+            format!("load_id IN ({})", ids.join(", "))
+        };
+        let mut segs: Vec<String> = cat
+            .entries
+            .iter()
+            .flat_map(|e| e.segments.iter().cloned())
+            .collect();
+        segs.sort();
+        segs.dedup();
+        let seg_cols: String = segs
+            .iter()
+            .map(|s| format!(", segments[{}] AS {}", quote_lit(s), quote_ident(s)))
+            .collect();
+
+        let base_views = [
+            (
+                "waves",
+                "SELECT wave, date, title, kind, respondents, source, source_sha256, loaded_at, spec, spec_sha256 \
+                 FROM store.waves"
+                    .to_string(),
+            ),
+            (
+                "statements",
+                format!(
+                    "SELECT wave, statement, text, series_break, source_column, points, agree_codes, missing_codes \
+                     FROM store.statements WHERE {live}"
+                ),
+            ),
+            (
+                "responses",
+                format!(
+                    "SELECT wave, respondent, grp, weight, statement, value, agree{seg_cols} \
+                     FROM store.responses WHERE {live}"
+                ),
+            ),
+            (
+                "cellstats",
+                format!(
+                    "SELECT wave, statement, grp, n, sum_w, sum_wa, sum_w2, sum_w2a, pct \
+                     FROM store.cellstats WHERE {live}"
+                ),
+            ),
+        ];
+        for (name, sql) in base_views {
+            ctx.sql(&format!("CREATE VIEW {name} AS {sql}")).await?;
+        }
+        for name in VIEWS {
+            let body = query_text(name).expect("view sql is embedded");
+            ctx.sql(&format!("CREATE VIEW {name} AS {body}"))
+                .await
+                .map_err(|e| Error::Other(format!("queries/{name}.sql: {e}")))?;
+        }
+        tracing::debug!(?versions, "session opened");
+        Ok(Session {
+            ctx,
+            catalog: cat,
+            settings,
+        })
+    }
+}

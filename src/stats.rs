@@ -1,0 +1,128 @@
+//! The statistics of CONTRACT §6, as plain functions. The SQL views call them through
+//! the UDFs of `sql::udf`; tests check them against independently computed references
+//! (`tests/data/reference/formulas.json`).
+
+/// The 97.5 % quantile of the standard normal: every interval is 95 %.
+pub const Z: f64 = 1.959963984540054;
+
+/// Kish effective sample size (Σw)² / Σw².
+pub fn kish_n_eff(sum_w: f64, sum_w2: f64) -> Option<f64> {
+    (sum_w2 > 0.0).then(|| sum_w * sum_w / sum_w2)
+}
+
+/// Wilson score interval of a proportion `p` (0-1) with sample size `n` (may be an
+/// effective, non-integer size). `None` when `n` is not positive.
+pub fn wilson(p: f64, n: f64) -> Option<(f64, f64)> {
+    if !(n > 0.0) || !p.is_finite() || !(0.0..=1.0).contains(&p) {
+        return None;
+    }
+    let z2 = Z * Z;
+    let denom = 1.0 + z2 / n;
+    let center = (p + z2 / (2.0 * n)) / denom;
+    let half = Z / denom * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    Some(((center - half).max(0.0), (center + half).min(1.0)))
+}
+
+/// Newcombe's hybrid score interval (his method 10) for p1 − p2, built from the two
+/// Wilson intervals. Returns the bounds on the difference scale (−1..1).
+pub fn newcombe(p1: f64, n1: f64, p2: f64, n2: f64) -> Option<(f64, f64)> {
+    let (l1, u1) = wilson(p1, n1)?;
+    let (l2, u2) = wilson(p2, n2)?;
+    let d = p1 - p2;
+    let low = d - ((p1 - l1).powi(2) + (u2 - p2).powi(2)).sqrt();
+    let high = d + ((u1 - p1).powi(2) + (p2 - l2).powi(2)).sqrt();
+    Some((low, high))
+}
+
+/// Variance of a proportion under simple random sampling with effective size `n`.
+pub fn var_prop(p: f64, n: f64) -> Option<f64> {
+    (n > 0.0).then(|| p * (1.0 - p) / n)
+}
+
+/// Two-sided p value of a z test of `estimate` with variance `variance`. `None` when the
+/// variance is not positive (the test is undefined).
+pub fn z_test_p(estimate: f64, variance: f64) -> Option<f64> {
+    if !(variance > 0.0) || !estimate.is_finite() || !variance.is_finite() {
+        return None;
+    }
+    let z = estimate.abs() / variance.sqrt();
+    Some(libm::erfc(z / std::f64::consts::SQRT_2))
+}
+
+/// Benjamini–Hochberg adjusted p values (as R's `p.adjust(p, "BH")`): q_(i) =
+/// min_{j ≥ i} (m / j · p_(j)), capped at 1, returned in the input order.
+pub fn bh_adjust(p: &[f64]) -> Vec<f64> {
+    let m = p.len();
+    let mut idx: Vec<usize> = (0..m).collect();
+    idx.sort_by(|&a, &b| p[a].total_cmp(&p[b]).then(a.cmp(&b)));
+    let mut q = vec![0.0; m];
+    let mut running = f64::INFINITY;
+    for rank in (0..m).rev() {
+        let i = idx[rank];
+        let v = (p[i] * m as f64 / (rank + 1) as f64).min(1.0);
+        running = running.min(v);
+        q[i] = running;
+    }
+    q
+}
+
+/// `narrowed` / `widened` (by |gap|) where q < 0.05, `stable` where not.
+pub fn trend_label(gap: f64, prev_gap: f64, q: f64) -> &'static str {
+    if q < 0.05 {
+        if gap.abs() < prev_gap.abs() {
+            "narrowed"
+        } else {
+            "widened"
+        }
+    } else {
+        "stable"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wilson_by_hand() {
+        // p = 0.5, n = 100: centre 0.5, half-width z/(1+z²/n)·sqrt(0.0025 + z²/40000)
+        let (l, h) = wilson(0.5, 100.0).unwrap();
+        let z2 = Z * Z;
+        let half = Z / (1.0 + z2 / 100.0) * (0.0025 + z2 / 40000.0_f64).sqrt();
+        assert!((l - (0.5 - half)).abs() < 1e-15);
+        assert!((h - (0.5 + half)).abs() < 1e-15);
+        // Known value (Newcombe 1998, table I, 81/263): 0.2553 – 0.3662
+        let (l, h) = wilson(81.0 / 263.0, 263.0).unwrap();
+        assert!(
+            (l - 0.2553).abs() < 5e-5 && (h - 0.3662).abs() < 5e-5,
+            "{l} {h}"
+        );
+    }
+
+    #[test]
+    fn newcombe_paper_example() {
+        // Newcombe (1998), Statistics in Medicine 17:873-890, example (a): 56/70 vs 48/80,
+        // method 10 gives 0.0524 to 0.3339.
+        let (l, h) = newcombe(56.0 / 70.0, 70.0, 48.0 / 80.0, 80.0).unwrap();
+        assert!((l - 0.0524).abs() < 5e-5, "{l}");
+        assert!((h - 0.3339).abs() < 5e-5, "{h}");
+    }
+
+    #[test]
+    fn z_test_known_values() {
+        // z = 1.959963984540054 → p = 0.05 exactly; z = 0 → 1.
+        assert!((z_test_p(Z, 1.0).unwrap() - 0.05).abs() < 1e-15);
+        assert_eq!(z_test_p(0.0, 1.0), Some(1.0));
+        assert_eq!(z_test_p(1.0, 0.0), None);
+    }
+
+    #[test]
+    fn bh_matches_r() {
+        // R: p.adjust(c(0.01, 0.04, 0.03, 0.005), "BH") = 0.02 0.04 0.04 0.02
+        let q = bh_adjust(&[0.01, 0.04, 0.03, 0.005]);
+        let want = [0.02, 0.04, 0.04, 0.02];
+        for (a, b) in q.iter().zip(want) {
+            assert!((a - b).abs() < 1e-15, "{q:?}");
+        }
+    }
+}

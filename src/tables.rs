@@ -1,0 +1,334 @@
+//! Schemas of the stored tables and the row types written to them. Every table is a
+//! Delta table of plain types (strings, longs, doubles, booleans, dates, UTC timestamps,
+//! one string map) that every Delta reader accepts.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanArray, Date32Array, Float64Array, Int32Array, Int64Array, RecordBatch,
+    StringArray, TimestampMicrosecondArray,
+};
+use arrow::datatypes::{DataType as ArrowType, Field, Schema, SchemaRef, TimeUnit};
+use chrono::NaiveDate;
+use deltalake::kernel::{DataType, MapType, StructField};
+
+use crate::error::{Error, Result};
+
+pub const PARTITIONS: [&str; 2] = ["wave", "load_id"];
+
+/// Columns of the `responses` table (long microdata).
+pub fn responses_columns() -> Vec<StructField> {
+    vec![
+        StructField::new("wave", DataType::STRING, true),
+        StructField::new("load_id", DataType::STRING, true),
+        StructField::new("respondent", DataType::STRING, true),
+        StructField::new("grp", DataType::STRING, true),
+        StructField::new("weight", DataType::DOUBLE, true),
+        StructField::new("statement", DataType::STRING, true),
+        StructField::new("value", DataType::INTEGER, true),
+        StructField::new("agree", DataType::BOOLEAN, true),
+        StructField::new(
+            "segments",
+            DataType::Map(Box::new(MapType::new(
+                DataType::STRING,
+                DataType::STRING,
+                true,
+            ))),
+            true,
+        ),
+    ]
+}
+
+/// One row of `cellstats`: the sufficient statistics of wave × statement × group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellStat {
+    pub statement: String,
+    pub grp: String,
+    /// Respondents with an answer; `None` for a published figure without a base.
+    pub n: Option<i64>,
+    pub sum_w: Option<f64>,
+    pub sum_wa: Option<f64>,
+    pub sum_w2: Option<f64>,
+    pub sum_w2a: Option<f64>,
+    /// Percent agreeing (0-100).
+    pub pct: f64,
+}
+
+pub fn cellstats_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("wave", ArrowType::Utf8, true),
+        Field::new("load_id", ArrowType::Utf8, true),
+        Field::new("statement", ArrowType::Utf8, true),
+        Field::new("grp", ArrowType::Utf8, true),
+        Field::new("n", ArrowType::Int64, true),
+        Field::new("sum_w", ArrowType::Float64, true),
+        Field::new("sum_wa", ArrowType::Float64, true),
+        Field::new("sum_w2", ArrowType::Float64, true),
+        Field::new("sum_w2a", ArrowType::Float64, true),
+        Field::new("pct", ArrowType::Float64, true),
+    ]))
+}
+
+fn strings(n: usize, v: &str) -> ArrayRef {
+    Arc::new(StringArray::from(vec![Some(v); n]))
+}
+
+pub fn cellstats_batch(wave: &str, load_id: &str, rows: &[CellStat]) -> Result<RecordBatch> {
+    let n = rows.len();
+    let cols: Vec<ArrayRef> = vec![
+        strings(n, wave),
+        strings(n, load_id),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.statement.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.grp.as_str()),
+        )),
+        Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.n))),
+        Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.sum_w))),
+        Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.sum_wa))),
+        Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.sum_w2))),
+        Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.sum_w2a))),
+        Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.pct))),
+    ];
+    Ok(RecordBatch::try_new(cellstats_schema(), cols)?)
+}
+
+/// One row of `statements`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatementRow {
+    pub statement: String,
+    pub text: Option<String>,
+    pub series_break: bool,
+    pub column: Option<String>,
+    pub points: Option<i32>,
+    pub agree_codes: Option<String>,
+    pub missing_codes: Option<String>,
+}
+
+pub fn statements_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("wave", ArrowType::Utf8, true),
+        Field::new("load_id", ArrowType::Utf8, true),
+        Field::new("statement", ArrowType::Utf8, true),
+        Field::new("text", ArrowType::Utf8, true),
+        Field::new("series_break", ArrowType::Boolean, true),
+        Field::new("source_column", ArrowType::Utf8, true),
+        Field::new("points", ArrowType::Int32, true),
+        Field::new("agree_codes", ArrowType::Utf8, true),
+        Field::new("missing_codes", ArrowType::Utf8, true),
+    ]))
+}
+
+pub fn statements_batch(wave: &str, load_id: &str, rows: &[StatementRow]) -> Result<RecordBatch> {
+    let n = rows.len();
+    let cols: Vec<ArrayRef> = vec![
+        strings(n, wave),
+        strings(n, load_id),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.statement.as_str()),
+        )),
+        Arc::new(StringArray::from_iter(
+            rows.iter().map(|r| r.text.as_deref()),
+        )),
+        Arc::new(BooleanArray::from_iter(
+            rows.iter().map(|r| Some(r.series_break)),
+        )),
+        Arc::new(StringArray::from_iter(
+            rows.iter().map(|r| r.column.as_deref()),
+        )),
+        Arc::new(Int32Array::from_iter(rows.iter().map(|r| r.points))),
+        Arc::new(StringArray::from_iter(
+            rows.iter().map(|r| r.agree_codes.as_deref()),
+        )),
+        Arc::new(StringArray::from_iter(
+            rows.iter().map(|r| r.missing_codes.as_deref()),
+        )),
+    ];
+    Ok(RecordBatch::try_new(statements_schema(), cols)?)
+}
+
+/// One row of the `waves` catalog.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogEntry {
+    pub wave: String,
+    pub load_id: String,
+    pub date: NaiveDate,
+    pub title: Option<String>,
+    /// "microdata" or "cells".
+    pub kind: String,
+    /// Respondents (microdata), `None` for published figures.
+    pub respondents: Option<i64>,
+    /// Source as written in the spec.
+    pub source: String,
+    pub source_sha256: String,
+    pub spec: String,
+    pub spec_sha256: String,
+    /// Microseconds since the epoch, UTC.
+    pub loaded_at: i64,
+    /// Segment columns of the wave (microdata).
+    pub segments: Vec<String>,
+}
+
+pub fn waves_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("wave", ArrowType::Utf8, true),
+        Field::new("load_id", ArrowType::Utf8, true),
+        Field::new("date", ArrowType::Date32, true),
+        Field::new("title", ArrowType::Utf8, true),
+        Field::new("kind", ArrowType::Utf8, true),
+        Field::new("respondents", ArrowType::Int64, true),
+        Field::new("source", ArrowType::Utf8, true),
+        Field::new("source_sha256", ArrowType::Utf8, true),
+        Field::new("spec", ArrowType::Utf8, true),
+        Field::new("spec_sha256", ArrowType::Utf8, true),
+        Field::new(
+            "loaded_at",
+            ArrowType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
+        Field::new("segments", ArrowType::Utf8, true),
+    ]))
+}
+
+fn days_since_epoch(d: NaiveDate) -> i32 {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+    (d - epoch).num_days() as i32
+}
+
+pub fn waves_batch(rows: &[CatalogEntry]) -> Result<RecordBatch> {
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.wave.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.load_id.as_str()),
+        )),
+        Arc::new(Date32Array::from_iter_values(
+            rows.iter().map(|r| days_since_epoch(r.date)),
+        )),
+        Arc::new(StringArray::from_iter(
+            rows.iter().map(|r| r.title.as_deref()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.kind.as_str()),
+        )),
+        Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.respondents))),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.source.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.source_sha256.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.spec.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.spec_sha256.as_str()),
+        )),
+        Arc::new(
+            TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| r.loaded_at))
+                .with_timezone("UTC"),
+        ),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.segments.join(",")),
+        )),
+    ];
+    Ok(RecordBatch::try_new(waves_schema(), cols)?)
+}
+
+/// Reads catalog rows back from record batches (any string type the scan returns).
+pub fn catalog_from_batches(batches: &[RecordBatch]) -> Result<Vec<CatalogEntry>> {
+    use arrow::compute::cast;
+    let mut out = Vec::new();
+    for b in batches {
+        let col = |name: &str, ty: &ArrowType| -> Result<ArrayRef> {
+            let c = b
+                .column_by_name(name)
+                .ok_or_else(|| Error::Other(format!("the waves table has no column {name}")))?;
+            Ok(cast(c, ty)?)
+        };
+        let s = |name: &str| -> Result<StringArray> {
+            Ok(col(name, &ArrowType::Utf8)?
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .expect("utf8")
+                .clone())
+        };
+        let wave = s("wave")?;
+        let load_id = s("load_id")?;
+        let title = s("title")?;
+        let kind = s("kind")?;
+        let source = s("source")?;
+        let source_sha = s("source_sha256")?;
+        let spec = s("spec")?;
+        let spec_sha = s("spec_sha256")?;
+        let segments = s("segments")?;
+        let date = col("date", &ArrowType::Date32)?;
+        let date = date.as_any().downcast_ref::<Date32Array>().expect("date32");
+        let resp = col("respondents", &ArrowType::Int64)?;
+        let resp = resp.as_any().downcast_ref::<Int64Array>().expect("int64");
+        let loaded = col(
+            "loaded_at",
+            &ArrowType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        )?;
+        let loaded = loaded
+            .as_any()
+            .downcast_ref::<TimestampMicrosecondArray>()
+            .expect("ts");
+        use arrow::array::Array;
+        for i in 0..b.num_rows() {
+            let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+            out.push(CatalogEntry {
+                wave: wave.value(i).to_string(),
+                load_id: load_id.value(i).to_string(),
+                date: epoch + chrono::Duration::days(date.value(i) as i64),
+                title: (!title.is_null(i)).then(|| title.value(i).to_string()),
+                kind: kind.value(i).to_string(),
+                respondents: (!resp.is_null(i)).then(|| resp.value(i)),
+                source: source.value(i).to_string(),
+                source_sha256: source_sha.value(i).to_string(),
+                spec: spec.value(i).to_string(),
+                spec_sha256: spec_sha.value(i).to_string(),
+                loaded_at: loaded.value(i),
+                segments: segments
+                    .value(i)
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            });
+        }
+    }
+    out.sort_by(|a, b| (a.date, &a.wave).cmp(&(b.date, &b.wave)));
+    Ok(out)
+}
+
+/// Commit metadata gaptrack writes with each catalog commit (key `gaptrack` in the
+/// commit info), read back by `history`.
+pub fn commit_metadata(
+    operation: &str,
+    wave: &str,
+    load_id: Option<&str>,
+    source_sha256: Option<&str>,
+    data_versions: &HashMap<String, i64>,
+) -> Vec<(String, serde_json::Value)> {
+    let mut m = serde_json::Map::new();
+    m.insert("operation".into(), operation.into());
+    m.insert("wave".into(), wave.into());
+    if let Some(l) = load_id {
+        m.insert("load_id".into(), l.into());
+    }
+    if let Some(s) = source_sha256 {
+        m.insert("source_sha256".into(), s.into());
+    }
+    let mut dv: Vec<_> = data_versions.iter().collect();
+    dv.sort();
+    let mut tv = serde_json::Map::new();
+    for (k, v) in dv {
+        tv.insert(k.clone(), (*v).into());
+    }
+    m.insert("data_versions".into(), serde_json::Value::Object(tv));
+    vec![("gaptrack".to_string(), serde_json::Value::Object(m))]
+}

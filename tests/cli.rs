@@ -1,0 +1,362 @@
+//! End-to-end tests of the `gaptrack` binary: exit codes, replace, unchanged, remove,
+//! read-only refusals, query formats. Each test works in its own temporary store.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gaptrack"));
+    c.env_remove("GAPTRACK_STORE");
+    c
+}
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixture")
+}
+
+/// Copies the fixture waves into `dir` so a test may edit them.
+fn copy_fixture(dir: &Path) {
+    for e in std::fs::read_dir(fixture()).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+fn run(store: &Path, args: &[&str]) -> Output {
+    bin().arg("--store").arg(store).args(args).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// Every file under `dir` with its bytes: a store is "unchanged" when this is equal.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    if !dir.exists() {
+        return out;
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.insert(p.clone(), vec![]);
+                stack.push(p);
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn log_entries(store: &Path) -> usize {
+    snapshot(store)
+        .keys()
+        .filter(|p| {
+            p.parent().is_some_and(|d| d.ends_with("_delta_log"))
+                && p.extension().is_some_and(|e| e == "json")
+        })
+        .count()
+}
+
+fn ingest_all(store: &Path, dir: &Path) -> Output {
+    let mut args = vec!["ingest".to_string()];
+    for w in ["2019", "2020", "2021"] {
+        args.push(dir.join(format!("{w}.toml")).display().to_string());
+    }
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(store, &a)
+}
+
+fn query_csv(store: &Path, sql: &str) -> String {
+    let o = run(store, &["query", sql, "--format", "csv"]);
+    assert!(o.status.success(), "query failed: {}", stderr(&o));
+    stdout(&o)
+}
+
+#[test]
+fn ingest_then_unchanged_then_replace_then_remove() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    copy_fixture(&data);
+    let store = tmp.path().join("wh");
+
+    let o = ingest_all(&store, &data);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(out.matches(": loaded:").count(), 3, "{out}");
+
+    // Byte-identical spec and source: nothing is written.
+    let before = log_entries(&store);
+    let o = ingest_all(&store, &data);
+    assert!(o.status.success());
+    assert_eq!(
+        stdout(&o).matches(": unchanged").count(),
+        3,
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        log_entries(&store),
+        before,
+        "an unchanged ingest wrote a commit"
+    );
+
+    let waves = query_csv(&store, "SELECT wave, kind FROM waves ORDER BY wave");
+    assert_eq!(
+        waves,
+        "wave,kind\n2019,microdata\n2020,microdata\n2021,microdata\n"
+    );
+
+    // Replace 2020 with a file that keeps only the first 10 respondents.
+    let text = std::fs::read_to_string(data.join("2020.csv")).unwrap();
+    let short: Vec<&str> = text.lines().take(11).collect();
+    std::fs::write(data.join("2020.csv"), short.join("\n") + "\n").unwrap();
+    let o = run(
+        &store,
+        &["ingest", data.join("2020.toml").to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("2020: replaced: 10 respondents"),
+        "{}",
+        stdout(&o)
+    );
+    let counts = query_csv(
+        &store,
+        "SELECT wave, count(DISTINCT respondent) AS r, count(*) AS n FROM responses GROUP BY wave ORDER BY wave",
+    );
+    let lines: Vec<&str> = counts.lines().collect();
+    assert_eq!(lines[2], "2020,10,30", "{counts}");
+    let cat = query_csv(&store, "SELECT respondents FROM waves WHERE wave = '2020'");
+    assert_eq!(cat, "respondents\n10\n");
+
+    // Remove: one commit, the wave is gone everywhere.
+    let o = run(&store, &["remove", "2020"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let left = query_csv(&store, "SELECT DISTINCT wave FROM responses ORDER BY wave");
+    assert_eq!(left, "wave\n2019\n2021\n");
+    let left = query_csv(&store, "SELECT DISTINCT wave FROM agreement ORDER BY wave");
+    assert_eq!(left, "wave\n2019\n2021\n");
+    let o = run(&store, &["remove", "2020"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("\"2020\" is not loaded"),
+        "{}",
+        stderr(&o)
+    );
+
+    // History: loaded ×3, replaced, removed.
+    let o = run(&store, &["history", "--format", "csv"]);
+    let h = stdout(&o);
+    let ops: Vec<String> = h
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            format!("{} {}", f[2], f[3])
+        })
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "loaded 2019",
+            "loaded 2020",
+            "loaded 2021",
+            "replaced 2020",
+            "removed 2020"
+        ],
+        "{h}"
+    );
+}
+
+#[test]
+fn invalid_answer_exits_3_names_line_column_value_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    copy_fixture(&data);
+    let store = tmp.path().join("wh");
+    assert!(ingest_all(&store, &data).status.success());
+    let before = snapshot(&store);
+
+    // Put an off-scale answer into line 5, column Q1 of 2021.
+    let text = std::fs::read_to_string(data.join("2021.csv")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let q1 = header.iter().position(|h| *h == "Q1").unwrap();
+    let mut f: Vec<String> = lines[4].split(',').map(str::to_string).collect();
+    f[q1] = "7".into();
+    lines[4] = f.join(",");
+    std::fs::write(data.join("2021.csv"), lines.join("\n") + "\n").unwrap();
+
+    let o = run(
+        &store,
+        &["ingest", data.join("2021.toml").to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let first = stderr(&o).lines().next().unwrap().to_string();
+    assert!(
+        first.starts_with("error: ") && first.contains("2021.csv line 5, column Q1: \"7\" is not an answer on the 1-5 scale (missing codes: 9)"),
+        "{first}"
+    );
+    assert_eq!(
+        snapshot(&store),
+        before,
+        "a failed ingest changed the store"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let o = bin().args(["ingest"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let o = bin().args(["frobnicate"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn query_is_read_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("wh");
+    assert!(ingest_all(&store, &fixture()).status.success());
+    let before = snapshot(&store);
+    for sql in [
+        "CREATE TABLE t AS SELECT 1",
+        "INSERT INTO waves VALUES ('x')",
+        "DROP VIEW gaps",
+        "CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '/tmp/x.csv'",
+        "COPY (SELECT 1) TO '/tmp/gaptrack-copy-test.csv'",
+        "SET datafusion.execution.batch_size = 1",
+    ] {
+        let o = run(&store, &["query", sql]);
+        assert_eq!(o.status.code(), Some(3), "{sql}: {}", stderr(&o));
+        assert!(stderr(&o).contains("read-only"), "{sql}: {}", stderr(&o));
+    }
+    assert!(!Path::new("/tmp/gaptrack-copy-test.csv").exists());
+    assert_eq!(snapshot(&store), before);
+}
+
+#[test]
+fn query_formats_params_and_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("wh");
+    assert!(ingest_all(&store, &fixture()).status.success());
+
+    let o = run(
+        &store,
+        &[
+            "query",
+            "SELECT wave FROM waves WHERE date > $d ORDER BY wave",
+            "--param",
+            "d=2019-12-31",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), r#"[{"wave":"2020"},{"wave":"2021"}]"#);
+
+    // A queries/ name and a bare view name.
+    let o = run(&store, &["query", "gap_trend", "--format", "csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("statement,group_a,group_b,wave,prev_wave,gap_pp,prev_gap_pp,change_pp,se,p_value,q_value,trend\n"));
+    let o = run(&store, &["query", "waves", "--format", "csv"]);
+    assert!(o.status.success());
+    assert_eq!(stdout(&o).lines().count(), 4);
+
+    // Parquet to a file, read back.
+    let out = tmp.path().join("out/gaps.parquet");
+    let o = run(
+        &store,
+        &[
+            "query",
+            "SELECT * FROM gaps",
+            "--format",
+            "parquet",
+            "--output",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let f = std::fs::File::open(&out).unwrap();
+    let r = parquet::file::reader::SerializedFileReader::new(f).unwrap();
+    use parquet::file::reader::FileReader;
+    let rows: i64 = r.metadata().file_metadata().num_rows();
+    let n: i64 = query_csv(&store, "SELECT count(*) AS n FROM gaps")
+        .lines()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(rows, n);
+    assert!(n > 0);
+
+    // A SQL error is exit 3 with one clear line.
+    let o = run(&store, &["query", "SELEC 1"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).starts_with("error: SQL error"), "{}", stderr(&o));
+}
+
+#[test]
+fn empty_store_lists_no_waves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("nothing-here");
+    let o = run(&store, &["waves", "--format", "csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).lines().next().unwrap(),
+        "wave,date,kind,respondents,source_sha256,loaded_at,title,source"
+    );
+    assert!(!store.exists(), "reading must not create the store");
+}
+
+#[test]
+fn dry_run_writes_nothing_and_summarizes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("wh");
+    let o = run(
+        &store,
+        &[
+            "ingest",
+            "--dry-run",
+            fixture().join("2019.toml").to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("2019: valid (dry run; nothing written)"),
+        "{out}"
+    );
+    assert!(out.contains("respondents by group: marketing"), "{out}");
+    assert!(out.contains("missing answers by statement:"), "{out}");
+    assert!(!store.exists());
+}
+
+#[test]
+fn same_wave_twice_in_one_command_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("wh");
+    let spec = fixture().join("2019.toml");
+    let o = run(
+        &store,
+        &["ingest", spec.to_str().unwrap(), spec.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("wave \"2019\" is also defined by"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!store.exists());
+}
