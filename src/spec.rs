@@ -998,8 +998,14 @@ series_break = true
                 .contains("agree code \"6\" is outside the 1-5 scale"),
             "{e}"
         );
-        let e = first_error(&GOOD.replace("missing = [9]", "missing = [5]"));
-        assert!(e.message.contains("also an agree code"), "{e}");
+        match parse_str(&GOOD.replace("missing = [9]", "missing = [5]")) {
+            Err(Error::Invalid(i)) => assert!(
+                i.errors.iter().any(|e| e.message.contains("missing code \"5\" is also an agree code")),
+                "{:?}",
+                i.errors
+            ),
+            other => panic!("expected invalid, got {other:?}"),
+        }
         let e = first_error(&GOOD.replace("missing = [9]", "missing = [3]"));
         assert!(e.message.contains("valid answer"), "{e}");
     }

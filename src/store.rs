@@ -230,13 +230,16 @@ impl Store {
         if let Some(v) = version {
             b = b.with_version(v as _);
         }
-        let mut t = b
-            .build()
-            .map_err(|e| Error::delta(format!("{} table {name}", self.display), e))?;
-        match t.load().await {
-            Ok(()) => Ok(Some(t)),
+        match b.load().await {
+            Ok(t) => Ok(Some(t)),
             Err(DeltaTableError::NotATable(_)) => Ok(None),
             Err(e) if is_missing(&e) => Ok(None),
+            Err(e) if version.is_some() => Err(Error::Usage(format!(
+                "table {name} of store {} has no version {}: {}",
+                self.display,
+                version.unwrap_or_default(),
+                redact(&e.to_string())
+            ))),
             Err(e) => Err(self.unreachable(name, e)),
         }
     }

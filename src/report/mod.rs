@@ -110,7 +110,7 @@ pub async fn build(session: &Session, a: &str, b: &str) -> Result<Report> {
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
     let flip = a > b;
     let sql = format!(
-        "SELECT g.statement, g.wave, CAST(g.date AS VARCHAR) AS date,
+        "SELECT g.statement, g.wave, CAST(g.date AS VARCHAR) AS date_s,
                 aa.n AS n_a, aa.pct AS pct_a, aa.ci_low AS lo_a, aa.ci_high AS hi_a,
                 ab.n AS n_b, ab.pct AS pct_b, ab.ci_low AS lo_b, ab.ci_high AS hi_b,
                 g.gap_pp, g.ci_low, g.ci_high, g.p_value,
@@ -154,7 +154,7 @@ pub async fn build(session: &Session, a: &str, b: &str) -> Result<Report> {
     for batch in &batches {
         let st = strs(batch, "statement")?;
         let wave = strs(batch, "wave")?;
-        let date = strs(batch, "date")?;
+        let date = strs(batch, "date_s")?;
         let (n_a, pct_a, lo_a, hi_a) = (
             i64s(batch, "n_a")?,
             f64s(batch, "pct_a")?,
