@@ -30,6 +30,11 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Variance of the estimates in every view and report: kish (CONTRACT §6) or
+    /// linearized (Taylor, weights-only design). For `run`, overrides the config.
+    #[arg(long, global = true, env = "GAPTRACK_VARIANCE", value_enum)]
+    pub variance: Option<crate::sql::Variance>,
+
     /// More detail on stderr (repeat for debug output).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -162,6 +167,9 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging(cli.log_format, cli.verbose);
+    if cli.log_format == LogFormat::Text && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        crate::ingest::PROGRESS.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -262,6 +270,7 @@ pub async fn write_output(target: &str, bytes: Vec<u8>) -> Result<()> {
 
 async fn run(cli: Cli) -> Result<()> {
     let store_arg = cli.store.clone();
+    let variance = cli.variance.unwrap_or_default();
     let store_url = store_arg
         .clone()
         .unwrap_or_else(|| "./warehouse".to_string());
@@ -271,7 +280,7 @@ async fn run(cli: Cli) -> Result<()> {
             let settings = Settings {
                 min_base: r.min_base,
                 suppress_below: r.suppress_below,
-                ..Settings::default()
+                variance,
             };
             let session = Session::open(&store, r.as_of.clone(), settings).await?;
             let model = crate::report::build(&session, &r.pair.0, &r.pair.1).await?;
@@ -287,7 +296,10 @@ async fn run(cli: Cli) -> Result<()> {
             )
         }
         Command::Run { config } => {
-            let cfg = crate::pipeline::load(&config)?;
+            let mut cfg = crate::pipeline::load(&config)?;
+            if let (Some(v), Some(r)) = (cli.variance, cfg.report.as_mut()) {
+                r.settings.variance = v;
+            }
             let url = store_arg
                 .or(cfg.store.clone())
                 .unwrap_or_else(|| "./warehouse".into());
@@ -342,6 +354,7 @@ async fn run(cli: Cli) -> Result<()> {
             let store = Store::open(&store_url)?;
             let settings = Settings {
                 min_base: q.min_base,
+                variance,
                 ..Settings::default()
             };
             let session = Session::open(&store, q.as_of.clone(), settings).await?;

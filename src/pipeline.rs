@@ -20,6 +20,7 @@ use crate::store::Store;
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     store: Option<Spanned<String>>,
+    variance: Option<Spanned<String>>,
     waves: Spanned<Vec<String>>,
     report: Option<RawReport>,
 }
@@ -123,7 +124,7 @@ pub fn load(path: &Path) -> Result<Config> {
     }
     specs.sort();
     specs.dedup();
-    let report = match raw.report {
+    let report = match &raw.report {
         None => None,
         Some(r) => {
             let pair = match &r.pair {
@@ -137,6 +138,12 @@ pub fn load(path: &Path) -> Result<Config> {
                 },
             };
             let mut settings = Settings::default();
+            if let Some(v) = &raw.variance {
+                match crate::sql::Variance::parse(v.get_ref()) {
+                    Ok(v) => settings.variance = v,
+                    Err(m) => problems.push(at(v.span(), "variance", m)),
+                }
+            }
             if let Some(m) = &r.min_base {
                 if *m.get_ref() < 1 {
                     problems.push(at(
@@ -221,7 +228,7 @@ pub async fn run(config: &Config, store: &Store) -> Result<RunOutcome> {
         out.report_files = report::publish(&model, &r.out, &r.formats).await?;
         out.report_out = Some(r.out.clone());
         out.data_version = session.catalog.version;
-        tracing::info!(event = "published", out = %r.out, files = out.report_files.len(), "report published to {}", r.out);
+        tracing::info!(event = "publish", outcome = "published", out = %r.out, files = out.report_files.len(), data_version = out.data_version.unwrap_or(-1), "report published to {}", r.out);
     }
     Ok(out)
 }

@@ -1000,7 +1000,9 @@ series_break = true
         );
         match parse_str(&GOOD.replace("missing = [9]", "missing = [5]")) {
             Err(Error::Invalid(i)) => assert!(
-                i.errors.iter().any(|e| e.message.contains("missing code \"5\" is also an agree code")),
+                i.errors.iter().any(|e| e
+                    .message
+                    .contains("missing code \"5\" is also an agree code")),
                 "{:?}",
                 i.errors
             ),

@@ -95,6 +95,49 @@ pub fn cellstats_batch(wave: &str, load_id: &str, rows: &[CellStat]) -> Result<R
     Ok(RecordBatch::try_new(cellstats_schema(), cols)?)
 }
 
+/// One row of `segstats`: the sufficient statistics of wave × segment value × statement
+/// × group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegStat {
+    pub segment: String,
+    pub segment_value: String,
+    pub cell: CellStat,
+}
+
+pub fn segstats_schema() -> SchemaRef {
+    let mut fields: Vec<Field> = vec![
+        Field::new("wave", ArrowType::Utf8, true),
+        Field::new("load_id", ArrowType::Utf8, true),
+        Field::new("segment", ArrowType::Utf8, true),
+        Field::new("segment_value", ArrowType::Utf8, true),
+    ];
+    fields.extend(
+        cellstats_schema()
+            .fields()
+            .iter()
+            .skip(2)
+            .map(|f| f.as_ref().clone()),
+    );
+    Arc::new(Schema::new(fields))
+}
+
+pub fn segstats_batch(wave: &str, load_id: &str, rows: &[SegStat]) -> Result<RecordBatch> {
+    let cells: Vec<CellStat> = rows.iter().map(|r| r.cell.clone()).collect();
+    let base = cellstats_batch(wave, load_id, &cells)?;
+    let mut cols: Vec<ArrayRef> = vec![
+        base.column(0).clone(),
+        base.column(1).clone(),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.segment.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.segment_value.as_str()),
+        )),
+    ];
+    cols.extend(base.columns().iter().skip(2).cloned());
+    Ok(RecordBatch::try_new(segstats_schema(), cols)?)
+}
+
 /// One row of `statements`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatementRow {

@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn chromium() -> PathBuf {
-    for c in ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"] {
+    for c in [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ] {
         if Path::new(c).exists() {
             return PathBuf::from(c);
         }
@@ -90,9 +94,19 @@ fn index_html_renders_charts_offline_in_chromium() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let dom = String::from_utf8_lossy(&o.stdout);
     let statements = html.matches("<svg").count();
-    assert!(statements >= 3, "expected a chart per statement, found {statements}");
-    assert_eq!(dom.matches("<svg").count(), statements, "charts missing from the rendered DOM");
-    assert!(dom.contains("<path") || dom.contains("<polyline"), "charts have no lines");
+    assert!(
+        statements >= 3,
+        "expected a chart per statement, found {statements}"
+    );
+    assert_eq!(
+        dom.matches("<svg").count(),
+        statements,
+        "charts missing from the rendered DOM"
+    );
+    assert!(
+        dom.contains("<path") || dom.contains("<polyline"),
+        "charts have no lines"
+    );
 
     // Nothing was requested from the network: the net log names only the page itself.
     let log = std::fs::read_to_string(&netlog).unwrap_or_default();
@@ -101,7 +115,10 @@ fn index_html_renders_charts_offline_in_chromium() {
             .match_indices(scheme)
             .map(|(i, _)| &log[i..(i + 80).min(log.len())])
             .collect();
-        assert!(hits.is_empty(), "the page requested {scheme} resources: {hits:?}");
+        assert!(
+            hits.is_empty(),
+            "the page requested {scheme} resources: {hits:?}"
+        );
     }
 
     // Screenshots at a laptop and a phone width.
@@ -117,7 +134,11 @@ fn index_html_renders_charts_offline_in_chromium() {
         let png = std::fs::read(&shot).expect("screenshot written");
         assert_eq!(png_size(&png), (w, h));
         // A blank page compresses to a few KB; a page with text and charts does not.
-        assert!(png.len() > 30_000, "screenshot at {w}px looks blank ({} bytes)", png.len());
+        assert!(
+            png.len() > 30_000,
+            "screenshot at {w}px looks blank ({} bytes)",
+            png.len()
+        );
         if let Ok(dir) = std::env::var("GAPTRACK_SCREENSHOTS") {
             std::fs::copy(&shot, Path::new(&dir).join(format!("index-{w}.png"))).unwrap();
         }

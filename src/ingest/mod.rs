@@ -32,8 +32,11 @@ use tracing::{info, warn};
 use crate::catalog;
 use crate::error::{Error, InputError, Invalid, Result};
 use crate::spec::{Format, Source, WaveSpec};
-use crate::store::{Store, CELLSTATS, RESPONSES, STATEMENTS};
-use crate::tables::{self, CatalogEntry, CellStat, StatementRow, PARTITIONS};
+use crate::store::{Store, CELLSTATS, RESPONSES, SEGSTATS, STATEMENTS};
+use crate::tables::{self, CatalogEntry, CellStat, SegStat, StatementRow, PARTITIONS};
+
+/// Whether to draw a progress bar on stderr (set by the CLI for text output on a TTY).
+pub static PROGRESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Long rows per record batch handed to the Parquet writer.
 const BATCH_ROWS: usize = 65_536;
@@ -265,8 +268,13 @@ pub async fn ingest(store: &Store, specs: Vec<WaveSpec>, dry_run: bool) -> Resul
             continue;
         }
         match validate(&r).await {
-            Ok(v) => work.push((r, Some(v), t0.elapsed().as_secs_f64())),
+            Ok(v) => {
+                let secs = t0.elapsed().as_secs_f64();
+                info!(event = "validate", outcome = "valid", wave = %r.spec.wave, duration = secs, "wave {} is valid", r.spec.wave);
+                work.push((r, Some(v), secs))
+            }
             Err(Error::Invalid(i)) => {
+                info!(event = "validate", outcome = "invalid", wave = %r.spec.wave, errors = i.total, "wave {} is invalid", r.spec.wave);
                 total += i.total;
                 errors.extend(i.errors);
             }
@@ -282,7 +290,7 @@ pub async fn ingest(store: &Store, specs: Vec<WaveSpec>, dry_run: bool) -> Resul
     for (r, v, secs) in work {
         let t0 = Instant::now();
         let Some(v) = v else {
-            info!(event = "unchanged", wave = %r.spec.wave, "wave {} is unchanged", r.spec.wave);
+            info!(event = "ingest", outcome = "unchanged", wave = %r.spec.wave, rows = 0u64, duration = secs, "wave {} is unchanged", r.spec.wave);
             let e = loaded[r.spec.wave.as_str()];
             outcomes.push(Outcome {
                 wave: r.spec.wave.clone(),
@@ -318,7 +326,8 @@ pub async fn ingest(store: &Store, specs: Vec<WaveSpec>, dry_run: bool) -> Resul
         };
         out.seconds = secs + t0.elapsed().as_secs_f64();
         info!(
-            event = out.status.as_str(),
+            event = "ingest",
+            outcome = out.status.as_str(),
             wave = %out.wave,
             rows = out.rows,
             duration = out.seconds,
@@ -401,19 +410,14 @@ async fn write_wave(
     let mut cell_rows: Vec<CellStat> = Vec::new();
     let (kind, respondents, rows) = match v {
         Validated::Microdata(summary) => {
-            let (version, rows) = write_responses(store, r, &load_id).await?;
+            let (version, rows, seg_rows) = write_responses(store, r, &load_id).await?;
             versions.insert(RESPONSES.into(), version);
+            if !seg_rows.is_empty() {
+                let batch = tables::segstats_batch(&spec.wave, &load_id, &seg_rows)?;
+                versions.insert(SEGSTATS.into(), append_small(store, SEGSTATS, batch).await?);
+            }
             for ((k, g), acc) in &summary.cells {
-                cell_rows.push(CellStat {
-                    statement: spec.statements[*k].id.clone(),
-                    grp: g.clone(),
-                    n: Some(acc.n),
-                    sum_w: Some(acc.sum_w),
-                    sum_wa: Some(acc.sum_wa),
-                    sum_w2: Some(acc.sum_w2),
-                    sum_w2a: Some(acc.sum_w2a),
-                    pct: 100.0 * acc.sum_wa / acc.sum_w,
-                });
+                cell_rows.push(cell_stat(spec.statements[*k].id.clone(), g.clone(), acc));
             }
             ("microdata", Some(summary.respondents as i64), rows)
         }
@@ -648,9 +652,96 @@ impl LongBuilder {
     }
 }
 
+/// Per segment value × statement × group statistics, accumulated while writing: one
+/// block of per-statement accumulators for each (segment, group, value), found without
+/// allocating.
+#[derive(Default)]
+struct SegAcc {
+    /// segment index -> group -> value -> per-statement accumulators
+    blocks: Vec<HashMap<String, HashMap<String, Vec<microdata::CellAcc>>>>,
+}
+
+impl SegAcc {
+    fn add(&mut self, row: &microdata::Row) {
+        if self.blocks.len() < row.segments.len() {
+            self.blocks.resize_with(row.segments.len(), HashMap::new);
+        }
+        for (si, v) in row.segments.iter().enumerate() {
+            let Some(v) = v else { continue };
+            let by_group = &mut self.blocks[si];
+            if !by_group.contains_key(row.group) {
+                by_group.insert(row.group.to_string(), HashMap::new());
+            }
+            let by_value = by_group.get_mut(row.group).expect("inserted");
+            if !by_value.contains_key(v.as_str()) {
+                by_value.insert(
+                    v.clone(),
+                    vec![microdata::CellAcc::default(); row.agree.len()],
+                );
+            }
+            let block = by_value.get_mut(v.as_str()).expect("inserted");
+            for (k, a) in row.agree.iter().enumerate() {
+                if let Some(a) = a {
+                    block[k].add(row.weight, *a);
+                }
+            }
+        }
+    }
+
+    fn into_rows(self, spec: &WaveSpec) -> Vec<SegStat> {
+        let names = spec
+            .respondent
+            .as_ref()
+            .map(|r| r.segments.clone())
+            .unwrap_or_default();
+        let mut rows: Vec<SegStat> = Vec::new();
+        for (si, by_group) in self.blocks.into_iter().enumerate() {
+            for (g, by_value) in by_group {
+                for (v, block) in by_value {
+                    for (k, acc) in block.iter().enumerate() {
+                        if acc.n > 0 {
+                            rows.push(SegStat {
+                                segment: names[si].clone(),
+                                segment_value: v.clone(),
+                                cell: cell_stat(spec.statements[k].id.clone(), g.clone(), acc),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        rows.sort_by(|a, b| {
+            (&a.segment, &a.segment_value, &a.cell.statement, &a.cell.grp).cmp(&(
+                &b.segment,
+                &b.segment_value,
+                &b.cell.statement,
+                &b.cell.grp,
+            ))
+        });
+        rows
+    }
+}
+
+fn cell_stat(statement: String, grp: String, acc: &microdata::CellAcc) -> CellStat {
+    CellStat {
+        statement,
+        grp,
+        n: Some(acc.n),
+        sum_w: Some(acc.sum_w),
+        sum_wa: Some(acc.sum_wa),
+        sum_w2: Some(acc.sum_w2),
+        sum_w2a: Some(acc.sum_w2a),
+        pct: 100.0 * acc.sum_wa / acc.sum_w,
+    }
+}
+
 /// Streams the wave's long rows into Parquet files of the `responses` table and commits
-/// them as one append. Returns (table version, rows).
-async fn write_responses(store: &Store, r: &Resolved, load_id: &str) -> Result<(i64, u64)> {
+/// them as one append. Returns (table version, rows, segment statistics).
+async fn write_responses(
+    store: &Store,
+    r: &Resolved,
+    load_id: &str,
+) -> Result<(i64, u64, Vec<SegStat>)> {
     let table = responses_table(store).await?;
     let mut writer = RecordBatchWriter::for_table(&table)
         .map_err(|e| Error::delta("opening the responses writer", e))?
@@ -684,10 +775,12 @@ async fn write_responses(store: &Store, r: &Resolved, load_id: &str) -> Result<(
         .as_ref()
         .map(|x| x.segments.clone())
         .unwrap_or_default();
-    let reader = tokio::task::spawn_blocking(move || -> Result<()> {
+    let reader = tokio::task::spawn_blocking(move || -> Result<SegAcc> {
         let mut b = LongBuilder::new(file_schema, statements, segs);
+        let mut seg = SegAcc::default();
         let tx2 = tx.clone();
         let res = microdata::read(&spec, &path, &shown, |row| {
+            seg.add(row);
             b.push(row)?;
             if b.rows >= BATCH_ROWS {
                 let batch = b.finish()?;
@@ -703,7 +796,7 @@ async fn write_responses(store: &Store, r: &Resolved, load_id: &str) -> Result<(
                         &shown,
                         "the source changed while it was being loaded; run the command again",
                     ))));
-                    return Ok(());
+                    return Ok(seg);
                 }
                 if b.rows > 0 {
                     let batch = b.finish()?;
@@ -714,18 +807,33 @@ async fn write_responses(store: &Store, r: &Resolved, load_id: &str) -> Result<(
                 let _ = tx.blocking_send(Err(e));
             }
         }
-        Ok(())
+        Ok(seg)
     });
     let mut rows = 0u64;
+    let bar = if PROGRESS.load(std::sync::atomic::Ordering::Relaxed) {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {msg} {human_pos} rows ({per_sec}, {elapsed})",
+            )
+            .expect("progress template"),
+        );
+        b.set_message(format!("loading {}", r.spec.wave));
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     while let Some(batch) = rx.recv().await {
         let batch = batch?;
         rows += batch.num_rows() as u64;
+        bar.set_position(rows);
         writer
             .write_partition(batch, &pv, deltalake::writer::WriteMode::Default)
             .await
             .map_err(|e| Error::delta("writing responses", e))?;
     }
-    reader
+    bar.finish_and_clear();
+    let seg = reader
         .await
         .map_err(|e| Error::Other(format!("reader task failed: {e}")))??;
     let adds = writer
@@ -749,7 +857,7 @@ async fn write_responses(store: &Store, r: &Resolved, load_id: &str) -> Result<(
         )
         .await
         .map_err(|e| Error::delta("committing responses", e.into()))?;
-    Ok((done.version() as i64, rows))
+    Ok((done.version() as i64, rows, seg.into_rows(&r.spec)))
 }
 
 /// Removes a wave: one catalog commit, then its rows are dropped.

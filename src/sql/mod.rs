@@ -15,20 +15,41 @@ use datafusion::prelude::SessionContext;
 
 use crate::catalog::{self, Catalog};
 use crate::error::{Error, Result};
-use crate::store::{Store, CELLSTATS, RESPONSES, STATEMENTS, WAVES};
+use crate::store::{Store, CELLSTATS, RESPONSES, SEGSTATS, STATEMENTS, WAVES};
 use crate::tables;
 
 /// The SQL files shipped with gaptrack (embedded, so an installed binary works anywhere).
 pub const QUERIES: &[(&str, &str)] = &[
+    (
+        "agreement_cells",
+        include_str!("../../queries/agreement_cells.sql"),
+    ),
     ("agreement", include_str!("../../queries/agreement.sql")),
+    (
+        "agreement_by_segment",
+        include_str!("../../queries/agreement_by_segment.sql"),
+    ),
+    ("gaps_cells", include_str!("../../queries/gaps_cells.sql")),
     ("gaps", include_str!("../../queries/gaps.sql")),
+    (
+        "gaps_by_segment",
+        include_str!("../../queries/gaps_by_segment.sql"),
+    ),
     ("gap_trend", include_str!("../../queries/gap_trend.sql")),
     ("latest_gaps", include_str!("../../queries/latest_gaps.sql")),
     ("pair_trend", include_str!("../../queries/pair_trend.sql")),
 ];
 
 /// The views registered from `queries/`, in dependency order.
-pub const VIEWS: &[&str] = &["agreement", "gaps", "gap_trend"];
+pub const VIEWS: &[&str] = &[
+    "agreement_cells",
+    "agreement",
+    "agreement_by_segment",
+    "gaps_cells",
+    "gaps",
+    "gaps_by_segment",
+    "gap_trend",
+];
 
 /// The embedded text of `queries/NAME.sql`.
 pub fn query_text(name: &str) -> Option<&'static str> {
@@ -36,16 +57,29 @@ pub fn query_text(name: &str) -> Option<&'static str> {
 }
 
 /// Variance method of the views (CONTRACT §6 uses Kish).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Variance {
+    /// Kish effective base (CONTRACT §6).
     #[default]
     Kish,
+    /// Taylor-linearized variance of a weighted proportion (weights-only design).
+    Linearized,
 }
 
 impl Variance {
     pub fn as_str(self) -> &'static str {
         match self {
             Variance::Kish => "kish",
+            Variance::Linearized => "linearized",
+        }
+    }
+    pub fn parse(s: &str) -> std::result::Result<Variance, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "kish" => Ok(Variance::Kish),
+            "linearized" | "linearised" | "taylor" => Ok(Variance::Linearized),
+            other => Err(format!(
+                "{other:?} is not a variance method (kish, linearized)"
+            )),
         }
     }
 }
@@ -210,6 +244,7 @@ impl Session {
         for (name, empty) in [
             (RESPONSES, responses_schema()),
             (CELLSTATS, tables::cellstats_schema()),
+            (SEGSTATS, tables::segstats_schema()),
             (STATEMENTS, tables::statements_schema()),
             (WAVES, tables::waves_schema()),
         ] {
@@ -301,6 +336,22 @@ impl Session {
                     "SELECT wave, statement, grp, n, sum_w, sum_wa, sum_w2, sum_w2a, pct \
                      FROM store.cellstats WHERE {live}"
                 ),
+            ),
+            (
+                "segstats",
+                format!(
+                    "SELECT wave, segment, segment_value, statement, grp, n, sum_w, sum_wa, sum_w2, sum_w2a, pct \
+                     FROM store.segstats WHERE {live}"
+                ),
+            ),
+            (
+                "all_cellstats",
+                "SELECT CAST(NULL AS VARCHAR) AS segment, CAST(NULL AS VARCHAR) AS segment_value, \
+                        wave, statement, grp, n, sum_w, sum_wa, sum_w2, sum_w2a, pct FROM cellstats \
+                 UNION ALL \
+                 SELECT segment, segment_value, wave, statement, grp, n, sum_w, sum_wa, sum_w2, sum_w2a, pct \
+                 FROM segstats"
+                    .to_string(),
             ),
         ];
         for (name, sql) in base_views {
