@@ -11,7 +11,7 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType as ArrowType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::NaiveDate;
-use deltalake::kernel::{DataType, MapType, StructField};
+use deltalake::kernel::{DataType, StructField};
 
 use crate::error::{Error, Result};
 
@@ -28,16 +28,16 @@ pub fn responses_columns() -> Vec<StructField> {
         StructField::new("statement", DataType::STRING, true),
         StructField::new("value", DataType::INTEGER, true),
         StructField::new("agree", DataType::BOOLEAN, true),
-        StructField::new(
-            "segments",
-            DataType::Map(Box::new(MapType::new(
-                DataType::STRING,
-                DataType::STRING,
-                true,
-            ))),
-            true,
-        ),
     ]
+}
+
+/// Columns of a `responses` data file before the segment columns (the partition
+/// columns `wave` and `load_id` are not in the files).
+pub const FIXED_FILE_COLUMNS: usize = 6;
+
+/// A segment column of `responses` (one per segment name seen in any wave).
+pub fn segment_column(name: &str) -> StructField {
+    StructField::new(name, DataType::STRING, true)
 }
 
 /// One row of `cellstats`: the sufficient statistics of wave × statement × group.

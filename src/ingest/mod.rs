@@ -13,8 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, MapBuilder, MapFieldNames, RecordBatch,
-    StringBuilder,
+    ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, RecordBatch, StringBuilder,
 };
 use arrow::datatypes::SchemaRef;
 use deltalake::datafusion::prelude::{col, lit};
@@ -551,68 +550,110 @@ async fn append_small(store: &Store, name: &str, batch: RecordBatch) -> Result<i
     Ok(t.version().unwrap_or(0) as i64)
 }
 
-async fn responses_table(store: &Store) -> Result<DeltaTable> {
-    if let Some(t) = store.load(RESPONSES, None).await? {
-        return Ok(t);
-    }
-    let handle = store.table_handle(RESPONSES)?;
-    match handle
-        .create()
-        .with_columns(tables::responses_columns())
-        .with_partition_columns(PARTITIONS)
-        .with_save_mode(SaveMode::Ignore)
-        .with_comment("gaptrack long microdata: wave × respondent × statement")
-        .await
-    {
-        Ok(t) => Ok(t),
-        Err(e) => {
-            // Another writer created it at the same moment.
-            match store.load(RESPONSES, None).await? {
-                Some(t) => Ok(t),
-                None => Err(Error::delta("creating the responses table", e)),
+/// The `responses` table with a column for every segment of this wave: created if it
+/// does not exist, widened (a schema-only commit) when the wave brings new segments.
+async fn responses_table(store: &Store, segments: &[String]) -> Result<DeltaTable> {
+    let mut table = match store.load(RESPONSES, None).await? {
+        Some(t) => t,
+        None => {
+            let mut columns = tables::responses_columns();
+            columns.extend(segments.iter().map(|s| tables::segment_column(s)));
+            let handle = store.table_handle(RESPONSES)?;
+            match handle
+                .create()
+                .with_columns(columns)
+                .with_partition_columns(PARTITIONS)
+                .with_save_mode(SaveMode::Ignore)
+                .with_comment("gaptrack long microdata: wave × respondent × statement")
+                .await
+            {
+                Ok(t) => t,
+                // Another writer created it at the same moment.
+                Err(e) => match store.load(RESPONSES, None).await? {
+                    Some(t) => t,
+                    None => return Err(Error::delta("creating the responses table", e)),
+                },
+            }
+        }
+    };
+    for _ in 0..5 {
+        let existing: Vec<String> = table
+            .snapshot()
+            .map_err(|e| Error::delta("reading the responses table", e))?
+            .schema()
+            .fields()
+            .map(|f| f.name().to_string())
+            .collect();
+        let missing: Vec<_> = segments
+            .iter()
+            .filter(|s| !existing.iter().any(|e| e.eq_ignore_ascii_case(s)))
+            .map(|s| tables::segment_column(s))
+            .collect();
+        if missing.is_empty() {
+            return Ok(table);
+        }
+        match table.clone().add_columns().with_fields(missing).await {
+            Ok(t) => return Ok(t),
+            Err(e) => {
+                // A concurrent writer changed the table: reload and look again.
+                warn!(event = "retry", "widening responses: {e}");
+                table = store
+                    .load(RESPONSES, None)
+                    .await?
+                    .ok_or_else(|| Error::Other("the responses table disappeared".into()))?;
             }
         }
     }
+    Err(Error::Conflict(
+        "the responses table kept changing while adding segment columns".into(),
+    ))
 }
 
-/// Builds long `responses` batches (without partition columns).
+/// Builds long `responses` batches (without partition columns): the fixed columns, then
+/// one string column per segment column of the table (NULL where this wave has none).
 struct LongBuilder {
     schema: SchemaRef,
     statements: Vec<String>,
-    segment_names: Vec<String>,
+    /// For each segment column of the table, this wave's segment index.
+    segment_of: Vec<Option<usize>>,
     respondent: StringBuilder,
     grp: StringBuilder,
     weight: Float64Builder,
     statement: StringBuilder,
     value: Int32Builder,
     agree: BooleanBuilder,
-    segments: MapBuilder<StringBuilder, StringBuilder>,
+    segments: Vec<StringBuilder>,
     rows: usize,
 }
 
 impl LongBuilder {
-    fn new(schema: SchemaRef, statements: Vec<String>, segment_names: Vec<String>) -> Self {
-        let names = MapFieldNames {
-            entry: "key_value".into(),
-            key: "key".into(),
-            value: "value".into(),
-        };
+    fn new(schema: SchemaRef, statements: Vec<String>, wave_segments: &[String]) -> Self {
+        let segment_of: Vec<Option<usize>> = schema
+            .fields()
+            .iter()
+            .skip(tables::FIXED_FILE_COLUMNS)
+            .map(|f| {
+                wave_segments
+                    .iter()
+                    .position(|s| s.eq_ignore_ascii_case(f.name()))
+            })
+            .collect();
         LongBuilder {
             schema,
             statements,
-            segment_names,
+            segments: segment_of.iter().map(|_| StringBuilder::new()).collect(),
+            segment_of,
             respondent: StringBuilder::new(),
             grp: StringBuilder::new(),
             weight: Float64Builder::new(),
             statement: StringBuilder::new(),
             value: Int32Builder::new(),
             agree: BooleanBuilder::new(),
-            segments: MapBuilder::new(Some(names), StringBuilder::new(), StringBuilder::new()),
             rows: 0,
         }
     }
 
-    fn push(&mut self, row: &microdata::Row) -> Result<()> {
+    fn push(&mut self, row: &microdata::Row) {
         for (k, st) in self.statements.iter().enumerate() {
             self.respondent.append_value(row.id);
             self.grp.append_value(row.group);
@@ -620,18 +661,14 @@ impl LongBuilder {
             self.statement.append_value(st);
             self.value.append_option(row.values[k]);
             self.agree.append_option(row.agree[k]);
-            for (name, v) in self.segment_names.iter().zip(row.segments) {
-                self.segments.keys().append_value(name);
-                self.segments.values().append_option(v.as_deref());
+            for (b, idx) in self.segments.iter_mut().zip(&self.segment_of) {
+                b.append_option(idx.and_then(|i| row.segments[i].as_deref()));
             }
-            self.segments.append(true)?;
         }
         self.rows += self.statements.len();
-        Ok(())
     }
 
     fn finish(&mut self) -> Result<RecordBatch> {
-        let seg: ArrayRef = Arc::new(self.segments.finish());
         let mut cols: Vec<ArrayRef> = vec![
             Arc::new(self.respondent.finish()),
             Arc::new(self.grp.finish()),
@@ -639,9 +676,11 @@ impl LongBuilder {
             Arc::new(self.statement.finish()),
             Arc::new(self.value.finish()),
             Arc::new(self.agree.finish()),
-            seg,
         ];
-        // Conform to the table's arrow types (field names and nullability of the map).
+        for b in &mut self.segments {
+            cols.push(Arc::new(b.finish()));
+        }
+        // Conform to the table's arrow types (e.g. string views).
         for (i, f) in self.schema.fields().iter().enumerate() {
             if cols[i].data_type() != f.data_type() {
                 cols[i] = arrow::compute::cast(&cols[i], f.data_type())?;
@@ -742,7 +781,13 @@ async fn write_responses(
     r: &Resolved,
     load_id: &str,
 ) -> Result<(i64, u64, Vec<SegStat>)> {
-    let table = responses_table(store).await?;
+    let wave_segments = r
+        .spec
+        .respondent
+        .as_ref()
+        .map(|x| x.segments.clone())
+        .unwrap_or_default();
+    let table = responses_table(store, &wave_segments).await?;
     let mut writer = RecordBatchWriter::for_table(&table)
         .map_err(|e| Error::delta("opening the responses writer", e))?
         .with_writer_properties(writer_properties());
@@ -776,12 +821,12 @@ async fn write_responses(
         .map(|x| x.segments.clone())
         .unwrap_or_default();
     let reader = tokio::task::spawn_blocking(move || -> Result<SegAcc> {
-        let mut b = LongBuilder::new(file_schema, statements, segs);
+        let mut b = LongBuilder::new(file_schema, statements, &segs);
         let mut seg = SegAcc::default();
         let tx2 = tx.clone();
         let res = microdata::read(&spec, &path, &shown, |row| {
             seg.add(row);
-            b.push(row)?;
+            b.push(row);
             if b.rows >= BATCH_ROWS {
                 let batch = b.finish()?;
                 tx2.blocking_send(Ok(batch))

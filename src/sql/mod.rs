@@ -155,17 +155,6 @@ fn empty_table(schema: Arc<Schema>) -> Result<Arc<MemTable>> {
 }
 
 fn responses_schema() -> Arc<Schema> {
-    let entries = Field::new(
-        "key_value",
-        DataType::Struct(
-            vec![
-                Field::new("key", DataType::Utf8, false),
-                Field::new("value", DataType::Utf8, true),
-            ]
-            .into(),
-        ),
-        false,
-    );
     Arc::new(Schema::new(vec![
         Field::new("wave", DataType::Utf8, true),
         Field::new("load_id", DataType::Utf8, true),
@@ -175,7 +164,6 @@ fn responses_schema() -> Arc<Schema> {
         Field::new("statement", DataType::Utf8, true),
         Field::new("value", DataType::Int32, true),
         Field::new("agree", DataType::Boolean, true),
-        Field::new("segments", DataType::Map(Arc::new(entries), false), true),
     ]))
 }
 
@@ -297,17 +285,31 @@ impl Session {
             let ids: Vec<String> = cat.entries.iter().map(|e| quote_lit(&e.load_id)).collect();
             format!("load_id IN ({})", ids.join(", "))
         };
-        let mut segs: Vec<String> = cat
-            .entries
-            .iter()
-            .flat_map(|e| e.segments.iter().cloned())
-            .collect();
-        segs.sort();
-        segs.dedup();
-        let seg_cols: String = segs
-            .iter()
-            .map(|s| format!(", segments[{}] AS {}", quote_lit(s), quote_ident(s)))
-            .collect();
+        // Segment columns: every column of the stored responses table beyond the fixed
+        // ones (the table gains one when a wave brings a new segment).
+        let fixed = [
+            "wave",
+            "load_id",
+            "respondent",
+            "grp",
+            "weight",
+            "statement",
+            "value",
+            "agree",
+        ];
+        let seg_cols: String = schema
+            .table(RESPONSES)
+            .await?
+            .map(|t| {
+                t.schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .filter(|n| !fixed.contains(&n.as_str()))
+                    .map(|n| format!(", {}", quote_ident(&n)))
+                    .collect()
+            })
+            .unwrap_or_default();
 
         let base_views = [
             (
