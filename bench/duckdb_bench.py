@@ -1,0 +1,136 @@
+"""The DuckDB side of the gaptrack benchmark: the same work a research team would script
+over the CSV exports. Usage:
+
+    python duckdb_bench.py ingest WAVE.csv OUT.parquet
+    python duckdb_bench.py load OUT_DIR WAVE.csv...        (setup for the other workloads)
+    python duckdb_bench.py trend DIR                       (gap_trend over DIR/*.parquet)
+    python duckdb_bench.py adhoc DIR                       (agreement by wave × statement × segment)
+
+Group mapping, scale and statistics are those of the benchmark waves' specs
+(bench/README in BENCHMARKS.md): agree = 4,5; missing = 9 or empty; sales = Sales,
+Sales Operations, Inside Sales; marketing = Marketing, Marketing Ops; others lower-cased.
+"""
+import math
+import sys
+
+import duckdb
+from duckdb.typing import DOUBLE
+
+GROUP = """CASE lower(trim(function))
+    WHEN 'sales' THEN 'sales' WHEN 'sales operations' THEN 'sales' WHEN 'inside sales' THEN 'sales'
+    WHEN 'marketing' THEN 'marketing' WHEN 'marketing ops' THEN 'marketing'
+    ELSE lower(trim(function)) END"""
+
+
+def ingest(csv, out):
+    con = duckdb.connect()
+    con.execute(
+        f"""COPY (
+              UNPIVOT (SELECT * FROM read_csv('{csv}', header = true))
+              ON COLUMNS('^Q[0-9]+$') INTO NAME statement VALUE value
+            ) TO '{out}' (FORMAT parquet, COMPRESSION zstd)"""
+    )
+
+
+def load(out_dir, csvs):
+    con = duckdb.connect()
+    for csv in csvs:
+        wave = csv.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        con.execute(
+            f"""COPY (
+                  SELECT '{wave}' AS wave, resp_id AS respondent, {GROUP} AS grp,
+                         wt AS weight, industry, company_size, statement,
+                         CAST(value AS INTEGER) AS value,
+                         CASE WHEN value IN (4, 5) THEN true WHEN value BETWEEN 1 AND 5 THEN false END AS agree
+                  FROM (UNPIVOT (SELECT * FROM read_csv('{csv}', header = true))
+                        ON COLUMNS('^Q[0-9]+$') INTO NAME statement VALUE value)
+                ) TO '{out_dir}/{wave}.parquet' (FORMAT parquet, COMPRESSION zstd)"""
+        )
+
+
+TREND = """
+WITH r AS (SELECT * FROM read_parquet('{dir}/*.parquet')),
+cells AS (
+  SELECT wave, statement, grp, count(*) AS n,
+         sum(weight) AS sw, sum(CASE WHEN agree THEN weight ELSE 0 END) AS swa, sum(weight * weight) AS sw2
+  FROM r WHERE agree IS NOT NULL GROUP BY wave, statement, grp
+),
+agreement AS (
+  SELECT wave, statement, grp, n, sw * sw / sw2 AS n_eff, swa / sw AS p FROM cells
+),
+wil AS (
+  SELECT *, 1.959963984540054 AS z,
+    ((p + 3.841458820694124 / (2 * n_eff)) / (1 + 3.841458820694124 / n_eff)
+      - 1.959963984540054 / (1 + 3.841458820694124 / n_eff) * sqrt(p * (1 - p) / n_eff + 3.841458820694124 / (4 * n_eff * n_eff))) AS lo,
+    ((p + 3.841458820694124 / (2 * n_eff)) / (1 + 3.841458820694124 / n_eff)
+      + 1.959963984540054 / (1 + 3.841458820694124 / n_eff) * sqrt(p * (1 - p) / n_eff + 3.841458820694124 / (4 * n_eff * n_eff))) AS hi,
+    p * (1 - p) / n_eff AS var
+  FROM agreement
+),
+gaps AS (
+  SELECT a.wave, a.statement, a.grp AS group_a, b.grp AS group_b,
+         100 * (a.p - b.p) AS gap_pp, a.var + b.var AS var,
+         100 * ((a.p - b.p) - sqrt((a.p - a.lo) ^ 2 + (b.hi - b.p) ^ 2)) AS ci_low,
+         100 * ((a.p - b.p) + sqrt((a.hi - a.p) ^ 2 + (b.p - b.lo) ^ 2)) AS ci_high
+  FROM wil a JOIN wil b ON a.wave = b.wave AND a.statement = b.statement AND a.grp < b.grp
+),
+ordered AS (
+  SELECT *, lag(wave) OVER w AS prev_wave, lag(gap_pp) OVER w AS prev_gap_pp, lag(var) OVER w AS prev_var
+  FROM gaps WINDOW w AS (PARTITION BY statement, group_a, group_b ORDER BY wave)
+),
+changes AS (
+  SELECT statement, group_a, group_b, wave, prev_wave, gap_pp, prev_gap_pp,
+         gap_pp - prev_gap_pp AS change_pp, 100 * sqrt(var + prev_var) AS se,
+         CASE WHEN var + prev_var > 0 THEN
+           erfc(abs((gap_pp - prev_gap_pp) / 100) / sqrt(var + prev_var) / sqrt(2))
+         END AS p_value
+  FROM ordered WHERE prev_wave IS NOT NULL
+),
+ranked AS (
+  SELECT *, count(p_value) OVER (PARTITION BY group_a, group_b, wave) AS m,
+         row_number() OVER (PARTITION BY group_a, group_b, wave ORDER BY p_value NULLS LAST, statement) AS rk
+  FROM changes
+),
+adjusted AS (
+  SELECT *, CASE WHEN p_value IS NOT NULL THEN
+      min(least(1.0, p_value * m / rk)) OVER (PARTITION BY group_a, group_b, wave ORDER BY rk DESC
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) END AS q_value
+  FROM ranked
+)
+SELECT statement, group_a, group_b, wave, prev_wave, gap_pp, prev_gap_pp, change_pp, se, p_value, q_value,
+       CASE WHEN q_value IS NULL THEN NULL WHEN q_value < 0.05 THEN
+         CASE WHEN abs(gap_pp) < abs(prev_gap_pp) THEN 'narrowed' ELSE 'widened' END ELSE 'stable' END AS trend
+FROM adjusted
+"""
+
+ADHOC = """
+SELECT wave, statement, industry, count(*) AS n,
+       100 * sum(CASE WHEN agree THEN weight ELSE 0 END) / sum(weight) AS pct
+FROM read_parquet('{dir}/*.parquet')
+WHERE agree IS NOT NULL
+GROUP BY wave, statement, industry
+ORDER BY wave, statement, industry
+"""
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == "ingest":
+        ingest(sys.argv[2], sys.argv[3])
+    elif cmd == "load":
+        load(sys.argv[2], sys.argv[3:])
+    elif cmd == "trend":
+        con = duckdb.connect()
+        # DuckDB has no normal CDF; the two-sided p value comes from Python's erfc.
+        con.create_function("erfc", math.erfc, [DOUBLE], DOUBLE)
+        rows = con.execute(TREND.format(dir=sys.argv[2])).fetchall()
+        print(len(rows), "rows", file=sys.stderr)
+    elif cmd == "adhoc":
+        rows = duckdb.connect().execute(ADHOC.format(dir=sys.argv[2])).fetchall()
+        print(len(rows), "rows", file=sys.stderr)
+    else:
+        raise SystemExit(f"unknown command {cmd}")
+
+
+if __name__ == "__main__":
+    main()

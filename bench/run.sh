@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# gaptrack vs DuckDB on the same work, whole-process wall times, A/B alternating.
+#
+#   bench/run.sh                 # all workloads, 5 repetitions
+#   REPS=3 bench/run.sh ingest   # one workload
+#   BIG=1 bench/run.sh           # also the peak RSS of a ~2 GB wave
+#
+# Needs: cargo, python3 (a venv with duckdb is created in $WORK/venv), GNU time.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK=${WORK:-/tmp/gaptrack-bench}
+REPS=${REPS:-5}
+ONLY=${1:-all}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/gaptrack-target}
+mkdir -p "$WORK"
+
+if [ ! -x /usr/bin/time ]; then
+  echo "installing GNU time" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+fi
+(cd "$ROOT" && cargo build --release --quiet --bin gaptrack --bin gaptrack-sample)
+G=$CARGO_TARGET_DIR/release/gaptrack
+S=$CARGO_TARGET_DIR/release/gaptrack-sample
+if [ ! -x "$WORK/venv/bin/python" ]; then
+  python3 -m venv "$WORK/venv"
+  "$WORK/venv/bin/pip" install -q duckdb
+fi
+PY=$WORK/venv/bin/python
+DUCK="$PY $ROOT/bench/duckdb_bench.py"
+DUCKDB_VERSION=$($PY -c 'import duckdb; print(duckdb.__version__)')
+
+# Data: generated deterministically.
+if [ ! -f "$WORK/ingest/2017.csv" ]; then
+  "$S" --out "$WORK/ingest" --waves 1 --respondents 400000 --statements 40 --missing-rate 0.03 --seed 7
+fi
+if [ ! -f "$WORK/trend/2022.csv" ]; then
+  "$S" --out "$WORK/trend" --waves 6 --respondents 150000 --statements 40 --missing-rate 0.03 --seed 11
+fi
+
+# time_cmd NAME CMD... : appends "name wall_s max_rss_kb" to $WORK/times
+time_cmd() {
+  local name=$1; shift
+  /usr/bin/time -f "%e %M" -o "$WORK/t.out" "$@" > /dev/null 2> "$WORK/err.out" || {
+    echo "FAILED: $name" >&2; cat "$WORK/err.out" >&2; exit 1; }
+  echo "$name $(cat "$WORK/t.out")" >> "$WORK/times"
+}
+
+: > "$WORK/times"
+for i in $(seq 1 "$REPS"); do
+  if [ "$ONLY" = all ] || [ "$ONLY" = ingest ]; then
+    rm -rf "$WORK/store-ingest" "$WORK/duck-ingest.parquet"
+    time_cmd ingest.gaptrack "$G" --store "$WORK/store-ingest" ingest "$WORK/ingest/2017.toml"
+    time_cmd ingest.duckdb $DUCK ingest "$WORK/ingest/2017.csv" "$WORK/duck-ingest.parquet"
+  fi
+done
+
+if [ "$ONLY" = all ] || [ "$ONLY" = trend ] || [ "$ONLY" = adhoc ]; then
+  if [ ! -d "$WORK/store-trend/waves" ]; then
+    "$G" --store "$WORK/store-trend" ingest "$WORK"/trend/*.toml > /dev/null
+  fi
+  if [ ! -d "$WORK/duck-trend" ]; then
+    mkdir -p "$WORK/duck-trend"
+    $DUCK load "$WORK/duck-trend" "$WORK"/trend/*.csv
+  fi
+  for i in $(seq 1 "$REPS"); do
+    if [ "$ONLY" = all ] || [ "$ONLY" = trend ]; then
+      time_cmd trend.gaptrack "$G" --store "$WORK/store-trend" query gap_trend --format csv
+      time_cmd trend.duckdb $DUCK trend "$WORK/duck-trend"
+    fi
+    if [ "$ONLY" = all ] || [ "$ONLY" = adhoc ]; then
+      time_cmd adhoc.gaptrack "$G" --store "$WORK/store-trend" query \
+        "SELECT wave, statement, industry, count(*) AS n, 100 * sum(CASE WHEN agree THEN weight ELSE 0 END) / sum(weight) AS pct FROM responses WHERE agree IS NOT NULL GROUP BY wave, statement, industry ORDER BY wave, statement, industry" --format csv
+      time_cmd adhoc.duckdb $DUCK adhoc "$WORK/duck-trend"
+    fi
+  done
+fi
+
+if [ "${BIG:-0}" = 1 ]; then
+  if [ ! -f "$WORK/big/2017.csv" ]; then
+    "$S" --out "$WORK/big" --waves 1 --respondents 16000000 --statements 40 --missing-rate 0.03 --seed 3
+  fi
+  rm -rf "$WORK/store-big"
+  time_cmd big.gaptrack "$G" --store "$WORK/store-big" ingest "$WORK/big/2017.toml"
+  rm -rf "$WORK/store-big"
+fi
+
+echo
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; duckdb $DUCKDB_VERSION; $REPS repetitions, A/B alternating"
+python3 - "$WORK/times" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    name, wall, rss = line.split()
+    rows.setdefault(name, []).append((float(wall), int(rss)))
+def med(name, i):
+    return statistics.median(v[i] for v in rows[name])
+print(f"{'workload':<10} {'gaptrack s':>11} {'duckdb s':>9} {'ratio':>6} {'gaptrack RSS MiB':>17} {'duckdb RSS MiB':>15}")
+for w in ["ingest", "trend", "adhoc", "big"]:
+    g, d = f"{w}.gaptrack", f"{w}.duckdb"
+    if g not in rows:
+        continue
+    gt, gr = med(g, 0), med(g, 1) / 1024
+    if d in rows:
+        dt, dr = med(d, 0), med(d, 1) / 1024
+        print(f"{w:<10} {gt:>11.3f} {dt:>9.3f} {gt / dt:>6.2f} {gr:>17.0f} {dr:>15.0f}")
+    else:
+        print(f"{w:<10} {gt:>11.3f} {'':>9} {'':>6} {gr:>17.0f}")
+PY
