@@ -360,3 +360,115 @@ fn same_wave_twice_in_one_command_is_refused() {
     );
     assert!(!store.exists());
 }
+
+fn write_config(dir: &Path, store: &Path, out: &Path) -> PathBuf {
+    let cfg = dir.join("pipeline.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "store = {:?}\nwaves = [\"data/*.toml\"]\n[report]\nout = {:?}\npair = \"marketing:sales\"\nmin_base = 30\nformats = [\"md\", \"csv\", \"json\", \"html\"]\n",
+            store.display().to_string(),
+            out.display().to_string()
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+#[test]
+fn run_twice_writes_nothing_new_and_identical_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    copy_fixture(&data);
+    let store = tmp.path().join("wh");
+    let out = tmp.path().join("report");
+    let cfg = write_config(tmp.path(), &store, &out);
+
+    let o = bin().args(["run", "--config", cfg.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).matches(": loaded:").count(), 3, "{}", stdout(&o));
+    let first = snapshot(&out);
+    assert_eq!(first.len(), 4, "{:?}", first.keys());
+    let entries = log_entries(&store);
+
+    let o = bin().args(["run", "--config", cfg.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).matches(": unchanged").count(), 3);
+    assert_eq!(log_entries(&store), entries, "a second run wrote a commit");
+    assert_eq!(snapshot(&out), first, "a second run changed the report");
+
+    // trend.csv: the §8 columns, one row per statement × wave for the pair.
+    let csv = std::fs::read_to_string(out.join("trend.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert_eq!(header, "statement,text,wave,date,group_a,group_b,n_a,n_b,pct_a,pct_b,gap_pp,gap_ci_low,gap_ci_high,gap_p_value,change_pp,change_p_value,change_q_value,trend,low_base");
+    let pairs = query_csv(
+        &store,
+        "SELECT count(*) AS n FROM gaps WHERE group_a = 'marketing' AND group_b = 'sales'",
+    );
+    let n: usize = pairs.lines().nth(1).unwrap().parse().unwrap();
+    assert_eq!(csv.lines().count() - 1, n);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("trend.json")).unwrap()).unwrap();
+    assert_eq!(json["rows"].as_array().unwrap().len(), n);
+}
+
+#[test]
+fn run_with_an_invalid_wave_loads_and_publishes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    copy_fixture(&data);
+    // Break two waves in different ways.
+    let t = std::fs::read_to_string(data.join("2020.toml")).unwrap();
+    std::fs::write(data.join("2020.toml"), t.replace("points = 5", "points = 5\nponts = 3")).unwrap();
+    let c = std::fs::read_to_string(data.join("2021.csv")).unwrap();
+    std::fs::write(data.join("2021.csv"), c.replacen('\n', "\nbad-row\n", 1)).unwrap();
+    let store = tmp.path().join("wh");
+    let out = tmp.path().join("report");
+    let cfg = write_config(tmp.path(), &store, &out);
+    let o = bin().args(["run", "--config", cfg.to_str().unwrap()]).output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("2020.toml"), "{err}");
+    assert!(err.contains("2021.csv line 2"), "{err}");
+    assert!(!store.exists(), "an invalid run wrote to the store");
+    assert!(!out.exists(), "an invalid run published");
+}
+
+#[test]
+fn report_as_of_reproduces_an_earlier_publication() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    copy_fixture(&data);
+    let store = tmp.path().join("wh");
+    assert!(ingest_all(&store, &data).status.success());
+    let r1 = tmp.path().join("r1");
+    let o = run(&store, &["report", "--out", r1.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let version: String = query_csv(&store, "SELECT data_version FROM settings")
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+
+    // Replace a wave: the report changes …
+    let text = std::fs::read_to_string(data.join("2021.csv")).unwrap();
+    let short: Vec<&str> = text.lines().take(40).collect();
+    std::fs::write(data.join("2021.csv"), short.join("\n") + "\n").unwrap();
+    assert!(run(&store, &["ingest", data.join("2021.toml").to_str().unwrap()]).status.success());
+    let r2 = tmp.path().join("r2");
+    assert!(run(&store, &["report", "--out", r2.to_str().unwrap()]).status.success());
+    assert_ne!(
+        std::fs::read(r1.join("trend.csv")).unwrap(),
+        std::fs::read(r2.join("trend.csv")).unwrap()
+    );
+    // … and --as-of the earlier version reproduces the earlier files byte for byte.
+    let r3 = tmp.path().join("r3");
+    let o = run(&store, &["report", "--out", r3.to_str().unwrap(), "--as-of", &version]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(snapshot(&r1).into_values().collect::<Vec<_>>(), snapshot(&r3).into_values().collect::<Vec<_>>());
+    let md = std::fs::read_to_string(r3.join("trend.md")).unwrap();
+    assert!(md.contains(&format!("data version {version}")), "the methods note names the data version");
+}

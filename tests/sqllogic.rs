@@ -114,6 +114,33 @@ async fn fixture_session(dir: &Path) -> Arc<Session> {
     )
 }
 
+/// Compares results token by token; two numbers match within 1e-9 (relative, or absolute
+/// near zero), so expected values can be written with the full precision of the
+/// reference implementation.
+fn numeric_validator(
+    normalizer: sqllogictest::Normalizer,
+    actual: &[Vec<String>],
+    expected: &[String],
+) -> bool {
+    let actual: Vec<String> = actual.iter().map(|r| normalizer(&r.join(" "))).collect();
+    let expected: Vec<String> = expected.iter().map(normalizer).collect();
+    if actual.len() != expected.len() {
+        return false;
+    }
+    actual.iter().zip(&expected).all(|(a, e)| {
+        let at: Vec<&str> = a.split_ascii_whitespace().collect();
+        let et: Vec<&str> = e.split_ascii_whitespace().collect();
+        at.len() == et.len()
+            && at.iter().zip(&et).all(|(x, y)| {
+                x == y
+                    || match (x.parse::<f64>(), y.parse::<f64>()) {
+                        (Ok(a), Ok(b)) => (a - b).abs() <= 1e-9 * (1.0 + b.abs()),
+                        _ => false,
+                    }
+            })
+    })
+}
+
 fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let complete = std::env::var("GAPTRACK_SLT_COMPLETE").is_ok_and(|v| v == "1");
@@ -138,12 +165,13 @@ fn main() {
             let session = session.clone();
             async move { Ok::<_, SqlError>(Db { session }) }
         });
+        runner.with_validator(numeric_validator);
         let name = file.file_name().unwrap().to_string_lossy().to_string();
         let res = if complete {
             rt.block_on(runner.update_test_file(
                 &file,
                 " ",
-                sqllogictest::default_validator,
+                numeric_validator,
                 sqllogictest::default_normalizer,
                 sqllogictest::default_column_validator,
             ))
