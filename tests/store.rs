@@ -1004,6 +1004,13 @@ fn concurrent_writers(b: &Backend, rounds: usize) {
                 o2.both()
             );
         }
+        for o in [&oa, &ob, &o1, &o2] {
+            assert!(
+                !o.stderr.contains("cleanup_failed"),
+                "a cleanup failed: {}",
+                o.both()
+            );
+        }
         for o in [&o1, &o2] {
             assert!(o.code == 0 || o.code == 4, "same wave: {}", o.both());
             if o.code == 4 {
