@@ -9,7 +9,7 @@ use deltalake::protocol::SaveMode;
 use deltalake::DeltaTable;
 
 use crate::error::{Error, Result};
-use crate::store::{Store, WAVES};
+use crate::store::{commit_with_retries, CommitError, Store, WAVES};
 use crate::tables::{self, CatalogEntry};
 
 /// The catalog at one version.
@@ -65,63 +65,164 @@ pub async fn at(store: &Store, version: Option<i64>) -> Result<Catalog> {
     })
 }
 
+/// Commit properties of a catalog commit. No retries inside deltalake: a catalog commit
+/// is a compare-and-swap on the version it read (see [`commit_entry`]), and the retry
+/// decision is gaptrack's.
 fn props(meta: Vec<(String, serde_json::Value)>) -> CommitProperties {
     CommitProperties::default()
         .with_metadata(meta)
-        .with_max_retries(20)
+        .with_max_retries(0)
+}
+
+/// The load id of `wave` in a catalog table (`None` when the wave is not loaded).
+async fn live_load(table: &DeltaTable, wave: &str) -> Result<Option<String>> {
+    Ok(read(table)
+        .await?
+        .into_iter()
+        .find(|e| e.wave == wave)
+        .map(|e| e.load_id))
+}
+
+fn changed_meanwhile(wave: &str, expected: Option<&str>, found: Option<&str>) -> Error {
+    let what = match (expected, found) {
+        (None, Some(_)) => "was loaded by another writer",
+        (Some(_), None) => "was removed by another writer",
+        _ => "was replaced by another writer",
+    };
+    Error::Conflict(format!(
+        "wave {wave} {what} while this command ran; the store keeps the other writer's load"
+    ))
 }
 
 /// Commits one catalog row: the wave appears (or its previous load is replaced) in one
 /// atomic commit.
+///
+/// The commit is a compare-and-swap: it succeeds only if the wave's live load is still
+/// `expected` (the load this command saw and replaces; `None` for a new wave). A commit
+/// of another writer that touched other waves only is retried on the new catalog
+/// version (bounded, with backoff); one that loaded, replaced or removed the same wave
+/// fails with [`Error::Conflict`] (exit 4) and nothing of this load becomes visible.
 pub async fn commit_entry(
     store: &Store,
     entry: &CatalogEntry,
-    operation: &str,
+    expected: Option<&str>,
     data_versions: &HashMap<String, i64>,
 ) -> Result<i64> {
-    let batch = tables::waves_batch(std::slice::from_ref(entry))?;
-    let meta = tables::commit_metadata(
-        operation,
-        &entry.wave,
-        Some(&entry.load_id),
-        Some(&entry.source_sha256),
-        data_versions,
-    );
-    let existing = store.load(WAVES, None).await?;
-    let t = match existing {
-        Some(t) => t
-            .write(vec![batch])
-            .with_save_mode(SaveMode::Overwrite)
-            .with_replace_where(col("wave").eq(lit(entry.wave.clone())))
-            .with_partition_columns(["wave"])
-            .with_commit_properties(props(meta))
-            .await
-            .map_err(|e| Error::delta(format!("committing wave {}", entry.wave), e))?,
-        None => store
-            .table_handle(WAVES)?
-            .write(vec![batch])
-            .with_save_mode(SaveMode::Append)
-            .with_partition_columns(["wave"])
-            .with_commit_properties(props(meta))
-            .await
-            .map_err(|e| Error::delta(format!("committing wave {}", entry.wave), e))?,
+    let operation = if expected.is_some() {
+        "replaced"
+    } else {
+        "loaded"
     };
-    Ok(t.version().unwrap_or(0) as i64)
+    let what = format!("committing wave {}", entry.wave);
+    let what = &what;
+    let mut attempts = 0;
+    commit_with_retries(what, || {
+        attempts += 1;
+        let first = attempts == 1;
+        async move {
+            let batch = tables::waves_batch(std::slice::from_ref(entry))?;
+            let meta = tables::commit_metadata(
+                operation,
+                &entry.wave,
+                Some(&entry.load_id),
+                Some(&entry.source_sha256),
+                data_versions,
+            );
+            let existing = store.load(WAVES, None).await?;
+            if first {
+                test_barrier().await;
+            }
+            let t = match existing {
+                Some(t) => {
+                    let found = live_load(&t, &entry.wave).await?;
+                    if found.as_deref() != expected {
+                        return Err(CommitError::Fail(changed_meanwhile(
+                            &entry.wave,
+                            expected,
+                            found.as_deref(),
+                        )));
+                    }
+                    t.write(vec![batch])
+                        .with_save_mode(SaveMode::Overwrite)
+                        .with_replace_where(col("wave").eq(lit(entry.wave.clone())))
+                        .with_partition_columns(["wave"])
+                        .with_commit_properties(props(meta))
+                        .await
+                        .map_err(|e| Error::delta(what, e))?
+                }
+                None => {
+                    if expected.is_some() {
+                        return Err(CommitError::Fail(changed_meanwhile(
+                            &entry.wave,
+                            expected,
+                            None,
+                        )));
+                    }
+                    store
+                        .table_handle(WAVES)?
+                        .write(vec![batch])
+                        .with_save_mode(SaveMode::Append)
+                        .with_partition_columns(["wave"])
+                        .with_commit_properties(props(meta))
+                        .await
+                        .map_err(|e| Error::delta(what, e))?
+                }
+            };
+            Ok(t.version().unwrap_or(0) as i64)
+        }
+    })
+    .await
 }
 
-/// Removes one wave's catalog row in one commit.
-pub async fn remove_entry(store: &Store, wave: &str) -> Result<i64> {
-    let Some(t) = store.load(WAVES, None).await? else {
-        return Err(Error::Other("the store holds no waves".into()));
+/// A hook for tests of concurrent writers: with `GAPTRACK_TEST_COMMIT_BARRIER=DIR`, the
+/// first attempt of a catalog commit, once it has read the catalog, creates
+/// `DIR/<pid>.ready` and waits (at most 60 s) until `DIR/go` exists. A test releases
+/// several processes at once, so that their commits race on the same catalog version.
+async fn test_barrier() {
+    let Some(dir) = std::env::var_os("GAPTRACK_TEST_COMMIT_BARRIER") else {
+        return;
     };
-    let meta = tables::commit_metadata("removed", wave, None, None, &HashMap::new());
-    let (t, _) = t
-        .delete()
-        .with_predicate(col("wave").eq(lit(wave.to_string())))
-        .with_commit_properties(props(meta))
-        .await
-        .map_err(|e| Error::delta(format!("removing wave {wave}"), e))?;
-    Ok(t.version().unwrap_or(0) as i64)
+    let dir = std::path::PathBuf::from(dir);
+    let _ = std::fs::write(dir.join(format!("{}.ready", std::process::id())), b"");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !dir.join("go").exists() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// Removes one wave's catalog row in one commit, if its live load is still `expected`
+/// (the load the caller saw, whose rows it then drops). Commits of other writers on
+/// other waves are retried as in [`commit_entry`]; a concurrent change of the same wave
+/// is a [`Error::Conflict`].
+pub async fn remove_entry(store: &Store, wave: &str, expected: &str) -> Result<i64> {
+    let what = format!("removing wave {wave}");
+    let what = &what;
+    commit_with_retries(what, || async move {
+        let Some(t) = store.load(WAVES, None).await? else {
+            return Err(CommitError::Fail(changed_meanwhile(
+                wave,
+                Some(expected),
+                None,
+            )));
+        };
+        let found = live_load(&t, wave).await?;
+        if found.as_deref() != Some(expected) {
+            return Err(CommitError::Fail(changed_meanwhile(
+                wave,
+                Some(expected),
+                found.as_deref(),
+            )));
+        }
+        let meta = tables::commit_metadata("removed", wave, None, None, &HashMap::new());
+        let (t, _) = t
+            .delete()
+            .with_predicate(col("wave").eq(lit(wave.to_string())))
+            .with_commit_properties(props(meta))
+            .await
+            .map_err(|e| Error::delta(what, e))?;
+        Ok(t.version().unwrap_or(0) as i64)
+    })
+    .await
 }
 
 /// One commit of the catalog, as `gaptrack history` shows it.

@@ -144,7 +144,7 @@ fn init_logging(format: LogFormat, verbose: u8) {
         EnvFilter::try_from_env("GAPTRACK_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(crate::store::RedactingStderr)
         .with_target(false);
     let _ = match format {
         LogFormat::Json => builder

@@ -496,12 +496,11 @@ async fn write_wave(
             .map(|x| x.segments.clone())
             .unwrap_or_default(),
     };
-    let op = if previous.is_some() {
-        "replaced"
-    } else {
-        "loaded"
-    };
-    catalog::commit_entry(store, &entry, op, &versions).await?;
+    if let Err(e) = catalog::commit_entry(store, &entry, previous, &versions).await {
+        // Nothing of this load became visible; drop its rows.
+        cleanup_load(store, &spec.wave, &load_id).await;
+        return Err(e);
+    }
     if let Some(old) = previous {
         cleanup_load(store, &spec.wave, old).await;
     }
@@ -534,20 +533,27 @@ pub async fn cleanup_load(store: &Store, wave: &str, load_id: &str) {
 }
 
 /// Appends a small batch to a data table, creating the table if needed. Returns the new
-/// table version.
+/// table version. Appends never conflict with each other; creating the table races
+/// with other writers creating it, and the loser appends to the winner's table.
 async fn append_small(store: &Store, name: &str, batch: RecordBatch) -> Result<i64> {
-    let table = match store.load(name, None).await? {
-        Some(t) => t,
-        None => store.table_handle(name)?,
-    };
-    let t = table
-        .write(vec![batch])
-        .with_save_mode(SaveMode::Append)
-        .with_partition_columns(PARTITIONS)
-        .with_writer_properties(writer_properties())
-        .await
-        .map_err(|e| Error::delta(format!("writing {name}"), e))?;
-    Ok(t.version().unwrap_or(0) as i64)
+    let what = format!("writing {name}");
+    let (what, batch) = (&what, &batch);
+    crate::store::commit_with_retries(what, || async move {
+        let (table, retries) = match store.load(name, None).await? {
+            Some(t) => (t, 15),
+            None => (store.table_handle(name)?, 0),
+        };
+        let t = table
+            .write(vec![batch.clone()])
+            .with_save_mode(SaveMode::Append)
+            .with_partition_columns(PARTITIONS)
+            .with_writer_properties(writer_properties())
+            .with_commit_properties(CommitProperties::default().with_max_retries(retries))
+            .await
+            .map_err(|e| Error::delta(what, e))?;
+        Ok(t.version().unwrap_or(0) as i64)
+    })
+    .await
 }
 
 /// The `responses` table with a column for every segment of this wave: created if it
@@ -565,6 +571,7 @@ async fn responses_table(store: &Store, segments: &[String]) -> Result<DeltaTabl
                 .with_partition_columns(PARTITIONS)
                 .with_save_mode(SaveMode::Ignore)
                 .with_comment("gaptrack long microdata: wave × respondent × statement")
+                .with_commit_properties(CommitProperties::default().with_max_retries(0))
                 .await
             {
                 Ok(t) => t,
@@ -922,7 +929,7 @@ pub async fn remove(store: &Store, wave: &str) -> Result<()> {
             ),
         )));
     };
-    catalog::remove_entry(store, wave).await?;
+    catalog::remove_entry(store, wave, &entry.load_id).await?;
     info!(event = "removed", wave, "wave {wave} removed");
     cleanup_load(store, wave, &entry.load_id).await;
     Ok(())

@@ -1,0 +1,1346 @@
+//! Store conformance: one suite of store behaviour (create, load, replace, remove,
+//! history, query, report, run), written once against a store URL and run on every
+//! backend: local disk and S3 (moto) and Azure (Azurite) through the `gaptrack` binary,
+//! and `memory://` in-process through the library (a memory store lives in one process).
+//!
+//! Then: concurrent `gaptrack ingest` processes on one store (local disk and S3) never
+//! lose or mix a wave; and no credential ever appears in what gaptrack prints.
+//!
+//! The S3 and Azure servers are started on a free port of 127.0.0.1 by each test and
+//! killed at its end (see `support/`); `.ci/run` installs them and exports
+//! `GAPTRACK_MOTO` and `GAPTRACK_AZURITE`.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use gaptrack::store::Store;
+use object_store::ObjectStore;
+use support::{run_gaptrack, Out, Running, Server, COMMAND_LIMIT};
+
+// --- Test waves ----------------------------------------------------------------------------
+
+/// A generated wave: its spec file and what the store must say about it.
+#[derive(Debug, Clone)]
+struct Wave {
+    id: String,
+    spec: PathBuf,
+    respondents: usize,
+    /// (statement, group) -> (n, pct)
+    agreement: BTreeMap<(String, String), (i64, f64)>,
+}
+
+const STATEMENTS: [&str; 2] = ["s1", "s2"];
+
+/// Writes `<stem>.toml` and `<stem>.csv` into `dir`: wave `id`, `per_group` respondents
+/// in each of marketing and sales, answers drawn from `seed`. Every few answers is the
+/// missing code 9, and some are blank.
+fn make_wave(dir: &Path, stem: &str, id: &str, date: &str, seed: u64, per_group: usize) -> Wave {
+    std::fs::create_dir_all(dir).unwrap();
+    let spec = format!(
+        r#"wave = "{id}"
+date = "{date}"
+title = "Wave {id}, seed {seed}"
+source = "{stem}.csv"
+
+[respondent]
+id = "id"
+group = "dept"
+
+[groups]
+marketing = ["Marketing", "Mktg"]
+sales = ["Sales"]
+
+[scale]
+points = 5
+agree = [4, 5]
+missing = [9]
+
+[statements.s1]
+column = "q1"
+text = "Our marketing team understands our customers"
+
+[statements.s2]
+column = "q2"
+text = "Sales and marketing agree on what a good lead is"
+"#
+    );
+    let mut csv = String::from("id,dept,q1,q2\n");
+    let mut counts: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut next = || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 33) as u32
+    };
+    for i in 0..per_group * 2 {
+        let (raw, grp) = match i % 4 {
+            0 => ("Sales", "sales"),
+            1 => ("Marketing", "marketing"),
+            2 => (" sales ", "sales"),
+            _ => ("Mktg", "marketing"),
+        };
+        let mut cells = Vec::new();
+        for st in STATEMENTS {
+            let r = next() % 13;
+            let cell = match r {
+                0 => "9".to_string(),
+                1 => String::new(),
+                _ => (1 + next() % 5).to_string(),
+            };
+            if let Ok(v) = cell.parse::<i64>() {
+                if v != 9 {
+                    let e = counts.entry((st.to_string(), grp.to_string())).or_default();
+                    e.0 += 1;
+                    e.1 += (v >= 4) as i64;
+                }
+            }
+            cells.push(cell);
+        }
+        csv.push_str(&format!("{stem}-r{i},{raw},{},{}\n", cells[0], cells[1]));
+    }
+    std::fs::write(dir.join(format!("{stem}.toml")), spec).unwrap();
+    std::fs::write(dir.join(format!("{stem}.csv")), csv).unwrap();
+    Wave {
+        id: id.to_string(),
+        spec: dir.join(format!("{stem}.toml")),
+        respondents: per_group * 2,
+        agreement: counts
+            .into_iter()
+            .map(|(k, (n, a))| (k, (n, 100.0 * a as f64 / n as f64)))
+            .collect(),
+    }
+}
+
+/// A wave whose data holds an answer off the scale (exit 3).
+fn make_invalid_wave(dir: &Path) -> PathBuf {
+    let w = make_wave(dir, "bad", "bad", "2023-01-31", 99, 6);
+    let csv = dir.join("bad.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[3] = "bad-x,Sales,7,1".into();
+    std::fs::write(&csv, lines.join("\n") + "\n").unwrap();
+    w.spec
+}
+
+// --- Reading results -----------------------------------------------------------------------
+
+/// Rows of a CSV text (no quoted commas in what these tests select).
+fn rows(csv: &str) -> Vec<BTreeMap<String, String>> {
+    let mut lines = csv.lines();
+    let Some(head) = lines.next() else {
+        return vec![];
+    };
+    let cols: Vec<&str> = head.split(',').collect();
+    lines
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            cols.iter()
+                .zip(l.split(','))
+                .map(|(c, v)| (c.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn num(v: &str) -> f64 {
+    v.parse()
+        .unwrap_or_else(|_| panic!("{v:?} is not a number"))
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+// --- Drivers: the CLI, or the library in-process -------------------------------------------
+
+/// Runs gaptrack's commands against one store.
+trait Driver {
+    fn ingest(&self, specs: &[&Path]) -> Out;
+    fn query_csv(&self, sql: &str, as_of: Option<&str>) -> Out;
+    fn remove(&self, wave: &str) -> Out;
+    /// `history --format csv`: at least the columns version, operation, wave.
+    fn history_csv(&self) -> Out;
+    fn report(&self, out: &str) -> Out;
+    fn run_config(&self, config: &Path) -> Out;
+}
+
+/// The `gaptrack` binary with an environment.
+struct Cli {
+    store: String,
+    env: Vec<(String, String)>,
+}
+
+impl Cli {
+    fn cmd(&self, args: &[&str]) -> Out {
+        let mut a = vec!["--store", self.store.as_str()];
+        a.extend_from_slice(args);
+        run_gaptrack(&self.env, &a)
+    }
+}
+
+impl Driver for Cli {
+    fn ingest(&self, specs: &[&Path]) -> Out {
+        let mut a = vec!["ingest".to_string()];
+        a.extend(specs.iter().map(|p| p.display().to_string()));
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        self.cmd(&a)
+    }
+    fn query_csv(&self, sql: &str, as_of: Option<&str>) -> Out {
+        let mut a = vec!["query", sql, "--format", "csv"];
+        if let Some(v) = as_of {
+            a.extend(["--as-of", v]);
+        }
+        self.cmd(&a)
+    }
+    fn remove(&self, wave: &str) -> Out {
+        self.cmd(&["remove", wave])
+    }
+    fn history_csv(&self) -> Out {
+        self.cmd(&["history", "--format", "csv"])
+    }
+    fn report(&self, out: &str) -> Out {
+        self.cmd(&["report", "--out", out])
+    }
+    fn run_config(&self, config: &Path) -> Out {
+        let c = config.display().to_string();
+        run_gaptrack(&self.env, &["run", "--config", &c])
+    }
+}
+
+/// The library, in this process.
+struct Lib {
+    store: String,
+}
+
+fn lib_out(started: Instant, r: gaptrack::Result<String>) -> Out {
+    let seconds = started.elapsed().as_secs_f64();
+    match r {
+        Ok(stdout) => Out {
+            code: 0,
+            stdout,
+            stderr: String::new(),
+            seconds,
+        },
+        Err(e) => Out {
+            code: e.exit_code() as i32,
+            stdout: String::new(),
+            stderr: format!("error: {e}\n"),
+            seconds,
+        },
+    }
+}
+
+fn describe(outcomes: &[gaptrack::ingest::Outcome]) -> String {
+    outcomes
+        .iter()
+        .map(|o| format!("{}: {}\n", o.wave, o.status.as_str()))
+        .collect()
+}
+
+impl Driver for Lib {
+    fn ingest(&self, specs: &[&Path]) -> Out {
+        let t = Instant::now();
+        let paths: Vec<PathBuf> = specs.iter().map(|p| p.to_path_buf()).collect();
+        lib_out(
+            t,
+            block_on(async {
+                let specs = gaptrack::ingest::load_specs(&paths)?;
+                let store = Store::open(&self.store)?;
+                let o = gaptrack::ingest::ingest(&store, specs, false).await?;
+                Ok(describe(&o))
+            }),
+        )
+    }
+    fn query_csv(&self, sql: &str, as_of: Option<&str>) -> Out {
+        use gaptrack::sql::{query, AsOf, Session, Settings};
+        let t = Instant::now();
+        lib_out(
+            t,
+            block_on(async {
+                let store = Store::open(&self.store)?;
+                let as_of = as_of.map(|v| AsOf::parse(v).unwrap());
+                let session = Session::open(&store, as_of, Settings::default()).await?;
+                let (schema, batches) = query::run(&session, sql, &[]).await?;
+                let bytes = query::render(query::OutputFormat::Csv, &schema, &batches)?;
+                Ok(String::from_utf8(bytes).unwrap())
+            }),
+        )
+    }
+    fn remove(&self, wave: &str) -> Out {
+        let t = Instant::now();
+        lib_out(
+            t,
+            block_on(async {
+                let store = Store::open(&self.store)?;
+                gaptrack::ingest::remove(&store, wave).await?;
+                Ok(format!("{wave}: removed\n"))
+            }),
+        )
+    }
+    fn history_csv(&self) -> Out {
+        let t = Instant::now();
+        lib_out(
+            t,
+            block_on(async {
+                let store = Store::open(&self.store)?;
+                let h = gaptrack::catalog::history(&store).await?;
+                let mut s = String::from("version,operation,wave\n");
+                for e in h {
+                    s.push_str(&format!("{},{},{}\n", e.version, e.operation, e.wave));
+                }
+                Ok(s)
+            }),
+        )
+    }
+    fn report(&self, out: &str) -> Out {
+        use gaptrack::report::{self, ReportFormat};
+        use gaptrack::sql::{Session, Settings};
+        let t = Instant::now();
+        lib_out(
+            t,
+            block_on(async {
+                let store = Store::open(&self.store)?;
+                let session = Session::open(&store, None, Settings::default()).await?;
+                let model = report::build(&session, "marketing", "sales").await?;
+                let files = report::publish(&model, out, &ReportFormat::all()).await?;
+                Ok(format!("report: {}\n", files.join(", ")))
+            }),
+        )
+    }
+    fn run_config(&self, config: &Path) -> Out {
+        let t = Instant::now();
+        lib_out(
+            t,
+            block_on(async {
+                let cfg = gaptrack::pipeline::load(config)?;
+                let store = Store::open(cfg.store.as_deref().unwrap_or(&self.store))?;
+                let out = gaptrack::pipeline::run(&cfg, &store).await?;
+                Ok(describe(&out.waves))
+            }),
+        )
+    }
+}
+
+// --- Backends ------------------------------------------------------------------------------
+
+/// Where a test's stores live, and how the test itself reads them.
+struct Backend {
+    name: &'static str,
+    /// Root under which each test names its stores (no trailing slash).
+    root: String,
+    /// Environment of the gaptrack processes.
+    env: Vec<(String, String)>,
+    /// The bucket's or container's object store, configured explicitly (the test process
+    /// does not read cloud credentials from its own environment).
+    objects: Option<Arc<dyn ObjectStore>>,
+    _server: Option<Server>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+fn kv(k: &str, v: &str) -> (String, String) {
+    (k.to_string(), v.to_string())
+}
+
+impl Backend {
+    fn url(&self, rel: &str) -> String {
+        format!("{}/{rel}", self.root)
+    }
+
+    /// A [`Store`] on `url` opened in this process.
+    fn store(&self, url: &str) -> Store {
+        match &self.objects {
+            Some(os) => {
+                let u = url::Url::parse(url).unwrap();
+                Store::with_object_store(&u, url, os.clone()).unwrap()
+            }
+            None => Store::open(url).unwrap(),
+        }
+    }
+
+    fn cli(&self, store: &str) -> Cli {
+        Cli {
+            store: store.to_string(),
+            env: self.env.clone(),
+        }
+    }
+
+    fn local() -> Backend {
+        let tmp = tempfile::tempdir().unwrap();
+        Backend {
+            name: "local",
+            root: tmp.path().display().to_string(),
+            env: vec![],
+            objects: None,
+            _server: None,
+            _tmp: Some(tmp),
+        }
+    }
+
+    fn memory(tag: &str) -> Backend {
+        Backend {
+            name: "memory",
+            root: format!("memory:///{tag}"),
+            env: vec![],
+            objects: None,
+            _server: None,
+            _tmp: None,
+        }
+    }
+
+    /// moto with a fresh bucket; credentials and endpoint only from the standard AWS
+    /// variables (AWS_ENDPOINT_URL, not object_store's own AWS_ENDPOINT).
+    fn s3(access_key: &str, secret: &str) -> Backend {
+        let server = support::moto();
+        let bucket = "gaptrack-test";
+        support::create_bucket(&server, bucket);
+        let env = vec![
+            kv("AWS_ENDPOINT_URL", &server.endpoint()),
+            kv("AWS_ALLOW_HTTP", "true"),
+            kv("AWS_ACCESS_KEY_ID", access_key),
+            kv("AWS_SECRET_ACCESS_KEY", secret),
+            kv("AWS_REGION", "eu-west-1"),
+        ];
+        let os = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_endpoint(server.endpoint())
+            .with_allow_http(true)
+            .with_access_key_id(access_key)
+            .with_secret_access_key(secret)
+            .with_region("eu-west-1")
+            .build()
+            .unwrap();
+        Backend {
+            name: "s3",
+            root: format!("s3://{bucket}"),
+            env,
+            objects: Some(Arc::new(os)),
+            _server: Some(server),
+            _tmp: None,
+        }
+    }
+
+    /// Azurite with a fresh container, reached as the emulator
+    /// (AZURE_STORAGE_USE_EMULATOR, AZURITE_BLOB_STORAGE_URL) with its well-known account.
+    fn azure(scheme: &str) -> Backend {
+        let server = support::azurite();
+        let container = "gaptrack";
+        support::create_container(&server, container);
+        let env = vec![
+            kv("AZURE_STORAGE_USE_EMULATOR", "true"),
+            kv("AZURITE_BLOB_STORAGE_URL", &server.endpoint()),
+        ];
+        Backend {
+            name: "azure",
+            root: format!("{scheme}://{container}"),
+            env,
+            objects: Some(azure_objects(&server, container, support::AZURITE_KEY)),
+            _server: Some(server),
+            _tmp: None,
+        }
+    }
+}
+
+fn azure_objects(server: &Server, container: &str, key: &str) -> Arc<dyn ObjectStore> {
+    Arc::new(
+        object_store::azure::MicrosoftAzureBuilder::new()
+            .with_account(support::AZURITE_ACCOUNT)
+            .with_access_key(key)
+            .with_container_name(container)
+            .with_endpoint(format!(
+                "{}/{}",
+                server.endpoint(),
+                support::AZURITE_ACCOUNT
+            ))
+            .with_allow_http(true)
+            .build()
+            .unwrap(),
+    )
+}
+
+/// (wave, load_id) -> rows, of one raw data table (every row, live or not).
+fn raw_loads(store: &Store, table: &str) -> BTreeMap<(String, String), i64> {
+    use arrow::array::AsArray;
+    use datafusion::prelude::SessionContext;
+    block_on(async {
+        let Some(t) = store.load(table, None).await.unwrap() else {
+            return BTreeMap::new();
+        };
+        let ctx = SessionContext::new();
+        t.update_datafusion_session(&ctx.state()).unwrap();
+        ctx.register_table("t", t.table_provider().await.unwrap())
+            .unwrap();
+        let batches = ctx
+            .sql("SELECT wave, load_id, count(*) AS n FROM t GROUP BY wave, load_id")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let mut out = BTreeMap::new();
+        for b in batches {
+            let w = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).unwrap();
+            let l = arrow::compute::cast(b.column(1), &arrow::datatypes::DataType::Utf8).unwrap();
+            let n = b.column(2).as_primitive::<arrow::datatypes::Int64Type>();
+            for i in 0..b.num_rows() {
+                out.insert(
+                    (
+                        w.as_string::<i32>().value(i).to_string(),
+                        l.as_string::<i32>().value(i).to_string(),
+                    ),
+                    n.value(i),
+                );
+            }
+        }
+        out
+    })
+}
+
+/// The live (wave, load_id) pairs of the catalog.
+fn live_loads(store: &Store) -> BTreeSet<(String, String)> {
+    block_on(gaptrack::catalog::current(store))
+        .unwrap()
+        .entries
+        .into_iter()
+        .map(|e| (e.wave, e.load_id))
+        .collect()
+}
+
+/// Every data table holds the rows of the live loads and of no other load.
+fn assert_no_stray_rows(store: &Store, what: &str) {
+    let live = live_loads(store);
+    for table in gaptrack::store::DATA_TABLES {
+        let loads: BTreeSet<(String, String)> = raw_loads(store, table).into_keys().collect();
+        let stray: Vec<_> = loads.difference(&live).collect();
+        assert!(
+            stray.is_empty(),
+            "{what}: table {table} keeps rows of loads that are not live: {stray:?} (live: {live:?})"
+        );
+    }
+}
+
+fn read_object(b: &Backend, dir_url: &str, name: &str) -> Vec<u8> {
+    if !dir_url.contains("://") {
+        return std::fs::read(Path::new(dir_url).join(name))
+            .unwrap_or_else(|e| panic!("{dir_url}/{name}: {e}"));
+    }
+    let store = b.store(dir_url);
+    block_on(store.get(name))
+        .unwrap()
+        .unwrap_or_else(|| panic!("{dir_url}/{name} does not exist"))
+}
+
+// --- The conformance suite -----------------------------------------------------------------
+
+fn check(o: &Out, what: &str) {
+    assert!(o.ok(), "{what} failed: {}", o.both());
+}
+
+fn agreement_of(d: &dyn Driver, wave: &str) -> BTreeMap<(String, String), (i64, f64)> {
+    let o = d.query_csv(
+        &format!(
+            "SELECT statement, grp, n, pct FROM agreement WHERE wave = '{wave}' ORDER BY statement, grp"
+        ),
+        None,
+    );
+    check(&o, "query agreement");
+    rows(&o.stdout)
+        .into_iter()
+        .map(|r| {
+            (
+                (r["statement"].clone(), r["grp"].clone()),
+                (num(&r["n"]) as i64, num(&r["pct"])),
+            )
+        })
+        .collect()
+}
+
+fn assert_agreement(d: &dyn Driver, w: &Wave) {
+    let got = agreement_of(d, &w.id);
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        w.agreement.keys().collect::<Vec<_>>(),
+        "agreement rows of wave {}",
+        w.id
+    );
+    for (k, (n, pct)) in &w.agreement {
+        let (gn, gp) = got[k];
+        assert!(
+            gn == *n && close(gp, *pct),
+            "wave {} {k:?}: got n={gn} pct={gp}, want n={n} pct={pct}",
+            w.id
+        );
+    }
+}
+
+fn waves_of(d: &dyn Driver, as_of: Option<&str>) -> BTreeMap<String, i64> {
+    let o = d.query_csv("SELECT wave, respondents FROM waves ORDER BY wave", as_of);
+    check(&o, "query waves");
+    rows(&o.stdout)
+        .into_iter()
+        .map(|r| (r["wave"].clone(), num(&r["respondents"]) as i64))
+        .collect()
+}
+
+fn history_of(d: &dyn Driver) -> Vec<(String, String)> {
+    let o = d.history_csv();
+    check(&o, "history");
+    rows(&o.stdout)
+        .into_iter()
+        .map(|r| (r["operation"].clone(), r["wave"].clone()))
+        .collect()
+}
+
+fn gap(w: &Wave, st: &str) -> f64 {
+    w.agreement[&(st.to_string(), "marketing".to_string())].1
+        - w.agreement[&(st.to_string(), "sales".to_string())].1
+}
+
+/// The suite. `d` runs commands on the store `store_url` of backend `b`; `data` is a
+/// fresh local directory for the wave files.
+fn conformance(b: &Backend, d: &dyn Driver, store_url: &str, data: &Path) -> Vec<(String, f64)> {
+    let mut timings = Vec::new();
+    let mut step =
+        |name: &str, t: Instant| timings.push((name.to_string(), t.elapsed().as_secs_f64()));
+
+    let w1 = make_wave(data, "w1", "w1", "2021-03-31", 1, 16);
+    let w2 = make_wave(data, "w2", "w2", "2022-03-31", 2, 12);
+    let w2b = make_wave(&data.join("v2"), "w2", "w2", "2022-03-31", 3, 14);
+    let bad = make_invalid_wave(&data.join("bad"));
+    let raw = b.store(store_url);
+
+    // Create: a store that does not exist yet reads as empty.
+    let t = Instant::now();
+    assert!(waves_of(d, None).is_empty());
+    assert!(history_of(d).is_empty());
+    step("empty store", t);
+
+    // Load two waves.
+    let t = Instant::now();
+    let o = d.ingest(&[&w1.spec, &w2.spec]);
+    check(&o, "ingest w1 w2");
+    assert!(
+        o.stdout.contains("w1: loaded") && o.stdout.contains("w2: loaded"),
+        "{}",
+        o.both()
+    );
+    step("ingest 2 waves", t);
+    assert_eq!(
+        waves_of(d, None),
+        BTreeMap::from([("w1".into(), 32), ("w2".into(), 24)])
+    );
+    assert_agreement(d, &w1);
+    assert_agreement(d, &w2);
+    let o = d.query_csv(
+        "SELECT wave, count(*) AS n FROM responses GROUP BY wave ORDER BY wave",
+        None,
+    );
+    check(&o, "count responses");
+    assert_eq!(o.stdout, "wave,n\nw1,64\nw2,48\n");
+
+    // Byte-identical again: nothing is written.
+    let t = Instant::now();
+    let o = d.ingest(&[&w1.spec, &w2.spec]);
+    check(&o, "ingest unchanged");
+    assert_eq!(o.stdout.matches(": unchanged").count(), 2, "{}", o.both());
+    assert_eq!(history_of(d).len(), 2);
+    step("ingest unchanged", t);
+
+    // Replace w2.
+    let t = Instant::now();
+    let o = d.ingest(&[&w2b.spec]);
+    check(&o, "ingest w2 again");
+    assert!(o.stdout.contains("w2: replaced"), "{}", o.both());
+    step("replace", t);
+    assert_eq!(waves_of(d, None)["w2"], 28);
+    assert_agreement(d, &w2b);
+    assert_no_stray_rows(&raw, "after replace");
+
+    // Invalid input: exit 3, nothing written.
+    let o = d.ingest(&[&bad]);
+    assert_eq!(o.code, 3, "{}", o.both());
+    assert_eq!(history_of(d).len(), 3);
+
+    // The views over two waves.
+    let t = Instant::now();
+    let o = d.query_csv(
+        "SELECT statement, wave, prev_wave, change_pp FROM gap_trend \
+         WHERE group_a = 'marketing' AND group_b = 'sales' ORDER BY statement",
+        None,
+    );
+    check(&o, "query gap_trend");
+    let trend = rows(&o.stdout);
+    assert_eq!(trend.len(), 2, "{}", o.stdout);
+    for r in &trend {
+        assert_eq!((r["wave"].as_str(), r["prev_wave"].as_str()), ("w2", "w1"));
+        let want = gap(&w2b, &r["statement"]) - gap(&w1, &r["statement"]);
+        assert!(close(num(&r["change_pp"]), want), "{r:?}: want {want}");
+    }
+    step("query gap_trend", t);
+
+    // Report into the store's backend and into a local directory: the same bytes.
+    let t = Instant::now();
+    let cloud_out = b.url(&format!(
+        "{}-report",
+        store_url.rsplit('/').find(|s| !s.is_empty()).unwrap()
+    ));
+    let local_out = data.join("report").display().to_string();
+    check(&d.report(&cloud_out), "report to the backend");
+    check(&d.report(&local_out), "report to a directory");
+    for f in ["trend.csv", "trend.json", "trend.md", "index.html"] {
+        assert_eq!(
+            read_object(b, &cloud_out, f),
+            read_object(b, &local_out, f),
+            "{f} differs between {cloud_out} and {local_out}"
+        );
+    }
+    let csv = String::from_utf8(read_object(b, &cloud_out, "trend.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 4, "{csv}");
+    step("report", t);
+
+    // Remove w1.
+    let t = Instant::now();
+    check(&d.remove("w1"), "remove w1");
+    assert_eq!(waves_of(d, None).keys().collect::<Vec<_>>(), ["w2"]);
+    let o = d.remove("w1");
+    assert_eq!(o.code, 3, "{}", o.both());
+    assert_no_stray_rows(&raw, "after remove");
+    step("remove", t);
+
+    // History, and reading the store as it was.
+    let h = history_of(d);
+    let expect: Vec<(String, String)> = [
+        ("loaded", "w1"),
+        ("loaded", "w2"),
+        ("replaced", "w2"),
+        ("removed", "w1"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(h, expect);
+    assert_eq!(
+        waves_of(d, Some("1")),
+        BTreeMap::from([("w1".into(), 32), ("w2".into(), 24)])
+    );
+
+    // The scheduled job on the same store: loads w1 again, then a second run changes
+    // nothing and publishes the same bytes.
+    let t = Instant::now();
+    let jobs = data.join("job");
+    let jw1 = make_wave(&jobs, "w1", "w1", "2021-03-31", 1, 16);
+    let _ = make_wave(&jobs, "w2", "w2", "2022-03-31", 3, 14);
+    let job_out = b.url(&format!(
+        "{}-job-report",
+        store_url.rsplit('/').find(|s| !s.is_empty()).unwrap()
+    ));
+    let config = data.join("pipeline.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "store = \"{store_url}\"\nwaves = [\"{}/*.toml\"]\n[report]\nout = \"{job_out}\"\n",
+            jobs.display()
+        ),
+    )
+    .unwrap();
+    let o = d.run_config(&config);
+    check(&o, "run");
+    assert!(o.stdout.contains("w1: loaded"), "{}", o.both());
+    assert!(o.stdout.contains("w2: unchanged"), "{}", o.both());
+    assert_agreement(d, &jw1);
+    let first: Vec<Vec<u8>> = ["trend.csv", "index.html"]
+        .iter()
+        .map(|f| read_object(b, &job_out, f))
+        .collect();
+    let versions = history_of(d).len();
+    let o = d.run_config(&config);
+    check(&o, "run again");
+    assert_eq!(o.stdout.matches(": unchanged").count(), 2, "{}", o.both());
+    assert_eq!(history_of(d).len(), versions, "a second run wrote a commit");
+    let second: Vec<Vec<u8>> = ["trend.csv", "index.html"]
+        .iter()
+        .map(|f| read_object(b, &job_out, f))
+        .collect();
+    assert!(first == second, "a second run published different bytes");
+    assert_no_stray_rows(&raw, "after run");
+    step("run twice", t);
+    timings
+}
+
+fn report_timings(backend: &str, started: Instant, timings: &[(String, f64)]) {
+    let steps: Vec<String> = timings
+        .iter()
+        .map(|(n, s)| format!("{n} {s:.2}s"))
+        .collect();
+    println!(
+        "[{backend}] conformance passed in {:.1}s ({})",
+        started.elapsed().as_secs_f64(),
+        steps.join(", ")
+    );
+}
+
+#[test]
+fn conformance_local_disk() {
+    let t = Instant::now();
+    let b = Backend::local();
+    let data = tempfile::tempdir().unwrap();
+    let store = b.url("warehouse");
+    let timings = conformance(&b, &b.cli(&store), &store, data.path());
+    report_timings(b.name, t, &timings);
+}
+
+#[test]
+fn conformance_memory_in_process() {
+    let t = Instant::now();
+    let b = Backend::memory("conformance");
+    let data = tempfile::tempdir().unwrap();
+    let store = b.url("warehouse");
+    let d = Lib {
+        store: store.clone(),
+    };
+    let timings = conformance(&b, &d, &store, data.path());
+    report_timings(b.name, t, &timings);
+}
+
+#[test]
+fn conformance_s3() {
+    let t = Instant::now();
+    let b = Backend::s3("GAPTRACKTESTKEYID0001", "gaptrack-test-secret-0001");
+    let data = tempfile::tempdir().unwrap();
+    let store = b.url("team/warehouse");
+    let timings = conformance(&b, &b.cli(&store), &store, data.path());
+    report_timings(b.name, t, &timings);
+}
+
+#[test]
+fn conformance_azure() {
+    let t = Instant::now();
+    let b = Backend::azure("az");
+    let data = tempfile::tempdir().unwrap();
+    let store = b.url("team/warehouse");
+    let timings = conformance(&b, &b.cli(&store), &store, data.path());
+    report_timings(b.name, t, &timings);
+
+    // The same container as abfs:// (fsspec form) reads the same store.
+    let abfs = store.replacen("az://", "abfs://", 1);
+    let d = b.cli(&abfs);
+    assert_eq!(waves_of(&d, None).keys().collect::<Vec<_>>(), ["w1", "w2"]);
+}
+
+// --- Concurrent writers --------------------------------------------------------------------
+
+/// Commit retries logged by a process, by what was being committed.
+fn retries(o: &Out) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for line in o.stderr.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if v["event"] == "commit_retry" {
+            let what = v["what"].as_str().unwrap_or("?");
+            let what = what
+                .split(' ')
+                .take(1)
+                .chain(what.split(' ').skip(1).take(1))
+                .collect::<Vec<_>>()
+                .join(" ");
+            *out.entry(what).or_default() += 1;
+        }
+    }
+    out
+}
+
+fn add(stats: &mut BTreeMap<String, usize>, prefix: &str, r: BTreeMap<String, usize>) {
+    for (k, n) in r {
+        *stats
+            .entry(format!("{prefix}: retries of {k}"))
+            .or_default() += n;
+    }
+}
+
+fn ingest_proc(b: &Backend, store: &str, spec: &Path, barrier: Option<&Path>) -> Running {
+    let mut c = support::gaptrack(&b.env);
+    c.args(["--store", store, "-v", "--log-format", "json", "ingest"])
+        .arg(spec);
+    if let Some(dir) = barrier {
+        c.env("GAPTRACK_TEST_COMMIT_BARRIER", dir);
+    }
+    Running::spawn(c)
+}
+
+/// Two ingest processes at once. With `barrier`, both are held once they have read the
+/// catalog and released together, so that their catalog commits race on one version.
+fn ingest_pair(b: &Backend, store: &str, x: &Path, y: &Path, barrier: Option<&Path>) -> (Out, Out) {
+    let px = ingest_proc(b, store, x, barrier);
+    let py = ingest_proc(b, store, y, barrier);
+    if let Some(dir) = barrier {
+        let deadline = Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            let ready = std::fs::read_dir(dir)
+                .unwrap()
+                .filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .path()
+                        .extension()
+                        .is_some_and(|x| x == "ready")
+                })
+                .count();
+            if ready >= 2 || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        std::fs::write(dir.join("go"), b"").unwrap();
+    }
+    (px.wait(COMMAND_LIMIT), py.wait(COMMAND_LIMIT))
+}
+
+/// Two `gaptrack ingest` processes at once, `rounds` times: on different waves both
+/// land; on the same wave one wins, the other exits 0 (it ran after) or 4, and the wave
+/// is exactly one of the two loads.
+fn concurrent_writers(b: &Backend, rounds: usize) {
+    let data = tempfile::tempdir().unwrap();
+    let mut stats = BTreeMap::<String, usize>::new();
+    let started = Instant::now();
+    for round in 0..rounds {
+        // Different waves, on a fresh store: both race to create every table.
+        let store = b.url(&format!("concurrent-{round}"));
+        let dir = data.path().join(format!("r{round}"));
+        let wa = make_wave(
+            &dir,
+            "a",
+            &format!("a{round}"),
+            "2021-01-31",
+            10 + round as u64,
+            20,
+        );
+        let wb = make_wave(
+            &dir,
+            "b",
+            &format!("b{round}"),
+            "2022-01-31",
+            20 + round as u64,
+            22,
+        );
+        // Odd rounds hold both writers until both have read the catalog.
+        let barrier = (round % 2 == 1).then(|| dir.join("barrier-ab"));
+        if let Some(d) = &barrier {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let (oa, ob) = ingest_pair(b, &store, &wa.spec, &wb.spec, barrier.as_deref());
+        check(&oa, "concurrent ingest a");
+        check(&ob, "concurrent ingest b");
+        let catalog_retries = retries(&oa).get("committing wave").copied().unwrap_or(0)
+            + retries(&ob).get("committing wave").copied().unwrap_or(0);
+        if barrier.is_some() {
+            assert!(
+                catalog_retries >= 1,
+                "held writers of different waves: no catalog commit was retried:\n{}\n{}",
+                oa.both(),
+                ob.both()
+            );
+        }
+        add(&mut stats, "different waves", retries(&oa));
+        add(&mut stats, "different waves", retries(&ob));
+        let d = b.cli(&store);
+        assert_eq!(
+            waves_of(&d, None),
+            BTreeMap::from([
+                (wa.id.clone(), wa.respondents as i64),
+                (wb.id.clone(), wb.respondents as i64)
+            ]),
+            "round {round}"
+        );
+        assert_agreement(&d, &wa);
+        assert_agreement(&d, &wb);
+        let raw = b.store(&store);
+        assert_no_stray_rows(&raw, "different waves");
+
+        // The same wave from two sources at once.
+        let x1 = make_wave(
+            &dir.join("x1"),
+            "x",
+            "x",
+            "2023-01-31",
+            30 + round as u64,
+            18,
+        );
+        let x2 = make_wave(
+            &dir.join("x2"),
+            "x",
+            "x",
+            "2023-01-31",
+            40 + round as u64,
+            21,
+        );
+        let barrier = (round % 2 == 1).then(|| dir.join("barrier-x"));
+        if let Some(d) = &barrier {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let (o1, o2) = ingest_pair(b, &store, &x1.spec, &x2.spec, barrier.as_deref());
+        if barrier.is_some() {
+            // Both read the catalog before either committed: exactly one must lose.
+            assert_eq!(
+                (o1.code == 4) as u8 + (o2.code == 4) as u8,
+                1,
+                "held same-wave writers:\n{}\n{}",
+                o1.both(),
+                o2.both()
+            );
+        }
+        for o in [&oa, &ob, &o1, &o2] {
+            assert!(
+                !o.stderr.contains("cleanup_failed"),
+                "a cleanup failed: {}",
+                o.both()
+            );
+        }
+        for o in [&o1, &o2] {
+            assert!(o.code == 0 || o.code == 4, "same wave: {}", o.both());
+            if o.code == 4 {
+                assert!(o.stderr.contains("conflict"), "{}", o.both());
+            }
+        }
+        assert!(
+            o1.ok() || o2.ok(),
+            "neither load of x won:\n{}\n{}",
+            o1.both(),
+            o2.both()
+        );
+        add(&mut stats, "same wave", retries(&o1));
+        add(&mut stats, "same wave", retries(&o2));
+        *stats
+            .entry("same wave: a loser exited 4".into())
+            .or_default() += (o1.code == 4) as usize + (o2.code == 4) as usize;
+        *stats.entry("same wave: both exited 0".into()).or_default() +=
+            (o1.ok() && o2.ok()) as usize;
+        let waves = waves_of(&d, None);
+        let winner = match waves["x"] {
+            36 => &x1,
+            42 => &x2,
+            n => panic!("wave x has {n} respondents: neither load"),
+        };
+        if o1.code == 4 {
+            assert!(
+                std::ptr::eq(winner, &x2),
+                "x1 exited 4 but its load is live"
+            );
+        }
+        if o2.code == 4 {
+            assert!(
+                std::ptr::eq(winner, &x1),
+                "x2 exited 4 but its load is live"
+            );
+        }
+        assert_agreement(&d, winner);
+        let o = d.query_csv("SELECT count(*) AS n FROM responses WHERE wave = 'x'", None);
+        assert_eq!(o.stdout, format!("n\n{}\n", winner.respondents * 2));
+        assert_no_stray_rows(&raw, "same wave");
+        assert_eq!(waves.len(), 3, "{waves:?}");
+    }
+    println!(
+        "[{}] concurrent writers: {rounds} rounds in {:.1}s: {stats:?}",
+        b.name,
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn concurrent_writers_local_disk() {
+    concurrent_writers(&Backend::local(), 4);
+}
+
+#[test]
+fn concurrent_writers_s3() {
+    concurrent_writers(
+        &Backend::s3("GAPTRACKTESTKEYID0002", "gaptrack-test-secret-0002"),
+        4,
+    );
+}
+
+// --- Credentials are never printed ---------------------------------------------------------
+
+/// Every form a secret could take in a message.
+fn forms(secret: &str) -> Vec<String> {
+    let enc: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let mut v = vec![secret.to_string(), enc];
+    let json = serde_json::to_string(secret).unwrap();
+    v.push(json.trim_matches('"').to_string());
+    v
+}
+
+fn assert_secret_free(o: &Out, secrets: &[&str], what: &str) {
+    for s in secrets {
+        for f in forms(s) {
+            assert!(
+                !o.stdout.contains(&f) && !o.stderr.contains(&f),
+                "{what}: a credential ({f}) was printed:\n{}",
+                o.both()
+            );
+        }
+    }
+}
+
+/// Runs `args` with -vv, in text then in JSON logs; asserts the exit codes (`first`,
+/// then `again`) and that no secret appears. Returns the size of the logs (to show they
+/// were not empty).
+fn secret_free_run(
+    env: &[(String, String)],
+    args: &[&str],
+    (first, again): (i32, i32),
+    secrets: &[&str],
+) -> usize {
+    let mut size = 0;
+    for (format, code) in [("text", first), ("json", again)] {
+        let mut a = vec!["-vv", "--log-format", format];
+        a.extend_from_slice(args);
+        let o = run_gaptrack(env, &a);
+        assert_eq!(o.code, code, "{args:?}: {}", o.both());
+        assert_secret_free(&o, secrets, &format!("{args:?} --log-format {format}"));
+        size += o.stderr.len();
+    }
+    size
+}
+
+#[test]
+fn secrets_never_printed_s3() {
+    let key_id = "AKIAGAPTRACKSECRET77";
+    let secret = "gtSecret+Access/Key=9f8e7d6c5b4a3210ZYXW";
+    let token = "gtSessionToken+/=Q1W2E3R4T5Y6U7I8O9P0";
+    let b = Backend::s3(key_id, secret);
+    let mut env = b.env.clone();
+    env.push(kv("AWS_SESSION_TOKEN", token));
+    let secrets = [key_id, secret, token];
+    let data = tempfile::tempdir().unwrap();
+    let w = make_wave(data.path(), "w", "w", "2021-01-31", 5, 12);
+    let bad = make_invalid_wave(&data.path().join("bad"));
+    let store = b.url("secrets/warehouse");
+    let out = b.url("secrets/report");
+    let st = |args: &[&str]| -> Vec<String> {
+        let mut v = vec!["--store".to_string(), store.clone()];
+        v.extend(args.iter().map(|s| s.to_string()));
+        v
+    };
+    let spec = w.spec.display().to_string();
+    let badspec = bad.display().to_string();
+    let mut logged = 0;
+    for (args, code) in [
+        (st(&["ingest", &spec]), (0, 0)),
+        (st(&["waves"]), (0, 0)),
+        (st(&["query", "SELECT * FROM gaps"]), (0, 0)),
+        (st(&["history"]), (0, 0)),
+        (st(&["report", "--out", &out]), (0, 0)),
+        (st(&["ingest", &badspec]), (3, 3)),
+        (st(&["remove", "nope"]), (3, 3)),
+        (st(&["remove", "w"]), (0, 3)),
+        // A bucket that does not exist.
+        (
+            vec![
+                "--store".into(),
+                "s3://no-such-bucket/x".into(),
+                "ingest".into(),
+                spec.clone(),
+            ],
+            (1, 1),
+        ),
+        // Credentials in the URL are refused, without echoing them.
+        (
+            vec![
+                "--store".into(),
+                format!("s3://{key_id}:{secret}@gaptrack-test/x"),
+                "waves".into(),
+            ],
+            (3, 3),
+        ),
+    ] {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        logged += secret_free_run(&env, &a, code, &secrets);
+    }
+    // Wrong credentials against a server that checks them: a closed port (nothing
+    // listens), so the failure is a connection error after bounded retries.
+    let mut dead = env.clone();
+    let port = support::free_port();
+    for (k, v) in dead.iter_mut() {
+        if k == "AWS_ENDPOINT_URL" {
+            *v = format!("http://127.0.0.1:{port}");
+        }
+    }
+    let a = ["--store", store.as_str(), "waves"];
+    logged += secret_free_run(&dead, &a, (1, 1), &secrets);
+    assert!(
+        logged > 10_000,
+        "the -vv runs logged almost nothing ({logged} bytes)"
+    );
+    println!("[s3] secrets: 22 runs with -vv, {logged} bytes of logs, no credential printed");
+}
+
+#[test]
+fn secrets_never_printed_azure() {
+    let server = support::azurite();
+    support::create_container(&server, "gaptrack");
+    let endpoint = format!("{}/{}", server.endpoint(), support::AZURITE_ACCOUNT);
+    let base = vec![
+        kv("AZURE_STORAGE_ACCOUNT_NAME", support::AZURITE_ACCOUNT),
+        kv("AZURE_STORAGE_ENDPOINT", &endpoint),
+        kv("AZURE_ALLOW_HTTP", "true"),
+    ];
+    let mut good = base.clone();
+    good.push(kv("AZURE_STORAGE_ACCOUNT_KEY", support::AZURITE_KEY));
+    let data = tempfile::tempdir().unwrap();
+    let w = make_wave(data.path(), "w", "w", "2021-01-31", 6, 12);
+    let spec = w.spec.display().to_string();
+    let store = "az://gaptrack/secrets/warehouse";
+    let mut logged = 0;
+    // The real (well-known) key works and is never printed.
+    for (args, code) in [
+        (vec!["--store", store, "ingest", &spec], (0, 0)),
+        (
+            vec!["--store", store, "query", "SELECT * FROM agreement"],
+            (0, 0),
+        ),
+        (
+            vec![
+                "--store",
+                store,
+                "report",
+                "--out",
+                "az://gaptrack/secrets/report",
+            ],
+            (0, 0),
+        ),
+        (vec!["--store", "az://no-such-container/x", "waves"], (1, 1)),
+    ] {
+        logged += secret_free_run(&good, &args, code, &[support::AZURITE_KEY]);
+    }
+    // A wrong key: refused by the server.
+    let wrong_key = support::b64_encode(b"gaptrack-wrong-azure-key-0123456789-secret-bytes!");
+    let mut wrong = base.clone();
+    wrong.push(kv("AZURE_STORAGE_ACCOUNT_KEY", &wrong_key));
+    logged += secret_free_run(&wrong, &["--store", store, "waves"], (1, 1), &[&wrong_key]);
+    // A SAS token (sent in every URL's query): refused by the server, and neither the
+    // token nor its signature is printed.
+    let sig = "GTsasSignature+Secret/Value=";
+    let sas = format!(
+        "sv=2021-08-06&ss=b&srt=sco&sp=rwdlac&se=2030-01-01T00:00:00Z&sig={}",
+        url::form_urlencoded::byte_serialize(sig.as_bytes()).collect::<String>()
+    );
+    let mut with_sas = base.clone();
+    with_sas.push(kv("AZURE_STORAGE_SAS_KEY", &sas));
+    logged += secret_free_run(
+        &with_sas,
+        &["--store", store, "waves"],
+        (1, 1),
+        &[&sas, sig],
+    );
+    assert!(
+        logged > 10_000,
+        "the -vv runs logged almost nothing ({logged} bytes)"
+    );
+    println!("[azure] secrets: 12 runs with -vv, {logged} bytes of logs, no credential printed");
+    drop(server);
+}
+
+/// GCS is compiled in; no GCS emulator is available here, so this checks the wiring
+/// only: a gs:// store sends its requests to the endpoint of the service account key
+/// (a fake server on loopback that refuses everything), fails with exit 1, and prints
+/// no part of the key.
+#[test]
+fn gcs_is_wired_and_keeps_its_key() {
+    let fake = support::FakeHttp::start("403 Forbidden", 50);
+    let private_key = "-----BEGIN PRIVATE KEY-----\nGTgcsPRIVATEkeyMATERIAL0123456789\n-----END PRIVATE KEY-----\n";
+    let key = serde_json::json!({
+        "private_key": private_key,
+        "private_key_id": "gtgcsprivatekeyid0123",
+        "client_email": "gaptrack@example.iam.gserviceaccount.com",
+        "gcs_base_url": format!("http://127.0.0.1:{}", fake.port),
+        "disable_oauth": true,
+    })
+    .to_string();
+    let env = vec![kv("GOOGLE_SERVICE_ACCOUNT_KEY", &key)];
+    let mut logged = 0;
+    for format in ["text", "json"] {
+        let o = run_gaptrack(
+            &env,
+            &[
+                "-vv",
+                "--log-format",
+                format,
+                "--store",
+                "gs://gt-bucket/team/wh",
+                "waves",
+            ],
+        );
+        assert_eq!(o.code, 1, "{}", o.both());
+        assert_secret_free(
+            &o,
+            &[
+                "GTgcsPRIVATEkeyMATERIAL0123456789",
+                "gtgcsprivatekeyid0123",
+                &key,
+            ],
+            "gs://",
+        );
+        logged += o.stderr.len();
+    }
+    let seen: Vec<String> = fake.requests().iter().map(|r| percent_decode(r)).collect();
+    assert!(
+        seen.iter()
+            .any(|r| r.contains("/gt-bucket/") && r.contains("team/wh/waves")),
+        "no request for the store reached the endpoint: {seen:?}"
+    );
+    println!(
+        "[gcs] {} requests reached the fake endpoint; {logged} bytes of logs",
+        seen.len()
+    );
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn store_urls_are_checked() {
+    for (url, code) in [
+        ("s3://", 3),
+        ("az://", 3),
+        ("gs://", 3),
+        ("ftp://host/x", 3),
+        ("s3://k:secretvalue123@b/x", 3),
+        ("az://c/x?sig=secretvalue123", 3),
+    ] {
+        let o = run_gaptrack(&[], &["--store", url, "waves"]);
+        assert_eq!(o.code, code, "{url}: {}", o.both());
+        assert!(o.stderr.contains("--store"), "{url}: {}", o.both());
+        assert!(!o.stderr.contains("secretvalue123"), "{url}: {}", o.both());
+    }
+}

@@ -1,0 +1,472 @@
+//! Test support for the store tests: child processes with time limits, the loopback
+//! S3 (moto) and Azure (Azurite) servers, and the few raw HTTP calls that set them up.
+//!
+//! The servers are found through environment variables that `.ci/run` exports:
+//! `GAPTRACK_MOTO` (moto's `moto_server`) and `GAPTRACK_AZURITE` (`azurite-blob`). They
+//! listen on a free port of 127.0.0.1 only and are killed when the test ends.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// What a finished process printed.
+#[derive(Debug, Clone)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub seconds: f64,
+}
+
+impl Out {
+    pub fn ok(&self) -> bool {
+        self.code == 0
+    }
+    /// Both streams, for assertion messages.
+    pub fn both(&self) -> String {
+        format!(
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// A running process whose output is collected in the background.
+pub struct Running {
+    child: Child,
+    what: String,
+    started: Instant,
+    out: Option<JoinHandle<Vec<u8>>>,
+    err: Option<JoinHandle<Vec<u8>>>,
+}
+
+fn drain(mut r: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = r.read_to_end(&mut b);
+        b
+    })
+}
+
+impl Running {
+    pub fn spawn(mut cmd: Command) -> Running {
+        let what = format!("{cmd:?}");
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        let out = child.stdout.take().map(drain);
+        let err = child.stderr.take().map(drain);
+        Running {
+            child,
+            what,
+            started: Instant::now(),
+            out,
+            err,
+        }
+    }
+
+    /// Waits at most `limit`; a process still running then is killed and the test fails.
+    pub fn wait(mut self, limit: Duration) -> Out {
+        let status = wait_with_limit(&mut self.child, limit)
+            .unwrap_or_else(|| panic!("killed after {limit:?}: {}", self.what));
+        let seconds = self.started.elapsed().as_secs_f64();
+        let stdout = self
+            .out
+            .take()
+            .map(|h| h.join().unwrap())
+            .unwrap_or_default();
+        let stderr = self
+            .err
+            .take()
+            .map(|h| h.join().unwrap())
+            .unwrap_or_default();
+        Out {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            seconds,
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn wait_with_limit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(s) = child.try_wait().expect("wait for a child") {
+            return Some(s);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Time limit of one gaptrack command in these tests.
+pub const COMMAND_LIMIT: Duration = Duration::from_secs(180);
+
+/// The gaptrack binary with a clean environment for cloud access: no inherited cloud
+/// credentials, endpoints or proxies (so that nothing is sent off the machine), then
+/// `env`.
+pub fn gaptrack(env: &[(String, String)]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gaptrack"));
+    for (k, _) in std::env::vars_os() {
+        let Some(k) = k.to_str() else { continue };
+        let u = k.to_ascii_uppercase();
+        if [
+            "AWS_",
+            "AZURE_",
+            "AZURITE_",
+            "GOOGLE_",
+            "GAPTRACK_",
+            "OBJECT_STORE_",
+        ]
+        .iter()
+        .any(|p| u.starts_with(p))
+            || u.ends_with("_PROXY")
+        {
+            c.env_remove(k);
+        }
+    }
+    c.env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c
+}
+
+/// Runs a gaptrack command to its end (bounded by [`COMMAND_LIMIT`]).
+pub fn run_gaptrack(env: &[(String, String)], args: &[&str]) -> Out {
+    let mut c = gaptrack(env);
+    c.args(args);
+    Running::spawn(c).wait(COMMAND_LIMIT)
+}
+
+// --- Servers -------------------------------------------------------------------------------
+
+/// A server process on 127.0.0.1:`port`, killed when dropped.
+pub struct Server {
+    pub name: &'static str,
+    pub port: u16,
+    child: Child,
+    pub log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// A port of 127.0.0.1 that is free now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// The program an environment variable names; the test fails with `how` when it is
+/// missing.
+fn tool(var: &str, how: &str) -> PathBuf {
+    match std::env::var_os(var) {
+        Some(p) if Path::new(&p).is_file() => PathBuf::from(p),
+        Some(p) => panic!(
+            "{var}={} does not name a file. {how}",
+            Path::new(&p).display()
+        ),
+        None => panic!("{var} is not set. {how}"),
+    }
+}
+
+/// Starts `program args…` (with `{port}` and `{dir}` substituted) on a free port and waits
+/// until it accepts connections (at most 60 s); tries three ports.
+fn start(name: &'static str, program: &Path, args: &[&str]) -> Server {
+    let mut last = String::new();
+    for _ in 0..3 {
+        let dir = tempfile::tempdir().expect("server dir");
+        let port = free_port();
+        let log = dir.path().join(format!("{name}.log"));
+        let logf = std::fs::File::create(&log).expect("server log");
+        let mut cmd = Command::new(program);
+        for a in args {
+            cmd.arg(
+                a.replace("{port}", &port.to_string())
+                    .replace("{dir}", &dir.path().display().to_string()),
+            );
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(logf.try_clone().expect("log"))
+            .stderr(logf)
+            .env("NO_PROXY", "127.0.0.1,localhost");
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name} ({}): {e}", program.display()));
+        let mut server = Server {
+            name,
+            port,
+            child,
+            log,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        loop {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                last = format!(
+                    "{name} exited ({status}) before it listened: {}",
+                    std::fs::read_to_string(&server.log).unwrap_or_default()
+                );
+                break;
+            }
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return server;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "{name} did not listen on {addr} within 60 s: {}",
+                    std::fs::read_to_string(&server.log).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    panic!("{last}")
+}
+
+/// moto's S3 server (`GAPTRACK_MOTO`).
+pub fn moto() -> Server {
+    let program = tool(
+        "GAPTRACK_MOTO",
+        "The S3 tests need moto's server on loopback. `.ci/run` installs it: \
+         python3 -m venv ~/.cache/gaptrack-venv && ~/.cache/gaptrack-venv/bin/pip install 'moto[server]', \
+         then export GAPTRACK_MOTO=~/.cache/gaptrack-venv/bin/moto_server",
+    );
+    start("moto", &program, &["-H", "127.0.0.1", "-p", "{port}"])
+}
+
+/// Azurite's blob server (`GAPTRACK_AZURITE`).
+pub fn azurite() -> Server {
+    let program = tool(
+        "GAPTRACK_AZURITE",
+        "The Azure tests need Azurite on loopback. `.ci/run` installs it: \
+         npm install --prefix ~/.cache/gaptrack-azurite azurite, \
+         then export GAPTRACK_AZURITE=~/.cache/gaptrack-azurite/node_modules/.bin/azurite-blob",
+    );
+    start(
+        "azurite",
+        &program,
+        &[
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            "{port}",
+            "--location",
+            "{dir}",
+            "--silent",
+            "--skipApiVersionCheck",
+            "--disableTelemetry",
+        ],
+    )
+}
+
+// --- Raw HTTP for the setup ----------------------------------------------------------------
+
+/// Sends one HTTP/1.1 request to 127.0.0.1:`port`; returns the status and the body.
+pub fn http(port: u16, request: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the server");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut resp = String::new();
+    let _ = s.read_to_string(&mut resp);
+    let status = resp
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, resp)
+}
+
+/// Creates an S3 bucket on moto (moto accepts an unsigned CreateBucket).
+pub fn create_bucket(server: &Server, bucket: &str) {
+    let (status, resp) = http(
+        server.port,
+        &format!(
+            "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            server.port
+        ),
+    );
+    assert_eq!(status, 200, "creating bucket {bucket}: {resp}");
+}
+
+/// The account and key every Azurite has (published in Azurite's documentation).
+pub const AZURITE_ACCOUNT: &str = "devstoreaccount1";
+pub const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// Creates a blob container on Azurite (a SharedKey-signed Create Container).
+pub fn create_container(server: &Server, container: &str) {
+    let date = chrono::Utc::now()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    let version = "2021-08-06";
+    let to_sign = format!(
+        "PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:{date}\nx-ms-version:{version}\n/{a}/{a}/{container}\nrestype:container",
+        a = AZURITE_ACCOUNT
+    );
+    let sig = b64_encode(&hmac_sha256(&b64_decode(AZURITE_KEY), to_sign.as_bytes()));
+    let (status, resp) = http(
+        server.port,
+        &format!(
+            "PUT /{a}/{container}?restype=container HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\n\
+             x-ms-date: {date}\r\nx-ms-version: {version}\r\nContent-Length: 0\r\n\
+             Authorization: SharedKey {a}:{sig}\r\nConnection: close\r\n\r\n",
+            a = AZURITE_ACCOUNT,
+            p = server.port
+        ),
+    );
+    assert_eq!(status, 201, "creating container {container}: {resp}");
+}
+
+pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut k = if key.len() > 64 {
+        Sha256::digest(key).to_vec()
+    } else {
+        key.to_vec()
+    };
+    k.resize(64, 0);
+    let mut inner = Sha256::new();
+    inner.update(k.iter().map(|b| b ^ 0x36).collect::<Vec<u8>>());
+    inner.update(msg);
+    let inner = inner.finalize();
+    let mut outer = Sha256::new();
+    outer.update(k.iter().map(|b| b ^ 0x5c).collect::<Vec<u8>>());
+    outer.update(inner);
+    outer.finalize().into()
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+pub fn b64_encode(b: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in b.chunks(3) {
+        let n = chunk.len();
+        let v = (chunk[0] as u32) << 16
+            | (*chunk.get(1).unwrap_or(&0) as u32) << 8
+            | *chunk.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= n {
+                out.push(B64[(v >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+pub fn b64_decode(s: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in s.bytes() {
+        let Some(v) = B64.iter().position(|&x| x == c) else {
+            continue;
+        };
+        acc = acc << 6 | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+/// A fake HTTP server: answers every request with `status` and records the request
+/// lines it saw. Stops after `max` requests, after 60 s, or when asked.
+pub struct FakeHttp {
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<JoinHandle<Vec<String>>>,
+}
+
+impl FakeHttp {
+    pub fn start(status: &'static str, max: usize) -> FakeHttp {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        l.set_nonblocking(true).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while seen.len() < max
+                && Instant::now() < deadline
+                && !stopped.load(std::sync::atomic::Ordering::SeqCst)
+            {
+                match l.accept() {
+                    Ok((mut s, _)) => {
+                        s.set_nonblocking(false).ok();
+                        s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+                        let mut buf = [0u8; 8192];
+                        let n = s.read(&mut buf).unwrap_or(0);
+                        let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                        seen.push(req.lines().next().unwrap_or("").to_string());
+                        let body = "<Error><Code>Fake</Code></Error>";
+                        let _ = s.write_all(
+                            format!(
+                                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                                body.len()
+                            )
+                            .as_bytes(),
+                        );
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+            seen
+        });
+        FakeHttp {
+            port,
+            stop,
+            handle: Some(handle),
+        }
+    }
+
+    /// Stops the server; returns the request lines it saw.
+    pub fn requests(mut self) -> Vec<String> {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.handle.take().unwrap().join().unwrap()
+    }
+}
