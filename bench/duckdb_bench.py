@@ -12,9 +12,13 @@ Sales Operations, Inside Sales; marketing = Marketing, Marketing Ops; others low
 """
 import math
 import sys
+import tomllib
 
 import duckdb
-from duckdb.typing import DOUBLE
+try:
+    from duckdb.sqltypes import DOUBLE
+except ImportError:  # duckdb < 1.4
+    from duckdb.typing import DOUBLE
 
 GROUP = """CASE lower(trim(function))
     WHEN 'sales' THEN 'sales' WHEN 'sales operations' THEN 'sales' WHEN 'inside sales' THEN 'sales'
@@ -34,6 +38,14 @@ def ingest(csv, out):
 
 def load(out_dir, csvs):
     con = duckdb.connect()
+    # Statements whose wording changed (series_break in the wave spec) start a new series.
+    breaks = ["wave,statement"]
+    for csv in csvs:
+        spec = tomllib.loads(open(csv.rsplit(".", 1)[0] + ".toml").read())
+        for st in spec["statements"].values():
+            if st.get("series_break"):
+                breaks.append(f"{spec['wave']},{st['column']}")
+    open(f"{out_dir}/breaks.csv", "w").write("\n".join(breaks) + "\n")
     for csv in csvs:
         wave = csv.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         con.execute(
@@ -85,6 +97,7 @@ changes AS (
            erfc(abs((gap_pp - prev_gap_pp) / 100) / sqrt(var + prev_var) / sqrt(2))
          END AS p_value
   FROM ordered WHERE prev_wave IS NOT NULL
+    AND (wave, statement) NOT IN (SELECT (CAST(wave AS VARCHAR), statement) FROM read_csv('{dir}/breaks.csv', header = true, all_varchar = true))
 ),
 ranked AS (
   SELECT *, count(p_value) OVER (PARTITION BY group_a, group_b, wave) AS m,

@@ -23,7 +23,7 @@ G=$CARGO_TARGET_DIR/release/gaptrack
 S=$CARGO_TARGET_DIR/release/gaptrack-sample
 if [ ! -x "$WORK/venv/bin/python" ]; then
   python3 -m venv "$WORK/venv"
-  "$WORK/venv/bin/pip" install -q duckdb
+  "$WORK/venv/bin/pip" install -q "duckdb==${DUCKDB_PIN:-2.0.0}"
 fi
 PY=$WORK/venv/bin/python
 DUCK="$PY $ROOT/bench/duckdb_bench.py"

@@ -94,7 +94,7 @@ impl sqllogictest::AsyncDB for Db {
     }
 }
 
-async fn fixture_session(dir: &Path) -> Arc<Session> {
+async fn fixture_session(dir: &Path, settings: Settings) -> Arc<Session> {
     let store = Store::open(dir.to_str().unwrap()).unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixture");
     let mut specs: Vec<PathBuf> = std::fs::read_dir(&root)
@@ -108,7 +108,7 @@ async fn fixture_session(dir: &Path) -> Arc<Session> {
         .await
         .expect("fixture ingests");
     Arc::new(
-        Session::open(&store, None, Settings::default())
+        Session::open(&store, None, settings)
             .await
             .expect("session"),
     )
@@ -160,7 +160,16 @@ fn main() {
     let (mut passed, mut failed) = (0, 0);
     for file in files {
         let tmp = tempfile::tempdir().unwrap();
-        let session = rt.block_on(fixture_session(tmp.path()));
+        // A file whose name says `linearized` runs with the linearized variance.
+        let settings = Settings {
+            variance: if file.to_string_lossy().contains("linearized") {
+                gaptrack::sql::Variance::Linearized
+            } else {
+                gaptrack::sql::Variance::Kish
+            },
+            ..Settings::default()
+        };
+        let session = rt.block_on(fixture_session(tmp.path(), settings));
         let mut runner = sqllogictest::Runner::new(move || {
             let session = session.clone();
             async move { Ok::<_, SqlError>(Db { session }) }

@@ -39,6 +39,9 @@ pub static PROGRESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBo
 
 /// Long rows per record batch handed to the Parquet writer.
 const BATCH_ROWS: usize = 65_536;
+/// Most Parquet writers of one load running at once.
+const MAX_WRITERS: usize = 4;
+const WRITER_STOPPED: &str = "a responses writer stopped";
 
 /// What happened to one wave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -795,10 +798,22 @@ async fn write_responses(
         .map(|x| x.segments.clone())
         .unwrap_or_default();
     let table = responses_table(store, &wave_segments).await?;
-    let mut writer = RecordBatchWriter::for_table(&table)
-        .map_err(|e| Error::delta("opening the responses writer", e))?
-        .with_writer_properties(writer_properties());
-    let full = writer.arrow_schema();
+    // Parquet encoding is the most expensive part of a load: it runs in several writers
+    // at once (one file each), fed in turn by the reader thread, and their files are
+    // committed together as one append.
+    let n_writers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, MAX_WRITERS);
+    let mut writers = Vec::with_capacity(n_writers);
+    for _ in 0..n_writers {
+        writers.push(
+            RecordBatchWriter::for_table(&table)
+                .map_err(|e| Error::delta("opening the responses writer", e))?
+                .with_writer_properties(writer_properties()),
+        );
+    }
+    let full = writers[0].arrow_schema();
     let file_fields: Vec<_> = full
         .fields()
         .iter()
@@ -816,7 +831,29 @@ async fn write_responses(
         delta_kernel::expressions::Scalar::String(load_id.to_string()),
     );
 
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(4);
+    let rows_done = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut senders = Vec::with_capacity(n_writers);
+    let mut tasks = Vec::with_capacity(n_writers);
+    for mut writer in writers {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<RecordBatch>(2);
+        senders.push(tx);
+        let pv = pv.clone();
+        let rows_done = rows_done.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some(batch) = rx.recv().await {
+                rows_done.fetch_add(batch.num_rows() as u64, std::sync::atomic::Ordering::Relaxed);
+                writer
+                    .write_partition(batch, &pv, deltalake::writer::WriteMode::Default)
+                    .await
+                    .map_err(|e| Error::delta("writing responses", e))?;
+            }
+            writer
+                .flush()
+                .await
+                .map_err(|e| Error::delta("writing responses", e))
+        }));
+    }
+
     let spec = r.spec.clone();
     let path = r.path.clone();
     let shown = r.shown.clone();
@@ -830,38 +867,32 @@ async fn write_responses(
     let reader = tokio::task::spawn_blocking(move || -> Result<SegAcc> {
         let mut b = LongBuilder::new(file_schema, statements, &segs);
         let mut seg = SegAcc::default();
-        let tx2 = tx.clone();
-        let res = microdata::read(&spec, &path, &shown, |row| {
+        let mut next = 0usize;
+        let mut send = |batch: RecordBatch| -> Result<()> {
+            let tx = &senders[next % senders.len()];
+            next += 1;
+            tx.blocking_send(batch)
+                .map_err(|_| Error::Other(WRITER_STOPPED.into()))
+        };
+        let summary = microdata::read(&spec, &path, &shown, |row| {
             seg.add(row);
             b.push(row);
             if b.rows >= BATCH_ROWS {
-                let batch = b.finish()?;
-                tx2.blocking_send(Ok(batch))
-                    .map_err(|_| Error::Other("the writer stopped".into()))?;
+                send(b.finish()?)?;
             }
             Ok(())
-        });
-        match res {
-            Ok(summary) => {
-                if summary.source_sha256 != expected_sha {
-                    let _ = tx.blocking_send(Err(Error::input(InputError::new(
-                        &shown,
-                        "the source changed while it was being loaded; run the command again",
-                    ))));
-                    return Ok(seg);
-                }
-                if b.rows > 0 {
-                    let batch = b.finish()?;
-                    let _ = tx.blocking_send(Ok(batch));
-                }
-            }
-            Err(e) => {
-                let _ = tx.blocking_send(Err(e));
-            }
+        })?;
+        if summary.source_sha256 != expected_sha {
+            return Err(Error::input(InputError::new(
+                &shown,
+                "the source changed while it was being loaded; run the command again",
+            )));
+        }
+        if b.rows > 0 {
+            send(b.finish()?)?;
         }
         Ok(seg)
     });
-    let mut rows = 0u64;
     let bar = if PROGRESS.load(std::sync::atomic::Ordering::Relaxed) {
         let b = indicatif::ProgressBar::new_spinner();
         b.set_style(
@@ -875,23 +906,42 @@ async fn write_responses(
     } else {
         indicatif::ProgressBar::hidden()
     };
-    while let Some(batch) = rx.recv().await {
-        let batch = batch?;
-        rows += batch.num_rows() as u64;
-        bar.set_position(rows);
-        writer
-            .write_partition(batch, &pv, deltalake::writer::WriteMode::Default)
-            .await
-            .map_err(|e| Error::delta("writing responses", e))?;
+    let mut reader = reader;
+    let read_result = loop {
+        tokio::select! {
+            res = &mut reader => break res,
+            _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
+                bar.set_position(rows_done.load(std::sync::atomic::Ordering::Relaxed));
+            }
+        }
+    };
+    // The reader dropped its senders: every writer drains its queue and flushes.
+    let mut adds = Vec::new();
+    let mut write_error = None;
+    for t in tasks {
+        match t.await {
+            Ok(Ok(a)) => adds.extend(a),
+            Ok(Err(e)) => {
+                write_error.get_or_insert(e);
+            }
+            Err(e) => {
+                write_error.get_or_insert(Error::Other(format!("writer task failed: {e}")));
+            }
+        }
     }
     bar.finish_and_clear();
-    let seg = reader
-        .await
-        .map_err(|e| Error::Other(format!("reader task failed: {e}")))??;
-    let adds = writer
-        .flush()
-        .await
-        .map_err(|e| Error::delta("writing responses", e))?;
+    let seg = match read_result {
+        Ok(Ok(seg)) => seg,
+        // A reader error (bad input found late, a changed source) comes first; a writer
+        // that stopped only because of it is not the cause.
+        Ok(Err(e)) if !matches!(&e, Error::Other(m) if m == WRITER_STOPPED) => return Err(e),
+        Ok(Err(e)) => return Err(write_error.unwrap_or(e)),
+        Err(e) => return Err(Error::Other(format!("reader task failed: {e}"))),
+    };
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    let rows: u64 = rows_done.load(std::sync::atomic::Ordering::Relaxed);
     let actions: Vec<Action> = adds.into_iter().map(Action::Add).collect();
     let snapshot = table
         .snapshot()
