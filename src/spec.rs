@@ -140,6 +140,9 @@ pub struct WaveSpec {
     pub groups: HashMap<String, String>,
     /// In id order.
     pub statements: Vec<Statement>,
+    /// The spec's line of `wave` and of `source` (for messages about them).
+    pub wave_line: Option<u64>,
+    pub source_line: Option<u64>,
 }
 
 impl WaveSpec {
@@ -301,7 +304,15 @@ pub fn parse(file: &str, dir: &Path, bytes: Vec<u8>) -> Result<WaveSpec> {
             total,
         }));
     }
-    Ok(spec.expect("a spec without problems is complete"))
+    match spec {
+        Some(spec) => Ok(spec),
+        // Every path that leaves a part out records a problem; should one not, the spec
+        // is still refused rather than half-read.
+        None => Err(Error::input(InputError::new(
+            file,
+            "the spec is incomplete: it needs `wave`, `date`, `source`, [respondent] and [statements.<id>] tables",
+        ))),
+    }
 }
 
 fn string_value(v: &Spanned<toml::Value>) -> Option<String> {
@@ -505,17 +516,22 @@ fn validate(raw: RawSpec, p: &mut Problems, dir: &Path, bytes: Vec<u8>) -> Optio
         }
         (None, true) => None,
         (Some(r), false) => {
+            let table_span = r.span();
             let r = r.get_ref();
             let id = r.id.as_ref().map(|s| s.get_ref().trim().to_string());
             let group = r.group.as_ref().map(|s| s.get_ref().trim().to_string());
             if id.as_deref().unwrap_or("").is_empty() {
-                p.top(
+                let span = r.id.as_ref().map_or(table_span.clone(), |s| s.span());
+                p.at(
+                    span,
                     "respondent.id",
                     "[respondent] needs `id`: the respondent id column",
                 );
             }
             if group.as_deref().unwrap_or("").is_empty() {
-                p.top(
+                let span = r.group.as_ref().map_or(table_span.clone(), |s| s.span());
+                p.at(
+                    span,
                     "respondent.group",
                     "[respondent] needs `group`: the column with the respondent's group (function)",
                 );
@@ -775,7 +791,11 @@ fn validate(raw: RawSpec, p: &mut Problems, dir: &Path, bytes: Vec<u8>) -> Optio
         }
     }
 
+    let wave_line = raw.wave.as_ref().map(|v| line_of(p.text, v.span().start));
+    let source_line = raw.source.as_ref().map(|v| line_of(p.text, v.span().start));
     Some(WaveSpec {
+        wave_line,
+        source_line,
         spec_path: p.file.to_string(),
         spec_bytes: bytes,
         wave: wave?,
@@ -878,6 +898,13 @@ fn scale_of(
                     m.span(),
                     &format!("{key}.missing"),
                     format!("missing code \"{c}\" is also an agree code"),
+                );
+                ok = false;
+            } else if i32::try_from(c).is_err() {
+                p.at(
+                    m.span(),
+                    &format!("{key}.missing"),
+                    format!("missing code \"{c}\" is too large (codes are whole numbers such as 9, 99 or -1)"),
                 );
                 ok = false;
             } else if c >= 1 && c <= n {
@@ -1000,7 +1027,9 @@ series_break = true
         );
         match parse_str(&GOOD.replace("missing = [9]", "missing = [5]")) {
             Err(Error::Invalid(i)) => assert!(
-                i.errors.iter().any(|e| e.message.contains("missing code \"5\" is also an agree code")),
+                i.errors.iter().any(|e| e
+                    .message
+                    .contains("missing code \"5\" is also an agree code")),
                 "{:?}",
                 i.errors
             ),
