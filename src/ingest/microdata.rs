@@ -145,11 +145,16 @@ pub(crate) fn quote(v: &str) -> String {
 
 /// Quotes bytes that may not be UTF-8: invalid bytes are shown as `\xE9`.
 pub(crate) fn quote_bytes(b: &[u8]) -> String {
+    quote_bytes_max(b, 60)
+}
+
+/// [`quote_bytes`] with at most `max` characters.
+fn quote_bytes_max(b: &[u8], max: usize) -> String {
     let mut s = String::new();
     let mut chars = 0;
     'outer: for chunk in b.utf8_chunks() {
         for c in chunk.valid().chars() {
-            if chars == 60 {
+            if chars == max {
                 s.push('…');
                 break 'outer;
             }
@@ -157,7 +162,7 @@ pub(crate) fn quote_bytes(b: &[u8]) -> String {
             chars += 1;
         }
         for byte in chunk.invalid() {
-            if chars == 60 {
+            if chars == max {
                 s.push('…');
                 break 'outer;
             }
@@ -227,7 +232,7 @@ pub(crate) fn unclosed_quote_error(
     value: Option<&[u8]>,
 ) -> InputError {
     let start = value
-        .map(|v| format!(" ({} runs to the end of the file)", quote_bytes(v)))
+        .map(|v| format!(" ({} runs to the end of the file)", quote_bytes_max(v, 30)))
         .unwrap_or_default();
     let mut e = InputError::new(
         shown,
