@@ -791,7 +791,7 @@ fn validate(raw: RawSpec, p: &mut Problems, dir: &Path, bytes: Vec<u8>) -> Optio
                     key_of(st.agree.is_some(), agree.is_some(), "agree"),
                     key_of(st.missing.is_some(), missing.is_some(), "missing"),
                 ];
-                let scale = scale_of(p, &keys, span.clone(), points, agree, missing);
+                let scale = scale_of(p, id, &keys, span.clone(), points, agree, missing);
                 statements.push(Statement {
                     id: id.clone(),
                     column,
@@ -884,6 +884,7 @@ pub fn is_reserved_column(s: &str) -> bool {
 /// from (the statement or the default [scale]).
 fn scale_of(
     p: &mut Problems,
+    id: &str,
     keys: &[String; 3],
     span: Range<usize>,
     points: Option<Spanned<i64>>,
@@ -915,6 +916,12 @@ fn scale_of(
         );
         return None;
     };
+    // A statement's own scale is named: a default code may fit the default scale only.
+    let scale = if keys[0].starts_with("scale.") {
+        format!("the 1-{n} scale")
+    } else {
+        format!("the 1-{n} scale of statement {id:?}")
+    };
     let mut ok = true;
     if agree.get_ref().is_empty() {
         p.at(
@@ -930,7 +937,9 @@ fn scale_of(
             p.at(
                 agree.span(),
                 &keys[1],
-                format!("agree code \"{a}\" is outside the 1-{n} scale (agree codes are answers from 1 to {n})"),
+                format!(
+                    "agree code \"{a}\" is outside {scale} (agree codes are answers from 1 to {n})"
+                ),
             );
             ok = false;
         } else if agree_codes.contains(&(a as u32)) {
@@ -965,7 +974,7 @@ fn scale_of(
                 p.at(
                     m.span(),
                     &keys[2],
-                    format!("missing code \"{c}\" is a valid answer on the 1-{n} scale; missing codes must lie outside it (e.g. 9, 99, -1)"),
+                    format!("missing code \"{c}\" is a valid answer on {scale}; missing codes must lie outside it (e.g. 9, 99, -1)"),
                 );
                 ok = false;
             } else if !missing_codes.contains(&c) {

@@ -302,6 +302,9 @@ mod tests {
         let (s, starts, _, _) = track(b"a,b\r1,2\r\r3,4\r");
         assert_eq!(s, "a,b\n1,2\n\n3,4\n");
         assert_eq!(starts, vec![1, 2, 4]);
+        // Blank lines before and between records.
+        let (_, starts, _, _) = track(b"\n\na,b\n1,2\n\n\n3,4\n");
+        assert_eq!(starts, vec![3, 4, 7]);
     }
 
     #[test]
