@@ -140,6 +140,9 @@ pub struct WaveSpec {
     pub groups: HashMap<String, String>,
     /// In id order.
     pub statements: Vec<Statement>,
+    /// The spec's line of `wave` and of `source` (for messages about them).
+    pub wave_line: Option<u64>,
+    pub source_line: Option<u64>,
 }
 
 impl WaveSpec {
@@ -210,11 +213,13 @@ struct Problems<'a> {
 impl Problems<'_> {
     fn at(&mut self, span: Range<usize>, key: &str, msg: impl Into<String>) {
         let line = line_of(self.text, span.start);
-        self.list.push(
-            InputError::new(self.file, msg)
-                .line(line)
-                .column(key.to_string()),
-        );
+        let e = InputError::new(self.file, msg)
+            .line(line)
+            .column(key.to_string());
+        // The default [scale] is checked once per statement: say each problem once.
+        if !self.list.contains(&e) {
+            self.list.push(e);
+        }
     }
     fn top(&mut self, key: &str, msg: impl Into<String>) {
         self.list
@@ -283,7 +288,7 @@ pub fn parse(file: &str, dir: &Path, bytes: Vec<u8>) -> Result<WaveSpec> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let raw: RawSpec = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of(text, s.start));
-        let msg = e.message().trim().replace('\n', " ");
+        let msg = friendly_toml(e.message());
         let mut err = InputError::new(file, format!("invalid TOML: {msg}"));
         err.line = line;
         Error::input(err)
@@ -294,6 +299,8 @@ pub fn parse(file: &str, dir: &Path, bytes: Vec<u8>) -> Result<WaveSpec> {
         list: Vec::new(),
     };
     let spec = validate(raw, &mut p, dir, bytes.clone());
+    // In the order of the file; problems of a missing key (no line) after.
+    p.list.sort_by_key(|e| e.line.unwrap_or(u64::MAX));
     if !p.list.is_empty() {
         let total = p.list.len();
         return Err(Error::Invalid(Invalid {
@@ -301,7 +308,35 @@ pub fn parse(file: &str, dir: &Path, bytes: Vec<u8>) -> Result<WaveSpec> {
             total,
         }));
     }
-    Ok(spec.expect("a spec without problems is complete"))
+    match spec {
+        Some(spec) => Ok(spec),
+        // Every path that leaves a part out records a problem; should one not, the spec
+        // is still refused rather than half-read.
+        None => Err(Error::input(InputError::new(
+            file,
+            "the spec is incomplete: it needs `wave`, `date`, `source`, [respondent] and [statements.<id>] tables",
+        ))),
+    }
+}
+
+/// A TOML or type error in words a spec author knows.
+fn friendly_toml(msg: &str) -> String {
+    let mut m = msg.trim().replace('\n', "; ");
+    for (from, to) in [
+        ("expected i64", "expected a whole number"),
+        ("expected a sequence", "expected an array such as [4, 5]"),
+        ("expected a boolean", "expected true or false"),
+        (
+            "invalid basic string",
+            "invalid string: a \"…\" string must close on the same line",
+        ),
+    ] {
+        m = m.replace(from, to);
+    }
+    if m.starts_with("invalid escape sequence") {
+        m.push_str(" (a Windows path? write it in single quotes, 'C:\\data\\2019.csv', or with forward slashes)");
+    }
+    m
 }
 
 fn string_value(v: &Spanned<toml::Value>) -> Option<String> {
@@ -505,17 +540,22 @@ fn validate(raw: RawSpec, p: &mut Problems, dir: &Path, bytes: Vec<u8>) -> Optio
         }
         (None, true) => None,
         (Some(r), false) => {
+            let table_span = r.span();
             let r = r.get_ref();
             let id = r.id.as_ref().map(|s| s.get_ref().trim().to_string());
             let group = r.group.as_ref().map(|s| s.get_ref().trim().to_string());
             if id.as_deref().unwrap_or("").is_empty() {
-                p.top(
+                let span = r.id.as_ref().map_or(table_span.clone(), |s| s.span());
+                p.at(
+                    span,
                     "respondent.id",
                     "[respondent] needs `id`: the respondent id column",
                 );
             }
             if group.as_deref().unwrap_or("").is_empty() {
-                p.top(
+                let span = r.group.as_ref().map_or(table_span.clone(), |s| s.span());
+                p.at(
+                    span,
                     "respondent.group",
                     "[respondent] needs `group`: the column with the respondent's group (function)",
                 );
@@ -738,7 +778,20 @@ fn validate(raw: RawSpec, p: &mut Problems, dir: &Path, bytes: Vec<u8>) -> Optio
                     .missing
                     .clone()
                     .or_else(|| default_scale.as_ref().and_then(|d| d.2.clone()));
-                let scale = scale_of(p, &key, span.clone(), points, agree, missing);
+                // A problem of the default [scale] is reported once, under its own key.
+                let key_of = |own: bool, inherited: bool, name: &str| {
+                    if !own && inherited {
+                        format!("scale.{name}")
+                    } else {
+                        format!("{key}.{name}")
+                    }
+                };
+                let keys = [
+                    key_of(st.points.is_some(), points.is_some(), "points"),
+                    key_of(st.agree.is_some(), agree.is_some(), "agree"),
+                    key_of(st.missing.is_some(), missing.is_some(), "missing"),
+                ];
+                let scale = scale_of(p, id, &keys, span.clone(), points, agree, missing);
                 statements.push(Statement {
                     id: id.clone(),
                     column,
@@ -753,29 +806,48 @@ fn validate(raw: RawSpec, p: &mut Problems, dir: &Path, bytes: Vec<u8>) -> Optio
             }
         }
     }
-    if let Some(r) = &respondent {
+    if let (Some(r), Some(rr)) = (&respondent, &raw.respondent) {
+        let table = rr.span();
+        let rr = rr.get_ref();
+        let span_of = |s: Option<Range<usize>>| s.unwrap_or(table.clone());
         let mut seen: HashMap<&str, &str> = HashMap::new();
-        let mut roles: Vec<(&str, &str)> = vec![("id", &r.id), ("group", &r.group)];
+        let mut roles: Vec<(&str, &str, Range<usize>)> = vec![
+            ("id", &r.id, span_of(rr.id.as_ref().map(|x| x.span()))),
+            (
+                "group",
+                &r.group,
+                span_of(rr.group.as_ref().map(|x| x.span())),
+            ),
+        ];
         if let Some(w) = &r.weight {
-            roles.push(("weight", w));
+            roles.push(("weight", w, span_of(rr.weight.as_ref().map(|x| x.span()))));
         }
         for s in &r.segments {
-            roles.push(("segments", s));
+            roles.push((
+                "segments",
+                s,
+                span_of(rr.segments.as_ref().map(|x| x.span())),
+            ));
         }
-        for (role, col) in roles {
+        for (role, col, span) in roles {
             if col.is_empty() {
                 continue;
             }
             if let Some(prev) = seen.insert(col, role) {
-                p.top(
+                p.at(
+                    span,
                     &format!("respondent.{role}"),
-                    format!("column {col:?} is used both as `{prev}` and as `{role}`"),
+                    format!("column {col:?} is used both as `{prev}` and as `{role}`; each column has one role"),
                 );
             }
         }
     }
 
+    let wave_line = raw.wave.as_ref().map(|v| line_of(p.text, v.span().start));
+    let source_line = raw.source.as_ref().map(|v| line_of(p.text, v.span().start));
     Some(WaveSpec {
+        wave_line,
+        source_line,
         spec_path: p.file.to_string(),
         spec_bytes: bytes,
         wave: wave?,
@@ -808,9 +880,12 @@ pub fn is_reserved_column(s: &str) -> bool {
     )
 }
 
+/// Validates one statement's scale; `keys` name where points, agree and missing come
+/// from (the statement or the default [scale]).
 fn scale_of(
     p: &mut Problems,
-    key: &str,
+    id: &str,
+    keys: &[String; 3],
     span: Range<usize>,
     points: Option<Spanned<i64>>,
     agree: Option<Spanned<Vec<i64>>>,
@@ -819,7 +894,7 @@ fn scale_of(
     let Some(points) = points else {
         p.at(
             span,
-            &format!("{key}.points"),
+            &keys[0],
             "no scale: set `points` in [scale] or on the statement",
         );
         return None;
@@ -828,7 +903,7 @@ fn scale_of(
     if !(2..=1000).contains(&n) {
         p.at(
             points.span(),
-            &format!("{key}.points"),
+            &keys[0],
             format!("\"{n}\" is not a valid number of scale points (2 to 1000)"),
         );
         return None;
@@ -836,16 +911,22 @@ fn scale_of(
     let Some(agree) = agree else {
         p.at(
             span,
-            &format!("{key}.agree"),
+            &keys[1],
             "no agree codes: set `agree` in [scale] or on the statement (e.g. agree = [4, 5])",
         );
         return None;
+    };
+    // A statement's own scale is named: a default code may fit the default scale only.
+    let scale = if keys[0].starts_with("scale.") {
+        format!("the 1-{n} scale")
+    } else {
+        format!("the 1-{n} scale of statement {id:?}")
     };
     let mut ok = true;
     if agree.get_ref().is_empty() {
         p.at(
             agree.span(),
-            &format!("{key}.agree"),
+            &keys[1],
             "`agree` is empty: list the answers counted as agreement",
         );
         ok = false;
@@ -855,14 +936,16 @@ fn scale_of(
         if a < 1 || a > n {
             p.at(
                 agree.span(),
-                &format!("{key}.agree"),
-                format!("agree code \"{a}\" is outside the 1-{n} scale"),
+                &keys[1],
+                format!(
+                    "agree code \"{a}\" is outside {scale} (agree codes are answers from 1 to {n})"
+                ),
             );
             ok = false;
         } else if agree_codes.contains(&(a as u32)) {
             p.at(
                 agree.span(),
-                &format!("{key}.agree"),
+                &keys[1],
                 format!("agree code \"{a}\" is listed twice"),
             );
             ok = false;
@@ -876,15 +959,22 @@ fn scale_of(
             if agree.get_ref().contains(&c) {
                 p.at(
                     m.span(),
-                    &format!("{key}.missing"),
-                    format!("missing code \"{c}\" is also an agree code"),
+                    &keys[2],
+                    format!("missing code \"{c}\" is also an agree code; a code is either an answer or a missing code"),
+                );
+                ok = false;
+            } else if i32::try_from(c).is_err() {
+                p.at(
+                    m.span(),
+                    &keys[2],
+                    format!("missing code \"{c}\" is too large (codes are whole numbers such as 9, 99 or -1)"),
                 );
                 ok = false;
             } else if c >= 1 && c <= n {
                 p.at(
                     m.span(),
-                    &format!("{key}.missing"),
-                    format!("missing code \"{c}\" is a valid answer on the 1-{n} scale; missing codes must lie outside it (e.g. 9, 99, -1)"),
+                    &keys[2],
+                    format!("missing code \"{c}\" is a valid answer on {scale}; missing codes must lie outside it (e.g. 9, 99, -1)"),
                 );
                 ok = false;
             } else if !missing_codes.contains(&c) {

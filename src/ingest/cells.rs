@@ -3,10 +3,15 @@
 //! publication gives no base.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::path::Path;
 
 use crate::error::{Error, InputError, Invalid, Result};
-use crate::ingest::microdata::MAX_ERRORS;
+use crate::ingest::decode::Tracked;
+use crate::ingest::microdata::{
+    is_blank_record, lines_before, not_utf8, quote, record_line, unclosed_quote_error,
+    width_problem, Errors, HashingReader,
+};
 use crate::spec::WaveSpec;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -18,132 +23,195 @@ pub struct PublishedCell {
     pub pct: f64,
 }
 
+/// The columns of a cells file.
+const COLUMNS: [&str; 4] = ["statement", "group", "n", "agree_pct"];
+
 /// Reads and validates a cells file. Returns the cells (sorted by statement, group) and
 /// the source sha256.
 pub fn read(spec: &WaveSpec, path: &Path, shown: &str) -> Result<(Vec<PublishedCell>, String)> {
+    let file = std::fs::File::open(path).map_err(|e| {
+        Error::input(InputError::new(
+            shown,
+            format!("cannot read the source: {}", crate::spec::io_reason(&e)),
+        ))
+    })?;
+    read_from(spec, file, shown)
+}
+
+/// [`read`] from any byte stream (the source's raw bytes, in the spec's encoding).
+pub fn read_from<R: Read>(
+    spec: &WaveSpec,
+    source: R,
+    shown: &str,
+) -> Result<(Vec<PublishedCell>, String)> {
+    use sha2::Digest;
     let file_err = |msg: String| Error::input(InputError::new(shown, msg));
-    let (sha, _) = crate::ingest::microdata::sha256_file(path).map_err(|e| {
-        file_err(format!(
-            "cannot read the source: {}",
-            crate::spec::io_reason(&e)
-        ))
-    })?;
-    let reader = crate::ingest::decode::open(path, &spec.encoding).map_err(|e| {
-        file_err(format!(
-            "cannot read the source: {}",
-            crate::spec::io_reason(&e)
-        ))
-    })?;
+    let mut hashing = HashingReader::new(source);
+    let text = crate::ingest::decode::decoder(&mut hashing, &spec.encoding)
+        .map_err(|e| file_err(format!("cannot read the source: {e}")))?;
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(spec.delimiter)
         .has_headers(false)
         .flexible(true)
-        .from_reader(reader);
-    let mut records = rdr.records();
-    let header = match records.next() {
-        None => {
+        .from_reader(Tracked::new(text, spec.delimiter));
+    let mut record = csv::ByteRecord::new();
+    match rdr.read_byte_record(&mut record) {
+        Ok(false) => {
             return Err(file_err(
-                "the file is empty: expected the header statement,group,n,agree_pct".into(),
+                "the file is empty: expected the header statement,group,n,agree_pct and one row per statement and group".into(),
             ))
         }
-        Some(Err(e)) => return Err(file_err(format!("malformed CSV: {e}"))),
-        Some(Ok(h)) => h,
-    };
-    let names: Vec<String> = header
-        .iter()
-        .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
-        .collect();
+        Err(e) => return Err(file_err(format!("cannot read the source: {e}"))),
+        Ok(true) => {}
+    }
+    let header_line = record_line(&mut rdr, &record);
+    if let Some((qline, i)) = rdr.get_ref().unclosed_quote(0) {
+        return Err(Error::input(unclosed_quote_error(
+            shown,
+            qline,
+            None,
+            record.get(i),
+        )));
+    }
+    let mut names: Vec<String> = Vec::with_capacity(record.len());
+    for (i, f) in record.iter().enumerate() {
+        match std::str::from_utf8(f) {
+            Ok(s) => names.push(
+                s.trim()
+                    .trim_start_matches('\u{feff}')
+                    .trim()
+                    .to_lowercase(),
+            ),
+            Err(e) => {
+                return Err(Error::input(
+                    InputError::new(shown, format!("header field {}: {}", i + 1, not_utf8(f, e)))
+                        .line(header_line + lines_before(&record, i)),
+                ))
+            }
+        }
+    }
     let find = |n: &str| names.iter().position(|h| h == n);
+    let missing: Vec<&str> = COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| find(c).is_none())
+        .collect();
     let (Some(ci_s), Some(ci_g), Some(ci_n), Some(ci_p)) = (
         find("statement"),
         find("group"),
         find("n"),
         find("agree_pct"),
     ) else {
+        let found: Vec<String> = names.iter().map(|n| quote(n)).collect();
         return Err(Error::input(
             InputError::new(
                 shown,
                 format!(
-                    "the header must name the columns statement, group, n, agree_pct (found: {})",
-                    names.join(", ")
+                    "the header has no column {}: a cells file has the columns statement, group, n, agree_pct (found: {})",
+                    missing.join(", "),
+                    found.join(", ")
                 ),
             )
-            .line(1),
+            .line(header_line),
         ));
     };
+    for c in COLUMNS {
+        if names.iter().filter(|n| n.as_str() == c).count() > 1 {
+            return Err(Error::input(
+                InputError::new(
+                    shown,
+                    format!(
+                        "column {c:?} appears more than once in the header: rename one of them"
+                    ),
+                )
+                .line(header_line),
+            ));
+        }
+    }
     let known: HashMap<&str, ()> = spec
         .statements
         .iter()
         .map(|s| (s.id.as_str(), ()))
         .collect();
-    let mut errors: Vec<InputError> = Vec::new();
-    let mut total = 0usize;
-    let mut push = |e: InputError, errors: &mut Vec<InputError>| {
-        total += 1;
-        if errors.len() < MAX_ERRORS {
-            errors.push(e);
-        }
-    };
+    let mut errors = Errors::default();
     let mut seen: BTreeMap<(String, String), u64> = BTreeMap::new();
     let mut out = Vec::new();
-    for rec in records {
-        let rec = match rec {
-            Ok(r) => r,
+    let mut k: u64 = 0;
+    loop {
+        match rdr.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                push(
-                    InputError::new(shown, format!("malformed CSV: {e}")).line(line),
-                    &mut errors,
-                );
+                errors.push(crate::ingest::microdata::csv_input_error(shown, &e));
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
                 continue;
             }
-        };
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        if rec.len() == 1 && rec.get(0).map(|s| s.trim().is_empty()).unwrap_or(false) {
+        }
+        k += 1;
+        let line = record_line(&mut rdr, &record);
+        if let Some((qline, i)) = rdr.get_ref().unclosed_quote(k) {
+            errors.push(unclosed_quote_error(
+                shown,
+                qline,
+                names.get(i).map(String::as_str),
+                record.get(i),
+            ));
+            break;
+        }
+        if is_blank_record(&record) {
             continue;
         }
-        if rec.len() != names.len() {
-            push(
-                InputError::new(
-                    shown,
-                    format!(
-                        "the row has {} fields but the header has {}",
-                        rec.len(),
-                        names.len()
-                    ),
-                )
-                .line(line),
-                &mut errors,
-            );
+        if let Some(msg) = width_problem(&record, &names) {
+            errors.push(InputError::new(shown, msg).line(line));
             continue;
         }
-        let st = rec[ci_s].trim().to_string();
-        let group_raw = rec[ci_g].trim();
-        let n_raw = rec[ci_n].trim();
-        let p_raw = rec[ci_p].trim().trim_end_matches('%').trim();
+        let at = |i: usize| line + lines_before(&record, i);
         let mut ok = true;
+        let mut text = |i: usize, name: &str, errors: &mut Errors| -> &str {
+            match std::str::from_utf8(&record[i]) {
+                Ok(s) => s.trim(),
+                Err(e) => {
+                    errors.push(
+                        InputError::new(shown, not_utf8(&record[i], e))
+                            .line(at(i))
+                            .column(name),
+                    );
+                    ok = false;
+                    ""
+                }
+            }
+        };
+        let st = text(ci_s, "statement", &mut errors).to_string();
+        let group_raw = text(ci_g, "group", &mut errors).to_string();
+        let n_raw = text(ci_n, "n", &mut errors).to_string();
+        let p_cell = text(ci_p, "agree_pct", &mut errors).to_string();
+        if !ok {
+            continue;
+        }
+        let p_raw = p_cell.trim_end_matches('%').trim();
         if !known.contains_key(st.as_str()) {
             let ids: Vec<&str> = spec.statements.iter().map(|s| s.id.as_str()).collect();
-            push(
+            errors.push(
                 InputError::new(
                     shown,
                     format!(
-                        "{st:?} is not a statement of the spec (statements: {})",
+                        "{} is not a statement of the spec (statements: {})",
+                        quote(&st),
                         ids.join(", ")
                     ),
                 )
-                .line(line)
+                .line(at(ci_s))
                 .column("statement"),
-                &mut errors,
             );
             ok = false;
         }
         if group_raw.is_empty() {
-            push(
-                InputError::new(shown, "\"\" is empty; every row needs a group")
-                    .line(line)
+            errors.push(
+                InputError::new(shown, "\"\" is blank: every row needs a group")
+                    .line(at(ci_g))
                     .column("group"),
-                &mut errors,
             );
             ok = false;
         }
@@ -153,14 +221,23 @@ pub fn read(spec: &WaveSpec, path: &Path, shown: &str) -> Result<(Vec<PublishedC
             match n_raw.parse::<i64>() {
                 Ok(n) if n > 0 => Some(n),
                 _ => {
-                    push(
+                    let hint = if n_raw.contains([',', '.', ' '])
+                        && n_raw.replace([',', '.', ' '], "").parse::<i64>().is_ok()
+                    {
+                        " (write it without thousands separators)"
+                    } else {
+                        ""
+                    };
+                    errors.push(
                         InputError::new(
                             shown,
-                            format!("{n_raw:?} is not a valid base: a positive whole number, or blank where the publication gives none"),
+                            format!(
+                                "{} is not a valid base{hint}: a positive whole number, or blank where the publication gives none",
+                                quote(&n_raw)
+                            ),
                         )
-                        .line(line)
+                        .line(at(ci_n))
                         .column("n"),
-                        &mut errors,
                     );
                     ok = false;
                     None
@@ -170,17 +247,21 @@ pub fn read(spec: &WaveSpec, path: &Path, shown: &str) -> Result<(Vec<PublishedC
         let pct = match p_raw.parse::<f64>() {
             Ok(p) if p.is_finite() && (0.0..=100.0).contains(&p) => p,
             _ => {
-                push(
+                let what = if p_cell.is_empty() {
+                    " is blank:"
+                } else {
+                    " is not"
+                };
+                errors.push(
                     InputError::new(
                         shown,
                         format!(
-                            "{:?} is not a percentage between 0 and 100",
-                            rec[ci_p].trim()
+                            "{}{what} a percentage between 0 and 100 (e.g. 45.5 or 45.5%)",
+                            quote(&p_cell)
                         ),
                     )
-                    .line(line)
+                    .line(at(ci_p))
                     .column("agree_pct"),
-                    &mut errors,
                 );
                 ok = false;
                 0.0
@@ -189,18 +270,19 @@ pub fn read(spec: &WaveSpec, path: &Path, shown: &str) -> Result<(Vec<PublishedC
         if !ok {
             continue;
         }
-        let group = spec.canonical_group(group_raw);
+        let group = spec.canonical_group(&group_raw);
         if let Some(first) = seen.insert((st.clone(), group.clone()), line) {
-            push(
+            errors.push(
                 InputError::new(
                     shown,
                     format!(
-                        "statement {st:?} and group {group:?} appear twice (first on line {first})"
+                        "statement {} and group {} appear twice (first on line {first})",
+                        quote(&st),
+                        quote(&group)
                     ),
                 )
-                .line(line)
+                .line(at(ci_g))
                 .column("group"),
-                &mut errors,
             );
             continue;
         }
@@ -211,14 +293,22 @@ pub fn read(spec: &WaveSpec, path: &Path, shown: &str) -> Result<(Vec<PublishedC
             pct,
         });
     }
-    if total > 0 {
-        return Err(Error::Invalid(Invalid { errors, total }));
+    drop(rdr);
+    if errors.total > 0 {
+        return Err(Error::Invalid(Invalid {
+            errors: errors.list,
+            total: errors.total,
+        }));
     }
     if out.is_empty() {
         return Err(Error::input(
-            InputError::new(shown, "the file has a header but no rows").line(2),
+            InputError::new(
+                shown,
+                "the file has a header row but no data rows: expected one row per statement and group",
+            )
+            .line(header_line),
         ));
     }
     out.sort_by(|a, b| (&a.statement, &a.group).cmp(&(&b.statement, &b.group)));
-    Ok((out, sha))
+    Ok((out, hex::encode(hashing.hasher.finalize())))
 }

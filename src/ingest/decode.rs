@@ -1,9 +1,19 @@
-//! Opening a source file as UTF-8 text: a UTF-8 BOM is always tolerated; other encodings
-//! (Excel's windows-1252, latin-1, UTF-16 with or without BOM) are transcoded on the fly.
+//! Turning a source file into the text the CSV reader sees.
+//!
+//! [`decoder`] yields UTF-8 bytes: a UTF-8 BOM is always skipped; a UTF-16 BOM (LE or BE)
+//! always selects UTF-16, whatever the spec says (Excel's "Unicode text"); other encodings
+//! (Excel's windows-1252, latin-1, UTF-16 without BOM) are transcoded on the fly from the
+//! spec's `encoding`. UTF-8 is passed through unchanged, so the reader can report invalid
+//! UTF-8 with its line.
+//!
+//! [`Tracked`] then normalizes line ends (CRLF and a lone CR, as written by Excel for Mac,
+//! become LF, so the CSV reader counts lines as an editor does) and follows the CSV
+//! quoting rules byte by byte, to know on which line each record starts (the CSV reader
+//! only knows where the previous one ended, which is off after blank lines) and whether
+//! the file ended inside a quoted field (which the CSV reader silently accepts).
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::collections::VecDeque;
+use std::io::{self, Cursor, Read};
 
 use encoding_rs::Encoding;
 use encoding_rs_io::DecodeReaderBytesBuilder;
@@ -18,31 +28,299 @@ fn encoding_for(label: &str) -> Option<&'static Encoding> {
     let l = match l.as_str() {
         "latin1" | "latin-1" | "iso-8859-1" | "iso8859-1" => "windows-1252",
         "utf8" => "utf-8",
-        "utf16" => "utf-16le",
-        "utf-16" => "utf-16le",
+        "utf16" | "utf-16" => "utf-16le",
         other => other,
     };
-    Encoding::for_label(l.as_bytes())
+    let enc = Encoding::for_label(l.as_bytes())?;
+    // "replacement" and x-user-defined are WHATWG artefacts, not file encodings; UTF-16
+    // labels stay allowed (decoding them is what the spec asks for).
+    if enc == encoding_rs::REPLACEMENT || enc == encoding_rs::X_USER_DEFINED {
+        return None;
+    }
+    Some(enc)
 }
 
-/// Opens `path` for reading as UTF-8 bytes. With `utf-8` the bytes are passed through (the
-/// reader validates them, so invalid UTF-8 is reported with its line); a BOM is skipped.
-pub fn open(path: &Path, encoding: &str) -> std::io::Result<Box<dyn Read + Send>> {
-    let file = File::open(path)?;
-    let enc = encoding_for(encoding).unwrap_or(encoding_rs::UTF_8);
-    if enc == encoding_rs::UTF_8 {
-        let mut r = BufReader::with_capacity(1 << 20, file);
-        let buf = r.fill_buf()?;
-        if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
-            r.consume(3);
+/// Wraps the raw bytes of a source into a reader of UTF-8 bytes (see the module docs).
+/// Only the first three bytes are read here, to look for a BOM.
+pub fn decoder<'a, R: Read + 'a>(mut inner: R, encoding: &str) -> io::Result<Box<dyn Read + 'a>> {
+    let mut head = [0u8; 3];
+    let mut n = 0;
+    while n < head.len() {
+        match inner.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
         }
-        Ok(Box::new(r))
+    }
+    let head = &head[..n];
+    let bom = Encoding::for_bom(head);
+    let enc = match bom {
+        Some((e, _)) => e,
+        None => encoding_for(encoding).unwrap_or(encoding_rs::UTF_8),
+    };
+    if enc == encoding_rs::UTF_8 {
+        let skip = bom.map(|(_, len)| len).unwrap_or(0);
+        Ok(Box::new(Cursor::new(head[skip..].to_vec()).chain(inner)))
     } else {
-        // A BOM, if present, overrides the label (UTF-16 BE/LE files from Excel).
         let r = DecodeReaderBytesBuilder::new()
             .encoding(Some(enc))
             .bom_override(true)
-            .build(BufReader::with_capacity(1 << 20, file));
-        Ok(Box::new(BufReader::with_capacity(1 << 20, r)))
+            .strip_bom(true)
+            .build(Cursor::new(head.to_vec()).chain(inner));
+        Ok(Box::new(r))
+    }
+}
+
+/// Where the CSV state machine is (csv-core's, with its default quoting: `"` opens a
+/// quoted field only at the start of a field, `""` inside one is a quote).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    StartRecord,
+    StartField,
+    InField,
+    InQuoted,
+    QuoteInQuoted,
+}
+
+/// A reader that normalizes line ends and tracks records and quotes (see the module docs).
+pub struct Tracked<R> {
+    inner: R,
+    delimiter: u8,
+    /// The previous input byte was a CR (turned into LF): an LF right after it is dropped.
+    after_cr: bool,
+    state: State,
+    /// 1-based line of the next byte.
+    line: u64,
+    /// Records started so far.
+    records: u64,
+    /// 0-based field index within the current record.
+    field: usize,
+    /// The start line of records the consumer has not taken yet.
+    starts: VecDeque<u64>,
+    /// Where the current quoted field opened: (record index, line, field index).
+    quote: (u64, u64, usize),
+    eof: bool,
+}
+
+impl<R: Read> Tracked<R> {
+    pub fn new(inner: R, delimiter: u8) -> Self {
+        Tracked {
+            inner,
+            delimiter,
+            after_cr: false,
+            state: State::StartRecord,
+            line: 1,
+            records: 0,
+            field: 0,
+            starts: VecDeque::new(),
+            quote: (0, 0, 0),
+            eof: false,
+        }
+    }
+
+    /// The start line of the next record the CSV reader returned (call once per record,
+    /// in order).
+    pub fn take_record_line(&mut self) -> Option<u64> {
+        self.starts.pop_front()
+    }
+
+    /// Where a quoted field that was never closed opened, as (line, field index), when
+    /// the input ended inside it and it belongs to record `record` (0-based, the header
+    /// is record 0).
+    pub fn unclosed_quote(&self, record: u64) -> Option<(u64, usize)> {
+        (self.eof && self.state == State::InQuoted && self.quote.0 == record)
+            .then_some((self.quote.1, self.quote.2))
+    }
+
+    /// Lines seen so far (the last line number of the input once it has been read).
+    pub fn lines(&self) -> u64 {
+        self.line
+    }
+
+    #[inline]
+    fn end_field_or_record(&mut self, b: u8) -> bool {
+        if b == self.delimiter {
+            self.field += 1;
+            self.state = State::StartField;
+            true
+        } else if b == b'\n' {
+            self.field = 0;
+            self.state = State::StartRecord;
+            true
+        } else {
+            false
+        }
+    }
+
+    #[inline]
+    fn track(&mut self, b: u8) {
+        if self.state == State::StartRecord && b != b'\n' {
+            self.starts.push_back(self.line);
+            self.records += 1;
+            self.field = 0;
+            self.state = State::StartField;
+        }
+        match self.state {
+            State::StartRecord => {}
+            State::StartField => {
+                if b == b'"' {
+                    self.state = State::InQuoted;
+                    self.quote = (self.records - 1, self.line, self.field);
+                } else if !self.end_field_or_record(b) {
+                    self.state = State::InField;
+                }
+            }
+            State::InField => {
+                self.end_field_or_record(b);
+            }
+            State::InQuoted => {
+                if b == b'"' {
+                    self.state = State::QuoteInQuoted;
+                }
+            }
+            State::QuoteInQuoted => {
+                if b == b'"' {
+                    self.state = State::InQuoted;
+                } else if !self.end_field_or_record(b) {
+                    self.state = State::InField;
+                }
+            }
+        }
+        if b == b'\n' {
+            self.line += 1;
+        }
+    }
+}
+
+impl<R: Read> Read for Tracked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let n = self.inner.read(buf)?;
+            if n == 0 {
+                if !buf.is_empty() {
+                    self.eof = true;
+                }
+                return Ok(0);
+            }
+            let mut w = 0;
+            for r in 0..n {
+                let mut b = buf[r];
+                if self.after_cr {
+                    self.after_cr = false;
+                    if b == b'\n' {
+                        continue;
+                    }
+                }
+                if b == b'\r' {
+                    b = b'\n';
+                    self.after_cr = true;
+                }
+                self.track(b);
+                buf[w] = b;
+                w += 1;
+            }
+            // All that was read was the LF of a CRLF: read on (0 would mean the end).
+            if w > 0 {
+                return Ok(w);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(bytes: &[u8], enc: &str) -> String {
+        let mut out = String::new();
+        decoder(bytes, enc)
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn boms_and_encodings() {
+        assert_eq!(decode(b"\xEF\xBB\xBFa,b\n", "utf-8"), "a,b\n");
+        assert_eq!(decode(b"\xEF\xBB\xBFa,b\n", "windows-1252"), "a,b\n");
+        assert_eq!(decode(b"caf\xE9\n", "windows-1252"), "caf\u{e9}\n");
+        assert_eq!(decode(b"caf\xE9\n", "latin-1"), "caf\u{e9}\n");
+        // UTF-16LE with BOM, whatever the label.
+        let mut le = vec![0xFF, 0xFE];
+        for u in "é,1\n".encode_utf16() {
+            le.extend_from_slice(&u.to_le_bytes());
+        }
+        assert_eq!(decode(&le, "utf-8"), "é,1\n");
+        assert_eq!(decode(&le, "utf-16"), "é,1\n");
+        // UTF-16BE with BOM.
+        let mut be = vec![0xFE, 0xFF];
+        for u in "x\n".encode_utf16() {
+            be.extend_from_slice(&u.to_be_bytes());
+        }
+        assert_eq!(decode(&be, "utf-8"), "x\n");
+        // UTF-16 without BOM: little endian, as the label says.
+        assert_eq!(decode(&le[2..], "utf-16"), "é,1\n");
+        // Short inputs.
+        assert_eq!(decode(b"", "utf-8"), "");
+        assert_eq!(decode(b"a", "utf-16"), "\u{fffd}");
+        let mut raw = Vec::new();
+        decoder(&b"\xEF\xBB"[..], "utf-8")
+            .unwrap()
+            .read_to_end(&mut raw)
+            .unwrap();
+        assert_eq!(raw, b"\xEF\xBB");
+        assert!(supported("latin-1") && supported("UTF-16") && supported("cp1252"));
+        assert!(!supported("klingon") && !supported("replacement"));
+    }
+
+    fn track(text: &[u8]) -> (String, Vec<u64>, Option<(u64, usize)>, u64) {
+        let mut t = Tracked::new(text, b',');
+        let mut out = Vec::new();
+        // Small reads, to cross CRLF pairs over read boundaries.
+        let mut buf = [0u8; 1];
+        loop {
+            let n = t.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        let starts: Vec<u64> = t.starts.iter().copied().collect();
+        let unclosed = t.unclosed_quote(t.records.saturating_sub(1));
+        (String::from_utf8(out).unwrap(), starts, unclosed, t.records)
+    }
+
+    #[test]
+    fn line_ends_and_record_starts() {
+        let (s, starts, q, _) = track(b"a,b\r\n1,2\r\n\r\n3,\"x\r\ny\"\r\n4,5");
+        assert_eq!(s, "a,b\n1,2\n\n3,\"x\ny\"\n4,5");
+        assert_eq!(starts, vec![1, 2, 4, 6]);
+        assert_eq!(q, None);
+        // Excel for Mac: CR only.
+        let (s, starts, _, _) = track(b"a,b\r1,2\r\r3,4\r");
+        assert_eq!(s, "a,b\n1,2\n\n3,4\n");
+        assert_eq!(starts, vec![1, 2, 4]);
+        // Blank lines before and between records.
+        let (_, starts, _, _) = track(b"\n\na,b\n1,2\n\n\n3,4\n");
+        assert_eq!(starts, vec![3, 4, 7]);
+    }
+
+    #[test]
+    fn unclosed_quote_at_end() {
+        let (_, starts, q, records) = track(b"a,b\n1,\"never\nclosed,2\n3,4\n");
+        assert_eq!(starts, vec![1, 2]);
+        assert_eq!(records, 2);
+        assert_eq!(q, Some((2, 1)));
+        // A doubled quote is a quote; the field is closed.
+        let (_, _, q, _) = track(b"a,b\n1,\"x\"\"y\"\n");
+        assert_eq!(q, None);
+        // A quote inside an unquoted field is a character.
+        let (_, _, q, _) = track(b"a,b\n1,x\"y\n");
+        assert_eq!(q, None);
+        // Ends right after an opening quote.
+        let (_, _, q, _) = track(b"a,b\n1,\"");
+        assert_eq!(q, Some((2, 1)));
     }
 }

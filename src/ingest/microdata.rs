@@ -8,6 +8,7 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::error::{Error, InputError, Invalid, Result};
+use crate::ingest::decode::Tracked;
 use crate::spec::{Scale, WaveSpec};
 
 /// How many problems of one file are kept (the first is the headline).
@@ -71,11 +72,22 @@ pub struct Row<'a> {
     pub agree: &'a [Option<bool>],
 }
 
-/// Hashes while reading.
-struct HashingReader<R> {
-    inner: R,
-    hasher: sha2::Sha256,
-    bytes: u64,
+/// Hashes the raw bytes of a source while they are read.
+pub(crate) struct HashingReader<R> {
+    pub(crate) inner: R,
+    pub(crate) hasher: sha2::Sha256,
+    pub(crate) bytes: u64,
+}
+
+impl<R> HashingReader<R> {
+    pub(crate) fn new(inner: R) -> Self {
+        use sha2::Digest;
+        HashingReader {
+            inner,
+            hasher: sha2::Sha256::new(),
+            bytes: 0,
+        }
+    }
 }
 
 impl<R: Read> Read for HashingReader<R> {
@@ -88,13 +100,15 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-struct Errors {
-    list: Vec<InputError>,
-    total: usize,
+/// Problems of one file: the first [`MAX_ERRORS`] are kept, all are counted.
+#[derive(Default)]
+pub(crate) struct Errors {
+    pub(crate) list: Vec<InputError>,
+    pub(crate) total: usize,
 }
 
 impl Errors {
-    fn push(&mut self, e: InputError) {
+    pub(crate) fn push(&mut self, e: InputError) {
         self.total += 1;
         if self.list.len() < MAX_ERRORS {
             self.list.push(e);
@@ -120,7 +134,8 @@ pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
     Ok((hex::encode(h.finalize()), total))
 }
 
-fn quote(v: &str) -> String {
+/// Quotes a value for a message (at most 60 characters).
+pub(crate) fn quote(v: &str) -> String {
     let mut s: String = v.chars().take(60).collect();
     if v.chars().count() > 60 {
         s.push('…');
@@ -128,18 +143,195 @@ fn quote(v: &str) -> String {
     format!("{s:?}")
 }
 
-/// Parses an answer cell. `Ok(None)` for an empty cell.
-fn parse_code(s: &str) -> std::result::Result<Option<i64>, ()> {
+/// Quotes bytes that may not be UTF-8: invalid bytes are shown as `\xE9`.
+pub(crate) fn quote_bytes(b: &[u8]) -> String {
+    quote_bytes_max(b, 60)
+}
+
+/// [`quote_bytes`] with at most `max` characters.
+fn quote_bytes_max(b: &[u8], max: usize) -> String {
+    let mut s = String::new();
+    let mut chars = 0;
+    'outer: for chunk in b.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if chars == max {
+                s.push('…');
+                break 'outer;
+            }
+            s.extend(c.escape_debug());
+            chars += 1;
+        }
+        for byte in chunk.invalid() {
+            if chars == max {
+                s.push('…');
+                break 'outer;
+            }
+            s.push_str(&format!("\\x{byte:02X}"));
+            chars += 1;
+        }
+    }
+    format!("\"{s}\"")
+}
+
+/// A message for bytes that are not UTF-8.
+pub(crate) fn not_utf8(value: &[u8], e: std::str::Utf8Error) -> String {
+    let byte = value[e.valid_up_to()..].first().copied().unwrap_or(0);
+    format!(
+        "{} is not valid UTF-8 (byte 0x{byte:02X}); set `encoding` in the spec to the file's encoding (e.g. encoding = \"windows-1252\" for Excel exports)",
+        quote_bytes(value)
+    )
+}
+
+/// Lines taken by the fields before field `i` of a record (quoted fields may span lines):
+/// added to the record's start line, the line of field `i`.
+pub(crate) fn lines_before(record: &csv::ByteRecord, i: usize) -> u64 {
+    record
+        .iter()
+        .take(i)
+        .map(|f| f.iter().filter(|&&b| b == b'\n').count() as u64)
+        .sum()
+}
+
+/// `true` for a row with nothing in it but delimiters and spaces (Excel writes `,,,,` for
+/// rows that were only formatted): not a respondent.
+pub(crate) fn is_blank_record(record: &csv::ByteRecord) -> bool {
+    record.iter().all(|f| f.trim_ascii().is_empty())
+}
+
+/// The message for a row whose number of fields differs from the header's, or `None`
+/// when the row fits (extra fields that are all empty, from a trailing delimiter, are
+/// tolerated).
+pub(crate) fn width_problem(record: &csv::ByteRecord, header: &[String]) -> Option<String> {
+    let width = header.len();
+    let n = record.len();
+    if n < width {
+        let next = header.get(n).map(String::as_str).unwrap_or("");
+        Some(format!(
+            "the row has {n} fields but the header has {width}: no value for column {} onwards (a missing delimiter, or a line break inside an unquoted field?)",
+            quote(next)
+        ))
+    } else if n > width {
+        let extra = record
+            .iter()
+            .skip(width)
+            .find(|f| !f.trim_ascii().is_empty())?;
+        Some(format!(
+            "the row has {n} fields but the header has {width}: extra value {} (a stray delimiter, a decimal comma, or an unquoted field containing a delimiter?)",
+            quote_bytes(extra.trim_ascii())
+        ))
+    } else {
+        None
+    }
+}
+
+/// The error for a quoted field that runs to the end of the input.
+pub(crate) fn unclosed_quote_error(
+    shown: &str,
+    line: u64,
+    column: Option<&str>,
+    value: Option<&[u8]>,
+) -> InputError {
+    let start = value
+        .map(|v| format!(" ({} runs to the end of the file)", quote_bytes_max(v, 30)))
+        .unwrap_or_default();
+    let mut e = InputError::new(
+        shown,
+        format!(
+            "a quoted field starting on line {line} is never closed{start}; add the closing quote (a quote inside a quoted field is written \"\")"
+        ),
+    )
+    .line(line);
+    if let Some(c) = column.filter(|c| !c.is_empty()) {
+        e = e.column(c);
+    }
+    e
+}
+
+/// A header name close to `name` (same letters, ignoring case, spaces, `_`, `-` and `.`).
+pub(crate) fn suggest<'h>(header: &'h [String], name: &str) -> Option<&'h str> {
+    let norm = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !matches!(c, ' ' | '_' | '-' | '.'))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let want = norm(name);
+    header
+        .iter()
+        .find(|h| h.as_str() != name && norm(h) == want)
+        .map(String::as_str)
+}
+
+/// A parsed answer cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Code {
+    Empty,
+    Int(i64),
+    /// A whole number too large for any scale.
+    Huge,
+    Fraction,
+    NotNumber,
+}
+
+/// Parses an answer cell. Exports from statistics packages write "4.0": integral decimals
+/// are whole numbers.
+fn parse_code(s: &str) -> Code {
     if s.is_empty() {
-        return Ok(None);
+        return Code::Empty;
     }
     if let Ok(v) = s.parse::<i64>() {
-        return Ok(Some(v));
+        return Code::Int(v);
     }
-    // Exports from statistics packages write "4.0"; accept integral decimals only.
     match s.parse::<f64>() {
-        Ok(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 => Ok(Some(f as i64)),
-        _ => Err(()),
+        Ok(f) if f.is_finite() && f.fract() == 0.0 => {
+            if f.abs() < 1e15 {
+                Code::Int(f as i64)
+            } else {
+                Code::Huge
+            }
+        }
+        Ok(f) if f.is_finite() => Code::Fraction,
+        _ => Code::NotNumber,
+    }
+}
+
+/// The largest weight accepted: beyond it, sums of squared weights lose all precision.
+const MAX_WEIGHT: f64 = 1e12;
+
+/// Parses a weight cell, or says what is wrong with it.
+fn parse_weight(s: &str) -> std::result::Result<f64, String> {
+    if s.is_empty() {
+        return Err(
+            "\"\" is blank: every respondent needs a weight (a positive finite number such as 1 or 0.85)"
+                .into(),
+        );
+    }
+    let why = match s.parse::<f64>() {
+        Ok(w) if w.is_nan() => "is not a number",
+        Ok(w) if w.is_infinite() => "is infinite",
+        Ok(w) if w == 0.0 => "is zero",
+        Ok(w) if w < 0.0 => "is negative",
+        Ok(w) if w > MAX_WEIGHT => "is too large (at most 1e12)",
+        Ok(w) => return Ok(w),
+        Err(_) if s.contains(',') && s.replace(',', ".").parse::<f64>().is_ok() => {
+            "is not a number (a decimal comma? write a decimal point, e.g. 1.5)"
+        }
+        Err(_) => "is not a number",
+    };
+    Err(format!(
+        "{} {why}; weights must be positive finite numbers (e.g. 1 or 0.85)",
+        quote(s)
+    ))
+}
+
+/// A hint for a non-numeric answer.
+fn answer_hint(s: &str) -> &'static str {
+    if s.starts_with('#') {
+        " (an Excel error value: leave the cell empty, or use a missing code)"
+    } else if s.contains(',') && s.replace(',', ".").parse::<f64>().is_ok() {
+        " (a decimal comma?)"
+    } else {
+        ""
     }
 }
 
@@ -149,89 +341,125 @@ pub fn read(
     spec: &WaveSpec,
     path: &Path,
     shown: &str,
+    on_row: impl FnMut(&Row) -> Result<()>,
+) -> Result<Summary> {
+    let file = std::fs::File::open(path).map_err(|e| {
+        Error::input(InputError::new(
+            shown,
+            format!("cannot read the source: {}", crate::spec::io_reason(&e)),
+        ))
+    })?;
+    read_from(spec, file, shown, on_row)
+}
+
+/// [`read`] from any byte stream (the source's raw bytes, in the spec's encoding).
+/// `shown` names the source in messages.
+pub fn read_from<R: Read>(
+    spec: &WaveSpec,
+    source: R,
+    shown: &str,
     mut on_row: impl FnMut(&Row) -> Result<()>,
 ) -> Result<Summary> {
     use sha2::Digest;
-    let resp = spec
-        .respondent
-        .as_ref()
-        .expect("microdata specs have [respondent]");
     let file_err = |msg: String| Error::input(InputError::new(shown, msg));
-    let raw = crate::ingest::decode::open(path, &spec.encoding).map_err(|e| {
-        file_err(format!(
-            "cannot read the source: {}",
-            crate::spec::io_reason(&e)
-        ))
-    })?;
-    let mut hashing = HashingReader {
-        inner: raw,
-        hasher: sha2::Sha256::new(),
-        bytes: 0,
+    let Some(resp) = spec.respondent.as_ref() else {
+        return Err(Error::input(
+            InputError::new(
+                &spec.spec_path,
+                "a microdata wave needs a [respondent] table (with `id` and `group` columns)",
+            )
+            .column("respondent"),
+        ));
     };
+    let mut hashing = HashingReader::new(source);
+    let text = crate::ingest::decode::decoder(&mut hashing, &spec.encoding)
+        .map_err(|e| file_err(format!("cannot read the source: {e}")))?;
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(spec.delimiter)
         .has_headers(false)
         .flexible(true)
         .buffer_capacity(1 << 20)
-        .from_reader(&mut hashing);
+        .from_reader(Tracked::new(text, spec.delimiter));
 
-    let mut errors = Errors {
-        list: Vec::new(),
-        total: 0,
-    };
+    let mut errors = Errors::default();
     let mut record = csv::ByteRecord::new();
 
     // Header.
-    let header: Vec<String> = match rdr.read_byte_record(&mut record) {
+    match rdr.read_byte_record(&mut record) {
         Ok(false) => {
             return Err(file_err(
                 "the file is empty: expected a header row and data rows".into(),
             ))
         }
         Err(e) => return Err(csv_error(shown, &e)),
-        Ok(true) => {
-            let mut h = Vec::with_capacity(record.len());
-            for (i, f) in record.iter().enumerate() {
-                match std::str::from_utf8(f) {
-                    Ok(s) => h.push(s.trim().trim_start_matches('\u{feff}').to_string()),
-                    Err(_) => {
-                        return Err(Error::input(
-                            InputError::new(shown, format!(
-                                "header field {} is not valid UTF-8; set `encoding` in the spec (e.g. \"windows-1252\")",
-                                i + 1
-                            ))
-                            .line(1),
-                        ))
-                    }
-                }
+        Ok(true) => {}
+    }
+    let header_line = record_line(&mut rdr, &record);
+    if let Some((qline, i)) = rdr.get_ref().unclosed_quote(0) {
+        return Err(Error::input(unclosed_quote_error(
+            shown,
+            qline,
+            None,
+            record.get(i),
+        )));
+    }
+    let mut header: Vec<String> = Vec::with_capacity(record.len());
+    for (i, f) in record.iter().enumerate() {
+        match std::str::from_utf8(f) {
+            Ok(s) => header.push(s.trim().trim_start_matches('\u{feff}').trim().to_string()),
+            Err(e) => {
+                return Err(Error::input(
+                    InputError::new(shown, format!("header field {}: {}", i + 1, not_utf8(f, e)))
+                        .line(header_line + lines_before(&record, i)),
+                ))
             }
-            h
         }
-    };
-    if header.len() == 1 && header[0].is_empty() {
+    }
+    if header.iter().all(|h| h.is_empty()) {
         return Err(Error::input(
-            InputError::new(shown, "the header row is empty").line(1),
+            InputError::new(shown, "the header row is empty: expected column names")
+                .line(header_line),
+        ));
+    }
+    if header.iter().any(|h| h.contains('\0')) {
+        return Err(Error::input(
+            InputError::new(
+                shown,
+                "the header contains NUL bytes: the file looks like UTF-16 without a BOM; set encoding = \"utf-16\" in the spec",
+            )
+            .line(header_line),
         ));
     }
     let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut dup_header: Vec<&str> = Vec::new();
+    let mut dup_header: HashMap<&str, usize> = HashMap::new();
     for (i, h) in header.iter().enumerate() {
         if index.insert(h.as_str(), i).is_some() {
-            dup_header.push(h.as_str());
+            dup_header.entry(h.as_str()).or_insert(i);
         }
     }
     let mut missing_cols = Vec::new();
     let mut col = |name: &str, role: String| -> Option<usize> {
-        if dup_header.contains(&name) {
+        if let Some(&second) = dup_header.get(name) {
+            let first = header.iter().position(|h| h == name).unwrap_or(0);
             missing_cols.push(format!(
-                "column {name:?} ({role}) appears more than once in the header"
+                "column {} ({role}) appears more than once in the header (fields {} and {}): rename one of them",
+                quote(name),
+                first + 1,
+                second + 1
             ));
             return None;
         }
         match index.get(name) {
             Some(&i) => Some(i),
             None => {
-                missing_cols.push(format!("column {name:?} ({role}) is not in the header"));
+                let hint = match suggest(&header, name) {
+                    Some(s) => format!(" (did you mean {}?)", quote(s)),
+                    None => String::new(),
+                };
+                missing_cols.push(format!(
+                    "column {} ({role}) is not in the header{hint}",
+                    quote(name)
+                ));
                 None
             }
         }
@@ -254,14 +482,26 @@ pub fn read(
             )
         })
         .collect();
-    if !missing_cols.is_empty() {
+    let (Some(id_col), Some(group_col), Some(weight_col), Some(seg_cols), Some(stmt_cols)) = (
+        id_col,
+        group_col,
+        weight_col.map_or(Some(None), |w| w.map(Some)),
+        seg_cols.into_iter().collect::<Option<Vec<usize>>>(),
+        stmt_cols.into_iter().collect::<Option<Vec<usize>>>(),
+    ) else {
         let total = missing_cols.len();
+        let available: String = header
+            .iter()
+            .map(|h| quote(h))
+            .collect::<Vec<_>>()
+            .join(", ")
+            .chars()
+            .take(300)
+            .collect();
         let mut list: Vec<InputError> = missing_cols
             .into_iter()
             .map(|m| {
-                let available = header.join(", ");
-                let shown_avail: String = available.chars().take(200).collect();
-                InputError::new(shown, format!("{m} (columns: {shown_avail})")).line(1)
+                InputError::new(shown, format!("{m}; the header has {available}")).line(header_line)
             })
             .collect();
         list.truncate(MAX_ERRORS);
@@ -269,12 +509,7 @@ pub fn read(
             errors: list,
             total,
         }));
-    }
-    let id_col = id_col.unwrap();
-    let group_col = group_col.unwrap();
-    let weight_col = weight_col.flatten();
-    let seg_cols: Vec<usize> = seg_cols.into_iter().map(Option::unwrap).collect();
-    let stmt_cols: Vec<usize> = stmt_cols.into_iter().map(Option::unwrap).collect();
+    };
     let scales: Vec<&Scale> = spec.statements.iter().map(|s| &s.scale).collect();
     let weight_name = resp.weight.clone().unwrap_or_default();
 
@@ -288,7 +523,8 @@ pub fn read(
     let mut segments: Vec<Option<String>> = vec![None; seg_cols.len()];
     let mut values: Vec<Option<i32>> = vec![None; stmt_cols.len()];
     let mut agree: Vec<Option<bool>> = vec![None; stmt_cols.len()];
-    let width = header.len();
+    let mut row_errs: Vec<(usize, InputError)> = Vec::new();
+    let mut k: u64 = 0;
 
     loop {
         match rdr.read_byte_record(&mut record) {
@@ -302,92 +538,84 @@ pub fn read(
                 continue;
             }
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        // A completely empty line at the end (or in the middle) of a file is not a respondent.
-        if record.len() == 1 && record.get(0).map(|f| f.is_empty()).unwrap_or(false) {
+        k += 1;
+        let line = record_line(&mut rdr, &record);
+        if let Some((qline, i)) = rdr.get_ref().unclosed_quote(k) {
+            errors.push(unclosed_quote_error(
+                shown,
+                qline,
+                header.get(i).map(String::as_str),
+                record.get(i),
+            ));
+            break;
+        }
+        if is_blank_record(&record) {
             continue;
         }
-        if record.len() != width {
-            errors.push(
-                InputError::new(
-                    shown,
-                    format!(
-                        "the row has {} fields but the header has {width} (a stray delimiter, or an unquoted field containing one?)",
-                        record.len()
-                    ),
-                )
-                .line(line),
-            );
+        if let Some(msg) = width_problem(&record, &header) {
+            errors.push(InputError::new(shown, msg).line(line));
             continue;
         }
-        let mut row_ok = true;
-        let field = |i: usize, name: &str, errors: &mut Errors| -> Option<&str> {
-            match std::str::from_utf8(&record[i]) {
-                Ok(s) => Some(s.trim()),
-                Err(e) => {
-                    let bad = &record[i][e.valid_up_to()..];
-                    let byte = bad.first().copied().unwrap_or(0);
-                    errors.push(
-                        InputError::new(
-                            shown,
-                            format!(
-                                "byte 0x{byte:02X} is not valid UTF-8; set `encoding` in the spec (e.g. \"windows-1252\" for Excel exports)"
-                            ),
-                        )
-                        .line(line)
-                        .column(name),
-                    );
-                    None
+        row_errs.clear();
+        let at = |i: usize| line + lines_before(&record, i);
+        let field =
+            |i: usize, name: &str, row_errs: &mut Vec<(usize, InputError)>| -> Option<&str> {
+                match std::str::from_utf8(&record[i]) {
+                    Ok(s) => Some(s.trim()),
+                    Err(e) => {
+                        row_errs.push((
+                            i,
+                            InputError::new(shown, not_utf8(&record[i], e))
+                                .line(at(i))
+                                .column(name),
+                        ));
+                        None
+                    }
                 }
-            }
-        };
-        let id = field(id_col, &resp.id, &mut errors);
-        let group_raw = field(group_col, &resp.group, &mut errors);
-        let id = match id {
-            None => {
-                row_ok = false;
-                ""
-            }
+            };
+        let id = match field(id_col, &resp.id, &mut row_errs) {
+            None => "",
             Some("") => {
-                errors.push(
+                row_errs.push((
+                    id_col,
                     InputError::new(
                         shown,
-                        "\"\" is empty; every row needs a unique respondent id",
+                        "\"\" is blank: every row needs a unique respondent id",
                     )
-                    .line(line)
+                    .line(at(id_col))
                     .column(&resp.id),
-                );
-                row_ok = false;
+                ));
                 ""
             }
             Some(id) => {
                 if let Some(&first) = seen_ids.get(id) {
-                    errors.push(
+                    row_errs.push((
+                        id_col,
                         InputError::new(
                             shown,
                             format!(
-                                "{} is a duplicate respondent id (first on line {first})",
+                                "{} is a duplicate respondent id (first on line {first}); every row needs a unique id",
                                 quote(id)
                             ),
                         )
-                        .line(line)
+                        .line(at(id_col))
                         .column(&resp.id),
-                    );
-                    row_ok = false;
+                    ));
                 } else {
-                    seen_ids.insert(id.into(), line);
+                    seen_ids.insert(id.into(), at(id_col));
                 }
                 id
             }
         };
-        let group: Option<String> = match group_raw {
+        let group: Option<String> = match field(group_col, &resp.group, &mut row_errs) {
             None => None,
             Some("") => {
-                errors.push(
-                    InputError::new(shown, "\"\" is empty; every respondent needs a group")
-                        .line(line)
+                row_errs.push((
+                    group_col,
+                    InputError::new(shown, "\"\" is blank: every respondent needs a group")
+                        .line(at(group_col))
                         .column(&resp.group),
-                );
+                ));
                 None
             }
             Some(g) => Some(match group_cache.get(g) {
@@ -399,110 +627,90 @@ pub fn read(
                 }
             }),
         };
-        if group.is_none() {
-            row_ok = false;
-        }
         let weight = match weight_col {
             None => 1.0,
-            Some(i) => match field(i, &weight_name, &mut errors) {
-                None => {
-                    row_ok = false;
-                    1.0
-                }
-                Some(s) => match s.parse::<f64>() {
-                    Ok(w) if w.is_finite() && w > 0.0 => w,
-                    _ => {
-                        let why = if s.is_empty() {
-                            "is blank"
-                        } else {
-                            "is not a valid weight"
-                        };
-                        errors.push(
-                            InputError::new(
-                                shown,
-                                format!(
-                                    "{} {why}; weights must be positive finite numbers",
-                                    quote(s)
-                                ),
-                            )
-                            .line(line)
-                            .column(&weight_name),
-                        );
-                        row_ok = false;
+            Some(i) => match field(i, &weight_name, &mut row_errs) {
+                None => 1.0,
+                Some(s) => match parse_weight(s) {
+                    Ok(w) => w,
+                    Err(msg) => {
+                        row_errs.push((
+                            i,
+                            InputError::new(shown, msg).line(at(i)).column(&weight_name),
+                        ));
                         1.0
                     }
                 },
             },
         };
-        for (k, &i) in seg_cols.iter().enumerate() {
-            segments[k] = match field(i, &resp.segments[k], &mut errors) {
-                None => {
-                    row_ok = false;
-                    None
-                }
-                Some("") => None,
+        for (j, &i) in seg_cols.iter().enumerate() {
+            segments[j] = match field(i, &resp.segments[j], &mut row_errs) {
+                None | Some("") => None,
                 Some(s) => Some(s.to_string()),
             };
         }
-        for (k, &i) in stmt_cols.iter().enumerate() {
-            let name = spec.statements[k].column.as_deref().unwrap_or("");
-            let Some(s) = field(i, name, &mut errors) else {
-                row_ok = false;
+        for (j, &i) in stmt_cols.iter().enumerate() {
+            let name = spec.statements[j].column.as_deref().unwrap_or("");
+            let Some(s) = field(i, name, &mut row_errs) else {
                 continue;
             };
-            let scale = scales[k];
-            match parse_code(s) {
-                Ok(None) => {
-                    values[k] = None;
-                    agree[k] = None;
+            let scale = scales[j];
+            let problem = match parse_code(s) {
+                Code::Empty => {
+                    values[j] = None;
+                    agree[j] = None;
+                    None
                 }
-                Ok(Some(v)) if scale.missing.contains(&v) => {
-                    values[k] = Some(v as i32);
-                    agree[k] = None;
+                Code::Int(v) if scale.missing.contains(&v) => {
+                    values[j] = i32::try_from(v).ok();
+                    agree[j] = None;
+                    None
                 }
-                Ok(Some(v)) if scale.is_answer(v) => {
-                    values[k] = Some(v as i32);
-                    agree[k] = Some(scale.agree.contains(&(v as u32)));
+                Code::Int(v) if scale.is_answer(v) => {
+                    values[j] = Some(v as i32);
+                    agree[j] = Some(scale.agree.contains(&(v as u32)));
+                    None
                 }
-                Ok(Some(_)) => {
-                    errors.push(
-                        InputError::new(shown, format!("{} is not {}", quote(s), scale.describe()))
-                            .line(line)
-                            .column(name),
-                    );
-                    row_ok = false;
+                Code::Int(_) | Code::Huge => {
+                    Some(format!("{} is not {}", quote(s), scale.describe()))
                 }
-                Err(()) => {
-                    let what = if s.parse::<f64>().is_ok() {
-                        "is not a whole number"
-                    } else {
-                        "is not a number"
-                    };
-                    errors.push(
-                        InputError::new(
-                            shown,
-                            format!("{} {what}; expected {}", quote(s), scale.describe()),
-                        )
-                        .line(line)
-                        .column(name),
-                    );
-                    row_ok = false;
-                }
+                Code::Fraction => Some(format!(
+                    "{} is not a whole number; expected {}",
+                    quote(s),
+                    scale.describe()
+                )),
+                Code::NotNumber => Some(format!(
+                    "{} is not a number{}; expected {}",
+                    quote(s),
+                    answer_hint(s),
+                    scale.describe()
+                )),
+            };
+            if let Some(msg) = problem {
+                row_errs.push((i, InputError::new(shown, msg).line(at(i)).column(name)));
             }
         }
-        if !row_ok || errors.total > 0 {
+        if !row_errs.is_empty() {
+            // In the order of the row's fields.
+            row_errs.sort_by_key(|(i, _)| *i);
+            for (_, e) in row_errs.drain(..) {
+                errors.push(e);
+            }
             continue;
         }
-        let group = group.unwrap();
+        if errors.total > 0 {
+            continue;
+        }
+        let Some(group) = group else { continue };
         summary.respondents += 1;
         *summary.per_group.entry(group.clone()).or_insert(0) += 1;
-        for k in 0..stmt_cols.len() {
-            match agree[k] {
-                None => summary.missing[k] += 1,
+        for j in 0..stmt_cols.len() {
+            match agree[j] {
+                None => summary.missing[j] += 1,
                 Some(a) => {
-                    let acc = match cells[k].get_mut(&group) {
+                    let acc = match cells[j].get_mut(&group) {
                         Some(acc) => acc,
-                        None => cells[k].entry(group.clone()).or_default(),
+                        None => cells[j].entry(group.clone()).or_default(),
                     };
                     acc.add(weight, a);
                 }
@@ -517,6 +725,10 @@ pub fn read(
             agree: &agree,
         })?;
     }
+    debug_assert!(
+        rdr.get_mut().take_record_line().is_none() || errors.total > 0,
+        "the line tracker saw more records than the CSV reader"
+    );
     drop(rdr);
     if errors.total > 0 {
         return Err(Error::Invalid(Invalid {
@@ -526,12 +738,16 @@ pub fn read(
     }
     if summary.respondents == 0 {
         return Err(Error::input(
-            InputError::new(shown, "the file has a header but no data rows").line(2),
+            InputError::new(
+                shown,
+                "the file has a header row but no data rows: expected one row per respondent",
+            )
+            .line(header_line),
         ));
     }
-    for (k, m) in cells.into_iter().enumerate() {
+    for (j, m) in cells.into_iter().enumerate() {
         for (g, acc) in m {
-            summary.cells.insert((k, g), acc);
+            summary.cells.insert((j, g), acc);
         }
     }
     summary.bytes = hashing.bytes;
@@ -539,11 +755,24 @@ pub fn read(
     Ok(summary)
 }
 
-fn csv_input_error(shown: &str, e: &csv::Error) -> InputError {
+/// The start line of the record just read (as an editor counts it).
+pub(crate) fn record_line<R: Read>(
+    rdr: &mut csv::Reader<Tracked<R>>,
+    record: &csv::ByteRecord,
+) -> u64 {
+    match rdr.get_mut().take_record_line() {
+        Some(line) => line,
+        None => {
+            debug_assert!(false, "the line tracker missed a record");
+            record.position().map(|p| p.line()).unwrap_or(1)
+        }
+    }
+}
+
+pub(crate) fn csv_input_error(shown: &str, e: &csv::Error) -> InputError {
     let line = e.position().map(|p| p.line());
     let msg = match e.kind() {
         csv::ErrorKind::Io(io) => format!("cannot read the source: {io}"),
-        csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8 in field {}", err.field() + 1),
         other => format!("malformed CSV: {other:?}"),
     };
     let mut ie = InputError::new(shown, msg);
@@ -553,4 +782,48 @@ fn csv_input_error(shown: &str, e: &csv::Error) -> InputError {
 
 fn csv_error(shown: &str, e: &csv::Error) -> Error {
     Error::input(csv_input_error(shown, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes() {
+        assert_eq!(parse_code(""), Code::Empty);
+        assert_eq!(parse_code("4"), Code::Int(4));
+        assert_eq!(parse_code("4.0"), Code::Int(4));
+        assert_eq!(parse_code("+4"), Code::Int(4));
+        assert_eq!(parse_code("4.5"), Code::Fraction);
+        assert_eq!(parse_code("1e300"), Code::Huge);
+        assert_eq!(parse_code("99999999999999999999"), Code::Huge);
+        assert_eq!(parse_code("NaN"), Code::NotNumber);
+        assert_eq!(parse_code("inf"), Code::NotNumber);
+        assert_eq!(parse_code("#N/A"), Code::NotNumber);
+    }
+
+    #[test]
+    fn weights() {
+        assert_eq!(parse_weight("0.85"), Ok(0.85));
+        for (s, why) in [
+            ("", "blank"),
+            ("-1", "negative"),
+            ("0", "zero"),
+            ("-0", "zero"),
+            ("NaN", "not a number"),
+            ("inf", "infinite"),
+            ("1,5", "decimal comma"),
+            ("1e300", "too large"),
+        ] {
+            let e = parse_weight(s).unwrap_err();
+            assert!(e.contains(why) && e.contains(&format!("{s:?}")), "{s}: {e}");
+        }
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote_bytes(b"Caf\xE9"), "\"Caf\\xE9\"");
+        assert_eq!(quote_bytes("a\"b\n".as_bytes()), "\"a\\\"b\\n\"");
+        assert_eq!(quote(&"x".repeat(70)), format!("\"{}…\"", "x".repeat(60)));
+    }
 }

@@ -104,6 +104,22 @@ fn sha256_hex(b: &[u8]) -> String {
 }
 
 async fn resolve(spec: WaveSpec) -> Result<Resolved> {
+    let source_line = spec.source_line;
+    resolve_source(spec).await.map_err(|e| match e {
+        // Problems reported against the spec's `source` key get the key's line.
+        Error::Invalid(mut i) => {
+            for err in &mut i.errors {
+                if err.column.as_deref() == Some("source") && err.line.is_none() {
+                    err.line = source_line;
+                }
+            }
+            Error::Invalid(i)
+        }
+        other => other,
+    })
+}
+
+async fn resolve_source(spec: WaveSpec) -> Result<Resolved> {
     let spec_sha256 = sha256_hex(&spec.spec_bytes);
     let (path, shown, tmp) = match &spec.source {
         Source::Path(p) => (p.clone(), p.display().to_string(), None),
@@ -217,13 +233,13 @@ pub fn load_specs(paths: &[PathBuf]) -> Result<Vec<WaveSpec>> {
             Ok(s) => {
                 if let Some(prev) = seen.insert(s.wave.clone(), s.spec_path.clone()) {
                     total += 1;
-                    errors.push(
-                        InputError::new(
-                            &s.spec_path,
-                            format!("wave {:?} is also defined by {prev}; a wave id may appear once per command", s.wave),
-                        )
-                        .column("wave"),
-                    );
+                    let mut e = InputError::new(
+                        &s.spec_path,
+                        format!("wave {:?} is also defined by {prev}; a wave id may appear once per command", s.wave),
+                    )
+                    .column("wave");
+                    e.line = s.wave_line;
+                    errors.push(e);
                 }
                 specs.push(s);
             }
