@@ -319,9 +319,9 @@ async fn run(cli: Cli) -> Result<()> {
             stdout_write(text.as_bytes())
         }
         Command::Ingest { specs, dry_run } => {
-            let specs = ingest::load_specs(&specs)?;
+            let (specs, problems) = ingest::load_specs_lenient(&specs)?;
             let store = Store::open(&store_url)?;
-            let outcomes = ingest::ingest(&store, specs, dry_run).await?;
+            let outcomes = ingest::ingest_checked(&store, specs, problems, dry_run).await?;
             let mut text = String::new();
             for o in &outcomes {
                 text.push_str(&describe_outcome(o));

@@ -214,8 +214,7 @@ pub struct RunOutcome {
 
 /// Runs the job: validate all, ingest changed, publish.
 pub async fn run(config: &Config, store: &Store) -> Result<RunOutcome> {
-    let specs = ingest::load_specs(&config.specs)?;
-    let waves = ingest::ingest(store, specs, false).await?;
+    let waves = ingest::ingest_paths(store, &config.specs, false).await?;
     let mut out = RunOutcome {
         waves,
         report_files: vec![],

@@ -385,14 +385,20 @@ fn run_twice_writes_nothing_new_and_identical_reports() {
     let out = tmp.path().join("report");
     let cfg = write_config(tmp.path(), &store, &out);
 
-    let o = bin().args(["run", "--config", cfg.to_str().unwrap()]).output().unwrap();
+    let o = bin()
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).matches(": loaded:").count(), 3, "{}", stdout(&o));
     let first = snapshot(&out);
     assert_eq!(first.len(), 4, "{:?}", first.keys());
     let entries = log_entries(&store);
 
-    let o = bin().args(["run", "--config", cfg.to_str().unwrap()]).output().unwrap();
+    let o = bin()
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).matches(": unchanged").count(), 3);
     assert_eq!(log_entries(&store), entries, "a second run wrote a commit");
@@ -421,13 +427,20 @@ fn run_with_an_invalid_wave_loads_and_publishes_nothing() {
     copy_fixture(&data);
     // Break two waves in different ways.
     let t = std::fs::read_to_string(data.join("2020.toml")).unwrap();
-    std::fs::write(data.join("2020.toml"), t.replace("points = 5", "points = 5\nponts = 3")).unwrap();
+    std::fs::write(
+        data.join("2020.toml"),
+        t.replace("points = 5", "points = 5\nponts = 3"),
+    )
+    .unwrap();
     let c = std::fs::read_to_string(data.join("2021.csv")).unwrap();
     std::fs::write(data.join("2021.csv"), c.replacen('\n', "\nbad-row\n", 1)).unwrap();
     let store = tmp.path().join("wh");
     let out = tmp.path().join("report");
     let cfg = write_config(tmp.path(), &store, &out);
-    let o = bin().args(["run", "--config", cfg.to_str().unwrap()]).output().unwrap();
+    let o = bin()
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("2020.toml"), "{err}");
@@ -457,18 +470,34 @@ fn report_as_of_reproduces_an_earlier_publication() {
     let text = std::fs::read_to_string(data.join("2021.csv")).unwrap();
     let short: Vec<&str> = text.lines().take(40).collect();
     std::fs::write(data.join("2021.csv"), short.join("\n") + "\n").unwrap();
-    assert!(run(&store, &["ingest", data.join("2021.toml").to_str().unwrap()]).status.success());
+    assert!(run(
+        &store,
+        &["ingest", data.join("2021.toml").to_str().unwrap()]
+    )
+    .status
+    .success());
     let r2 = tmp.path().join("r2");
-    assert!(run(&store, &["report", "--out", r2.to_str().unwrap()]).status.success());
+    assert!(run(&store, &["report", "--out", r2.to_str().unwrap()])
+        .status
+        .success());
     assert_ne!(
         std::fs::read(r1.join("trend.csv")).unwrap(),
         std::fs::read(r2.join("trend.csv")).unwrap()
     );
     // … and --as-of the earlier version reproduces the earlier files byte for byte.
     let r3 = tmp.path().join("r3");
-    let o = run(&store, &["report", "--out", r3.to_str().unwrap(), "--as-of", &version]);
+    let o = run(
+        &store,
+        &["report", "--out", r3.to_str().unwrap(), "--as-of", &version],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(snapshot(&r1).into_values().collect::<Vec<_>>(), snapshot(&r3).into_values().collect::<Vec<_>>());
+    assert_eq!(
+        snapshot(&r1).into_values().collect::<Vec<_>>(),
+        snapshot(&r3).into_values().collect::<Vec<_>>()
+    );
     let md = std::fs::read_to_string(r3.join("trend.md")).unwrap();
-    assert!(md.contains(&format!("data version {version}")), "the methods note names the data version");
+    assert!(
+        md.contains(&format!("data version {version}")),
+        "the methods note names the data version"
+    );
 }

@@ -6,16 +6,23 @@ use gaptrack::stats;
 use serde_json::Value;
 
 fn reference() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/reference/formulas.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/reference/formulas.json"
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn f(v: &Value, k: &str) -> f64 {
-    v[k].as_f64().unwrap_or_else(|| panic!("{k} missing in {v}"))
+    v[k].as_f64()
+        .unwrap_or_else(|| panic!("{k} missing in {v}"))
 }
 
 fn close(a: f64, b: f64, what: &str) {
-    assert!((a - b).abs() <= 1e-12 + 1e-10 * b.abs(), "{what}: got {a}, reference {b}");
+    assert!(
+        (a - b).abs() <= 1e-12 + 1e-10 * b.abs(),
+        "{what}: got {a}, reference {b}"
+    );
 }
 
 #[test]
@@ -55,11 +62,42 @@ fn benjamini_hochberg_matches_reference() {
     let cases = reference()["bh"].as_array().unwrap().clone();
     assert!(cases.len() >= 3);
     for c in cases {
-        let p: Vec<f64> = c["p"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
-        let q: Vec<f64> = c["q"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+        let p: Vec<f64> = c["p"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        let q: Vec<f64> = c["q"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
         let got = stats::bh_adjust(&p);
         for (g, w) in got.iter().zip(&q) {
             close(*g, *w, &format!("BH {c}"));
         }
+    }
+}
+
+#[test]
+fn kish_matches_reference() {
+    let cases = reference()["kish"].as_array().unwrap().clone();
+    assert!(cases.len() >= 3);
+    for c in cases {
+        let w: Vec<f64> = c["w"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        let sum: f64 = w.iter().sum();
+        let sum2: f64 = w.iter().map(|x| x * x).sum();
+        close(
+            stats::kish_n_eff(sum, sum2).unwrap(),
+            f(&c, "n_eff"),
+            &format!("kish {c}"),
+        );
     }
 }

@@ -224,6 +224,16 @@ async fn validate(r: &Resolved) -> Result<Validated> {
 
 /// Parses every spec file; all problems of all specs are reported together.
 pub fn load_specs(paths: &[PathBuf]) -> Result<Vec<WaveSpec>> {
+    let (specs, invalid) = load_specs_lenient(paths)?;
+    match invalid {
+        Some(i) => Err(Error::Invalid(i)),
+        None => Ok(specs),
+    }
+}
+
+/// Parses every spec; returns the valid ones and the problems of the others, so that a
+/// command can validate the data of the valid waves too and name every problem at once.
+pub fn load_specs_lenient(paths: &[PathBuf]) -> Result<(Vec<WaveSpec>, Option<Invalid>)> {
     let mut specs = Vec::new();
     let mut errors = Vec::new();
     let mut total = 0;
@@ -250,23 +260,40 @@ pub fn load_specs(paths: &[PathBuf]) -> Result<Vec<WaveSpec>> {
             Err(e) => return Err(e),
         }
     }
-    if total > 0 {
-        return Err(Error::Invalid(Invalid { errors, total }));
-    }
-    Ok(specs)
+    let invalid = (total > 0).then_some(Invalid { errors, total });
+    Ok((specs, invalid))
+}
+
+/// Loads the specs at `paths` and ingests them: every spec and every wave's data is
+/// validated before anything is written, and all problems are reported together.
+pub async fn ingest_paths(store: &Store, paths: &[PathBuf], dry_run: bool) -> Result<Vec<Outcome>> {
+    let (specs, invalid) = load_specs_lenient(paths)?;
+    ingest_checked(store, specs, invalid, dry_run).await
 }
 
 /// Validates and loads waves. With `dry_run` only validates (and still reports which
 /// waves are unchanged). Any invalid wave: nothing is written, every problem is returned.
 pub async fn ingest(store: &Store, specs: Vec<WaveSpec>, dry_run: bool) -> Result<Vec<Outcome>> {
+    ingest_checked(store, specs, None, dry_run).await
+}
+
+/// [`ingest`], with the problems already found in other specs of the same command.
+pub async fn ingest_checked(
+    store: &Store,
+    specs: Vec<WaveSpec>,
+    spec_problems: Option<Invalid>,
+    dry_run: bool,
+) -> Result<Vec<Outcome>> {
     let cat = catalog::current(store).await?;
     let loaded: HashMap<&str, &CatalogEntry> =
         cat.entries.iter().map(|e| (e.wave.as_str(), e)).collect();
 
     // 1. Resolve and validate everything; collect all problems.
     let mut work: Vec<(Resolved, Option<Validated>, f64)> = Vec::new();
-    let mut errors = Vec::new();
-    let mut total = 0;
+    let (mut errors, mut total) = match spec_problems {
+        Some(i) => (i.errors, i.total),
+        None => (Vec::new(), 0),
+    };
     for spec in specs {
         let t0 = Instant::now();
         let r = match resolve(spec).await {
@@ -857,7 +884,10 @@ async fn write_responses(
         let rows_done = rows_done.clone();
         tasks.push(tokio::spawn(async move {
             while let Some(batch) = rx.recv().await {
-                rows_done.fetch_add(batch.num_rows() as u64, std::sync::atomic::Ordering::Relaxed);
+                rows_done.fetch_add(
+                    batch.num_rows() as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
                 writer
                     .write_partition(batch, &pv, deltalake::writer::WriteMode::Default)
                     .await

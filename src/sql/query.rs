@@ -8,6 +8,8 @@ use arrow::datatypes::Schema;
 use datafusion::common::ParamValues;
 use datafusion::execution::context::SQLOptions;
 use datafusion::scalar::ScalarValue;
+use datafusion::sql::parser::Statement as DFStatement;
+use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
 
 use crate::error::{Error, Result};
 use crate::sql::Session;
@@ -106,12 +108,15 @@ pub async fn run(
     if trimmed.is_empty() {
         return Err(Error::Query("the query is empty".into()));
     }
-    let upper = trimmed.to_ascii_uppercase();
-    if upper.starts_with("COPY") || upper.contains("CREATE EXTERNAL TABLE") {
-        return Err(Error::Query(
-            "gaptrack query is read-only: COPY and external tables are refused (use --output to write results)"
-                .into(),
-        ));
+    // Refuse anything but reading by the statement's kind, before planning (so a bad
+    // INSERT is refused as an INSERT, not reported as a planning error).
+    let dialect = session.ctx.state().config().options().sql_parser.dialect;
+    if let Ok(statement) = session.ctx.state().sql_to_statement(trimmed, &dialect) {
+        if let Some(kind) = writes(&statement) {
+            return Err(Error::Query(format!(
+                "gaptrack query is read-only: {kind} is refused (DDL, DML, SET, COPY and external tables are; use --output to write results)"
+            )));
+        }
     }
     let df = match session.ctx.sql_with_options(trimmed, options).await {
         Ok(df) => df,
@@ -135,7 +140,13 @@ pub async fn run(
             .get_parameter_types()
             .map_err(|e| Error::Query(e.to_string()))?;
         let mut map: HashMap<String, ScalarValue> = HashMap::new();
+        // Placeholders are named with their `$`; --param names them without.
+        let types: HashMap<String, Option<arrow::datatypes::DataType>> = types
+            .into_iter()
+            .map(|(k, t)| (k.trim_start_matches('$').to_string(), t))
+            .collect();
         for (k, v) in params {
+            let k = &k.trim_start_matches('$').to_string();
             let ty = types.get(k).cloned().flatten();
             let value = match ty {
                 Some(t) => ScalarValue::try_from_string(v.clone(), &t)
@@ -160,6 +171,39 @@ pub async fn run(
         .await
         .map_err(|e| Error::Query(format!("SQL error: {}", first_line(&e.to_string()))))?;
     Ok((schema, batches))
+}
+
+/// What a statement would change, or `None` when it only reads.
+fn writes(statement: &DFStatement) -> Option<&'static str> {
+    match statement {
+        DFStatement::Statement(s) => writes_sql(s),
+        DFStatement::Explain(e) => writes(&e.statement),
+        DFStatement::CreateExternalTable(_) => Some("CREATE EXTERNAL TABLE"),
+        DFStatement::CopyTo(_) => Some("COPY"),
+        DFStatement::Reset(_) => Some("RESET"),
+    }
+}
+
+fn writes_sql(statement: &SqlStatement) -> Option<&'static str> {
+    match statement {
+        SqlStatement::Query(_)
+        | SqlStatement::ShowTables { .. }
+        | SqlStatement::ShowColumns { .. }
+        | SqlStatement::ShowFunctions { .. }
+        | SqlStatement::ShowVariable { .. }
+        | SqlStatement::ExplainTable { .. } => None,
+        SqlStatement::Explain { statement, .. } => writes_sql(statement),
+        SqlStatement::Insert(_) => Some("INSERT"),
+        SqlStatement::Update { .. } => Some("UPDATE"),
+        SqlStatement::Delete(_) => Some("DELETE"),
+        SqlStatement::Merge { .. } => Some("MERGE"),
+        SqlStatement::Copy { .. } => Some("COPY"),
+        SqlStatement::Set(_) => Some("SET"),
+        SqlStatement::Drop { .. } => Some("DROP"),
+        SqlStatement::CreateTable(_) => Some("CREATE TABLE"),
+        SqlStatement::CreateView { .. } => Some("CREATE VIEW"),
+        _ => Some("this statement"),
+    }
 }
 
 fn first_line(s: &str) -> String {

@@ -328,7 +328,8 @@ def formulas():
         wil.append(dict(p=p, n=n, low=lo, high=hi))
     new = []
     for p1, n1, p2, n2 in [(0.71, 812.0, 0.66, 794.0), (0.47, 400.0, 0.24, 380.0), (0.76, 250.5, 0.46, 310.2),
-                           (0.5, 10.0, 0.5, 12.0), (1.0, 30.0, 0.0, 30.0), (0.9, 40.0, 0.95, 1000.0)]:
+                           (0.5, 10.0, 0.5, 12.0), (1.0, 30.0, 0.0, 30.0), (0.9, 40.0, 0.95, 1000.0),
+                           (0.05, 60.0, 0.02, 75.5), (0.3333, 9.2, 0.8, 14.7)]:
         lo, hi = confint_proportions_2indep(p1 * n1, n1, p2 * n2, n2, method="newcomb", compare="diff")
         new.append(dict(p1=p1, n1=n1, p2=p2, n2=n2, low=float(lo), high=float(hi)))
     zt = [dict(diff=d, var=v, p_value=z_p(d, v)) for d, v in
