@@ -518,8 +518,12 @@ pub fn read_from<R: Read>(
         ..Default::default()
     };
     let mut seen_ids: HashMap<Box<str>, u64> = HashMap::new();
-    let mut group_cache: HashMap<String, String> = HashMap::new();
-    let mut cells: Vec<HashMap<String, CellAcc>> = vec![HashMap::new(); spec.statements.len()];
+    // Raw label -> index of its canonical group in `groups`; per group, one accumulator
+    // per statement (found by index: no hashing per answer).
+    let mut group_cache: HashMap<String, usize> = HashMap::new();
+    let mut groups: Vec<String> = Vec::new();
+    let mut cells: Vec<Vec<CellAcc>> = Vec::new();
+    let mut per_group: Vec<u64> = Vec::new();
     let mut segments: Vec<Option<String>> = vec![None; seg_cols.len()];
     let mut values: Vec<Option<i32>> = vec![None; stmt_cols.len()];
     let mut agree: Vec<Option<bool>> = vec![None; stmt_cols.len()];
@@ -607,7 +611,7 @@ pub fn read_from<R: Read>(
                 id
             }
         };
-        let group: Option<String> = match field(group_col, &resp.group, &mut row_errs) {
+        let group: Option<usize> = match field(group_col, &resp.group, &mut row_errs) {
             None => None,
             Some("") => {
                 row_errs.push((
@@ -619,11 +623,20 @@ pub fn read_from<R: Read>(
                 None
             }
             Some(g) => Some(match group_cache.get(g) {
-                Some(c) => c.clone(),
+                Some(&k) => k,
                 None => {
                     let c = spec.canonical_group(g);
-                    group_cache.insert(g.to_string(), c.clone());
-                    c
+                    let k = match groups.iter().position(|x| *x == c) {
+                        Some(k) => k,
+                        None => {
+                            groups.push(c);
+                            cells.push(vec![CellAcc::default(); spec.statements.len()]);
+                            per_group.push(0);
+                            groups.len() - 1
+                        }
+                    };
+                    group_cache.insert(g.to_string(), k);
+                    k
                 }
             }),
         };
@@ -701,24 +714,20 @@ pub fn read_from<R: Read>(
         if errors.total > 0 {
             continue;
         }
-        let Some(group) = group else { continue };
+        let Some(gk) = group else { continue };
         summary.respondents += 1;
-        *summary.per_group.entry(group.clone()).or_insert(0) += 1;
+        per_group[gk] += 1;
+        let accs = &mut cells[gk];
         for j in 0..stmt_cols.len() {
             match agree[j] {
                 None => summary.missing[j] += 1,
-                Some(a) => {
-                    let acc = match cells[j].get_mut(&group) {
-                        Some(acc) => acc,
-                        None => cells[j].entry(group.clone()).or_default(),
-                    };
-                    acc.add(weight, a);
-                }
+                Some(a) => accs[j].add(weight, a),
             }
         }
+        let group = groups[gk].as_str();
         on_row(&Row {
             id,
-            group: &group,
+            group,
             weight,
             segments: &segments,
             values: &values,
@@ -745,9 +754,14 @@ pub fn read_from<R: Read>(
             .line(header_line),
         ));
     }
-    for (j, m) in cells.into_iter().enumerate() {
-        for (g, acc) in m {
-            summary.cells.insert((j, g), acc);
+    for (gk, accs) in cells.into_iter().enumerate() {
+        if per_group[gk] > 0 {
+            summary.per_group.insert(groups[gk].clone(), per_group[gk]);
+        }
+        for (j, acc) in accs.into_iter().enumerate() {
+            if acc.n > 0 {
+                summary.cells.insert((j, groups[gk].clone()), acc);
+            }
         }
     }
     summary.bytes = hashing.bytes;
