@@ -313,13 +313,9 @@ pub async fn ingest_checked(
             continue;
         }
         match validate(&r).await {
-            Ok(v) => {
-                let secs = t0.elapsed().as_secs_f64();
-                info!(event = "validate", outcome = "valid", wave = %r.spec.wave, duration = secs, "wave {} is valid", r.spec.wave);
-                work.push((r, Some(v), secs))
-            }
+            Ok(v) => work.push((r, Some(v), t0.elapsed().as_secs_f64())),
             Err(Error::Invalid(i)) => {
-                info!(event = "validate", outcome = "invalid", wave = %r.spec.wave, errors = i.total, "wave {} is invalid", r.spec.wave);
+                // No event here: the error lines, printed first, name the file and place.
                 total += i.total;
                 errors.extend(i.errors);
             }
@@ -328,6 +324,12 @@ pub async fn ingest_checked(
     }
     if total > 0 {
         return Err(Error::Invalid(Invalid { errors, total }));
+    }
+    // Logged only once every wave passed, so that on failure the errors come first.
+    for (r, v, secs) in &work {
+        if v.is_some() {
+            info!(event = "validate", outcome = "valid", wave = %r.spec.wave, duration = secs, "wave {} is valid", r.spec.wave);
+        }
     }
 
     // 2. Load the changed waves, one catalog commit each.
