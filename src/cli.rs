@@ -131,6 +131,10 @@ pub struct ReportArgs {
     /// Build the report from the store as it was at a catalog version or a time.
     #[arg(long, value_parser = AsOf::parse)]
     pub as_of: Option<AsOf>,
+    /// Add a breakdown of the gap by a segment column (repeatable or comma-separated):
+    /// breakdown.csv / breakdown.json, and a table in trend.md and index.html.
+    #[arg(long = "by", value_name = "SEGMENT", value_delimiter = ',')]
+    pub by: Vec<String>,
 }
 
 fn init_logging(format: LogFormat, verbose: u8) {
@@ -283,7 +287,8 @@ async fn run(cli: Cli) -> Result<()> {
                 variance,
             };
             let session = Session::open(&store, r.as_of.clone(), settings).await?;
-            let model = crate::report::build(&session, &r.pair.0, &r.pair.1).await?;
+            let mut model = crate::report::build(&session, &r.pair.0, &r.pair.1).await?;
+            crate::report::add_breakdowns(&mut model, &session, &r.by).await?;
             let files = crate::report::publish(&model, &r.out, &r.formats).await?;
             stdout_write(
                 format!(

@@ -33,6 +33,7 @@ struct RawReport {
     min_base: Option<Spanned<i64>>,
     suppress_below: Option<Spanned<i64>>,
     formats: Option<Spanned<Vec<String>>>,
+    by: Option<Vec<String>>,
 }
 
 /// A validated pipeline config.
@@ -52,6 +53,8 @@ pub struct ReportConfig {
     pub pair: (String, String),
     pub settings: Settings,
     pub formats: Vec<ReportFormat>,
+    /// Segment breakdowns (`report --by`).
+    pub by: Vec<String>,
 }
 
 fn resolve_location(dir: &Path, s: &str) -> String {
@@ -185,6 +188,7 @@ pub fn load(path: &Path) -> Result<Config> {
                 pair,
                 settings,
                 formats,
+                by: r.by.clone().unwrap_or_default(),
             })
         }
     };
@@ -214,6 +218,35 @@ pub struct RunOutcome {
 
 /// Runs the job: validate all, ingest changed, publish.
 pub async fn run(config: &Config, store: &Store) -> Result<RunOutcome> {
+    if let Some(r) = config.report.as_ref().filter(|r| !r.by.is_empty()) {
+        // A breakdown by a segment that neither a matched wave nor a loaded one has is
+        // a config error: found before anything is loaded.
+        let (specs, _) = ingest::load_specs_lenient(&config.specs)?;
+        let catalog = crate::catalog::current(store).await?;
+        let known: std::collections::BTreeSet<&str> = specs
+            .iter()
+            .filter_map(|s| s.respondent.as_ref())
+            .flat_map(|x| x.segments.iter())
+            .chain(catalog.entries.iter().flat_map(|e| e.segments.iter()))
+            .map(String::as_str)
+            .collect();
+        if let Some(bad) = r.by.iter().find(|b| !known.contains(b.as_str())) {
+            return Err(Error::input(
+                InputError::new(
+                    &config.path,
+                    format!(
+                        "report.by: {bad:?} is not a segment column of any wave (segments: {})",
+                        known
+                            .iter()
+                            .map(|k| format!("{k:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+                .column("report.by"),
+            ));
+        }
+    }
     let waves = ingest::ingest_paths(store, &config.specs, false).await?;
     let mut out = RunOutcome {
         waves,
@@ -223,7 +256,8 @@ pub async fn run(config: &Config, store: &Store) -> Result<RunOutcome> {
     };
     if let Some(r) = &config.report {
         let session = Session::open(store, None, r.settings).await?;
-        let model = report::build(&session, &r.pair.0, &r.pair.1).await?;
+        let mut model = report::build(&session, &r.pair.0, &r.pair.1).await?;
+        report::add_breakdowns(&mut model, &session, &r.by).await?;
         out.report_files = report::publish(&model, &r.out, &r.formats).await?;
         out.report_out = Some(r.out.clone());
         out.data_version = session.catalog.version;

@@ -501,3 +501,247 @@ fn report_as_of_reproduces_an_earlier_publication() {
         "the methods note names the data version"
     );
 }
+
+fn parse_csv(text: &str) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let head: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            head.iter()
+                .cloned()
+                .zip(rec.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+/// `report --by` publishes the pair's gap within every value of each segment, in every
+/// wave that has the segment, equal to the independent reference
+/// (tests/reference/make_segment_reference.py: pandas + statsmodels), with the
+/// suppression and low-base rules applied per cell.
+#[test]
+fn report_by_segment_matches_the_reference() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let out = tmp.path().join("report");
+    assert!(ingest_all(&store, &fixture()).status.success());
+    let o = run(
+        &store,
+        &[
+            "report",
+            "--out",
+            out.to_str().unwrap(),
+            "--by",
+            "region,size",
+            // Segment bases are 13-24 here: thresholds that split them exercise both rules.
+            "--suppress-below",
+            "20",
+            "--min-base",
+            "22",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in ["breakdown.csv", "breakdown.json"] {
+        assert!(stdout(&o).contains(f), "{f} listed in {}", stdout(&o));
+    }
+
+    let reference = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/reference/gaps_by_segment.csv"),
+    )
+    .unwrap();
+    let expected: Vec<_> = parse_csv(&reference)
+        .into_iter()
+        .filter(|r| r["group_a"] == "marketing" && r["group_b"] == "sales")
+        .collect();
+    let got = parse_csv(&std::fs::read_to_string(out.join("breakdown.csv")).unwrap());
+    assert_eq!(
+        got.len(),
+        expected.len(),
+        "one row per segment × value × statement × wave"
+    );
+    let key = |r: &BTreeMap<String, String>| {
+        (
+            r["segment"].clone(),
+            r["segment_value"].clone(),
+            r["statement"].clone(),
+            r["wave"].clone(),
+        )
+    };
+    let got: BTreeMap<_, _> = got.iter().map(|r| (key(r), r)).collect();
+    let num = |s: &str| s.parse::<f64>().unwrap();
+    let mut suppressed = 0;
+    for e in &expected {
+        let g = got
+            .get(&key(e))
+            .unwrap_or_else(|| panic!("no row for {:?}", key(e)));
+        assert_eq!(g["n_a"], e["n_a"], "{:?}", key(e));
+        assert_eq!(g["n_b"], e["n_b"], "{:?}", key(e));
+        let (na, nb) = (num(&e["n_a"]), num(&e["n_b"]));
+        assert_eq!(g["low_base"], (na < 22.0 || nb < 22.0).to_string());
+        if na < 20.0 || nb < 20.0 {
+            suppressed += 1;
+            for c in [
+                "pct_a",
+                "pct_b",
+                "gap_pp",
+                "gap_ci_low",
+                "gap_ci_high",
+                "gap_p_value",
+            ] {
+                assert_eq!(g[c], "", "{c} of suppressed {:?}", key(e));
+            }
+            continue;
+        }
+        for (c, r, tol) in [
+            ("pct_a", "pct_a", 5.1e-5),
+            ("pct_b", "pct_b", 5.1e-5),
+            ("gap_pp", "gap_pp", 5.1e-5),
+            ("gap_ci_low", "ci_low", 5.1e-5),
+            ("gap_ci_high", "ci_high", 5.1e-5),
+            ("gap_p_value", "p_value", 5.1e-7),
+        ] {
+            if e[r].is_empty() {
+                assert_eq!(g[c], "", "{c} of {:?}", key(e));
+            } else {
+                let (x, y) = (num(&g[c]), num(&e[r]));
+                assert!((x - y).abs() <= tol, "{c} of {:?}: {x} vs {y}", key(e));
+            }
+        }
+    }
+    assert!(
+        suppressed > 0,
+        "the fixture has cells under the suppression base"
+    );
+    assert!(suppressed < expected.len(), "and cells above it");
+
+    // The reading files show the latest wave with the segment (2021 has both).
+    let md = std::fs::read_to_string(out.join("trend.md")).unwrap();
+    assert!(md.contains("## Gap by region (wave 2021"), "{md}");
+    assert!(md.contains("## Gap by size (wave 2021"), "{md}");
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains(">Gap by region</h2>") && html.contains(">Gap by size</h2>"));
+    let json = std::fs::read_to_string(out.join("breakdown.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["rows"].as_array().unwrap().len(), expected.len());
+
+    // trend.csv keeps exactly its columns: the breakdown does not leak into it.
+    let trend = std::fs::read_to_string(out.join("trend.csv")).unwrap();
+    assert!(trend.starts_with("statement,text,wave,date,group_a,group_b,n_a,n_b,"));
+    assert!(!trend.contains("segment"));
+
+    // The pair the other way round: sides swapped, the gap and its interval mirrored.
+    let rev = tmp.path().join("report-rev");
+    let o = run(
+        &store,
+        &[
+            "report",
+            "--out",
+            rev.to_str().unwrap(),
+            "--pair",
+            "sales:marketing",
+            "--by",
+            "region",
+            "--suppress-below",
+            "20",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = parse_csv(&std::fs::read_to_string(rev.join("breakdown.csv")).unwrap());
+    let mut checked = 0;
+    for g in &rows {
+        assert_eq!(
+            (g["group_a"].as_str(), g["group_b"].as_str()),
+            ("sales", "marketing")
+        );
+        let e = expected
+            .iter()
+            .find(|e| key(e) == key(g))
+            .unwrap_or_else(|| panic!("no reference for {:?}", key(g)));
+        assert_eq!((&g["n_a"], &g["n_b"]), (&e["n_b"], &e["n_a"]));
+        if g["gap_pp"].is_empty() {
+            continue;
+        }
+        checked += 1;
+        for (c, r, sign) in [
+            ("pct_a", "pct_b", 1.0),
+            ("pct_b", "pct_a", 1.0),
+            ("gap_pp", "gap_pp", -1.0),
+            ("gap_ci_low", "ci_high", -1.0),
+            ("gap_ci_high", "ci_low", -1.0),
+        ] {
+            let (x, y) = (num(&g[c]), sign * num(&e[r]));
+            assert!((x - y).abs() <= 5.1e-5, "{c} of {:?}: {x} vs {y}", key(g));
+        }
+    }
+    assert!(checked > 0);
+
+    // A segment no wave has: exit 3, named with the ones that exist, nothing written.
+    let out2 = tmp.path().join("report2");
+    let o = run(
+        &store,
+        &[
+            "report",
+            "--out",
+            out2.to_str().unwrap(),
+            "--by",
+            "industry",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let first = stderr(&o).lines().next().unwrap_or_default().to_string();
+    assert!(
+        first.contains("\"industry\"")
+            && first.contains("\"region\"")
+            && first.contains("\"size\""),
+        "{first}"
+    );
+    assert!(!out2.exists());
+}
+
+/// `by` in a pipeline config: a segment that no matched wave has is refused before
+/// anything is loaded; a known one publishes the breakdown files.
+#[test]
+fn run_with_a_breakdown_checks_the_segment_before_loading() {
+    let tmp = tempfile::tempdir().unwrap();
+    let waves = tmp.path().join("waves");
+    std::fs::create_dir(&waves).unwrap();
+    copy_fixture(&waves);
+    let config = |by: &str| {
+        let p = tmp.path().join("pipeline.toml");
+        std::fs::write(
+            &p,
+            format!(
+                "store = \"store\"\nwaves = [\"waves/*.toml\"]\n[report]\nout = \"report\"\nby = [{by}]\n"
+            ),
+        )
+        .unwrap();
+        p
+    };
+    let store = tmp.path().join("store");
+    let o = bin()
+        .args(["run", "--config"])
+        .arg(config("\"industry\""))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let first = stderr(&o).lines().next().unwrap_or_default().to_string();
+    assert!(
+        first.contains("pipeline.toml")
+            && first.contains("\"industry\"")
+            && first.contains("\"size\""),
+        "{first}"
+    );
+    assert!(!store.exists(), "nothing loaded");
+    assert!(!tmp.path().join("report").exists(), "nothing published");
+
+    let o = bin()
+        .args(["run", "--config"])
+        .arg(config("\"size\""))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(tmp.path().join("report/breakdown.csv")).unwrap();
+    assert!(text.lines().count() > 1);
+    assert!(text.lines().skip(1).all(|l| l.starts_with("size,")));
+}

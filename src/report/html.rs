@@ -8,8 +8,9 @@
 use std::fmt::Write as _;
 
 use super::md::{
-    cell_view, display_group, methods, show, show_n, show_p, show_signed, suppressed_label, title,
-    CellView, Change, ABSENT, LOW_BASE, NARROWED, SERIES_BREAK, WIDENED,
+    breakdown_gap, breakdown_table, cell_view, display_group, methods, show, show_n, show_p,
+    show_signed, suppressed_label, title, CellView, Change, ABSENT, LOW_BASE, NARROWED,
+    SERIES_BREAK, WIDENED,
 };
 use super::model::*;
 use super::tables::{is_suppressed, signed};
@@ -73,6 +74,7 @@ th,td{padding:10px 14px;border-bottom:1px solid var(--line);text-align:right;whi
 tbody tr:last-child th,tbody tr:last-child td{border-bottom:0}
 thead th{background:var(--soft);font-size:.85rem;font-weight:600;color:#3b434b;vertical-align:bottom}
 thead th small{display:block;font-weight:400;color:var(--muted);font-size:.78rem}
+td small{display:block;color:var(--muted);font-size:.78rem}
 table.wide th[scope=row],table.wide thead th:first-child{position:sticky;left:0;z-index:1;text-align:left;white-space:normal;min-width:15rem;max-width:24rem;font-weight:500;background:var(--card);border-right:1px solid var(--line)}
 table.wide thead th:first-child{background:var(--soft)}
 th[scope=row] a{color:inherit;text-decoration:none}
@@ -1049,6 +1051,48 @@ pub fn render_html(r: &Report) -> String {
         s.push_str("</div>\n</section>\n");
     }
 
+    // Segment breakdowns (`--by`).
+    for (k, bd) in r.breakdowns.iter().enumerate() {
+        let Some(wave) = bd.latest_wave.as_deref() else {
+            continue;
+        };
+        let seg = escape_html(&bd.segment);
+        let _ = write!(
+            s,
+            "<section aria-labelledby=\"by{k}-h\">\n<h2 id=\"by{k}-h\">Gap by {seg}</h2>\n<p class=\"sub\">Wave {}: {a} \u{2212} {b}, percentage points, within each {seg}; bases {a} / {b} below each gap.</p>\n",
+            escape_html(wave)
+        );
+        let _ = write!(
+            s,
+            "<div class=\"scroll\" role=\"region\" aria-label=\"Gap by {seg}\" tabindex=\"0\"><table class=\"wide\"><thead><tr><th scope=\"col\">Statement</th>"
+        );
+        for v in &bd.values {
+            let _ = write!(s, "<th scope=\"col\">{}</th>", escape_html(v));
+        }
+        s.push_str("</tr></thead><tbody>");
+        for (_, text, cells) in breakdown_table(bd) {
+            let _ = write!(s, "\n<tr><th scope=\"row\">{}</th>", escape_html(text));
+            for cell in cells {
+                match cell {
+                    None => {
+                        let _ = write!(s, r#"<td class="abs">{ABSENT}</td>"#);
+                    }
+                    Some(x) => {
+                        let _ = write!(
+                            s,
+                            "<td class=\"gap\">{}<small>{} / {}</small></td>",
+                            escape_html(&typo(breakdown_gap(r, Some(x)))),
+                            x.n_a,
+                            x.n_b
+                        );
+                    }
+                }
+            }
+            s.push_str("</tr>");
+        }
+        s.push_str("\n</tbody></table></div>\n</section>\n");
+    }
+
     // Methods.
     s.push_str(
         "<section class=\"methods\" aria-labelledby=\"m-h\">\n<h2 id=\"m-h\">Methods</h2>\n",
@@ -1160,6 +1204,7 @@ mod tests {
             suppress_below: 10,
             data_version: 9,
             variance: "linearized".into(),
+            breakdowns: vec![],
         }
     }
 

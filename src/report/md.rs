@@ -125,6 +125,39 @@ pub fn show_n(n: Option<i64>) -> String {
     n.map_or_else(|| "n/a".to_string(), |n| n.to_string())
 }
 
+/// The breakdown rows of the wave a reading file shows (its latest wave), as a table:
+/// statement (id, text) × segment value -> row.
+pub fn breakdown_table(b: &Breakdown) -> Vec<(&str, &str, Vec<Option<&BreakdownRow>>)> {
+    let Some(wave) = b.latest_wave.as_deref() else {
+        return Vec::new();
+    };
+    let mut out: Vec<(&str, &str, Vec<Option<&BreakdownRow>>)> = Vec::new();
+    for row in b.rows.iter().filter(|x| x.wave == wave) {
+        if out.last().is_none_or(|(id, _, _)| *id != row.statement) {
+            out.push((&row.statement, &row.text, vec![None; b.values.len()]));
+        }
+        if let (Some(last), Some(k)) = (
+            out.last_mut(),
+            b.values.iter().position(|v| *v == row.segment_value),
+        ) {
+            last.2[k] = Some(row);
+        }
+    }
+    out
+}
+
+/// The gap text of one breakdown cell (`+5.0†`, `n<10`, `—`; plain, not escaped).
+pub fn breakdown_gap(r: &Report, row: Option<&BreakdownRow>) -> String {
+    match row {
+        None => ABSENT.to_string(),
+        Some(x) if x.suppressed => suppressed_label(r),
+        Some(x) => {
+            let lb = if x.low_base { LOW_BASE } else { "" };
+            format!("{}{lb}", show_signed(x.gap_pp))
+        }
+    }
+}
+
 /// Wording of the variance method.
 fn variance_sentence(r: &Report) -> String {
     match r.variance.as_str() {
@@ -442,6 +475,32 @@ pub fn render_markdown(r: &Report) -> String {
         }
     }
 
+    for bd in &r.breakdowns {
+        let Some(wave) = bd.latest_wave.as_deref() else {
+            continue;
+        };
+        s.push_str(&format!(
+            "## Gap by {} (wave {}, {a} − {b}, points; bases {a} / {b})\n\n",
+            escape_md(&bd.segment),
+            escape_md(wave)
+        ));
+        let mut head = vec!["Statement".to_string()];
+        head.extend(bd.values.iter().map(|v| escape_md(v)));
+        s.push_str(&table_row(&head));
+        s.push_str(&table_rule(true, head.len()));
+        for (_, text, cells) in breakdown_table(bd) {
+            let mut row = vec![escape_md(text)];
+            row.extend(cells.iter().map(|c| match c {
+                None => ABSENT.to_string(),
+                Some(x) => format!("{} ({} / {})", breakdown_gap(r, Some(x)), x.n_a, x.n_b),
+            }));
+            s.push_str(&table_row(&row));
+        }
+        s.push_str(
+            "\nEvery wave of this breakdown, with intervals and p values, is in breakdown.csv.\n\n",
+        );
+    }
+
     s.push_str("## Methods\n\n");
     for (head, body) in methods(r) {
         if !head.is_empty() {
@@ -552,6 +611,7 @@ mod tests {
             suppress_below: 10,
             data_version: 42,
             variance: "kish".into(),
+            breakdowns: vec![],
         }
     }
 

@@ -272,7 +272,171 @@ pub async fn build(session: &Session, a: &str, b: &str) -> Result<Report> {
         suppress_below: settings.suppress_below,
         data_version: session.catalog.version.unwrap_or(-1),
         variance: settings.variance.as_str().to_string(),
+        breakdowns: Vec::new(),
     })
+}
+
+/// Adds to `r` the breakdown of its pair's gap by each segment of `by` (`report --by`).
+/// A name that no loaded wave has as a segment is invalid input (exit 3).
+pub async fn add_breakdowns(r: &mut Report, session: &Session, by: &[String]) -> Result<()> {
+    let known: std::collections::BTreeSet<&str> = session
+        .catalog
+        .entries
+        .iter()
+        .flat_map(|e| e.segments.iter().map(String::as_str))
+        .collect();
+    for segment in by {
+        if !known.contains(segment.as_str()) {
+            let listed = if known.is_empty() {
+                "no loaded wave has segment columns".to_string()
+            } else {
+                format!(
+                    "the loaded waves have {}",
+                    known
+                        .iter()
+                        .map(|k| format!("{k:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            return Err(Error::input(
+                crate::error::InputError::new(
+                    "--by",
+                    format!("{segment:?} is not a segment column of any loaded wave; {listed}"),
+                )
+                .column("--by"),
+            ));
+        }
+    }
+    let (a, b) = (r.group_a.clone(), r.group_b.clone());
+    let (lo, hi) = if a <= b { (&a, &b) } else { (&b, &a) };
+    let flip = a > b;
+    let wave_pos: HashMap<&str, usize> = r
+        .waves
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.wave.as_str(), i))
+        .collect();
+    let stmt_pos: HashMap<&str, usize> = r
+        .statements
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.statement.as_str(), i))
+        .collect();
+    let mut out = Vec::new();
+    for segment in by {
+        if out.iter().any(|x: &Breakdown| &x.segment == segment) {
+            continue;
+        }
+        let sql = format!(
+            "SELECT g.statement, g.wave, CAST(g.date AS VARCHAR) AS date_s, g.segment_value,
+                    g.n_a, g.n_b, g.pct_a, g.pct_b, g.gap_pp, g.ci_low, g.ci_high, g.p_value,
+                    g.suppressed, st.text
+             FROM gaps_by_segment g
+             LEFT JOIN statements st ON st.wave = g.wave AND st.statement = g.statement
+             WHERE g.segment = {qs} AND g.group_a = {qlo} AND g.group_b = {qhi}
+             ORDER BY g.date, g.wave, g.statement, g.segment_value",
+            qs = q(segment),
+            qlo = q(lo),
+            qhi = q(hi)
+        );
+        let batches = session.ctx.sql(&sql).await?.collect().await?;
+        let settings = session.settings;
+        let mut rows = Vec::new();
+        for batch in &batches {
+            let st = strs(batch, "statement")?;
+            let wave = strs(batch, "wave")?;
+            let date = strs(batch, "date_s")?;
+            let value = strs(batch, "segment_value")?;
+            let (n_lo, n_hi) = (i64s(batch, "n_a")?, i64s(batch, "n_b")?);
+            let (p_lo, p_hi) = (f64s(batch, "pct_a")?, f64s(batch, "pct_b")?);
+            let (gap, gl, gh, gp) = (
+                f64s(batch, "gap_pp")?,
+                f64s(batch, "ci_low")?,
+                f64s(batch, "ci_high")?,
+                f64s(batch, "p_value")?,
+            );
+            let sup = bools(batch, "suppressed")?;
+            let text = strs(batch, "text")?;
+            for i in 0..batch.num_rows() {
+                let (n_a, n_b) = if flip {
+                    (n_hi[i], n_lo[i])
+                } else {
+                    (n_lo[i], n_hi[i])
+                };
+                let (n_a, n_b) = (n_a.unwrap_or(0), n_b.unwrap_or(0));
+                let suppressed = sup[i].unwrap_or(false)
+                    || n_a < settings.suppress_below
+                    || n_b < settings.suppress_below;
+                let keep = |v: Option<f64>| if suppressed { None } else { v };
+                let (pct_a, pct_b, gap_pp, ci_low, ci_high) = if flip {
+                    (
+                        p_hi[i],
+                        p_lo[i],
+                        gap[i].map(|x| -x),
+                        gh[i].map(|x| -x),
+                        gl[i].map(|x| -x),
+                    )
+                } else {
+                    (p_lo[i], p_hi[i], gap[i], gl[i], gh[i])
+                };
+                let sid = st[i].clone().unwrap_or_default();
+                rows.push(BreakdownRow {
+                    text: text[i].clone().unwrap_or_else(|| sid.clone()),
+                    statement: sid,
+                    wave: wave[i].clone().unwrap_or_default(),
+                    date: date[i].clone().unwrap_or_default(),
+                    segment_value: value[i].clone().unwrap_or_default(),
+                    n_a,
+                    n_b,
+                    pct_a: keep(pct_a),
+                    pct_b: keep(pct_b),
+                    gap_pp: keep(gap_pp),
+                    gap_ci_low: keep(ci_low),
+                    gap_ci_high: keep(ci_high),
+                    gap_p_value: keep(gp[i]),
+                    low_base: n_a < settings.min_base || n_b < settings.min_base,
+                    suppressed,
+                });
+            }
+        }
+        // The statement order of the report (texts from the main table, so both agree),
+        // then waves in date order, then values.
+        for row in &mut rows {
+            if let Some(&k) = stmt_pos.get(row.statement.as_str()) {
+                row.text = r.statements[k].text.clone();
+            }
+        }
+        rows.sort_by(|x, y| {
+            let key = |z: &BreakdownRow| {
+                (
+                    stmt_pos
+                        .get(z.statement.as_str())
+                        .copied()
+                        .unwrap_or(usize::MAX),
+                    z.statement.clone(),
+                    wave_pos.get(z.wave.as_str()).copied().unwrap_or(usize::MAX),
+                    z.segment_value.clone(),
+                )
+            };
+            key(x).cmp(&key(y))
+        });
+        let latest_wave = rows
+            .iter()
+            .max_by_key(|z| wave_pos.get(z.wave.as_str()).copied().unwrap_or(0))
+            .map(|z| z.wave.clone());
+        let mut values: Vec<String> = rows.iter().map(|z| z.segment_value.clone()).collect();
+        values.sort();
+        values.dedup();
+        out.push(Breakdown {
+            segment: segment.clone(),
+            values,
+            latest_wave,
+            rows,
+        });
+    }
+    r.breakdowns = out;
+    Ok(())
 }
 
 /// Renders one format.
@@ -305,6 +469,18 @@ pub async fn publish(r: &Report, out: &str, formats: &[ReportFormat]) -> Result<
         let text = render(r, f);
         target.put(f.file_name(), text.into_bytes()).await?;
         written.push(f.file_name().to_string());
+        // The segment breakdowns (`--by`) go into files of their own, so that
+        // trend.csv and trend.json keep exactly their columns and rows.
+        let breakdown = match f {
+            _ if r.breakdowns.is_empty() => None,
+            ReportFormat::Csv => Some(("breakdown.csv", tables::render_breakdown_csv(r))),
+            ReportFormat::Json => Some(("breakdown.json", tables::render_breakdown_json(r))),
+            ReportFormat::Md | ReportFormat::Html => None,
+        };
+        if let Some((name, text)) = breakdown {
+            target.put(name, text.into_bytes()).await?;
+            written.push(name.to_string());
+        }
     }
     Ok(written)
 }

@@ -22,6 +22,8 @@ pub struct Report {
     pub data_version: i64,
     /// "kish" or "linearized": the variance method used.
     pub variance: String,
+    /// Segment breakdowns asked for with `--by` (empty without).
+    pub breakdowns: Vec<Breakdown>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -83,4 +85,42 @@ pub struct TrendCell {
     pub suppressed: bool,
     /// This wave starts a new series for the statement (wording changed).
     pub series_break: bool,
+}
+
+/// The gap of the pair within each value of one segment column (`report --by SEGMENT`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Breakdown {
+    /// Segment column name, e.g. "company_size".
+    pub segment: String,
+    /// The segment's values in the order shown (sorted).
+    pub values: Vec<String>,
+    /// The latest wave (in date order) with rows for this segment: the one the reading
+    /// files show. The data files carry every wave.
+    pub latest_wave: Option<String>,
+    /// Statement × wave × segment value, in statement order (as `Report::statements`),
+    /// then wave date order, then value.
+    pub rows: Vec<BreakdownRow>,
+}
+
+/// One statement × wave × segment value of a breakdown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BreakdownRow {
+    pub statement: String,
+    pub text: String,
+    pub wave: String,
+    pub date: String,
+    pub segment_value: String,
+    pub n_a: i64,
+    pub n_b: i64,
+    /// `None` when suppressed.
+    pub pct_a: Option<f64>,
+    pub pct_b: Option<f64>,
+    pub gap_pp: Option<f64>,
+    pub gap_ci_low: Option<f64>,
+    pub gap_ci_high: Option<f64>,
+    pub gap_p_value: Option<f64>,
+    /// Either base below `min_base`.
+    pub low_base: bool,
+    /// Either base below `suppress_below`: only the bases are published.
+    pub suppressed: bool,
 }

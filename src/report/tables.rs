@@ -164,11 +164,15 @@ fn rows(r: &Report) -> Vec<Vec<Val>> {
 /// `trend.csv`: a header line and one row per statement × wave, `\n` line endings,
 /// fields quoted only where needed.
 pub fn render_csv(r: &Report) -> String {
+    csv_text(&COLUMNS, &rows(r))
+}
+
+fn csv_text(columns: &[&str], rows: &[Vec<Val>]) -> String {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
-    w.write_record(COLUMNS).expect("writing to memory");
-    for row in rows(r) {
+    w.write_record(columns).expect("writing to memory");
+    for row in rows {
         w.write_record(row.iter().map(Val::csv_field))
             .expect("writing to memory");
     }
@@ -179,6 +183,10 @@ pub fn render_csv(r: &Report) -> String {
 /// `trend.json`: the pair, the report's parameters and the same rows as `trend.csv`,
 /// keys in column order, numbers with the same rounding, `null` where a value is missing.
 pub fn render_json(r: &Report) -> String {
+    json_text(r, &COLUMNS, &rows(r))
+}
+
+fn json_text(r: &Report, columns: &[&str], rows: &[Vec<Val>]) -> String {
     let mut s = String::new();
     s.push_str("{\n");
     s.push_str(&format!(
@@ -190,15 +198,14 @@ pub fn render_json(r: &Report) -> String {
     s.push_str(&format!("  \"min_base\": {},\n", r.min_base));
     s.push_str(&format!("  \"suppress_below\": {},\n", r.suppress_below));
     s.push_str(&format!("  \"variance\": {},\n", json_str(&r.variance)));
-    let rows = rows(r);
     if rows.is_empty() {
         s.push_str("  \"rows\": []\n");
     } else {
         s.push_str("  \"rows\": [\n");
         for (i, row) in rows.iter().enumerate() {
             s.push_str("    {\n");
-            for (j, (key, v)) in COLUMNS.iter().zip(row).enumerate() {
-                let comma = if j + 1 < COLUMNS.len() { "," } else { "" };
+            for (j, (key, v)) in columns.iter().zip(row).enumerate() {
+                let comma = if j + 1 < columns.len() { "," } else { "" };
                 s.push_str(&format!("      {}: {}{}\n", json_str(key), v.json(), comma));
             }
             s.push_str(if i + 1 < rows.len() {
@@ -211,6 +218,74 @@ pub fn render_json(r: &Report) -> String {
     }
     s.push_str("}\n");
     s
+}
+
+/// The columns of `breakdown.csv` (and the keys of each `breakdown.json` row), in order:
+/// the gap of the report's pair within each value of each `--by` segment, every wave.
+pub const BREAKDOWN_COLUMNS: [&str; 17] = [
+    "segment",
+    "segment_value",
+    "statement",
+    "text",
+    "wave",
+    "date",
+    "group_a",
+    "group_b",
+    "n_a",
+    "n_b",
+    "pct_a",
+    "pct_b",
+    "gap_pp",
+    "gap_ci_low",
+    "gap_ci_high",
+    "gap_p_value",
+    "low_base",
+];
+
+fn breakdown_rows(r: &Report) -> Vec<Vec<Val>> {
+    let mut out = Vec::new();
+    for b in &r.breakdowns {
+        for x in &b.rows {
+            let shown = |v: Option<f64>, d: usize| {
+                if x.suppressed {
+                    Val::Missing
+                } else {
+                    Val::num(v, d)
+                }
+            };
+            out.push(vec![
+                Val::Text(b.segment.clone()),
+                Val::Text(x.segment_value.clone()),
+                Val::Text(x.statement.clone()),
+                Val::Text(x.text.clone()),
+                Val::Text(x.wave.clone()),
+                Val::Text(x.date.clone()),
+                Val::Text(r.group_a.clone()),
+                Val::Text(r.group_b.clone()),
+                Val::int(Some(x.n_a)),
+                Val::int(Some(x.n_b)),
+                shown(x.pct_a, DATA_DECIMALS),
+                shown(x.pct_b, DATA_DECIMALS),
+                shown(x.gap_pp, DATA_DECIMALS),
+                shown(x.gap_ci_low, DATA_DECIMALS),
+                shown(x.gap_ci_high, DATA_DECIMALS),
+                shown(x.gap_p_value, P_DECIMALS),
+                Val::Bool(x.low_base),
+            ]);
+        }
+    }
+    out
+}
+
+/// `breakdown.csv`: one row per segment × value × statement × wave (empty of rows
+/// without `--by`).
+pub fn render_breakdown_csv(r: &Report) -> String {
+    csv_text(&BREAKDOWN_COLUMNS, &breakdown_rows(r))
+}
+
+/// `breakdown.json`: the same rows as `breakdown.csv`, framed like `trend.json`.
+pub fn render_breakdown_json(r: &Report) -> String {
+    json_text(r, &BREAKDOWN_COLUMNS, &breakdown_rows(r))
 }
 
 #[cfg(test)]
@@ -318,6 +393,7 @@ mod tests {
             suppress_below: 10,
             data_version: 7,
             variance: "kish".into(),
+            breakdowns: vec![],
         }
     }
 
