@@ -292,10 +292,11 @@ async fn run(cli: Cli) -> Result<()> {
             let files = crate::report::publish(&model, &r.out, &r.formats).await?;
             stdout_write(
                 format!(
-                    "report: {} written to {} (data version {})\n",
+                    "report: {} written to {} (data version {})\n\n{}",
                     files.join(", "),
                     r.out,
-                    model.data_version
+                    model.data_version,
+                    crate::report::render_text(&model)
                 )
                 .as_bytes(),
             )
@@ -320,6 +321,10 @@ async fn run(cli: Cli) -> Result<()> {
                     out.report_files.join(", "),
                     out.data_version.unwrap_or(-1)
                 ));
+            }
+            if let Some(model) = &out.report {
+                text.push('\n');
+                text.push_str(&crate::report::render_text(model));
             }
             stdout_write(text.as_bytes())
         }

@@ -61,7 +61,9 @@ fn resolve_location(dir: &Path, s: &str) -> String {
     if s.contains("://") || Path::new(s).is_absolute() {
         s.to_string()
     } else {
-        dir.join(s).display().to_string()
+        crate::store::normalize_path(&dir.join(s))
+            .display()
+            .to_string()
     }
 }
 
@@ -214,6 +216,8 @@ pub struct RunOutcome {
     pub report_files: Vec<String>,
     pub report_out: Option<String>,
     pub data_version: Option<i64>,
+    /// What was published, when the config has a `[report]`.
+    pub report: Option<report::model::Report>,
 }
 
 /// Runs the job: validate all, ingest changed, publish.
@@ -253,6 +257,7 @@ pub async fn run(config: &Config, store: &Store) -> Result<RunOutcome> {
         report_files: vec![],
         report_out: None,
         data_version: None,
+        report: None,
     };
     if let Some(r) = &config.report {
         let session = Session::open(store, None, r.settings).await?;
@@ -261,6 +266,7 @@ pub async fn run(config: &Config, store: &Store) -> Result<RunOutcome> {
         out.report_files = report::publish(&model, &r.out, &r.formats).await?;
         out.report_out = Some(r.out.clone());
         out.data_version = session.catalog.version;
+        out.report = Some(model);
         tracing::info!(event = "publish", outcome = "published", out = %r.out, files = out.report_files.len(), data_version = out.data_version.unwrap_or(-1), "report published to {}", r.out);
     }
     Ok(out)

@@ -407,6 +407,31 @@ fn jitter(max: Duration) -> Duration {
 
 // --- Locations ---------------------------------------------------------------------------
 
+/// `data/../warehouse` as `warehouse`, `./x` as `x`: the path as written, normalised
+/// lexically (links are not followed, so the result names what the user wrote).
+pub fn normalize_path(path: &std::path::Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                // `..` at the start of a relative path stays; above the root is the root.
+                None | Some(Component::ParentDir) => out.push(".."),
+                Some(_) => {}
+            },
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
 /// Parses a location into a URL ending in `/`. Cloud URLs may not carry credentials (a
 /// password or a query string such as a SAS token): those belong in the environment.
 fn parse_location(location: &str, display: &str) -> Result<Url> {
@@ -426,7 +451,9 @@ fn parse_location(location: &str, display: &str) -> Result<Url> {
         u
     } else {
         let abs = std::path::absolute(trimmed).map_err(|e| invalid_url(display, e))?;
-        Url::from_directory_path(&abs).map_err(|_| invalid_url(display, "not an absolute path"))?
+        // Object store paths may not contain `..`.
+        Url::from_directory_path(normalize_path(&abs))
+            .map_err(|_| invalid_url(display, "not an absolute path"))?
     };
     if !url.path().ends_with('/') {
         let p = format!("{}/", url.path());
@@ -693,6 +720,24 @@ pub fn no_options() -> HashMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_are_normalised_as_written() {
+        use std::path::Path;
+        for (p, want) in [
+            ("data/../warehouse", "warehouse"),
+            ("./data/./waves/../report", "data/report"),
+            ("/srv/survey/data/../warehouse", "/srv/survey/warehouse"),
+            ("../shared/store", "../shared/store"),
+            ("a/../../b", "../b"),
+            ("/..", "/"),
+            ("a/..", "."),
+        ] {
+            assert_eq!(normalize_path(Path::new(p)), Path::new(want), "{p}");
+        }
+        let url = parse_location("/tmp/x/data/../warehouse", "w").unwrap();
+        assert_eq!(url.as_str(), "file:///tmp/x/warehouse/");
+    }
 
     #[test]
     fn secret_variables() {

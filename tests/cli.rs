@@ -745,3 +745,53 @@ fn run_with_a_breakdown_checks_the_segment_before_loading() {
     assert!(text.lines().count() > 1);
     assert!(text.lines().skip(1).all(|l| l.starts_with("size,")));
 }
+
+/// The README's main job, as written: from a copy of the repository's `data/`,
+/// `gaptrack run --config data/pipeline.toml` loads the sample waves into the default
+/// `./warehouse` (the config says `../warehouse`, relative to itself), publishes `./report`
+/// and prints the gap trend.
+#[test]
+fn readme_main_job_runs_on_the_sample_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let mut stack = vec![src.clone()];
+    while let Some(d) = stack.pop() {
+        let rel = d.strip_prefix(&src).unwrap();
+        std::fs::create_dir_all(tmp.path().join("data").join(rel)).unwrap();
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                std::fs::copy(
+                    &p,
+                    tmp.path()
+                        .join("data")
+                        .join(rel)
+                        .join(p.file_name().unwrap()),
+                )
+                .unwrap();
+            }
+        }
+    }
+    let o = bin()
+        .current_dir(tmp.path())
+        .args(["run", "--config", "data/pipeline.toml"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("Marketing vs Sales: agreement gap by wave"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Our marketing team understands our customers"),
+        "{out}"
+    );
+    assert!(tmp.path().join("warehouse/waves/_delta_log").is_dir());
+    for f in ["trend.md", "trend.csv", "trend.json", "index.html"] {
+        assert!(tmp.path().join("report").join(f).is_file(), "{f}");
+    }
+    assert!(!tmp.path().join("data/warehouse").exists());
+}

@@ -287,6 +287,73 @@ fn table_rule(first_left: bool, n: usize) -> String {
     table_row(&cols)
 }
 
+/// The gap table for a terminal: statements (wording cut to fit) as rows, waves as
+/// columns, the same cells and markers as `trend.md`, columns aligned.
+pub fn render_text(r: &Report) -> String {
+    let mut s = format!("{}\n", title(r));
+    if r.waves.is_empty() || r.statements.is_empty() {
+        s.push_str("No statement was asked of both groups in the loaded waves.\n");
+        return s;
+    }
+    let cut = |t: &str| -> String {
+        if t.chars().count() <= 48 {
+            t.to_string()
+        } else {
+            let mut c: String = t.chars().take(47).collect();
+            c.push('…');
+            c
+        }
+    };
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut head = vec![format!(
+        "{} − {}, points",
+        display_group(&r.group_a),
+        display_group(&r.group_b)
+    )];
+    head.extend(r.waves.iter().map(|w| w.wave.clone()));
+    rows.push(head);
+    for st in &r.statements {
+        let mut row = vec![cut(&st.text)];
+        row.extend(
+            r.waves
+                .iter()
+                .map(|w| md_cell(r, &cell_view(r, st, &w.wave))),
+        );
+        rows.push(row);
+    }
+    let n = rows[0].len();
+    let width: Vec<usize> = (0..n)
+        .map(|j| {
+            rows.iter()
+                .map(|row| row[j].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in &rows {
+        let mut line = String::new();
+        for (j, cell) in row.iter().enumerate() {
+            let pad = " ".repeat(width[j] - cell.chars().count());
+            if j == 0 {
+                line.push_str(cell);
+                line.push_str(&pad);
+            } else {
+                line.push_str("  ");
+                line.push_str(&pad);
+                line.push_str(cell);
+            }
+        }
+        s.push_str(line.trim_end());
+        s.push('\n');
+    }
+    s.push_str(&format!(
+        "{WIDENED} widened / {NARROWED} narrowed since the previous wave (q < 0.05), {LOW_BASE} base under {}, {} suppressed, {ABSENT} not asked, {SERIES_BREAK} new series\n",
+        r.min_base,
+        suppressed_label(r)
+    ));
+    s
+}
+
 /// `trend.md` for the report.
 pub fn render_markdown(r: &Report) -> String {
     let a = escape_md(&display_group(&r.group_a));
@@ -650,6 +717,27 @@ mod tests {
             "| New wording | — | +11.0 | ‖ +10.0 |"
         );
         assert_eq!(gap_row(&md, "| Only once"), "| Only once | — | -10.0 | — |");
+    }
+
+    #[test]
+    fn text_table_is_aligned_with_the_same_cells() {
+        let t = render_text(&report());
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], title(&report()));
+        // Title, header, one line per statement, the legend.
+        assert_eq!(lines.len(), 2 + report().statements.len() + 1);
+        let table = &lines[1..lines.len() - 1];
+        let width = table[0].chars().count();
+        assert!(table.iter().all(|l| l.chars().count() == width), "{t}");
+        // Widths 4, 7, 7 ("+5.0", "+20.0 ▲", "-3.0† ▼"), two spaces between columns.
+        assert!(table[0].ends_with("   w19      w20      w21"), "{t}");
+        let leads = table
+            .iter()
+            .find(|l| l.starts_with("Leads are good"))
+            .unwrap();
+        assert!(leads.ends_with("  0.0        —     n<10"), "{leads}");
+        let goals = table.iter().find(|l| l.starts_with("Goals")).unwrap();
+        assert!(goals.ends_with("+5.0  +20.0 ▲  -3.0† ▼"), "{goals}");
     }
 
     #[test]

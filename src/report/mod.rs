@@ -439,6 +439,8 @@ pub async fn add_breakdowns(r: &mut Report, session: &Session, by: &[String]) ->
     Ok(())
 }
 
+pub use md::render_text;
+
 /// Renders one format.
 pub fn render(r: &Report, f: ReportFormat) -> String {
     match f {
