@@ -1,0 +1,271 @@
+//! Transient faults between gaptrack and S3: a proxy on 127.0.0.1 in front of moto fails
+//! a fixed share of the requests (503 Slow Down; connection closed before the request is
+//! forwarded; request forwarded and acted on, then the connection closed without an
+//! answer, so that a conditional PUT of a commit that did land is retried and finds its
+//! own commit). Every command either succeeds with the results of a fault-free run on
+//! another store, or fails cleanly: exit 1 (or 4), one `error:` line, no credential, and
+//! the store readable at its previous state (or, for an ingest whose commit landed
+//! before the failure, at the next one: the command is then safe to run again).
+
+use super::*;
+use support::{FaultProxy, FaultStats};
+
+const KEY: &str = "GAPTRACKFAULTKEY0001";
+const SECRET: &str = "gaptrack-fault-secret-0001";
+
+/// Everything a reader sees of a store, as text: waves, agreement, responses checksums.
+fn visible(d: &Cli) -> String {
+    let mut s = String::new();
+    for sql in [
+        "SELECT wave, respondents, source_sha256 FROM waves ORDER BY wave",
+        "SELECT wave, statement, grp, n, round(pct, 9) AS pct FROM agreement ORDER BY wave, statement, grp",
+        "SELECT wave, count(*) AS n, sum(value) AS s, count(DISTINCT respondent) AS r \
+         FROM responses GROUP BY wave ORDER BY wave",
+        "SELECT wave, statement, text FROM statements ORDER BY wave, statement",
+    ] {
+        let o = d.query_csv(sql, None);
+        check(&o, &format!("fault-free read: {sql}"));
+        s.push_str(&o.stdout);
+    }
+    s
+}
+
+/// One step of the scenario.
+enum Step<'a> {
+    Ingest(&'a Path),
+    Remove(&'a str),
+    Query(&'a str),
+    Report,
+}
+
+impl Step<'_> {
+    fn name(&self) -> String {
+        match self {
+            Step::Ingest(p) => format!("ingest {}", p.display()),
+            Step::Remove(w) => format!("remove {w}"),
+            Step::Query(q) => format!("query {q}"),
+            Step::Report => "report".into(),
+        }
+    }
+    fn writes(&self) -> bool {
+        matches!(self, Step::Ingest(_) | Step::Remove(_))
+    }
+    fn run(&self, d: &Cli, out_dir: &Path) -> Out {
+        match self {
+            Step::Ingest(p) => d.ingest(&[p]),
+            Step::Remove(w) => d.remove(w),
+            Step::Query(q) => d.query_csv(q, None),
+            Step::Report => d.report(&out_dir.display().to_string()),
+        }
+    }
+}
+
+/// Outcomes of the runs under faults.
+#[derive(Debug, Default)]
+struct Tally {
+    runs: usize,
+    succeeded: usize,
+    failed_clean: usize,
+    failed_after_commit: usize,
+}
+
+fn assert_clean_failure(o: &Out, what: &str) {
+    assert!(
+        o.code == 1 || o.code == 4,
+        "{what}: a transient fault must exit 1 (or 4), not {}",
+        o.both()
+    );
+    let errors: Vec<&str> = o
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{what}: one error line: {}", o.both());
+    assert!(errors[0].len() > 20, "{what}: {}", o.both());
+    assert!(!o.stderr.contains("panicked"), "{what}: {}", o.both());
+    assert_secret_free(o, &[SECRET], what);
+}
+
+/// Runs the scenario on `faulty` through the proxy at `rate` %, each step until it
+/// succeeds (at most `attempts` times), and compares with the fault-free `reference`.
+#[allow(clippy::too_many_arguments)]
+fn scenario(
+    proxy: &FaultProxy,
+    rate: u64,
+    attempts: usize,
+    faulty: &Cli,
+    reference: &Cli,
+    steps: &[Step],
+    dirs: (&Path, &Path),
+    tally: &mut Tally,
+) {
+    for (i, step) in steps.iter().enumerate() {
+        let what = format!("step {i} ({}) at {rate} % faults", step.name());
+        proxy.set_rate(0);
+        let want = step.run(reference, dirs.0);
+        check(&want, &format!("{what}: fault-free run"));
+        let before = visible(faulty);
+        let after_ref = visible(reference);
+        let mut done = false;
+        for attempt in 0..attempts {
+            proxy.set_rate(rate);
+            let o = step.run(faulty, dirs.1);
+            proxy.set_rate(0);
+            tally.runs += 1;
+            let now = visible(faulty);
+            if o.ok() {
+                tally.succeeded += 1;
+                assert_secret_free(&o, &[SECRET], &what);
+                assert_eq!(
+                    now, after_ref,
+                    "{what}: attempt {attempt} succeeded with other data"
+                );
+                match step {
+                    Step::Query(_) => assert_eq!(o.stdout, want.stdout, "{what}"),
+                    Step::Report => {
+                        for f in ["trend.csv", "trend.md"] {
+                            assert_eq!(
+                                std::fs::read(dirs.1.join(f)).unwrap(),
+                                std::fs::read(dirs.0.join(f)).unwrap(),
+                                "{what}: {f}"
+                            );
+                        }
+                    }
+                    _ => {}
+                }
+                done = true;
+                break;
+            }
+            assert_clean_failure(&o, &format!("{what}, attempt {attempt}"));
+            if now == before {
+                tally.failed_clean += 1;
+            } else {
+                // Only a write whose commit landed before a later request failed.
+                assert!(
+                    step.writes(),
+                    "{what}: a read changed the store: {}",
+                    o.both()
+                );
+                assert_eq!(
+                    now,
+                    after_ref,
+                    "{what}: a failed run left a third state: {}",
+                    o.both()
+                );
+                tally.failed_after_commit += 1;
+                done = true;
+                break;
+            }
+        }
+        assert!(done, "{what}: no success in {attempts} attempts");
+    }
+}
+
+#[test]
+fn transient_faults_s3() {
+    let started = Instant::now();
+    let server = support::moto();
+    let bucket = "gaptrack-faults";
+    support::create_bucket(&server, bucket);
+    let proxy = FaultProxy::start(server.port, 0, 20240517);
+    let os = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(bucket)
+        .with_endpoint(server.endpoint())
+        .with_allow_http(true)
+        .with_access_key_id(KEY)
+        .with_secret_access_key(SECRET)
+        .with_region("eu-west-1")
+        .build()
+        .unwrap();
+    let env = vec![
+        kv("AWS_ENDPOINT_URL", &proxy.endpoint()),
+        kv("AWS_ALLOW_HTTP", "true"),
+        kv("AWS_ACCESS_KEY_ID", KEY),
+        kv("AWS_SECRET_ACCESS_KEY", SECRET),
+        kv("AWS_REGION", "eu-west-1"),
+    ];
+    let b = Backend {
+        name: "s3-faults",
+        root: format!("s3://{bucket}"),
+        env,
+        objects: Some(Arc::new(os)),
+        _server: Some(server),
+        _tmp: None,
+    };
+    let data = tempfile::tempdir().unwrap();
+    let w1 = make_wave(data.path(), "w1", "w1", "2021-03-31", 1, 300);
+    let w2 = make_wave(data.path(), "w2", "w2", "2022-03-31", 2, 300);
+    let w2b = make_wave(&data.path().join("v2"), "w2", "w2", "2022-03-31", 3, 350);
+    let w3 = make_wave(data.path(), "w3", "w3", "2023-03-31", 4, 300);
+    let trend = "SELECT statement, wave, prev_wave, round(change_pp, 9) AS change_pp, \
+                 round(p_value, 9) AS p FROM gap_trend ORDER BY statement, wave, group_a, group_b";
+    let steps = [
+        Step::Ingest(&w1.spec),
+        Step::Ingest(&w2.spec),
+        Step::Query(trend),
+        Step::Ingest(&w2b.spec),
+        Step::Report,
+        Step::Remove("w1"),
+        Step::Ingest(&w3.spec),
+        Step::Query(trend),
+        Step::Report,
+    ];
+    let reports = tempfile::tempdir().unwrap();
+    let mut tallies = Vec::new();
+    // With the default retries every command gets through; with one retry per request
+    // many fail, and must fail cleanly.
+    for (rate, retries, attempts) in [(20, None, 3), (20, Some("1"), 12)] {
+        let tag = format!("r{rate}-{}", retries.unwrap_or("default"));
+        let reference = b.cli(&b.url(&format!("{tag}/reference")));
+        let mut faulty = b.cli(&b.url(&format!("{tag}/faulty")));
+        if let Some(n) = retries {
+            faulty.env.push(kv("GAPTRACK_HTTP_RETRIES", n));
+        }
+        let (ref_out, faulty_out) = (
+            reports.path().join(&tag).join("ref"),
+            reports.path().join(&tag).join("faulty"),
+        );
+        let mut tally = Tally::default();
+        let before: FaultStats = proxy.stats();
+        let t = Instant::now();
+        scenario(
+            &proxy,
+            rate,
+            attempts,
+            &faulty,
+            &reference,
+            &steps,
+            (&ref_out, &faulty_out),
+            &mut tally,
+        );
+        let after = proxy.stats();
+        // Invisible leftovers of failed runs go with vacuum; the data stays.
+        proxy.set_rate(0);
+        let shown = visible(&faulty);
+        check(
+            &faulty.vacuum(&["--retain-hours", "0"]),
+            "vacuum after faults",
+        );
+        assert_no_stray_rows(&b.store(&faulty.store), &tag);
+        assert_eq!(visible(&faulty), shown, "{tag}: vacuum changed the data");
+        let faults = FaultStats {
+            requests: after.requests - before.requests,
+            status_503: after.status_503 - before.status_503,
+            dropped_before: after.dropped_before - before.dropped_before,
+            dropped_after: after.dropped_after - before.dropped_after,
+        };
+        println!(
+            "[s3 faults {tag}] {tally:?}; proxy: {faults:?} ({:.1} % faulty); {:.1}s",
+            100.0 * faults.faults() as f64 / faults.requests.max(1) as f64,
+            t.elapsed().as_secs_f64()
+        );
+        assert!(faults.dropped_after > 0 && faults.status_503 > 0 && faults.dropped_before > 0);
+        tallies.push((tag, tally));
+    }
+    // The first pass succeeds everywhere; the second shows failures, all clean.
+    assert!(
+        tallies[1].1.failed_clean + tallies[1].1.failed_after_commit > 0,
+        "{tallies:?}"
+    );
+    println!("[s3 faults] {:.1}s in all", started.elapsed().as_secs_f64());
+}
