@@ -246,7 +246,13 @@ fn crash_suite(b: &Backend, per_group_new: usize) {
                 (Some(want.rows), Some(want.sum), Some(want.respondents)),
                 "{what}: python deltalake reads {py}"
             );
-            assert_eq!(a["stored_loads"].as_i64(), Some(2), "{what}: {py}");
+            // Both loads' rows are stored until the replaced ones are cleaned up.
+            let stored = if matches!(m, Moment::At("responses_cleaned")) {
+                1
+            } else {
+                2
+            };
+            assert_eq!(a["stored_loads"].as_i64(), Some(stored), "{what}: {py}");
             python_checked += 1;
         }
         vacuum_and_check(b, &d, &store, seen, &old, &new, &what);
