@@ -235,7 +235,9 @@ pub fn report_error(e: &Error, format: LogFormat) {
             }
         }
         (e, LogFormat::Text) => {
-            let _ = writeln!(out, "error: {}", crate::store::redact(&e.to_string()));
+            // One line: a server's answer quoted in the message may span several.
+            let msg = e.to_string().replace(['\r', '\n'], " ");
+            let _ = writeln!(out, "error: {}", crate::store::redact(&msg));
         }
         (e, LogFormat::Json) => {
             let v = serde_json::json!({
