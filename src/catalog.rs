@@ -138,6 +138,7 @@ pub async fn commit_entry(
                     if !first && found.as_deref() == Some(entry.load_id.as_str()) {
                         // An earlier attempt did commit, but its answer was lost (a
                         // retried conditional PUT then finds its own commit): done.
+                        tracing::info!(event = "commit_recognised", table = WAVES, wave = %entry.wave, "the catalog commit of {} did land", entry.wave);
                         return Ok(t.version().unwrap_or(0) as i64);
                     }
                     if found.as_deref() != expected {
@@ -237,6 +238,12 @@ pub async fn remove_entry(store: &Store, wave: &str, expected: &str) -> Result<i
             let found = live_load(&t, wave).await?;
             if !first && found.is_none() {
                 // An earlier attempt did commit, but its answer was lost: the wave is gone.
+                tracing::info!(
+                    event = "commit_recognised",
+                    table = WAVES,
+                    wave,
+                    "the removal of {wave} did land"
+                );
                 return Ok(t.version().unwrap_or(0) as i64);
             }
             if found.as_deref() != Some(expected) {

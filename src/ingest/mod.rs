@@ -614,6 +614,11 @@ async fn append_small(store: &Store, name: &str, load_id: &str, batch: RecordBat
                 Some(t) => {
                     if !first && holds_load(&t, load_id) {
                         // An earlier attempt did commit, but its answer was lost.
+                        info!(
+                            event = "commit_recognised",
+                            table = name,
+                            "the {name} commit did land"
+                        );
                         return Ok(t.version().unwrap_or(0) as i64);
                     }
                     (t, 15)
@@ -1047,9 +1052,28 @@ async fn write_responses(
                 predicate: None,
             },
         )
-        .await
-        .map_err(|e| Error::delta("committing responses", e))?;
-    Ok((done.version() as i64, rows, seg.into_rows(&r.spec)))
+        .await;
+    let version = match done {
+        Ok(done) => done.version() as i64,
+        Err(e) => {
+            let e = Error::delta("committing responses", e);
+            // A commit whose answer was lost is retried and finds its version taken
+            // by itself; deltalake may then report a conflict. The table decides:
+            // files of this load (its id is unique) mean the commit landed.
+            match store.load(RESPONSES, None).await {
+                Ok(Some(t)) if matches!(e, Error::Conflict(_)) && holds_load(&t, load_id) => {
+                    info!(
+                        event = "commit_recognised",
+                        table = RESPONSES,
+                        "the responses commit did land"
+                    );
+                    t.version().unwrap_or(0) as i64
+                }
+                _ => return Err(e),
+            }
+        }
+    };
+    Ok((version, rows, seg.into_rows(&r.spec)))
 }
 
 /// Removes a wave: one catalog commit, then its rows are dropped.

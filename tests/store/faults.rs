@@ -72,6 +72,8 @@ struct Tally {
     /// `BufWriter::abort` after its shutdown (a panic inside a spawned task, caught by
     /// tokio; the command still fails cleanly).
     abort_panics: usize,
+    /// Commits whose answer was lost and that gaptrack recognised as its own on retry.
+    recognised: usize,
     /// What the proxy did during the runs under faults.
     faults: FaultStats,
 }
@@ -151,6 +153,7 @@ fn scenario(
             tally.faults.dropped_before += s1.dropped_before - s0.dropped_before;
             tally.faults.dropped_after += s1.dropped_after - s0.dropped_after;
             tally.runs += 1;
+            tally.recognised += o.stderr.lines().filter(|l| l.contains("did land")).count();
             if o.stderr.contains("panicked") && known_abort_panic(&o) {
                 tally.abort_panics += 1;
             }
@@ -267,6 +270,8 @@ fn transient_faults_s3() {
         let tag = format!("r{rate}-{}", retries.unwrap_or("default"));
         let reference = b.cli(&b.url(&format!("{tag}/reference")));
         let mut faulty = b.cli(&b.url(&format!("{tag}/faulty")));
+        // Info lines show the commits recognised after a lost answer.
+        faulty.env.push(kv("GAPTRACK_LOG", "gaptrack=info"));
         if let Some(n) = retries {
             faulty.env.push(kv("GAPTRACK_HTTP_RETRIES", n));
         }
@@ -313,4 +318,192 @@ fn transient_faults_s3() {
         "{tallies:?}"
     );
     println!("[s3 faults] {:.1}s in all", started.elapsed().as_secs_f64());
+}
+
+/// An object store that, for the first `lost` conditional PUTs (`PutMode::Create`, what a
+/// Delta commit is) of files under `_delta_log`, performs the write and then answers as a
+/// retried request would after the first answer was lost: "already exists".
+#[derive(Debug)]
+struct LostAnswers {
+    inner: Arc<dyn ObjectStore>,
+    lost: std::sync::atomic::AtomicUsize,
+    hits: std::sync::Mutex<Vec<String>>,
+}
+
+impl std::fmt::Display for LostAnswers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LostAnswers({})", self.inner)
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for LostAnswers {
+    async fn put_opts(
+        &self,
+        location: &object_store::path::Path,
+        payload: object_store::PutPayload,
+        opts: object_store::PutOptions,
+    ) -> object_store::Result<object_store::PutResult> {
+        let commit = matches!(opts.mode, object_store::PutMode::Create)
+            && location.as_ref().contains("_delta_log/")
+            && location.as_ref().ends_with(".json");
+        let r = self.inner.put_opts(location, payload, opts).await?;
+        if commit
+            && self
+                .lost
+                .fetch_update(
+                    std::sync::atomic::Ordering::SeqCst,
+                    std::sync::atomic::Ordering::SeqCst,
+                    |n| n.checked_sub(1),
+                )
+                .is_ok()
+        {
+            self.hits.lock().unwrap().push(location.to_string());
+            return Err(object_store::Error::AlreadyExists {
+                path: location.to_string(),
+                source: "the answer to the first attempt was lost".into(),
+            });
+        }
+        Ok(r)
+    }
+    async fn put_multipart_opts(
+        &self,
+        location: &object_store::path::Path,
+        opts: object_store::PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+    async fn get_opts(
+        &self,
+        location: &object_store::path::Path,
+        options: object_store::GetOptions,
+    ) -> object_store::Result<object_store::GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+    fn delete_stream(
+        &self,
+        locations: futures::stream::BoxStream<
+            'static,
+            object_store::Result<object_store::path::Path>,
+        >,
+    ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::path::Path>> {
+        self.inner.delete_stream(locations)
+    }
+    fn list(
+        &self,
+        prefix: Option<&object_store::path::Path>,
+    ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+    async fn list_with_delimiter(
+        &self,
+        prefix: Option<&object_store::path::Path>,
+    ) -> object_store::Result<object_store::ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+    async fn copy_opts(
+        &self,
+        from: &object_store::path::Path,
+        to: &object_store::path::Path,
+        options: object_store::CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+}
+
+/// Every commit of a load, a replacement and a removal has its answer lost once (the
+/// conditional PUT landed, its retry finds the version taken): each command still
+/// succeeds, writes each catalog change once, and stores each load's rows once.
+#[test]
+fn a_commit_whose_answer_was_lost_is_recognised() {
+    use gaptrack::ingest::{ingest, load_specs, remove, Status};
+    let data = tempfile::tempdir().unwrap();
+    let w1 = make_wave(data.path(), "w1", "w1", "2021-03-31", 1, 20);
+    let w1b = make_wave(&data.path().join("v2"), "w1", "w1", "2021-03-31", 2, 25);
+    let w2 = make_wave(data.path(), "w2", "w2", "2022-03-31", 3, 15);
+    let objects = Arc::new(LostAnswers {
+        inner: Arc::new(object_store::memory::InMemory::new()),
+        lost: std::sync::atomic::AtomicUsize::new(usize::MAX),
+        hits: Default::default(),
+    });
+    let url = url::Url::parse("memory:///lost").unwrap();
+    let store = Store::with_object_store(&url, "memory:///lost", objects.clone()).unwrap();
+    let load = |w: &Wave| {
+        block_on(async {
+            let specs = load_specs(std::slice::from_ref(&w.spec))?;
+            ingest(&store, specs, false).await
+        })
+    };
+    let o = load(&w1).unwrap();
+    assert_eq!(o[0].status, Status::Loaded);
+    let o = load(&w2).unwrap();
+    assert_eq!(o[0].status, Status::Loaded);
+    let o = load(&w1b).unwrap();
+    assert_eq!(o[0].status, Status::Replaced);
+    block_on(remove(&store, "w2")).unwrap();
+    let hits = objects.hits.lock().unwrap().clone();
+    for table in ["waves", "responses", "cellstats", "statements"] {
+        assert!(
+            hits.iter()
+                .any(|h| h.contains(&format!("{table}/_delta_log"))),
+            "no lost answer on {table}: {hits:?}"
+        );
+    }
+    // Each catalog change once.
+    let h = block_on(gaptrack::catalog::history(&store)).unwrap();
+    let ops: Vec<(&str, &str)> = h
+        .iter()
+        .map(|e| (e.operation.as_str(), e.wave.as_str()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("loaded", "w1"),
+            ("loaded", "w2"),
+            ("replaced", "w1"),
+            ("removed", "w2")
+        ]
+    );
+    // Each load's rows once: responses and cellstats of the live load, nothing else.
+    assert_no_stray_rows(&store, "after lost answers");
+    let responses = raw_loads(&store, "responses");
+    assert_eq!(responses.len(), 1, "{responses:?}");
+    assert_eq!(*responses.values().next().unwrap(), 2 * 50);
+    let cells = raw_loads(&store, "cellstats");
+    assert_eq!(
+        cells.values().copied().collect::<Vec<_>>(),
+        [4],
+        "{cells:?}"
+    );
+    let got: BTreeMap<(String, String), (i64, f64)> = block_on(async {
+        use gaptrack::sql::{query, Session, Settings};
+        let session = Session::open(&store, None, Settings::default())
+            .await
+            .unwrap();
+        let (schema, batches) = query::run(
+            &session,
+            "SELECT statement, grp, n, pct FROM agreement ORDER BY statement, grp",
+            &[],
+        )
+        .await
+        .unwrap();
+        let csv = query::render(query::OutputFormat::Csv, &schema, &batches).unwrap();
+        rows(&String::from_utf8(csv).unwrap())
+            .into_iter()
+            .map(|r| {
+                (
+                    (r["statement"].clone(), r["grp"].clone()),
+                    (num(&r["n"]) as i64, num(&r["pct"])),
+                )
+            })
+            .collect()
+    });
+    assert_eq!(got.len(), w1b.agreement.len());
+    for (k, (n, pct)) in &w1b.agreement {
+        assert!(
+            got[k].0 == *n && close(got[k].1, *pct),
+            "{k:?}: {:?}",
+            got[k]
+        );
+    }
 }
