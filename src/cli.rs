@@ -85,6 +85,17 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
     },
+    /// Delete the rows of loads the catalog does not name, then the data files no table
+    /// references any more, both only when older than the retention.
+    Vacuum {
+        /// Keep anything younger than this many hours: rows of loads that may still be
+        /// in flight, and files that readers of recent versions (`--as-of`) still need.
+        #[arg(long, default_value_t = crate::vacuum::DEFAULT_RETAIN_HOURS)]
+        retain_hours: u64,
+        /// List what would be removed; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -228,7 +239,9 @@ pub fn report_error(e: &Error, format: LogFormat) {
             }
         }
         (e, LogFormat::Text) => {
-            let _ = writeln!(out, "error: {}", crate::store::redact(&e.to_string()));
+            // One line: a server's answer quoted in the message may span several.
+            let msg = e.to_string().replace(['\r', '\n'], " ");
+            let _ = writeln!(out, "error: {}", crate::store::redact(&msg));
         }
         (e, LogFormat::Json) => {
             let v = serde_json::json!({
@@ -359,6 +372,14 @@ async fn run(cli: Cli) -> Result<()> {
             let h = crate::catalog::history(&store).await?;
             let batch = history_batch(&h)?;
             stdout_write(&query::render(format, &batch.schema(), &[batch])?)
+        }
+        Command::Vacuum {
+            retain_hours,
+            dry_run,
+        } => {
+            let store = Store::open(&store_url)?;
+            let out = crate::vacuum::vacuum(&store, retain_hours, dry_run).await?;
+            stdout_write(crate::vacuum::describe(&out).as_bytes())
         }
         Command::Query(q) => {
             let store = Store::open(&store_url)?;

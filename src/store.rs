@@ -111,9 +111,60 @@ fn invalid_url(display: &str, why: impl std::fmt::Display) -> Error {
     )
 }
 
-fn retry_config() -> object_store::RetryConfig {
+/// How the cloud clients treat slow or failing requests. Defaults, each overridable by an
+/// environment variable (whole seconds, or a count):
+/// - `GAPTRACK_HTTP_TIMEOUT` (120): the whole of one request, body included; generous
+///   enough for a data file of a large load on a slow link;
+/// - `GAPTRACK_HTTP_CONNECT_TIMEOUT` (5): establishing a connection;
+/// - `GAPTRACK_HTTP_RETRIES` (5): retries of a request that failed with a 5xx, 429 or
+///   408 answer, a timeout or a broken connection (with exponential backoff, 100 ms
+///   doubling up to 5 s, within 120 s in all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpSettings {
+    pub timeout_secs: u64,
+    pub connect_timeout_secs: u64,
+    pub retries: usize,
+}
+
+impl HttpSettings {
+    /// The settings from the environment; a value that is not a whole number is a usage
+    /// error naming the variable.
+    pub fn from_env() -> Result<HttpSettings> {
+        fn var(key: &str, default: u64, min: u64) -> Result<u64> {
+            match env_nonempty(key) {
+                None => Ok(default),
+                Some(v) => match v.trim().parse::<u64>() {
+                    Ok(n) if n >= min && n <= 86_400 => Ok(n),
+                    _ => Err(Error::Usage(format!(
+                        "{key}={v:?} is not valid: give a whole number from {min} to 86400"
+                    ))),
+                },
+            }
+        }
+        Ok(HttpSettings {
+            timeout_secs: var("GAPTRACK_HTTP_TIMEOUT", 120, 1)?,
+            connect_timeout_secs: var("GAPTRACK_HTTP_CONNECT_TIMEOUT", 5, 1)?,
+            retries: var("GAPTRACK_HTTP_RETRIES", 5, 0)? as usize,
+        })
+    }
+
+    fn client_keys(&self) -> [(object_store::ClientConfigKey, String); 2] {
+        [
+            (
+                object_store::ClientConfigKey::Timeout,
+                format!("{}s", self.timeout_secs),
+            ),
+            (
+                object_store::ClientConfigKey::ConnectTimeout,
+                format!("{}s", self.connect_timeout_secs),
+            ),
+        ]
+    }
+}
+
+fn retry_config(http: &HttpSettings) -> object_store::RetryConfig {
     object_store::RetryConfig {
-        max_retries: 5,
+        max_retries: http.retries,
         retry_timeout: std::time::Duration::from_secs(120),
         backoff: object_store::BackoffConfig {
             init_backoff: std::time::Duration::from_millis(100),
@@ -141,7 +192,12 @@ impl Store {
                         "an s3 URL needs a bucket: s3://bucket/prefix",
                     ));
                 }
-                Arc::new(s3_builder(&url).build().map_err(|e| build_error(&display, e))?)
+                let http = HttpSettings::from_env()?;
+                let mut b = s3_builder(&url, &http);
+                for (k, v) in http.client_keys() {
+                    b = b.with_config(object_store::aws::AmazonS3ConfigKey::Client(k), v);
+                }
+                Arc::new(b.build().map_err(|e| build_error(&display, e))?)
             }
             "az" | "abfs" | "abfss" | "azure" => {
                 if host.is_empty() {
@@ -150,9 +206,13 @@ impl Store {
                         "an Azure URL needs a container: az://container/prefix",
                     ));
                 }
-                let b = object_store::azure::MicrosoftAzureBuilder::from_env()
+                let http = HttpSettings::from_env()?;
+                let mut b = object_store::azure::MicrosoftAzureBuilder::from_env()
                     .with_url(url.as_str())
-                    .with_retry(retry_config());
+                    .with_retry(retry_config(&http));
+                for (k, v) in http.client_keys() {
+                    b = b.with_config(object_store::azure::AzureConfigKey::Client(k), v);
+                }
                 Arc::new(b.build().map_err(|e| build_error(&display, e))?)
             }
             "gs" => {
@@ -162,9 +222,13 @@ impl Store {
                         "a gs URL needs a bucket: gs://bucket/prefix",
                     ));
                 }
-                let b = object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                let http = HttpSettings::from_env()?;
+                let mut b = object_store::gcp::GoogleCloudStorageBuilder::from_env()
                     .with_url(url.as_str())
-                    .with_retry(retry_config());
+                    .with_retry(retry_config(&http));
+                for (k, v) in http.client_keys() {
+                    b = b.with_config(object_store::gcp::GoogleConfigKey::Client(k), v);
+                }
                 Arc::new(b.build().map_err(|e| build_error(&display, e))?)
             }
             other => {
@@ -509,7 +573,7 @@ fn build_error(display: &str, e: object_store::Error) -> Error {
 /// The S3 client: everything from the standard AWS environment (`AWS_ACCESS_KEY_ID`,
 /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, `AWS_ENDPOINT_URL`,
 /// `AWS_ALLOW_HTTP`, …), commits by conditional PUT (`If-None-Match: *`).
-fn s3_builder(url: &Url) -> object_store::aws::AmazonS3Builder {
+fn s3_builder(url: &Url, http: &HttpSettings) -> object_store::aws::AmazonS3Builder {
     use object_store::aws::{AmazonS3Builder, S3ConditionalPut};
     let mut b = AmazonS3Builder::from_env();
     // `from_env` takes both AWS_ENDPOINT (object_store's name) and AWS_ENDPOINT_URL (the
@@ -524,7 +588,7 @@ fn s3_builder(url: &Url) -> object_store::aws::AmazonS3Builder {
     if env_nonempty("AWS_CONDITIONAL_PUT").is_none() {
         b = b.with_conditional_put(S3ConditionalPut::ETagMatch);
     }
-    b.with_url(url.as_str()).with_retry(retry_config())
+    b.with_url(url.as_str()).with_retry(retry_config(http))
 }
 
 fn env_nonempty(key: &str) -> Option<String> {

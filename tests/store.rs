@@ -12,6 +12,11 @@
 
 mod support;
 
+#[path = "store/crash.rs"]
+mod crash;
+#[path = "store/faults.rs"]
+mod faults;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -178,6 +183,11 @@ trait Driver {
     fn history_csv(&self) -> Out;
     fn report(&self, out: &str) -> Out;
     fn run_config(&self, config: &Path) -> Out;
+    /// `vacuum` with these arguments (`--retain-hours N`, `--dry-run`).
+    fn vacuum(&self, args: &[&str]) -> Out;
+    /// Leaves the rows of a load that the catalog does not name in the data tables of
+    /// `raw` (as a load killed before its catalog commit does); returns its load id.
+    fn leave_orphan(&self, raw: &Store, spec: &Path) -> String;
 }
 
 /// The `gaptrack` binary with an environment.
@@ -220,6 +230,45 @@ impl Driver for Cli {
     fn run_config(&self, config: &Path) -> Out {
         let c = config.display().to_string();
         run_gaptrack(&self.env, &["run", "--config", &c])
+    }
+    fn vacuum(&self, args: &[&str]) -> Out {
+        let mut a = vec!["vacuum"];
+        a.extend_from_slice(args);
+        self.cmd(&a)
+    }
+    /// An ingest killed with SIGKILL once its data is committed, before its catalog commit.
+    fn leave_orphan(&self, raw: &Store, spec: &Path) -> String {
+        let before: BTreeSet<_> = raw_loads(raw, "responses").into_keys().collect();
+        let halt = tempfile::tempdir().unwrap();
+        let mut env = self.env.clone();
+        env.push(kv("GAPTRACK_TEST_HALT_AT", "data_committed"));
+        env.push(kv(
+            "GAPTRACK_TEST_HALT_DIR",
+            &halt.path().display().to_string(),
+        ));
+        let mut c = support::gaptrack(&env);
+        c.args([
+            "--store",
+            &self.store,
+            "ingest",
+            &spec.display().to_string(),
+        ]);
+        let mut p = Running::spawn(c);
+        let flag = halt.path().join("data_committed");
+        let deadline = Instant::now() + COMMAND_LIMIT;
+        while !flag.exists() && !p.exited() && Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let (killed, out) = p.kill9();
+        assert!(
+            killed && flag.exists(),
+            "the load did not halt: {}",
+            out.both()
+        );
+        let after: BTreeSet<_> = raw_loads(raw, "responses").into_keys().collect();
+        let new: Vec<_> = after.difference(&before).collect();
+        assert_eq!(new.len(), 1, "{new:?}");
+        new[0].1.clone()
     }
 }
 
@@ -334,6 +383,34 @@ impl Driver for Lib {
                 Ok(describe(&out.waves))
             }),
         )
+    }
+    fn vacuum(&self, args: &[&str]) -> Out {
+        let t = Instant::now();
+        let dry_run = args.contains(&"--dry-run");
+        let hours = args
+            .iter()
+            .position(|a| *a == "--retain-hours")
+            .map(|i| args[i + 1].parse().unwrap())
+            .unwrap_or(gaptrack::vacuum::DEFAULT_RETAIN_HOURS);
+        lib_out(
+            t,
+            block_on(async {
+                let store = Store::open(&self.store)?;
+                let o = gaptrack::vacuum::vacuum(&store, hours, dry_run).await?;
+                Ok(gaptrack::vacuum::describe(&o))
+            }),
+        )
+    }
+    /// In process the load cannot be killed: its rows are appended through deltalake.
+    fn leave_orphan(&self, raw: &Store, spec: &Path) -> String {
+        let wave = if spec.file_stem().is_some_and(|s| s == "w2") {
+            "w2"
+        } else {
+            panic!("{}", spec.display())
+        };
+        let load_id = "20200101T000000-0123456789ab";
+        add_orphan_load(raw, wave, load_id);
+        load_id.to_string()
     }
 }
 
@@ -519,6 +596,63 @@ fn live_loads(store: &Store) -> BTreeSet<(String, String)> {
         .into_iter()
         .map(|e| (e.wave, e.load_id))
         .collect()
+}
+
+/// Data files under a table that its current version does not reference (listed from
+/// the object store, compared with the Delta snapshot's files).
+fn unreferenced_files(store: &Store, table: &str) -> Vec<String> {
+    use futures::TryStreamExt;
+    block_on(async {
+        let Some(t) = store.load(table, None).await.unwrap() else {
+            return vec![];
+        };
+        let live: BTreeSet<String> = t
+            .snapshot()
+            .unwrap()
+            .log_data()
+            .iter()
+            .map(|f| percent_decode(&f.path()))
+            .collect();
+        let (root, _) = store.object_store();
+        let prefix = store.path(table);
+        let objects: Vec<object_store::ObjectMeta> =
+            root.list(Some(&prefix)).try_collect().await.unwrap();
+        objects
+            .into_iter()
+            .map(|m| m.location.to_string())
+            .filter(|p| p.ends_with(".parquet"))
+            .map(|p| p[prefix.as_ref().len() + 1..].to_string())
+            .filter(|p| !live.contains(&percent_decode(p)))
+            .collect()
+    })
+}
+
+/// Appends rows under a made-up load id that no catalog names (what a load killed after
+/// writing its data leaves) to `cellstats`, through deltalake directly.
+fn add_orphan_load(store: &Store, wave: &str, load_id: &str) {
+    use gaptrack::tables::{cellstats_batch, CellStat};
+    let batch = cellstats_batch(
+        wave,
+        load_id,
+        &[CellStat {
+            statement: "s1".into(),
+            grp: "sales".into(),
+            n: Some(1),
+            sum_w: Some(1.0),
+            sum_wa: Some(1.0),
+            sum_w2: Some(1.0),
+            sum_w2a: Some(1.0),
+            pct: 100.0,
+        }],
+    )
+    .unwrap();
+    block_on(async {
+        let t = store.load("cellstats", None).await.unwrap().unwrap();
+        t.write(vec![batch])
+            .with_save_mode(deltalake::protocol::SaveMode::Append)
+            .await
+            .unwrap();
+    });
 }
 
 /// Every data table holds the rows of the live loads and of no other load.
@@ -779,6 +913,90 @@ fn conformance(b: &Backend, d: &dyn Driver, store_url: &str, data: &Path) -> Vec
     assert!(first == second, "a second run published different bytes");
     assert_no_stray_rows(&raw, "after run");
     step("run twice", t);
+
+    // Vacuum: rows of a load the catalog does not name go, once older than the
+    // retention; then every file no table references; the data stays as it was.
+    let t = Instant::now();
+    let changed_w2 = make_wave(&data.join("orphan"), "w2", "w2", "2022-03-31", 5, 10);
+    let orphan = d.leave_orphan(&raw, &changed_w2.spec);
+    let orphan = orphan.as_str();
+    let with_orphan = raw_loads(&raw, "cellstats");
+    assert!(with_orphan.contains_key(&("w2".to_string(), orphan.to_string())));
+    let before_waves = waves_of(d, None);
+    let before_counts = d.query_csv(
+        "SELECT wave, count(*) AS n, sum(value) AS s, count(DISTINCT respondent) AS r \
+         FROM responses GROUP BY wave ORDER BY wave",
+        None,
+    );
+    check(&before_counts, "responses checksum");
+    let stale: usize = gaptrack::store::DATA_TABLES
+        .iter()
+        .map(|tb| unreferenced_files(&raw, tb).len())
+        .sum();
+    assert!(
+        stale > 0,
+        "the replaced and removed loads left no files to vacuum"
+    );
+    // Its file was written just now: with a retention of an hour it is kept, and a dry
+    // run changes nothing.
+    let o = d.vacuum(&["--retain-hours", "1", "--dry-run"]);
+    check(&o, "vacuum dry run");
+    assert!(
+        o.stdout.contains(&format!("kept load {orphan} of wave w2")),
+        "{}",
+        o.both()
+    );
+    let o = d.vacuum(&["--retain-hours", "0", "--dry-run"]);
+    check(&o, "vacuum dry run, no retention");
+    assert!(
+        o.stdout
+            .contains(&format!("would delete load {orphan} of wave w2")),
+        "{}",
+        o.both()
+    );
+    assert_eq!(raw_loads(&raw, "cellstats"), with_orphan);
+    let o = d.vacuum(&["--retain-hours", "0"]);
+    check(&o, "vacuum");
+    assert!(
+        o.stdout
+            .contains(&format!("deleted load {orphan} of wave w2")),
+        "{}",
+        o.both()
+    );
+    assert_no_stray_rows(&raw, "after vacuum");
+    for tb in gaptrack::store::DATA_TABLES.iter().chain(["waves"].iter()) {
+        let left = unreferenced_files(&raw, tb);
+        assert!(
+            left.is_empty(),
+            "{tb} keeps unreferenced files after vacuum: {left:?}"
+        );
+    }
+    let removed: usize = o
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("vacuum: removed "))
+        .filter_map(|l| l.split(' ').next()?.parse::<usize>().ok())
+        .sum();
+    assert!(removed > stale, "{}", o.both());
+    assert_eq!(waves_of(d, None), before_waves);
+    assert_agreement(d, &jw1);
+    let after_counts = d.query_csv(
+        "SELECT wave, count(*) AS n, sum(value) AS s, count(DISTINCT respondent) AS r \
+         FROM responses GROUP BY wave ORDER BY wave",
+        None,
+    );
+    assert_eq!(after_counts.stdout, before_counts.stdout);
+    // Nothing is left to do; history shows no vacuum.
+    let o = d.vacuum(&["--retain-hours", "0"]);
+    check(&o, "vacuum again");
+    assert!(
+        o.stdout
+            .contains("deleted 0 loads not in the catalog; removed 0 files, 0 bytes"),
+        "{}",
+        o.both()
+    );
+    assert_eq!(history_of(d).len(), versions);
+    step("vacuum", t);
     timings
 }
 

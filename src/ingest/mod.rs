@@ -461,7 +461,10 @@ async fn write_wave(
             versions.insert(RESPONSES.into(), version);
             if !seg_rows.is_empty() {
                 let batch = tables::segstats_batch(&spec.wave, &load_id, &seg_rows)?;
-                versions.insert(SEGSTATS.into(), append_small(store, SEGSTATS, batch).await?);
+                versions.insert(
+                    SEGSTATS.into(),
+                    append_small(store, SEGSTATS, &load_id, batch).await?,
+                );
             }
             for ((k, g), acc) in &summary.cells {
                 cell_rows.push(cell_stat(spec.statements[*k].id.clone(), g.clone(), acc));
@@ -490,7 +493,7 @@ async fn write_wave(
     let batch = tables::cellstats_batch(&spec.wave, &load_id, &cell_rows)?;
     versions.insert(
         CELLSTATS.into(),
-        append_small(store, CELLSTATS, batch).await?,
+        append_small(store, CELLSTATS, &load_id, batch).await?,
     );
 
     let stmt_rows: Vec<StatementRow> = spec
@@ -523,7 +526,7 @@ async fn write_wave(
     let batch = tables::statements_batch(&spec.wave, &load_id, &stmt_rows)?;
     versions.insert(
         STATEMENTS.into(),
-        append_small(store, STATEMENTS, batch).await?,
+        append_small(store, STATEMENTS, &load_id, batch).await?,
     );
 
     let entry = CatalogEntry {
@@ -544,11 +547,26 @@ async fn write_wave(
             .map(|x| x.segments.clone())
             .unwrap_or_default(),
     };
+    catalog::test_halt("data_committed").await;
     if let Err(e) = catalog::commit_entry(store, &entry, previous, &versions).await {
-        // Nothing of this load became visible; drop its rows.
-        cleanup_load(store, &spec.wave, &load_id).await;
-        return Err(e);
+        // The commit may have landed even though its answer was lost (a connection
+        // dropped after the request was sent): the catalog decides.
+        match catalog::current(store).await {
+            Ok(c) if c.entries.iter().any(|x| x.load_id == load_id) => {
+                warn!(event = "commit_recovered", wave = %spec.wave, "the catalog commit of {} reported an error ({e}) but did land", spec.wave);
+            }
+            Ok(_) => {
+                // Nothing of this load became visible; drop its rows.
+                cleanup_load(store, &spec.wave, &load_id).await;
+                return Err(e);
+            }
+            Err(_) => {
+                warn!(event = "cleanup_skipped", wave = %spec.wave, "could not tell whether load {load_id} of {} committed; its rows stay until `gaptrack vacuum`", spec.wave);
+                return Err(e);
+            }
+        }
     }
+    catalog::test_halt("catalog_committed").await;
     if let Some(old) = previous {
         cleanup_load(store, &spec.wave, old).await;
     }
@@ -574,6 +592,9 @@ pub async fn cleanup_load(store: &Store, wave: &str, load_id: &str) {
             Ok(())
         }
         .await;
+        if name == RESPONSES {
+            catalog::test_halt("responses_cleaned").await;
+        }
         if let Err(e) = res {
             warn!(event = "cleanup_failed", wave, table = name, "could not remove the replaced rows of {wave} from {name}: {e} (run `gaptrack vacuum`)");
         }
@@ -583,25 +604,53 @@ pub async fn cleanup_load(store: &Store, wave: &str, load_id: &str) {
 /// Appends a small batch to a data table, creating the table if needed. Returns the new
 /// table version. Appends never conflict with each other; creating the table races
 /// with other writers creating it, and the loser appends to the winner's table.
-async fn append_small(store: &Store, name: &str, batch: RecordBatch) -> Result<i64> {
+async fn append_small(store: &Store, name: &str, load_id: &str, batch: RecordBatch) -> Result<i64> {
     let what = format!("writing {name}");
     let (what, batch) = (&what, &batch);
-    crate::store::commit_with_retries(what, || async move {
-        let (table, retries) = match store.load(name, None).await? {
-            Some(t) => (t, 15),
-            None => (store.table_handle(name)?, 0),
-        };
-        let t = table
-            .write(vec![batch.clone()])
-            .with_save_mode(SaveMode::Append)
-            .with_partition_columns(PARTITIONS)
-            .with_writer_properties(writer_properties())
-            .with_commit_properties(CommitProperties::default().with_max_retries(retries))
-            .await
-            .map_err(|e| Error::delta(what, e))?;
-        Ok(t.version().unwrap_or(0) as i64)
+    let mut attempts = 0;
+    crate::store::commit_with_retries(what, || {
+        attempts += 1;
+        let first = attempts == 1;
+        async move {
+            let (table, retries) = match store.load(name, None).await? {
+                Some(t) => {
+                    if !first && holds_load(&t, load_id) {
+                        // An earlier attempt did commit, but its answer was lost.
+                        info!(
+                            event = "commit_recognised",
+                            table = name,
+                            "the {name} commit did land"
+                        );
+                        return Ok(t.version().unwrap_or(0) as i64);
+                    }
+                    (t, 15)
+                }
+                None => (store.table_handle(name)?, 0),
+            };
+            let t = table
+                .write(vec![batch.clone()])
+                .with_save_mode(SaveMode::Append)
+                .with_partition_columns(PARTITIONS)
+                .with_writer_properties(writer_properties())
+                .with_commit_properties(CommitProperties::default().with_max_retries(retries))
+                .await
+                .map_err(|e| Error::delta(what, e))?;
+            Ok(t.version().unwrap_or(0) as i64)
+        }
     })
     .await
+}
+
+/// Whether a table's current version holds files of `load_id` (load ids are unique, so
+/// such files can only come from this load).
+fn holds_load(t: &DeltaTable, load_id: &str) -> bool {
+    t.snapshot().is_ok_and(|s| {
+        s.log_data().iter().any(|f| {
+            f.partition_values_map()
+                .get("load_id")
+                .is_some_and(|v| v.as_deref() == Some(load_id))
+        })
+    })
 }
 
 /// The `responses` table with a column for every segment of this wave: created if it
@@ -1005,9 +1054,28 @@ async fn write_responses(
                 predicate: None,
             },
         )
-        .await
-        .map_err(|e| Error::delta("committing responses", e))?;
-    Ok((done.version() as i64, rows, seg.into_rows(&r.spec)))
+        .await;
+    let version = match done {
+        Ok(done) => done.version() as i64,
+        Err(e) => {
+            let e = Error::delta("committing responses", e);
+            // A commit whose answer was lost is retried and finds its version taken
+            // by itself; deltalake may then report a conflict. The table decides:
+            // files of this load (its id is unique) mean the commit landed.
+            match store.load(RESPONSES, None).await {
+                Ok(Some(t)) if matches!(e, Error::Conflict(_)) && holds_load(&t, load_id) => {
+                    info!(
+                        event = "commit_recognised",
+                        table = RESPONSES,
+                        "the responses commit did land"
+                    );
+                    t.version().unwrap_or(0) as i64
+                }
+                _ => return Err(e),
+            }
+        }
+    };
+    Ok((version, rows, seg.into_rows(&r.spec)))
 }
 
 /// Removes a wave: one catalog commit, then its rows are dropped.

@@ -97,6 +97,25 @@ impl Running {
     }
 }
 
+impl Running {
+    /// Sends SIGKILL (`kill -9`: no handler, no cleanup) if the process still runs, and
+    /// collects its output. Returns whether it was still running, i.e. whether it was
+    /// killed.
+    pub fn kill9(mut self) -> (bool, Out) {
+        let running = matches!(self.child.try_wait(), Ok(None));
+        if running {
+            // std's Child::kill sends SIGKILL on Unix.
+            let _ = self.child.kill();
+        }
+        (running, self.wait(Duration::from_secs(30)))
+    }
+
+    /// Whether the process has exited.
+    pub fn exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
@@ -468,5 +487,229 @@ impl FakeHttp {
     pub fn requests(mut self) -> Vec<String> {
         self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
         self.handle.take().unwrap().join().unwrap()
+    }
+}
+
+// --- A proxy that injects transient faults -----------------------------------------------
+
+/// What a [`FaultProxy`] did to the requests it saw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FaultStats {
+    /// Requests read from clients.
+    pub requests: u64,
+    /// Answered `503 Slow Down` without being forwarded.
+    pub status_503: u64,
+    /// Connection closed before the request was forwarded.
+    pub dropped_before: u64,
+    /// Forwarded (the server acted on it), then the connection closed without an answer.
+    pub dropped_after: u64,
+}
+
+impl FaultStats {
+    pub fn faults(&self) -> u64 {
+        self.status_503 + self.dropped_before + self.dropped_after
+    }
+}
+
+struct ProxyState {
+    /// Faulty requests per 1000.
+    rate_per_mille: u64,
+    rng: u64,
+    stats: FaultStats,
+}
+
+/// An HTTP/1.1 proxy on 127.0.0.1 in front of a server on 127.0.0.1:`upstream`, one
+/// request per connection. A share of the requests (drawn from a seeded generator, in
+/// the order they arrive) fails: half of the faults are answered `503 Slow Down` as S3
+/// does when throttling, a quarter have their connection closed before the request is
+/// forwarded, and a quarter are forwarded (so the server acts on them) and then have
+/// their connection closed without an answer: the client cannot tell whether a write
+/// happened. Stops when dropped.
+pub struct FaultProxy {
+    pub port: u16,
+    state: std::sync::Arc<std::sync::Mutex<ProxyState>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    None,
+    Status503,
+    DropBefore,
+    DropAfter,
+}
+
+/// Reads one request: the head up to the blank line, then `Content-Length` bytes.
+fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if buf.len() > 1 << 20 {
+            return None;
+        }
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    // The upstream connection serves this one request.
+    let mut out = Vec::with_capacity(buf.len() + 20);
+    for line in head.split("\r\n") {
+        if line.is_empty() {
+            continue;
+        }
+        let name = line.split(':').next().unwrap_or("").trim();
+        if name.eq_ignore_ascii_case("connection") || name.eq_ignore_ascii_case("keep-alive") {
+            continue;
+        }
+        out.extend_from_slice(line.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"Connection: close\r\n\r\n");
+    out.extend_from_slice(&buf[head_end..head_end + len]);
+    Some(out)
+}
+
+fn forward(upstream: u16, request: &[u8]) -> Option<Vec<u8>> {
+    let mut u = TcpStream::connect(("127.0.0.1", upstream)).ok()?;
+    u.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
+    u.write_all(request).ok()?;
+    let mut resp = Vec::new();
+    u.read_to_end(&mut resp).ok()?;
+    Some(resp)
+}
+
+fn serve_one(mut client: TcpStream, upstream: u16, state: &std::sync::Mutex<ProxyState>) {
+    client.set_nonblocking(false).ok();
+    client.set_read_timeout(Some(Duration::from_secs(60))).ok();
+    let Some(request) = read_request(&mut client) else {
+        return;
+    };
+    let fault = {
+        let mut st = state.lock().unwrap();
+        st.stats.requests += 1;
+        st.rng = st
+            .rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let draw = (st.rng >> 33) % 4000;
+        let fault = if draw >= st.rate_per_mille * 4 {
+            Fault::None
+        } else {
+            match draw % 4 {
+                0 | 1 => Fault::Status503,
+                2 => Fault::DropBefore,
+                _ => Fault::DropAfter,
+            }
+        };
+        match fault {
+            Fault::Status503 => st.stats.status_503 += 1,
+            Fault::DropBefore => st.stats.dropped_before += 1,
+            Fault::DropAfter => st.stats.dropped_after += 1,
+            Fault::None => {}
+        }
+        fault
+    };
+    match fault {
+        Fault::Status503 => {
+            let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+            let _ = client.write_all(
+                format!(
+                    "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        }
+        Fault::DropBefore => {}
+        Fault::DropAfter => {
+            let _ = forward(upstream, &request);
+        }
+        Fault::None => {
+            if let Some(resp) = forward(upstream, &request) {
+                let _ = client.write_all(&resp);
+            }
+        }
+    }
+    let _ = client.shutdown(std::net::Shutdown::Both);
+}
+
+impl FaultProxy {
+    /// A proxy to 127.0.0.1:`upstream` that fails `rate_percent` % of the requests, drawn
+    /// from `seed`.
+    pub fn start(upstream: u16, rate_percent: u64, seed: u64) -> FaultProxy {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let port = l.local_addr().unwrap().port();
+        l.set_nonblocking(true).unwrap();
+        let state = std::sync::Arc::new(std::sync::Mutex::new(ProxyState {
+            rate_per_mille: rate_percent * 10,
+            rng: seed,
+            stats: FaultStats::default(),
+        }));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (st, stopped) = (state.clone(), stop.clone());
+        let handle = std::thread::spawn(move || {
+            // At most an hour, whatever happens to the test.
+            let deadline = Instant::now() + Duration::from_secs(3600);
+            while !stopped.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline {
+                match l.accept() {
+                    Ok((s, _)) => {
+                        let st = st.clone();
+                        std::thread::spawn(move || serve_one(s, upstream, &st));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        });
+        FaultProxy {
+            port,
+            state,
+            stop,
+            handle: Some(handle),
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Changes the share of faulty requests (0 for a clean pass through).
+    pub fn set_rate(&self, rate_percent: u64) {
+        self.state.lock().unwrap().rate_per_mille = rate_percent * 10;
+    }
+
+    pub fn stats(&self) -> FaultStats {
+        self.state.lock().unwrap().stats
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
     }
 }
