@@ -59,8 +59,11 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
     out
 }
 
-/// The rows of wave.csv: (id, group, weight, region, Q5_1, Q5_2); `None` is empty.
-fn csv_rows() -> Vec<(String, String, f64, String, i64, Option<f64>)> {
+/// One row of wave.csv: (id, group, weight, region, Q5_1, Q5_2); `None` is empty.
+type WaveRow = (String, String, f64, String, i64, Option<f64>);
+
+/// The rows of wave.csv.
+fn csv_rows() -> Vec<WaveRow> {
     let text = std::fs::read_to_string(formats_dir().join("wave.csv")).unwrap();
     text.lines()
         .skip(1)
@@ -81,7 +84,7 @@ fn csv_rows() -> Vec<(String, String, f64, String, i64, Option<f64>)> {
 /// wave.csv as Parquet, with the column types a Parquet producer may choose: a plain
 /// string id, a dictionary-encoded group, a float32 weight, a large-string segment, an
 /// int64 answer and a float64 answer (4.0 for 4, null for the empty cell).
-fn write_parquet(path: &Path, rows: &[(String, String, f64, String, i64, Option<f64>)]) {
+fn write_parquet(path: &Path, rows: &[WaveRow]) {
     let ids: StringArray = rows.iter().map(|r| Some(r.0.as_str())).collect();
     let groups: DictionaryArray<Int32Type> = rows.iter().map(|r| r.1.as_str()).collect();
     let wts: Float32Array = rows.iter().map(|r| Some(r.2 as f32)).collect();

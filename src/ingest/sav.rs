@@ -127,6 +127,9 @@ impl<T: Read> Src<T> {
     }
 }
 
+/// The raw values and labels of one value-label record.
+type LabelSet = (Vec<[u8; 8]>, Vec<Vec<u8>>);
+
 /// One variable of the dictionary.
 #[derive(Debug)]
 struct Var {
@@ -224,7 +227,7 @@ fn dictionary<T: Read>(src: &mut Src<T>, fallback: &'static Encoding) -> R<Dict>
     let mut vars: Vec<Var> = Vec::new();
     // Slot index -> variable index (continuation slots map to their variable).
     let mut slot_var: Vec<usize> = Vec::new();
-    let mut pending_labels: Vec<(Vec<[u8; 8]>, Vec<Vec<u8>>)> = Vec::new();
+    let mut pending_labels: Vec<LabelSet> = Vec::new();
     let mut label_targets: Vec<(usize, Vec<usize>)> = Vec::new();
     let mut long_names: Option<Vec<u8>> = None;
     let mut very_long: Option<Vec<u8>> = None;
@@ -408,8 +411,8 @@ fn dictionary<T: Read>(src: &mut Src<T>, fallback: &'static Encoding) -> R<Dict>
             }
             vars[k].width = width;
             vars[k].segments = (k + 1..k + n).collect();
-            for s in k + 1..k + n {
-                vars[s].segment_of = Some(k);
+            for seg in &mut vars[k + 1..k + n] {
+                seg.segment_of = Some(k);
             }
         }
     }
