@@ -467,3 +467,36 @@ fn bad_input_of_each_format_names_its_place() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// JSON Lines in the spec's `encoding` (windows-1252 here) arrive decoded; `null` is an
+/// empty cell (a segment without value) and `true` is text.
+#[test]
+fn jsonl_respects_the_encoding() {
+    let tmp = workdir();
+    let dir = tmp.path();
+    let lines = [
+        "{\"resp_id\": \"a1\", \"function\": \"Sales\", \"wt\": 1, \"region\": \"Z\u{fc}rich\", \"Q5_1\": 5, \"Q5_2\": 4}",
+        "{\"resp_id\": \"a2\", \"function\": \"Marketing\", \"wt\": 1, \"region\": null, \"Q5_1\": 1, \"Q5_2\": 4}",
+        "{\"resp_id\": \"a3\", \"function\": true, \"wt\": 1, \"region\": \"Gen\u{e8}ve\", \"Q5_1\": 4, \"Q5_2\": 4}",
+    ];
+    let joined = lines.join("\r\n");
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&joined);
+    assert!(bytes.contains(&0xFC), "the file is not UTF-8");
+    let spec = variant(dir, "jsonl", "jsonl_1252", "latin.jsonl", &bytes);
+    let text = std::fs::read_to_string(&spec).unwrap().replace(
+        "\n[respondent]",
+        "encoding = \"windows-1252\"\n[respondent]",
+    );
+    std::fs::write(&spec, text).unwrap();
+    let store = dir.join("store");
+    let o = gaptrack(&store, &["ingest", spec.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = query(
+        &store,
+        "SELECT respondent, grp, region FROM responses WHERE statement = 'shared_goals' ORDER BY respondent",
+    );
+    assert_eq!(
+        out,
+        "respondent,grp,region\na1,sales,Zürich\na2,marketing,\na3,true,Genève\n"
+    );
+}
