@@ -4,7 +4,8 @@ Made with pyreadstat 1.3.7 (ReadStat) and pandas, in a throwaway virtualenv:
     python3 -m venv /tmp/savenv && /tmp/savenv/bin/pip install pyreadstat pandas
     /tmp/savenv/bin/python tests/data/formats/make_sav.py
 The wave is the one of wave.csv: the group is a numeric code with value labels
-(1 Sales, 2 Marketing, 3 Operations), the id a string, the empty answer and the
+(1 Sales, 2 Marketing, 3 Operations), so is the region segment (1 north, 2 south),
+the id is a string, the empty answer and the
 blank Q2 of r06 are system-missing, and a 300-byte string variable (a very long
 string, record 7.14) sits before the answers so that their slots come after its
 segments. Variable names longer than 8 characters exercise record 7.13.
@@ -38,13 +39,14 @@ df = pd.DataFrame(
         "function_code": [float(r[1]) for r in rows],
         "comment": ["long comment " + "x" * 280 + r[0] for r in rows],
         "weight_final": [r[2] for r in rows],
-        "region": [r[3] for r in rows],
+        "region": [{"north": 1.0, "south": 2.0}[r[3]] for r in rows],
         "Q5_1": [float(r[4]) for r in rows],
         "Q5_2": [np.nan if r[5] is None else float(r[5]) for r in rows],
     }
 )
 labels = {
     "function_code": {1: "Sales", 2: "Marketing", 3: "Operations"},
+    "region": {1: "north", 2: "south"},
     "Q5_1": {1: "Strongly disagree", 5: "Strongly agree", 9: "Don't know"},
 }
 for name, opts in [
