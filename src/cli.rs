@@ -222,7 +222,7 @@ pub fn report_error(e: &Error, format: LogFormat) {
         }
         (Error::Invalid(inv), LogFormat::Json) => {
             for err in &inv.errors {
-                let v = serde_json::json!({
+                let mut v = serde_json::json!({
                     "level": "ERROR",
                     "event": "invalid_input",
                     "file": err.file,
@@ -231,6 +231,9 @@ pub fn report_error(e: &Error, format: LogFormat) {
                     "message": crate::store::redact(&err.to_string()),
                     "exit_code": 3,
                 });
+                if let Some(row) = err.row {
+                    v["row"] = row.into();
+                }
                 let _ = writeln!(out, "{v}");
             }
             if inv.total > inv.errors.len() {

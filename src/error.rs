@@ -12,6 +12,9 @@ pub struct InputError {
     pub file: String,
     /// 1-based line as an editor counts it, where there is one.
     pub line: Option<u64>,
+    /// 1-based row of a source without lines (Parquet, SPSS), where there is one: shown
+    /// as "row N" so no one looks for a line.
+    pub row: Option<u64>,
     /// Column name (data files) or key (specs), where there is one.
     pub column: Option<String>,
     /// What is wrong and what would be valid; quotes the offending value.
@@ -23,12 +26,17 @@ impl InputError {
         InputError {
             file: file.into(),
             line: None,
+            row: None,
             column: None,
             message: message.into(),
         }
     }
     pub fn line(mut self, line: u64) -> Self {
         self.line = Some(line);
+        self
+    }
+    pub fn row(mut self, row: u64) -> Self {
+        self.row = Some(row);
         self
     }
     pub fn column(mut self, column: impl Into<String>) -> Self {
@@ -42,9 +50,11 @@ impl fmt::Display for InputError {
         write!(f, "{}", self.file)?;
         if let Some(line) = self.line {
             write!(f, " line {line}")?;
+        } else if let Some(row) = self.row {
+            write!(f, " row {row}")?;
         }
         if let Some(col) = &self.column {
-            if self.line.is_some() {
+            if self.line.is_some() || self.row.is_some() {
                 write!(f, ",")?;
             }
             write!(f, " column {col}")?;

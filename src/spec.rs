@@ -19,6 +19,10 @@ pub enum Format {
     Tsv,
     Jsonl,
     Parquet,
+    /// A Qualtrics CSV export (three header rows); explicit only.
+    Qualtrics,
+    /// An SPSS system file (`.sav`).
+    Sav,
     Cells,
 }
 
@@ -29,6 +33,8 @@ impl Format {
             Format::Tsv => "tsv",
             Format::Jsonl => "jsonl",
             Format::Parquet => "parquet",
+            Format::Qualtrics => "qualtrics",
+            Format::Sav => "sav",
             Format::Cells => "cells",
         }
     }
@@ -38,6 +44,8 @@ impl Format {
             "tsv" | "tab" => Format::Tsv,
             "jsonl" | "ndjson" => Format::Jsonl,
             "parquet" => Format::Parquet,
+            "qualtrics" => Format::Qualtrics,
+            "sav" | "spss" => Format::Sav,
             "cells" => Format::Cells,
             _ => return None,
         })
@@ -409,7 +417,7 @@ fn validate(raw: RawSpec, p: &mut Problems, dir: &Path, bytes: Vec<u8>) -> Optio
                     f.span(),
                     "format",
                     format!(
-                        "{:?} is not a known format (csv, tsv, jsonl, parquet, cells)",
+                        "{:?} is not a known format (csv, tsv, jsonl, parquet, qualtrics, sav, cells)",
                         f.get_ref()
                     ),
                 );
@@ -425,12 +433,13 @@ fn validate(raw: RawSpec, p: &mut Problems, dir: &Path, bytes: Vec<u8>) -> Optio
                     "tsv" | "tab" => Some(Format::Tsv),
                     "jsonl" | "ndjson" => Some(Format::Jsonl),
                     "parquet" => Some(Format::Parquet),
+                    "sav" => Some(Format::Sav),
                     _ => {
                         let span = raw.source.as_ref().map(|s| s.span()).unwrap_or(0..0);
                         p.at(
                             span,
                             "source",
-                            format!("cannot tell the format of {s:?} from its extension; set `format` (csv, tsv, jsonl, parquet, cells)"),
+                            format!("cannot tell the format of {s:?} from its extension; set `format` (csv, tsv, jsonl, parquet, qualtrics, sav, cells)"),
                         );
                         None
                     }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::error::{Error, InputError, Invalid, Result};
 use crate::ingest::decode::Tracked;
-use crate::spec::{Scale, WaveSpec};
+use crate::spec::{Format, Respondent, Scale, WaveSpec};
 
 /// How many problems of one file are kept (the first is the headline).
 pub const MAX_ERRORS: usize = 21;
@@ -335,8 +335,526 @@ fn answer_hint(s: &str) -> &'static str {
     }
 }
 
-/// Reads a wide CSV/TSV microdata file, validating it against `spec`, calling `on_row`
-/// for every valid respondent. Returns the summary, or every problem found.
+/// Where a value is in its source, for messages: a line as an editor counts it (text
+/// formats), or a 1-based row (Parquet, SPSS: sources without lines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Loc {
+    Line(u64),
+    Row(u64),
+}
+
+impl Loc {
+    /// Puts the location on an error.
+    pub(crate) fn on(self, e: InputError) -> InputError {
+        match self {
+            Loc::Line(l) => e.line(l),
+            Loc::Row(r) => e.row(r),
+        }
+    }
+}
+
+impl std::fmt::Display for Loc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Loc::Line(l) => write!(f, "line {l}"),
+            Loc::Row(r) => write!(f, "row {r}"),
+        }
+    }
+}
+
+/// One record of a source, as the [`Validator`] sees it: the raw (untrimmed) bytes of
+/// each of the validator's columns, and where each one is.
+pub(crate) trait Fields {
+    /// The bytes of column `i` (an index into the validator's header); empty for a
+    /// missing value.
+    fn get(&self, i: usize) -> &[u8];
+    /// Where the value of column `i` is.
+    fn loc(&self, i: usize) -> Loc;
+}
+
+/// The columns of the spec, found in a source's header.
+pub(crate) struct Columns {
+    pub(crate) id: usize,
+    pub(crate) group: usize,
+    pub(crate) weight: Option<usize>,
+    pub(crate) segments: Vec<usize>,
+    pub(crate) statements: Vec<usize>,
+}
+
+/// The spec's `[respondent]` table, or the error a microdata wave without one gets.
+pub(crate) fn respondent(spec: &WaveSpec) -> Result<&Respondent> {
+    spec.respondent.as_ref().ok_or_else(|| {
+        Error::input(
+            InputError::new(
+                &spec.spec_path,
+                "a microdata wave needs a [respondent] table (with `id` and `group` columns)",
+            )
+            .column("respondent"),
+        )
+    })
+}
+
+/// Every column name the spec reads, once each, in the order id, group, weight,
+/// segments, statements (the header of sources whose records are looked up by name).
+pub(crate) fn needed_columns(spec: &WaveSpec) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |n: &str| {
+        if !out.iter().any(|x| x == n) {
+            out.push(n.to_string());
+        }
+    };
+    if let Some(r) = &spec.respondent {
+        add(&r.id);
+        add(&r.group);
+        if let Some(w) = &r.weight {
+            add(w);
+        }
+        for s in &r.segments {
+            add(s);
+        }
+    }
+    for s in &spec.statements {
+        add(s.column.as_deref().unwrap_or(""));
+    }
+    out
+}
+
+/// Finds the spec's columns in `header`; else one message per missing or duplicated
+/// column (`not_in` says where a missing one is not: "is not in the header").
+pub(crate) fn find_columns(
+    spec: &WaveSpec,
+    resp: &Respondent,
+    header: &[String],
+    not_in: &str,
+) -> std::result::Result<Columns, Vec<String>> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut dup_header: HashMap<&str, usize> = HashMap::new();
+    for (i, h) in header.iter().enumerate() {
+        if index.insert(h.as_str(), i).is_some() {
+            dup_header.entry(h.as_str()).or_insert(i);
+        }
+    }
+    let mut missing_cols = Vec::new();
+    let mut col = |name: &str, role: String| -> Option<usize> {
+        if let Some(&second) = dup_header.get(name) {
+            let first = header.iter().position(|h| h == name).unwrap_or(0);
+            missing_cols.push(format!(
+                "column {} ({role}) appears more than once in the header (fields {} and {}): rename one of them",
+                quote(name),
+                first + 1,
+                second + 1
+            ));
+            return None;
+        }
+        match index.get(name) {
+            Some(&i) => Some(i),
+            None => {
+                let hint = match suggest(header, name) {
+                    Some(s) => format!(" (did you mean {}?)", quote(s)),
+                    None => String::new(),
+                };
+                missing_cols.push(format!("column {} ({role}) {not_in}{hint}", quote(name)));
+                None
+            }
+        }
+    };
+    let id_col = col(&resp.id, "respondent id".into());
+    let group_col = col(&resp.group, "group".into());
+    let weight_col = resp.weight.as_ref().map(|w| col(w, "weight".into()));
+    let seg_cols: Vec<Option<usize>> = resp
+        .segments
+        .iter()
+        .map(|s| col(s, "segment".into()))
+        .collect();
+    let stmt_cols: Vec<Option<usize>> = spec
+        .statements
+        .iter()
+        .map(|s| {
+            col(
+                s.column.as_deref().unwrap_or(""),
+                format!("statement {}", s.id),
+            )
+        })
+        .collect();
+    match (
+        id_col,
+        group_col,
+        weight_col.map_or(Some(None), |w| w.map(Some)),
+        seg_cols.into_iter().collect::<Option<Vec<usize>>>(),
+        stmt_cols.into_iter().collect::<Option<Vec<usize>>>(),
+    ) {
+        (Some(id), Some(group), Some(weight), Some(segments), Some(statements)) => Ok(Columns {
+            id,
+            group,
+            weight,
+            segments,
+            statements,
+        }),
+        _ => Err(missing_cols),
+    }
+}
+
+/// The header's names, quoted, for a message (at most 300 characters).
+pub(crate) fn available(header: &[String]) -> String {
+    header
+        .iter()
+        .map(|h| quote(h))
+        .collect::<Vec<_>>()
+        .join(", ")
+        .chars()
+        .take(300)
+        .collect()
+}
+
+/// The error for missing columns: one per message, each ending with what the source has.
+pub(crate) fn missing_columns_error(
+    shown: &str,
+    messages: Vec<String>,
+    has: &str,
+    loc: Option<Loc>,
+) -> Error {
+    let total = messages.len();
+    let mut list: Vec<InputError> = messages
+        .into_iter()
+        .map(|m| {
+            let e = if has.is_empty() {
+                InputError::new(shown, m)
+            } else {
+                InputError::new(shown, format!("{m}; {has}"))
+            };
+            match loc {
+                Some(l) => l.on(e),
+                None => e,
+            }
+        })
+        .collect();
+    list.truncate(MAX_ERRORS);
+    Error::Invalid(Invalid {
+        errors: list,
+        total,
+    })
+}
+
+/// The per-respondent validation of a wide microdata source, whatever its format: ids,
+/// duplicate ids, groups, weights, segments, answer codes against each statement's
+/// scale, the per-cell sums, and the [`Row`] handed to the caller. A format only
+/// supplies records ([`Fields`]) in the header's column order.
+pub(crate) struct Validator<'s> {
+    spec: &'s WaveSpec,
+    resp: &'s Respondent,
+    shown: &'s str,
+    cols: Columns,
+    scales: Vec<&'s Scale>,
+    weight_name: String,
+    summary: Summary,
+    seen_ids: HashMap<Box<str>, Loc>,
+    // Raw label -> index of its canonical group in `groups`; per group, one accumulator
+    // per statement (found by index: no hashing per answer).
+    group_cache: HashMap<String, usize>,
+    groups: Vec<String>,
+    cells: Vec<Vec<CellAcc>>,
+    per_group: Vec<u64>,
+    segments: Vec<Option<String>>,
+    values: Vec<Option<i32>>,
+    agree: Vec<Option<bool>>,
+    row_errs: Vec<(usize, InputError)>,
+    /// Every problem found so far.
+    pub(crate) errors: Errors,
+    /// Added to the message of an answer that is not a number (a format's own advice).
+    pub(crate) not_number_hint: &'static str,
+}
+
+impl<'s> Validator<'s> {
+    pub(crate) fn new(
+        spec: &'s WaveSpec,
+        resp: &'s Respondent,
+        shown: &'s str,
+        cols: Columns,
+    ) -> Self {
+        let n_stmt = spec.statements.len();
+        Validator {
+            spec,
+            resp,
+            shown,
+            scales: spec.statements.iter().map(|s| &s.scale).collect(),
+            weight_name: resp.weight.clone().unwrap_or_default(),
+            summary: Summary {
+                missing: vec![0; n_stmt],
+                ..Default::default()
+            },
+            seen_ids: HashMap::new(),
+            group_cache: HashMap::new(),
+            groups: Vec::new(),
+            cells: Vec::new(),
+            per_group: Vec::new(),
+            segments: vec![None; cols.segments.len()],
+            values: vec![None; n_stmt],
+            agree: vec![None; n_stmt],
+            row_errs: Vec::new(),
+            errors: Errors::default(),
+            not_number_hint: "",
+            cols,
+        }
+    }
+
+    /// The trimmed text of column `i`, or `None` (and an error) when it is not UTF-8.
+    fn field<'f, F: Fields>(
+        shown: &str,
+        f: &'f F,
+        i: usize,
+        name: &str,
+        row_errs: &mut Vec<(usize, InputError)>,
+    ) -> Option<&'f str> {
+        let raw = f.get(i);
+        match std::str::from_utf8(raw) {
+            Ok(s) => Some(s.trim()),
+            Err(e) => {
+                row_errs.push((
+                    i,
+                    f.loc(i)
+                        .on(InputError::new(shown, not_utf8(raw, e)))
+                        .column(name),
+                ));
+                None
+            }
+        }
+    }
+
+    /// Validates one respondent; a valid one (in a file without problems so far) is
+    /// counted and handed to `on_row`.
+    pub(crate) fn record<F: Fields>(
+        &mut self,
+        f: &F,
+        on_row: &mut impl FnMut(&Row) -> Result<()>,
+    ) -> Result<()> {
+        let shown = self.shown;
+        let resp = self.resp;
+        let spec = self.spec;
+        let row_errs = &mut self.row_errs;
+        row_errs.clear();
+        let id_col = self.cols.id;
+        let group_col = self.cols.group;
+        let id = match Self::field(shown, f, id_col, &resp.id, row_errs) {
+            None => "",
+            Some("") => {
+                row_errs.push((
+                    id_col,
+                    f.loc(id_col)
+                        .on(InputError::new(
+                            shown,
+                            "\"\" is blank: every row needs a unique respondent id",
+                        ))
+                        .column(&resp.id),
+                ));
+                ""
+            }
+            Some(id) => {
+                if let Some(&first) = self.seen_ids.get(id) {
+                    row_errs.push((
+                        id_col,
+                        f.loc(id_col)
+                            .on(InputError::new(
+                                shown,
+                                format!(
+                                    "{} is a duplicate respondent id (first on {first}); every row needs a unique id",
+                                    quote(id)
+                                ),
+                            ))
+                            .column(&resp.id),
+                    ));
+                } else {
+                    self.seen_ids.insert(id.into(), f.loc(id_col));
+                }
+                id
+            }
+        };
+        let group: Option<usize> = match Self::field(shown, f, group_col, &resp.group, row_errs) {
+            None => None,
+            Some("") => {
+                row_errs.push((
+                    group_col,
+                    f.loc(group_col)
+                        .on(InputError::new(
+                            shown,
+                            "\"\" is blank: every respondent needs a group",
+                        ))
+                        .column(&resp.group),
+                ));
+                None
+            }
+            Some(g) => Some(match self.group_cache.get(g) {
+                Some(&k) => k,
+                None => {
+                    let c = spec.canonical_group(g);
+                    let k = match self.groups.iter().position(|x| *x == c) {
+                        Some(k) => k,
+                        None => {
+                            self.groups.push(c);
+                            self.cells
+                                .push(vec![CellAcc::default(); spec.statements.len()]);
+                            self.per_group.push(0);
+                            self.groups.len() - 1
+                        }
+                    };
+                    self.group_cache.insert(g.to_string(), k);
+                    k
+                }
+            }),
+        };
+        let weight = match self.cols.weight {
+            None => 1.0,
+            Some(i) => match Self::field(shown, f, i, &self.weight_name, row_errs) {
+                None => 1.0,
+                Some(s) => match parse_weight(s) {
+                    Ok(w) => w,
+                    Err(msg) => {
+                        row_errs.push((
+                            i,
+                            f.loc(i)
+                                .on(InputError::new(shown, msg))
+                                .column(&self.weight_name),
+                        ));
+                        1.0
+                    }
+                },
+            },
+        };
+        for (j, &i) in self.cols.segments.iter().enumerate() {
+            self.segments[j] = match Self::field(shown, f, i, &resp.segments[j], row_errs) {
+                None | Some("") => None,
+                Some(s) => Some(s.to_string()),
+            };
+        }
+        for (j, &i) in self.cols.statements.iter().enumerate() {
+            let name = spec.statements[j].column.as_deref().unwrap_or("");
+            let Some(s) = Self::field(shown, f, i, name, row_errs) else {
+                continue;
+            };
+            let scale = self.scales[j];
+            let problem = match parse_code(s) {
+                Code::Empty => {
+                    self.values[j] = None;
+                    self.agree[j] = None;
+                    None
+                }
+                Code::Int(v) if scale.missing.contains(&v) => {
+                    self.values[j] = i32::try_from(v).ok();
+                    self.agree[j] = None;
+                    None
+                }
+                Code::Int(v) if scale.is_answer(v) => {
+                    self.values[j] = Some(v as i32);
+                    self.agree[j] = Some(scale.agree.contains(&(v as u32)));
+                    None
+                }
+                Code::Int(_) | Code::Huge => {
+                    Some(format!("{} is not {}", quote(s), scale.describe()))
+                }
+                Code::Fraction => Some(format!(
+                    "{} is not a whole number; expected {}",
+                    quote(s),
+                    scale.describe()
+                )),
+                Code::NotNumber => {
+                    let hint = match answer_hint(s) {
+                        "" => self.not_number_hint,
+                        h => h,
+                    };
+                    Some(format!(
+                        "{} is not a number{hint}; expected {}",
+                        quote(s),
+                        scale.describe()
+                    ))
+                }
+            };
+            if let Some(msg) = problem {
+                row_errs.push((i, f.loc(i).on(InputError::new(shown, msg)).column(name)));
+            }
+        }
+        if !row_errs.is_empty() {
+            // In the order of the row's fields.
+            row_errs.sort_by_key(|(i, _)| *i);
+            for (_, e) in row_errs.drain(..) {
+                self.errors.push(e);
+            }
+            return Ok(());
+        }
+        if self.errors.total > 0 {
+            return Ok(());
+        }
+        let Some(gk) = group else { return Ok(()) };
+        self.summary.respondents += 1;
+        self.per_group[gk] += 1;
+        let accs = &mut self.cells[gk];
+        for (j, a) in self.agree.iter().enumerate() {
+            match a {
+                None => self.summary.missing[j] += 1,
+                Some(a) => accs[j].add(weight, *a),
+            }
+        }
+        on_row(&Row {
+            id,
+            group: self.groups[gk].as_str(),
+            weight,
+            segments: &self.segments,
+            values: &self.values,
+            agree: &self.agree,
+        })
+    }
+
+    /// `true` once a problem was found.
+    pub(crate) fn failed(&self) -> bool {
+        self.errors.total > 0
+    }
+
+    /// The summary of a source read to its end; every problem found, or `no_rows` when
+    /// the source had no respondent.
+    pub(crate) fn finish(self, no_rows: InputError) -> Result<Summary> {
+        if self.errors.total > 0 {
+            return Err(Error::Invalid(Invalid {
+                errors: self.errors.list,
+                total: self.errors.total,
+            }));
+        }
+        let mut summary = self.summary;
+        if summary.respondents == 0 {
+            return Err(Error::input(no_rows));
+        }
+        for (gk, accs) in self.cells.into_iter().enumerate() {
+            if self.per_group[gk] > 0 {
+                summary
+                    .per_group
+                    .insert(self.groups[gk].clone(), self.per_group[gk]);
+            }
+            for (j, acc) in accs.into_iter().enumerate() {
+                if acc.n > 0 {
+                    summary.cells.insert((j, self.groups[gk].clone()), acc);
+                }
+            }
+        }
+        Ok(summary)
+    }
+}
+
+/// A CSV record as [`Fields`]: quoted fields may span lines.
+struct CsvFields<'r> {
+    record: &'r csv::ByteRecord,
+    line: u64,
+}
+
+impl Fields for CsvFields<'_> {
+    #[inline]
+    fn get(&self, i: usize) -> &[u8] {
+        &self.record[i]
+    }
+    fn loc(&self, i: usize) -> Loc {
+        Loc::Line(self.line + lines_before(self.record, i))
+    }
+}
+
+/// Reads a wide microdata file (any microdata format of the spec), validating it against
+/// `spec`, calling `on_row` for every valid respondent. Returns the summary, or every
+/// problem found.
 pub fn read(
     spec: &WaveSpec,
     path: &Path,
@@ -349,12 +867,52 @@ pub fn read(
             format!("cannot read the source: {}", crate::spec::io_reason(&e)),
         ))
     })?;
+    if spec.format == Format::Parquet {
+        let (sha, bytes) = sha256_file(path).map_err(|e| {
+            Error::input(InputError::new(
+                shown,
+                format!("cannot read the source: {}", crate::spec::io_reason(&e)),
+            ))
+        })?;
+        return crate::ingest::parquet_file::read(spec, file, shown, sha, bytes, on_row);
+    }
     read_from(spec, file, shown, on_row)
 }
 
 /// [`read`] from any byte stream (the source's raw bytes, in the spec's encoding).
-/// `shown` names the source in messages.
+/// `shown` names the source in messages. A Parquet source, which needs random access, is
+/// read into memory first (use [`read`] for files).
 pub fn read_from<R: Read>(
+    spec: &WaveSpec,
+    source: R,
+    shown: &str,
+    on_row: impl FnMut(&Row) -> Result<()>,
+) -> Result<Summary> {
+    match spec.format {
+        Format::Jsonl => crate::ingest::jsonl::read_from(spec, source, shown, on_row),
+        Format::Sav => crate::ingest::sav::read_from(spec, source, shown, on_row),
+        Format::Parquet => {
+            let mut source = source;
+            let mut buf = Vec::new();
+            source.read_to_end(&mut buf).map_err(|e| {
+                Error::input(InputError::new(
+                    shown,
+                    format!("cannot read the source: {e}"),
+                ))
+            })?;
+            use sha2::Digest;
+            let sha = hex::encode(sha2::Sha256::digest(&buf));
+            let n = buf.len() as u64;
+            crate::ingest::parquet_file::read(spec, bytes::Bytes::from(buf), shown, sha, n, on_row)
+        }
+        Format::Csv | Format::Tsv | Format::Qualtrics | Format::Cells => {
+            read_csv(spec, source, shown, on_row)
+        }
+    }
+}
+
+/// The CSV/TSV/Qualtrics record source.
+fn read_csv<R: Read>(
     spec: &WaveSpec,
     source: R,
     shown: &str,
@@ -362,15 +920,8 @@ pub fn read_from<R: Read>(
 ) -> Result<Summary> {
     use sha2::Digest;
     let file_err = |msg: String| Error::input(InputError::new(shown, msg));
-    let Some(resp) = spec.respondent.as_ref() else {
-        return Err(Error::input(
-            InputError::new(
-                &spec.spec_path,
-                "a microdata wave needs a [respondent] table (with `id` and `group` columns)",
-            )
-            .column("respondent"),
-        ));
-    };
+    let resp = respondent(spec)?;
+    let qualtrics = spec.format == Format::Qualtrics;
     let mut hashing = HashingReader::new(source);
     let text = crate::ingest::decode::decoder(&mut hashing, &spec.encoding)
         .map_err(|e| file_err(format!("cannot read the source: {e}")))?;
@@ -381,7 +932,6 @@ pub fn read_from<R: Read>(
         .buffer_capacity(1 << 20)
         .from_reader(Tracked::new(text, spec.delimiter));
 
-    let mut errors = Errors::default();
     let mut record = csv::ByteRecord::new();
 
     // Header.
@@ -430,112 +980,36 @@ pub fn read_from<R: Read>(
             .line(header_line),
         ));
     }
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut dup_header: HashMap<&str, usize> = HashMap::new();
-    for (i, h) in header.iter().enumerate() {
-        if index.insert(h.as_str(), i).is_some() {
-            dup_header.entry(h.as_str()).or_insert(i);
-        }
-    }
-    let mut missing_cols = Vec::new();
-    let mut col = |name: &str, role: String| -> Option<usize> {
-        if let Some(&second) = dup_header.get(name) {
-            let first = header.iter().position(|h| h == name).unwrap_or(0);
-            missing_cols.push(format!(
-                "column {} ({role}) appears more than once in the header (fields {} and {}): rename one of them",
-                quote(name),
-                first + 1,
-                second + 1
-            ));
-            return None;
-        }
-        match index.get(name) {
-            Some(&i) => Some(i),
-            None => {
-                let hint = match suggest(&header, name) {
-                    Some(s) => format!(" (did you mean {}?)", quote(s)),
-                    None => String::new(),
-                };
-                missing_cols.push(format!(
-                    "column {} ({role}) is not in the header{hint}",
-                    quote(name)
-                ));
-                None
-            }
-        }
-    };
-    let id_col = col(&resp.id, "respondent id".into());
-    let group_col = col(&resp.group, "group".into());
-    let weight_col = resp.weight.as_ref().map(|w| col(w, "weight".into()));
-    let seg_cols: Vec<Option<usize>> = resp
-        .segments
-        .iter()
-        .map(|s| col(s, "segment".into()))
-        .collect();
-    let stmt_cols: Vec<Option<usize>> = spec
-        .statements
-        .iter()
-        .map(|s| {
-            col(
-                s.column.as_deref().unwrap_or(""),
-                format!("statement {}", s.id),
-            )
-        })
-        .collect();
-    let (Some(id_col), Some(group_col), Some(weight_col), Some(seg_cols), Some(stmt_cols)) = (
-        id_col,
-        group_col,
-        weight_col.map_or(Some(None), |w| w.map(Some)),
-        seg_cols.into_iter().collect::<Option<Vec<usize>>>(),
-        stmt_cols.into_iter().collect::<Option<Vec<usize>>>(),
-    ) else {
-        let total = missing_cols.len();
-        let available: String = header
-            .iter()
-            .map(|h| quote(h))
-            .collect::<Vec<_>>()
-            .join(", ")
-            .chars()
-            .take(300)
-            .collect();
-        let mut list: Vec<InputError> = missing_cols
-            .into_iter()
-            .map(|m| {
-                InputError::new(shown, format!("{m}; the header has {available}")).line(header_line)
-            })
-            .collect();
-        list.truncate(MAX_ERRORS);
-        return Err(Error::Invalid(Invalid {
-            errors: list,
-            total,
-        }));
-    };
-    let scales: Vec<&Scale> = spec.statements.iter().map(|s| &s.scale).collect();
-    let weight_name = resp.weight.clone().unwrap_or_default();
-
-    let mut summary = Summary {
-        missing: vec![0; spec.statements.len()],
-        ..Default::default()
-    };
-    let mut seen_ids: HashMap<Box<str>, u64> = HashMap::new();
-    // Raw label -> index of its canonical group in `groups`; per group, one accumulator
-    // per statement (found by index: no hashing per answer).
-    let mut group_cache: HashMap<String, usize> = HashMap::new();
-    let mut groups: Vec<String> = Vec::new();
-    let mut cells: Vec<Vec<CellAcc>> = Vec::new();
-    let mut per_group: Vec<u64> = Vec::new();
-    let mut segments: Vec<Option<String>> = vec![None; seg_cols.len()];
-    let mut values: Vec<Option<i32>> = vec![None; stmt_cols.len()];
-    let mut agree: Vec<Option<bool>> = vec![None; stmt_cols.len()];
-    let mut row_errs: Vec<(usize, InputError)> = Vec::new();
+    // A Qualtrics export's extra header rows are checked first: a file without them
+    // would otherwise be reported as missing the spec's columns.
     let mut k: u64 = 0;
+    let mut last_header_line = header_line;
+    if qualtrics {
+        (k, last_header_line) =
+            crate::ingest::qualtrics::header_rows(shown, &mut rdr, &mut record, &header)?;
+    }
+    let cols = match find_columns(spec, resp, &header, "is not in the header") {
+        Ok(c) => c,
+        Err(messages) => {
+            return Err(missing_columns_error(
+                shown,
+                messages,
+                &format!("the header has {}", available(&header)),
+                Some(Loc::Line(header_line)),
+            ))
+        }
+    };
+    let mut v = Validator::new(spec, resp, shown, cols);
+    if qualtrics {
+        v.not_number_hint = crate::ingest::qualtrics::CHOICE_TEXT_HINT;
+    }
 
     loop {
         match rdr.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                errors.push(csv_input_error(shown, &e));
+                v.errors.push(csv_input_error(shown, &e));
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     break;
                 }
@@ -545,7 +1019,7 @@ pub fn read_from<R: Read>(
         k += 1;
         let line = record_line(&mut rdr, &record);
         if let Some((qline, i)) = rdr.get_ref().unclosed_quote(k) {
-            errors.push(unclosed_quote_error(
+            v.errors.push(unclosed_quote_error(
                 shown,
                 qline,
                 header.get(i).map(String::as_str),
@@ -557,213 +1031,36 @@ pub fn read_from<R: Read>(
             continue;
         }
         if let Some(msg) = width_problem(&record, &header) {
-            errors.push(InputError::new(shown, msg).line(line));
+            v.errors.push(InputError::new(shown, msg).line(line));
             continue;
         }
-        row_errs.clear();
-        let at = |i: usize| line + lines_before(&record, i);
-        let field =
-            |i: usize, name: &str, row_errs: &mut Vec<(usize, InputError)>| -> Option<&str> {
-                match std::str::from_utf8(&record[i]) {
-                    Ok(s) => Some(s.trim()),
-                    Err(e) => {
-                        row_errs.push((
-                            i,
-                            InputError::new(shown, not_utf8(&record[i], e))
-                                .line(at(i))
-                                .column(name),
-                        ));
-                        None
-                    }
-                }
-            };
-        let id = match field(id_col, &resp.id, &mut row_errs) {
-            None => "",
-            Some("") => {
-                row_errs.push((
-                    id_col,
-                    InputError::new(
-                        shown,
-                        "\"\" is blank: every row needs a unique respondent id",
-                    )
-                    .line(at(id_col))
-                    .column(&resp.id),
-                ));
-                ""
-            }
-            Some(id) => {
-                if let Some(&first) = seen_ids.get(id) {
-                    row_errs.push((
-                        id_col,
-                        InputError::new(
-                            shown,
-                            format!(
-                                "{} is a duplicate respondent id (first on line {first}); every row needs a unique id",
-                                quote(id)
-                            ),
-                        )
-                        .line(at(id_col))
-                        .column(&resp.id),
-                    ));
-                } else {
-                    seen_ids.insert(id.into(), at(id_col));
-                }
-                id
-            }
-        };
-        let group: Option<usize> = match field(group_col, &resp.group, &mut row_errs) {
-            None => None,
-            Some("") => {
-                row_errs.push((
-                    group_col,
-                    InputError::new(shown, "\"\" is blank: every respondent needs a group")
-                        .line(at(group_col))
-                        .column(&resp.group),
-                ));
-                None
-            }
-            Some(g) => Some(match group_cache.get(g) {
-                Some(&k) => k,
-                None => {
-                    let c = spec.canonical_group(g);
-                    let k = match groups.iter().position(|x| *x == c) {
-                        Some(k) => k,
-                        None => {
-                            groups.push(c);
-                            cells.push(vec![CellAcc::default(); spec.statements.len()]);
-                            per_group.push(0);
-                            groups.len() - 1
-                        }
-                    };
-                    group_cache.insert(g.to_string(), k);
-                    k
-                }
-            }),
-        };
-        let weight = match weight_col {
-            None => 1.0,
-            Some(i) => match field(i, &weight_name, &mut row_errs) {
-                None => 1.0,
-                Some(s) => match parse_weight(s) {
-                    Ok(w) => w,
-                    Err(msg) => {
-                        row_errs.push((
-                            i,
-                            InputError::new(shown, msg).line(at(i)).column(&weight_name),
-                        ));
-                        1.0
-                    }
-                },
+        v.record(
+            &CsvFields {
+                record: &record,
+                line,
             },
-        };
-        for (j, &i) in seg_cols.iter().enumerate() {
-            segments[j] = match field(i, &resp.segments[j], &mut row_errs) {
-                None | Some("") => None,
-                Some(s) => Some(s.to_string()),
-            };
-        }
-        for (j, &i) in stmt_cols.iter().enumerate() {
-            let name = spec.statements[j].column.as_deref().unwrap_or("");
-            let Some(s) = field(i, name, &mut row_errs) else {
-                continue;
-            };
-            let scale = scales[j];
-            let problem = match parse_code(s) {
-                Code::Empty => {
-                    values[j] = None;
-                    agree[j] = None;
-                    None
-                }
-                Code::Int(v) if scale.missing.contains(&v) => {
-                    values[j] = i32::try_from(v).ok();
-                    agree[j] = None;
-                    None
-                }
-                Code::Int(v) if scale.is_answer(v) => {
-                    values[j] = Some(v as i32);
-                    agree[j] = Some(scale.agree.contains(&(v as u32)));
-                    None
-                }
-                Code::Int(_) | Code::Huge => {
-                    Some(format!("{} is not {}", quote(s), scale.describe()))
-                }
-                Code::Fraction => Some(format!(
-                    "{} is not a whole number; expected {}",
-                    quote(s),
-                    scale.describe()
-                )),
-                Code::NotNumber => Some(format!(
-                    "{} is not a number{}; expected {}",
-                    quote(s),
-                    answer_hint(s),
-                    scale.describe()
-                )),
-            };
-            if let Some(msg) = problem {
-                row_errs.push((i, InputError::new(shown, msg).line(at(i)).column(name)));
-            }
-        }
-        if !row_errs.is_empty() {
-            // In the order of the row's fields.
-            row_errs.sort_by_key(|(i, _)| *i);
-            for (_, e) in row_errs.drain(..) {
-                errors.push(e);
-            }
-            continue;
-        }
-        if errors.total > 0 {
-            continue;
-        }
-        let Some(gk) = group else { continue };
-        summary.respondents += 1;
-        per_group[gk] += 1;
-        let accs = &mut cells[gk];
-        for j in 0..stmt_cols.len() {
-            match agree[j] {
-                None => summary.missing[j] += 1,
-                Some(a) => accs[j].add(weight, a),
-            }
-        }
-        let group = groups[gk].as_str();
-        on_row(&Row {
-            id,
-            group,
-            weight,
-            segments: &segments,
-            values: &values,
-            agree: &agree,
-        })?;
+            &mut on_row,
+        )?;
     }
     debug_assert!(
-        rdr.get_mut().take_record_line().is_none() || errors.total > 0,
+        rdr.get_mut().take_record_line().is_none() || v.failed(),
         "the line tracker saw more records than the CSV reader"
     );
     drop(rdr);
-    if errors.total > 0 {
-        return Err(Error::Invalid(Invalid {
-            errors: errors.list,
-            total: errors.total,
-        }));
-    }
-    if summary.respondents == 0 {
-        return Err(Error::input(
-            InputError::new(
-                shown,
-                "the file has a header row but no data rows: expected one row per respondent",
-            )
-            .line(header_line),
-        ));
-    }
-    for (gk, accs) in cells.into_iter().enumerate() {
-        if per_group[gk] > 0 {
-            summary.per_group.insert(groups[gk].clone(), per_group[gk]);
-        }
-        for (j, acc) in accs.into_iter().enumerate() {
-            if acc.n > 0 {
-                summary.cells.insert((j, groups[gk].clone()), acc);
-            }
-        }
-    }
+    let no_rows = if qualtrics {
+        InputError::new(
+            shown,
+            "the file has its three Qualtrics header rows but no responses: expected one row per respondent from line 4",
+        )
+        .line(last_header_line)
+    } else {
+        InputError::new(
+            shown,
+            "the file has a header row but no data rows: expected one row per respondent",
+        )
+        .line(header_line)
+    };
+    let mut summary = v.finish(no_rows)?;
     summary.bytes = hashing.bytes;
     summary.source_sha256 = hex::encode(hashing.hasher.finalize());
     Ok(summary)

@@ -5,7 +5,11 @@
 
 pub mod cells;
 pub mod decode;
+pub mod jsonl;
 pub mod microdata;
+pub mod parquet_file;
+pub mod qualtrics;
+pub mod sav;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -204,19 +208,9 @@ async fn validate(r: &Resolved) -> Result<Validated> {
     let path = r.path.clone();
     let shown = r.shown.clone();
     tokio::task::spawn_blocking(move || match spec.format {
-        Format::Csv | Format::Tsv => microdata::read(&spec, &path, &shown, |_| Ok(()))
-            .map(|s| Validated::Microdata(Box::new(s))),
         Format::Cells => cells::read(&spec, &path, &shown).map(|(c, _)| Validated::Cells(c)),
-        Format::Jsonl | Format::Parquet => Err(Error::input(
-            InputError::new(
-                &spec.spec_path,
-                format!(
-                    "format {:?} is not supported by this version (csv, tsv, cells)",
-                    spec.format.name()
-                ),
-            )
-            .column("format"),
-        )),
+        _ => microdata::read(&spec, &path, &shown, |_| Ok(()))
+            .map(|s| Validated::Microdata(Box::new(s))),
     })
     .await
     .map_err(|e| Error::Other(format!("validation task failed: {e}")))?
