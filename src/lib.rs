@@ -9,6 +9,8 @@
 pub mod catalog;
 pub mod cli;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ingest;
 pub mod pipeline;
 pub mod report;

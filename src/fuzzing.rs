@@ -1,0 +1,179 @@
+//! The checks behind the fuzz targets (`fuzz/`, run with `cargo fuzz`), in the library so
+//! that the inputs the fuzzers found are replayed by `cargo test` too
+//! (`tests/fuzz_regressions.rs` over `fuzz/regressions/`). Each function takes arbitrary
+//! bytes and panics only when gaptrack breaks a promise: a panic on input, an empty error
+//! message, or an accepted input whose result is inconsistent.
+
+use std::sync::OnceLock;
+
+use crate::ingest::{cells, microdata};
+use crate::spec::WaveSpec;
+
+/// Any bytes as a wave spec: parsing never panics, and a spec that parses holds the
+/// invariants the rest of gaptrack relies on.
+pub fn spec(data: &[u8]) {
+    let dir = std::path::Path::new("/nonexistent-gaptrack-fuzz");
+    match crate::spec::parse("fuzz.toml", dir, data.to_vec()) {
+        Err(e) => {
+            // Every refusal is a message a person can act on, never an empty one.
+            assert!(!e.to_string().trim().is_empty());
+        }
+        Ok(s) => {
+            assert!(crate::spec::valid_wave_id(&s.wave), "{:?}", s.wave);
+            assert!(!s.statements.is_empty());
+            for st in &s.statements {
+                let sc = &st.scale;
+                for a in &sc.agree {
+                    assert!(
+                        *a >= 1 && *a <= sc.points,
+                        "agree {a} outside 1..{}",
+                        sc.points
+                    );
+                }
+                for m in &sc.missing {
+                    assert!(!sc.is_answer(*m), "missing code {m} inside the scale");
+                }
+            }
+        }
+    }
+}
+
+const MICRODATA: &[&str] = &[
+    // csv, weights, segments, a 7-point statement with its own missing code
+    r#"wave = "w"
+date = "2020-01-01"
+source = "w.csv"
+[respondent]
+id = "id"
+group = "grp"
+weight = "wt"
+segments = ["region"]
+[groups]
+sales = ["Sales", "Sales Ops"]
+[scale]
+points = 5
+agree = [4, 5]
+missing = [9]
+[statements.a]
+column = "Q1"
+[statements.b]
+column = "Q2"
+points = 7
+agree = [6, 7]
+missing = [99]
+"#,
+    // tsv, no weights
+    r#"wave = "w"
+date = "2020-01-01"
+source = "w.tsv"
+[respondent]
+id = "id"
+group = "grp"
+[scale]
+points = 5
+agree = [4, 5]
+[statements.a]
+column = "Q1"
+"#,
+    // semicolons in windows-1252
+    r#"wave = "w"
+date = "2020-01-01"
+source = "w.csv"
+delimiter = ";"
+encoding = "windows-1252"
+[respondent]
+id = "id"
+group = "grp"
+weight = "wt"
+[scale]
+points = 5
+agree = [4, 5]
+missing = [9]
+[statements.a]
+column = "Q1"
+"#,
+    // utf-16
+    r#"wave = "w"
+date = "2020-01-01"
+source = "w.csv"
+encoding = "utf-16"
+[respondent]
+id = "id"
+group = "grp"
+[scale]
+points = 4
+agree = [3, 4]
+missing = [8, 9]
+[statements.a]
+column = "Q1"
+"#,
+];
+
+const CELLS: &str = r#"wave = "p"
+date = "2017-01-01"
+source = "p.csv"
+format = "cells"
+[statements.a]
+text = "A statement"
+[statements.b]
+text = "Another"
+"#;
+
+fn specs() -> &'static (Vec<WaveSpec>, WaveSpec) {
+    static SPECS: OnceLock<(Vec<WaveSpec>, WaveSpec)> = OnceLock::new();
+    SPECS.get_or_init(|| {
+        let dir = std::path::Path::new("/nonexistent-gaptrack-fuzz");
+        let parse = |t: &str| crate::spec::parse("fuzz.toml", dir, t.as_bytes().to_vec());
+        (
+            MICRODATA
+                .iter()
+                .map(|t| parse(t).expect("a fuzz spec"))
+                .collect(),
+            parse(CELLS).expect("the cells spec"),
+        )
+    })
+}
+
+/// Any bytes as the data file of a wave: the reader never panics, and what it accepts is
+/// consistent (every respondent counted once, every cell within its group). The first
+/// byte picks one of a few specs (delimiters, encodings, scales, weights, published cells).
+pub fn reader(data: &[u8]) {
+    let Some((&pick, body)) = data.split_first() else {
+        return;
+    };
+    let (micro, cells_spec) = specs();
+    let k = pick as usize % (micro.len() + 1);
+    if k == micro.len() {
+        if let Ok((cells, _)) = cells::read_from(cells_spec, body, "fuzz.csv") {
+            for c in cells {
+                assert!(
+                    c.pct.is_finite() && (0.0..=100.0).contains(&c.pct),
+                    "{}",
+                    c.pct
+                );
+            }
+        }
+        return;
+    }
+    let spec = &micro[k];
+    let mut rows = 0u64;
+    let res = microdata::read_from(spec, body, "fuzz.csv", |row| {
+        rows += 1;
+        assert!(!row.id.is_empty() && !row.group.is_empty());
+        assert!(row.weight.is_finite() && row.weight > 0.0);
+        Ok(())
+    });
+    match res {
+        Err(e) => assert!(!e.to_string().trim().is_empty()),
+        Ok(s) => {
+            assert_eq!(s.respondents, rows);
+            assert_eq!(s.per_group.values().sum::<u64>(), rows);
+            assert_eq!(s.bytes, body.len() as u64);
+            for ((j, g), acc) in &s.cells {
+                assert!(*j < spec.statements.len());
+                assert!(acc.n as u64 <= s.per_group[g]);
+                assert!(acc.sum_wa <= acc.sum_w * (1.0 + 1e-12));
+            }
+        }
+    }
+}
