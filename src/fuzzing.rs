@@ -39,6 +39,77 @@ pub fn spec(data: &[u8]) {
 }
 
 const MICRODATA: &[&str] = &[
+    // SPSS .sav, the columns of tests/data/formats/wave.sav (its seeds reach deep)
+    r#"wave = "w"
+date = "2020-01-01"
+source = "w.sav"
+format = "sav"
+[respondent]
+id = "respondent_id"
+group = "function_code"
+weight = "weight_final"
+segments = ["region"]
+[groups]
+sales = ["Sales"]
+[scale]
+points = 5
+agree = [4, 5]
+missing = [9]
+[statements.a]
+column = "Q5_1"
+[statements.b]
+column = "Q5_2"
+"#,
+    // JSON Lines, the columns of tests/data/formats/wave.jsonl
+    r#"wave = "w"
+date = "2020-01-01"
+source = "w.jsonl"
+format = "jsonl"
+[respondent]
+id = "respondent_id"
+group = "function"
+weight = "weight_final"
+segments = ["region"]
+[scale]
+points = 5
+agree = [4, 5]
+missing = [9]
+[statements.a]
+column = "Q5_1"
+[statements.b]
+column = "Q5_2"
+"#,
+    // a Qualtrics export
+    r#"wave = "w"
+date = "2020-01-01"
+source = "w.csv"
+format = "qualtrics"
+[respondent]
+id = "ResponseId"
+group = "function"
+[scale]
+points = 5
+agree = [4, 5]
+missing = [9]
+[statements.a]
+column = "Q5_1"
+"#,
+    // Parquet, the columns of the formats fixture
+    r#"wave = "w"
+date = "2020-01-01"
+source = "w.parquet"
+format = "parquet"
+[respondent]
+id = "respondent_id"
+group = "function"
+weight = "weight_final"
+[scale]
+points = 5
+agree = [4, 5]
+missing = [9]
+[statements.a]
+column = "Q5_1"
+"#,
     // csv, weights, segments, a 7-point statement with its own missing code
     r#"wave = "w"
 date = "2020-01-01"

@@ -53,10 +53,14 @@ fn seed_specs_pass_the_spec_checks() {
 #[test]
 fn seed_data_files_pass_the_reader_checks_under_every_spec() {
     let mut n = 0;
-    for dir in ["tests/data/bad", "tests/data/fixture"] {
-        for f in files(&root().join(dir), Some("csv")) {
+    for (dir, ext) in [
+        ("tests/data/bad", Some("csv")),
+        ("tests/data/fixture", Some("csv")),
+        ("tests/data/formats", None),
+    ] {
+        for f in files(&root().join(dir), ext) {
             let body = std::fs::read(&f).unwrap();
-            for pick in 0u8..=4 {
+            for pick in 0u8..=8 {
                 let mut data = vec![pick];
                 data.extend_from_slice(&body);
                 gaptrack::fuzzing::reader(&data);
@@ -64,5 +68,5 @@ fn seed_data_files_pass_the_reader_checks_under_every_spec() {
             }
         }
     }
-    assert!(n > 200, "{n} inputs");
+    assert!(n > 600, "{n} inputs");
 }
