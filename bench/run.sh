@@ -4,6 +4,7 @@
 #   bench/run.sh                 # all workloads, 5 repetitions
 #   REPS=3 bench/run.sh ingest   # one workload
 #   BIG=1 bench/run.sh           # also the peak RSS of a ~2 GB wave
+#   bench/run.sh scale           # ingest time at 100k, 200k, 400k respondents (linearity)
 #
 # Needs: cargo, python3 (a venv with duckdb is created in $WORK/venv), GNU time.
 set -euo pipefail
@@ -75,6 +76,25 @@ if [ "$ONLY" = all ] || [ "$ONLY" = trend ] || [ "$ONLY" = adhoc ]; then
   done
 fi
 
+# Linearity: the same ingest at 100k, 200k and 400k respondents (seconds per 100k
+# respondents should stay flat).
+if [ "$ONLY" = all ] || [ "$ONLY" = scale ]; then
+  for n in 100000 200000; do
+    if [ ! -f "$WORK/scale-$n/2017.csv" ]; then
+      "$S" --out "$WORK/scale-$n" --waves 1 --respondents "$n" --statements 40 --missing-rate 0.03 --seed 7
+    fi
+  done
+  for i in $(seq 1 "$REPS"); do
+    for n in 100000 200000; do
+      rm -rf "$WORK/store-scale"
+      time_cmd "scale$n.gaptrack" "$G" --store "$WORK/store-scale" ingest "$WORK/scale-$n/2017.toml"
+    done
+    rm -rf "$WORK/store-scale"
+    time_cmd "scale400000.gaptrack" "$G" --store "$WORK/store-scale" ingest "$WORK/ingest/2017.toml"
+  done
+  rm -rf "$WORK/store-scale"
+fi
+
 if [ "${BIG:-0}" = 1 ]; then
   if [ ! -f "$WORK/big/2017.csv" ]; then
     "$S" --out "$WORK/big" --waves 1 --respondents 16000000 --statements 40 --missing-rate 0.03 --seed 3
@@ -95,7 +115,7 @@ for line in open(sys.argv[1]):
 def med(name, i):
     return statistics.median(v[i] for v in rows[name])
 print(f"{'workload':<10} {'gaptrack s':>11} {'duckdb s':>9} {'ratio':>6} {'gaptrack RSS MiB':>17} {'duckdb RSS MiB':>15}")
-for w in ["ingest", "trend", "adhoc", "big"]:
+for w in ["ingest", "trend", "adhoc", "scale100000", "scale200000", "scale400000", "big"]:
     g, d = f"{w}.gaptrack", f"{w}.duckdb"
     if g not in rows:
         continue
