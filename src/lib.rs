@@ -17,5 +17,6 @@ pub mod sql;
 pub mod stats;
 pub mod store;
 pub mod tables;
+pub mod weighting;
 
 pub use error::{Error, Result};

@@ -61,6 +61,8 @@ pub struct Summary {
 
 /// One valid respondent, borrowed from the reader's buffers.
 pub struct Row<'a> {
+    /// The line the respondent's record starts on.
+    pub line: u64,
     pub id: &'a str,
     pub group: &'a str,
     pub weight: f64,
@@ -341,6 +343,7 @@ pub fn read(
     spec: &WaveSpec,
     path: &Path,
     shown: &str,
+    weights: Option<&[f64]>,
     on_row: impl FnMut(&Row) -> Result<()>,
 ) -> Result<Summary> {
     let file = std::fs::File::open(path).map_err(|e| {
@@ -349,15 +352,17 @@ pub fn read(
             format!("cannot read the source: {}", crate::spec::io_reason(&e)),
         ))
     })?;
-    read_from(spec, file, shown, on_row)
+    read_from(spec, file, shown, weights, on_row)
 }
 
 /// [`read`] from any byte stream (the source's raw bytes, in the spec's encoding).
-/// `shown` names the source in messages.
+/// `shown` names the source in messages. `weights`, when given, replaces each valid
+/// respondent's weight by the one at its position (rim weights computed for the wave).
 pub fn read_from<R: Read>(
     spec: &WaveSpec,
     source: R,
     shown: &str,
+    weights: Option<&[f64]>,
     mut on_row: impl FnMut(&Row) -> Result<()>,
 ) -> Result<Summary> {
     use sha2::Digest;
@@ -715,6 +720,12 @@ pub fn read_from<R: Read>(
             continue;
         }
         let Some(gk) = group else { continue };
+        let weight = match weights {
+            None => weight,
+            Some(ws) => *ws
+                .get(summary.respondents as usize)
+                .ok_or_else(|| Error::Other("more respondents than computed weights".into()))?,
+        };
         summary.respondents += 1;
         per_group[gk] += 1;
         let accs = &mut cells[gk];
@@ -726,6 +737,7 @@ pub fn read_from<R: Read>(
         }
         let group = groups[gk].as_str();
         on_row(&Row {
+            line,
             id,
             group,
             weight,
