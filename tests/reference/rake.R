@@ -14,9 +14,11 @@
 # - tests/data/reference/rake_trim_weights.csv: rake_trim.toml, no design weight, the
 #   same targets, trim = [0.3, 3.2]: bounded raking with
 #   calibrate(calfun = "raking", bounds = c(0.3, 3.2)). With design weights 1 the
-#   final weights have mean 1, so bounds on g = w / d are bounds on w / mean(w), and the
-#   fixed point of gaptrack's rake-then-clip iteration is the bounded raking solution
-#   w = clip(exp(x'lambda), lower, upper) that meets the margins.
+#   final weights have mean 1, so bounds on g = w / d are bounds on w / mean(w).
+#   Bounded raking's solution is w = clip(exp(x'lambda), lower, upper) meeting the
+#   margins; gaptrack's rake-then-clip iteration (weightipy's scheme) reaches the same
+#   weights when, as here, a weight that hits a cap stays at it (the comparison in
+#   tests/weighting.rs checks that it does on this wave).
 suppressPackageStartupMessages(library(survey))
 
 set.seed(20261124)
