@@ -13,7 +13,7 @@ pub fn kish_n_eff(sum_w: f64, sum_w2: f64) -> Option<f64> {
 /// Wilson score interval of a proportion `p` (0-1) with sample size `n` (may be an
 /// effective, non-integer size). `None` when `n` is not positive.
 pub fn wilson(p: f64, n: f64) -> Option<(f64, f64)> {
-    if !(n > 0.0) || !p.is_finite() || !(0.0..=1.0).contains(&p) {
+    if n.is_nan() || n <= 0.0 || !p.is_finite() || !(0.0..=1.0).contains(&p) {
         return None;
     }
     let z2 = Z * Z;
@@ -42,7 +42,7 @@ pub fn var_prop(p: f64, n: f64) -> Option<f64> {
 /// Two-sided p value of a z test of `estimate` with variance `variance`. `None` when the
 /// variance is not positive (the test is undefined).
 pub fn z_test_p(estimate: f64, variance: f64) -> Option<f64> {
-    if !(variance > 0.0) || !estimate.is_finite() || !variance.is_finite() {
+    if variance.is_nan() || variance <= 0.0 || !estimate.is_finite() || !variance.is_finite() {
         return None;
     }
     let z = estimate.abs() / variance.sqrt();

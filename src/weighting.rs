@@ -37,13 +37,16 @@ const SUM_SLACK: f64 = 1e-6;
 
 // ---------- the spec ----------
 
+/// The targets of one column as written: category -> share or percentage.
+type RawTargets = BTreeMap<String, Spanned<toml::Value>>;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawWeighting {
     max_iterations: Option<Spanned<i64>>,
     tolerance: Option<Spanned<toml::Value>>,
     trim: Option<Spanned<Vec<toml::Value>>>,
-    targets: Option<BTreeMap<String, Spanned<BTreeMap<String, Spanned<toml::Value>>>>>,
+    targets: Option<BTreeMap<String, Spanned<RawTargets>>>,
 }
 
 /// One target share of a weighting column.
@@ -147,9 +150,7 @@ impl Weighting {
                 .collect::<Vec<_>>()
                 .as_slice()
             {
-                &[Some(lo), Some(hi)]
-                    if lo.is_finite() && hi.is_finite() && lo >= 0.0 && lo < 1.0 && hi > 1.0 =>
-                {
+                &[Some(lo), Some(hi)] if (0.0..1.0).contains(&lo) && hi.is_finite() && hi > 1.0 => {
                     Some((lo, hi))
                 }
                 _ => {
@@ -203,7 +204,7 @@ impl Weighting {
 
 fn margin(
     column: &str,
-    cats: &Spanned<BTreeMap<String, Spanned<toml::Value>>>,
+    cats: &Spanned<RawTargets>,
     respondent: Option<&Respondent>,
     p: &mut Problems,
 ) -> Option<Margin> {
@@ -999,7 +1000,7 @@ south = 0.75
         assert_eq!(line, Some(16));
         assert!(msg.contains("trimm"), "{msg}");
 
-        let (_, col, msg) = problem(&SPEC.split("[weighting.targets.size]").next().unwrap_or(""));
+        let (_, col, msg) = problem(SPEC.split("[weighting.targets.size]").next().unwrap_or(""));
         assert_eq!(col.as_deref(), Some("weighting.targets"));
         assert!(msg.contains("[weighting] needs targets"), "{msg}");
     }

@@ -311,7 +311,7 @@ fn parse_weight(s: &str) -> std::result::Result<f64, String> {
     let why = match s.parse::<f64>() {
         Ok(w) if w.is_nan() => "is not a number",
         Ok(w) if w.is_infinite() => "is infinite",
-        Ok(w) if w == 0.0 => "is zero",
+        Ok(0.0) => "is zero",
         Ok(w) if w < 0.0 => "is negative",
         Ok(w) if w > MAX_WEIGHT => "is too large (at most 1e12)",
         Ok(w) => return Ok(w),

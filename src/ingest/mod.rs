@@ -1052,7 +1052,7 @@ async fn write_responses(
             },
         )
         .await
-        .map_err(|e| Error::delta("committing responses", e.into()))?;
+        .map_err(|e| Error::delta("committing responses", e))?;
     Ok((done.version() as i64, rows, seg.into_rows(&r.spec), written))
 }
 
