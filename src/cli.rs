@@ -440,6 +440,18 @@ fn describe_outcome(o: &ingest::Outcome) -> String {
             }
         }
     };
+    if let Some(w) = &o.weighting {
+        s.push_str(&format!(
+            "  weighting: n_eff {:.1} of {} respondents (efficiency {:.1} %), weight / mean {:.3} to {:.3}, {} iterations, max residual {:.1e}\n",
+            w.n_eff,
+            w.respondents,
+            100.0 * w.efficiency,
+            w.min_ratio,
+            w.max_ratio,
+            w.iterations,
+            w.max_residual
+        ));
+    }
     if o.status == Status::Valid {
         if !o.per_group.is_empty() {
             let groups: Vec<String> = o

@@ -228,7 +228,7 @@ pub fn reader(data: &[u8]) {
     }
     let spec = &micro[k];
     let mut rows = 0u64;
-    let res = microdata::read_from(spec, body, "fuzz.csv", |row| {
+    let res = microdata::read_from(spec, body, "fuzz.csv", None, |row| {
         rows += 1;
         assert!(!row.id.is_empty() && !row.group.is_empty());
         assert!(row.weight.is_finite() && row.weight > 0.0);

@@ -20,5 +20,6 @@ pub mod stats;
 pub mod store;
 pub mod tables;
 pub mod vacuum;
+pub mod weighting;
 
 pub use error::{Error, Result};

@@ -151,6 +151,8 @@ pub struct WaveSpec {
     /// The spec's line of `wave` and of `source` (for messages about them).
     pub wave_line: Option<u64>,
     pub source_line: Option<u64>,
+    /// Rim weighting (raking) to target shares, from `[weighting]`.
+    pub weighting: Option<crate::weighting::Weighting>,
 }
 
 impl WaveSpec {
@@ -181,6 +183,7 @@ struct RawSpec {
     groups: Option<BTreeMap<String, Spanned<Vec<String>>>>,
     scale: Option<Spanned<RawScale>>,
     statements: Option<BTreeMap<String, Spanned<RawStatement>>>,
+    weighting: Option<Spanned<crate::weighting::RawWeighting>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -212,14 +215,14 @@ struct RawStatement {
 }
 
 /// Collects problems with their spec line.
-struct Problems<'a> {
-    file: &'a str,
-    text: &'a str,
+pub(crate) struct Problems<'a> {
+    pub(crate) file: &'a str,
+    pub(crate) text: &'a str,
     list: Vec<InputError>,
 }
 
 impl Problems<'_> {
-    fn at(&mut self, span: Range<usize>, key: &str, msg: impl Into<String>) {
+    pub(crate) fn at(&mut self, span: Range<usize>, key: &str, msg: impl Into<String>) {
         let line = line_of(self.text, span.start);
         let e = InputError::new(self.file, msg)
             .line(line)
@@ -229,7 +232,7 @@ impl Problems<'_> {
             self.list.push(e);
         }
     }
-    fn top(&mut self, key: &str, msg: impl Into<String>) {
+    pub(crate) fn top(&mut self, key: &str, msg: impl Into<String>) {
         self.list
             .push(InputError::new(self.file, msg).column(key.to_string()));
     }
@@ -254,7 +257,7 @@ pub fn valid_wave_id(s: &str) -> bool {
 }
 
 /// Statement ids and group names share this rule: 1-64 chars of `[A-Za-z0-9._-]`.
-fn valid_statement_id(s: &str) -> bool {
+pub(crate) fn valid_statement_id(s: &str) -> bool {
     valid_wave_id(s)
 }
 
@@ -852,6 +855,19 @@ fn validate(raw: RawSpec, p: &mut Problems, dir: &Path, bytes: Vec<u8>) -> Optio
         }
     }
 
+    let weighting = match &raw.weighting {
+        None => None,
+        Some(w) if is_cells => {
+            p.at(
+                w.span(),
+                "weighting",
+                "a `cells` wave (published figures) cannot be weighted: [weighting] needs microdata",
+            );
+            None
+        }
+        Some(w) => crate::weighting::Weighting::from_raw(w, respondent.as_ref(), p),
+    };
+
     let wave_line = raw.wave.as_ref().map(|v| line_of(p.text, v.span().start));
     let source_line = raw.source.as_ref().map(|v| line_of(p.text, v.span().start));
     Some(WaveSpec {
@@ -870,6 +886,7 @@ fn validate(raw: RawSpec, p: &mut Problems, dir: &Path, bytes: Vec<u8>) -> Optio
         respondent: if is_cells { None } else { Some(respondent?) },
         groups,
         statements,
+        weighting,
     })
 }
 

@@ -138,6 +138,67 @@ pub fn segstats_batch(wave: &str, load_id: &str, rows: &[SegStat]) -> Result<Rec
     Ok(RecordBatch::try_new(segstats_schema(), cols)?)
 }
 
+/// The `weighting` table: one row per wave × weighting column × category of a raked
+/// wave, with the wave's weighting efficiency repeated on each row.
+pub fn weighting_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("wave", ArrowType::Utf8, true),
+        Field::new("load_id", ArrowType::Utf8, true),
+        Field::new("margin", ArrowType::Utf8, true),
+        Field::new("category", ArrowType::Utf8, true),
+        Field::new("target_share", ArrowType::Float64, true),
+        Field::new("unweighted_share", ArrowType::Float64, true),
+        Field::new("design_share", ArrowType::Float64, true),
+        Field::new("weighted_share", ArrowType::Float64, true),
+        Field::new("respondents", ArrowType::Int64, true),
+        Field::new("n_eff", ArrowType::Float64, true),
+        Field::new("efficiency", ArrowType::Float64, true),
+        Field::new("iterations", ArrowType::Int64, true),
+        Field::new("max_residual", ArrowType::Float64, true),
+        Field::new("min_weight_ratio", ArrowType::Float64, true),
+        Field::new("max_weight_ratio", ArrowType::Float64, true),
+    ]))
+}
+
+pub fn weighting_batch(
+    wave: &str,
+    load_id: &str,
+    r: &crate::weighting::Report,
+) -> Result<RecordBatch> {
+    let n = r.rows.len();
+    let f = |v: f64| -> ArrayRef { Arc::new(Float64Array::from(vec![v; n])) };
+    let cols: Vec<ArrayRef> = vec![
+        strings(n, wave),
+        strings(n, load_id),
+        Arc::new(StringArray::from_iter_values(
+            r.rows.iter().map(|x| x.margin.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            r.rows.iter().map(|x| x.category.as_str()),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            r.rows.iter().map(|x| x.target_share),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            r.rows.iter().map(|x| x.unweighted_share),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            r.rows.iter().map(|x| x.design_share),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            r.rows.iter().map(|x| x.weighted_share),
+        )),
+        Arc::new(Int64Array::from(vec![r.respondents as i64; n])),
+        f(r.n_eff),
+        f(r.efficiency),
+        Arc::new(Int64Array::from(vec![i64::from(r.iterations); n])),
+        f(r.max_residual),
+        f(r.min_ratio),
+        f(r.max_ratio),
+    ];
+    Ok(RecordBatch::try_new(weighting_schema(), cols)?)
+}
+
 /// One row of `statements`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatementRow {

@@ -67,6 +67,7 @@ pub(crate) fn read_from<R: Read>(
     spec: &WaveSpec,
     source: R,
     shown: &str,
+    weights: Option<&[f64]>,
     mut on_row: impl FnMut(&Row) -> Result<()>,
 ) -> Result<Summary> {
     use sha2::Digest;
@@ -82,7 +83,7 @@ pub(crate) fn read_from<R: Read>(
     let names = needed_columns(spec);
     let cols = find_columns(spec, resp, &names, "is not in the header")
         .map_err(|m| missing_columns_error(shown, m, "", None))?;
-    let mut v = Validator::new(spec, resp, shown, cols);
+    let mut v = Validator::new(spec, resp, shown, cols, weights);
     let mut seen = vec![false; names.len()];
     let mut keys: Vec<String> = Vec::new();
     let mut key_set: std::collections::HashSet<String> = Default::default();

@@ -61,6 +61,8 @@ pub struct Summary {
 
 /// One valid respondent, borrowed from the reader's buffers.
 pub struct Row<'a> {
+    /// Where the respondent's record is (its line, or its row in a Parquet or SPSS file).
+    pub(crate) loc: Loc,
     pub id: &'a str,
     pub group: &'a str,
     pub weight: f64,
@@ -562,6 +564,8 @@ pub(crate) struct Validator<'s> {
     pub(crate) errors: Errors,
     /// Added to the message of an answer that is not a number (a format's own advice).
     pub(crate) not_number_hint: &'static str,
+    /// Replaces each valid respondent's weight by the one at its position (rim weights).
+    weights: Option<&'s [f64]>,
 }
 
 impl<'s> Validator<'s> {
@@ -570,6 +574,7 @@ impl<'s> Validator<'s> {
         resp: &'s Respondent,
         shown: &'s str,
         cols: Columns,
+        weights: Option<&'s [f64]>,
     ) -> Self {
         let n_stmt = spec.statements.len();
         Validator {
@@ -593,6 +598,7 @@ impl<'s> Validator<'s> {
             row_errs: Vec::new(),
             errors: Errors::default(),
             not_number_hint: "",
+            weights,
             cols,
         }
     }
@@ -783,6 +789,12 @@ impl<'s> Validator<'s> {
             return Ok(());
         }
         let Some(gk) = group else { return Ok(()) };
+        let weight = match self.weights {
+            None => weight,
+            Some(ws) => *ws
+                .get(self.summary.respondents as usize)
+                .ok_or_else(|| Error::Other("more respondents than computed weights".into()))?,
+        };
         self.summary.respondents += 1;
         self.per_group[gk] += 1;
         let accs = &mut self.cells[gk];
@@ -793,6 +805,7 @@ impl<'s> Validator<'s> {
             }
         }
         on_row(&Row {
+            loc: f.loc(self.cols.id),
             id,
             group: self.groups[gk].as_str(),
             weight,
@@ -859,6 +872,7 @@ pub fn read(
     spec: &WaveSpec,
     path: &Path,
     shown: &str,
+    weights: Option<&[f64]>,
     on_row: impl FnMut(&Row) -> Result<()>,
 ) -> Result<Summary> {
     let file = std::fs::File::open(path).map_err(|e| {
@@ -874,23 +888,25 @@ pub fn read(
                 format!("cannot read the source: {}", crate::spec::io_reason(&e)),
             ))
         })?;
-        return crate::ingest::parquet_file::read(spec, file, shown, sha, bytes, on_row);
+        return crate::ingest::parquet_file::read(spec, file, shown, sha, bytes, weights, on_row);
     }
-    read_from(spec, file, shown, on_row)
+    read_from(spec, file, shown, weights, on_row)
 }
 
 /// [`read`] from any byte stream (the source's raw bytes, in the spec's encoding).
 /// `shown` names the source in messages. A Parquet source, which needs random access, is
-/// read into memory first (use [`read`] for files).
+/// read into memory first (use [`read`] for files). `weights`, when given, replaces each
+/// valid respondent's weight by the one at its position (rim weights of the wave).
 pub fn read_from<R: Read>(
     spec: &WaveSpec,
     source: R,
     shown: &str,
+    weights: Option<&[f64]>,
     on_row: impl FnMut(&Row) -> Result<()>,
 ) -> Result<Summary> {
     match spec.format {
-        Format::Jsonl => crate::ingest::jsonl::read_from(spec, source, shown, on_row),
-        Format::Sav => crate::ingest::sav::read_from(spec, source, shown, on_row),
+        Format::Jsonl => crate::ingest::jsonl::read_from(spec, source, shown, weights, on_row),
+        Format::Sav => crate::ingest::sav::read_from(spec, source, shown, weights, on_row),
         Format::Parquet => {
             let mut source = source;
             let mut buf = Vec::new();
@@ -903,10 +919,18 @@ pub fn read_from<R: Read>(
             use sha2::Digest;
             let sha = hex::encode(sha2::Sha256::digest(&buf));
             let n = buf.len() as u64;
-            crate::ingest::parquet_file::read(spec, bytes::Bytes::from(buf), shown, sha, n, on_row)
+            crate::ingest::parquet_file::read(
+                spec,
+                bytes::Bytes::from(buf),
+                shown,
+                sha,
+                n,
+                weights,
+                on_row,
+            )
         }
         Format::Csv | Format::Tsv | Format::Qualtrics | Format::Cells => {
-            read_csv(spec, source, shown, on_row)
+            read_csv(spec, source, shown, weights, on_row)
         }
     }
 }
@@ -916,6 +940,7 @@ fn read_csv<R: Read>(
     spec: &WaveSpec,
     source: R,
     shown: &str,
+    weights: Option<&[f64]>,
     mut on_row: impl FnMut(&Row) -> Result<()>,
 ) -> Result<Summary> {
     use sha2::Digest;
@@ -999,7 +1024,7 @@ fn read_csv<R: Read>(
             ))
         }
     };
-    let mut v = Validator::new(spec, resp, shown, cols);
+    let mut v = Validator::new(spec, resp, shown, cols, weights);
     if qualtrics {
         v.not_number_hint = crate::ingest::qualtrics::CHOICE_TEXT_HINT;
     }

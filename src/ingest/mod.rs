@@ -35,7 +35,7 @@ use tracing::{info, warn};
 use crate::catalog;
 use crate::error::{Error, InputError, Invalid, Result};
 use crate::spec::{Format, Source, WaveSpec};
-use crate::store::{Store, CELLSTATS, RESPONSES, SEGSTATS, STATEMENTS};
+use crate::store::{Store, CELLSTATS, RESPONSES, SEGSTATS, STATEMENTS, WEIGHTING};
 use crate::tables::{self, CatalogEntry, CellStat, SegStat, StatementRow, PARTITIONS};
 
 /// Whether to draw a progress bar on stderr (set by the CLI for text output on a TTY).
@@ -85,6 +85,8 @@ pub struct Outcome {
     /// Missing answers per statement id.
     pub missing: Vec<(String, u64)>,
     pub seconds: f64,
+    /// What rim weighting achieved (waves with `[weighting]`).
+    pub weighting: Option<crate::weighting::Report>,
 }
 
 /// A spec whose source is readable locally (a store URL source is fetched to a temp file).
@@ -99,7 +101,12 @@ struct Resolved {
 
 /// The data of one validated wave.
 enum Validated {
-    Microdata(Box<microdata::Summary>),
+    /// The summary of the validation pass and, for a wave with `[weighting]`, the final
+    /// weight of each respondent by its position.
+    Microdata(
+        Box<microdata::Summary>,
+        Option<Box<crate::weighting::Raked>>,
+    ),
     Cells(Vec<cells::PublishedCell>),
 }
 
@@ -209,8 +216,26 @@ async fn validate(r: &Resolved) -> Result<Validated> {
     let shown = r.shown.clone();
     tokio::task::spawn_blocking(move || match spec.format {
         Format::Cells => cells::read(&spec, &path, &shown).map(|(c, _)| Validated::Cells(c)),
-        _ => microdata::read(&spec, &path, &shown, |_| Ok(()))
-            .map(|s| Validated::Microdata(Box::new(s))),
+        // Every microdata format: rim weighting, where the spec asks for it, collects
+        // what it needs in the same pass.
+        _ => {
+            let mut rim = crate::weighting::Collector::new(&spec, &shown);
+            let read = microdata::read(&spec, &path, &shown, None, |row| {
+                if let Some(c) = rim.as_mut() {
+                    c.add(row);
+                }
+                Ok(())
+            });
+            match (read, rim) {
+                (Ok(s), None) => Ok(Validated::Microdata(Box::new(s), None)),
+                (Ok(s), Some(c)) => {
+                    let raked = c.finish(&spec)?;
+                    Ok(Validated::Microdata(Box::new(s), Some(Box::new(raked))))
+                }
+                (Err(Error::Invalid(i)), Some(c)) => Err(Error::Invalid(c.before(i))),
+                (Err(e), _) => Err(e),
+            }
+        }
     })
     .await
     .map_err(|e| Error::Other(format!("validation task failed: {e}")))?
@@ -347,10 +372,14 @@ pub async fn ingest_checked(
                 per_group: BTreeMap::new(),
                 missing: vec![],
                 seconds: secs,
+                weighting: None,
             });
             continue;
         };
         let mut out = summarize(&r, &v);
+        if let Some(w) = &out.weighting {
+            info!(event = "weighting", wave = %out.wave, respondents = w.respondents, n_eff = w.n_eff, weighting_efficiency = w.efficiency, weighting_iterations = w.iterations, weighting_max_residual = w.max_residual, "wave {}: rim weights n_eff {:.1} of {} (efficiency {:.1} %)", out.wave, w.n_eff, w.respondents, 100.0 * w.efficiency);
+        }
         if dry_run {
             out.status = Status::Valid;
             out.seconds = secs;
@@ -366,12 +395,17 @@ pub async fn ingest_checked(
             Status::Loaded
         };
         out.seconds = secs + t0.elapsed().as_secs_f64();
+        let w = out.weighting.as_ref();
         info!(
             event = "ingest",
             outcome = out.status.as_str(),
             wave = %out.wave,
             rows = out.rows,
             duration = out.seconds,
+            n_eff = w.map(|w| w.n_eff),
+            weighting_efficiency = w.map(|w| w.efficiency),
+            weighting_iterations = w.map(|w| w.iterations),
+            weighting_max_residual = w.map(|w| w.max_residual),
             "wave {} {} ({} rows)",
             out.wave,
             out.status.as_str(),
@@ -384,7 +418,7 @@ pub async fn ingest_checked(
 
 fn summarize(r: &Resolved, v: &Validated) -> Outcome {
     match v {
-        Validated::Microdata(s) => Outcome {
+        Validated::Microdata(s, raked) => Outcome {
             wave: r.spec.wave.clone(),
             spec: r.spec.spec_path.clone(),
             status: Status::Valid,
@@ -400,6 +434,7 @@ fn summarize(r: &Resolved, v: &Validated) -> Outcome {
                 .map(|(st, m)| (st.id.clone(), *m))
                 .collect(),
             seconds: 0.0,
+            weighting: raked.as_ref().map(|r| r.report.clone()),
         },
         Validated::Cells(c) => Outcome {
             wave: r.spec.wave.clone(),
@@ -411,6 +446,7 @@ fn summarize(r: &Resolved, v: &Validated) -> Outcome {
             per_group: BTreeMap::new(),
             missing: vec![],
             seconds: 0.0,
+            weighting: None,
         },
     }
 }
@@ -450,8 +486,10 @@ async fn write_wave(
     let mut versions: HashMap<String, i64> = HashMap::new();
     let mut cell_rows: Vec<CellStat> = Vec::new();
     let (kind, respondents, rows) = match v {
-        Validated::Microdata(summary) => {
-            let (version, rows, seg_rows) = write_responses(store, r, &load_id).await?;
+        Validated::Microdata(summary, raked) => {
+            let weights = raked.as_ref().map(|x| x.weights.as_slice());
+            let (version, rows, seg_rows, written) =
+                write_responses(store, r, &load_id, weights).await?;
             versions.insert(RESPONSES.into(), version);
             if !seg_rows.is_empty() {
                 let batch = tables::segstats_batch(&spec.wave, &load_id, &seg_rows)?;
@@ -460,7 +498,16 @@ async fn write_wave(
                     append_small(store, SEGSTATS, &load_id, batch).await?,
                 );
             }
-            for ((k, g), acc) in &summary.cells {
+            if let Some(raked) = &raked {
+                let batch = tables::weighting_batch(&spec.wave, &load_id, &raked.report)?;
+                versions.insert(
+                    WEIGHTING.into(),
+                    append_small(store, WEIGHTING, &load_id, batch).await?,
+                );
+            }
+            // The cells of the write pass: with rim weighting, weighted by the final
+            // weights (the validation pass saw the design weights).
+            for ((k, g), acc) in &written.cells {
                 cell_rows.push(cell_stat(spec.statements[*k].id.clone(), g.clone(), acc));
             }
             ("microdata", Some(summary.respondents as i64), rows)
@@ -873,12 +920,14 @@ fn cell_stat(statement: String, grp: String, acc: &microdata::CellAcc) -> CellSt
 }
 
 /// Streams the wave's long rows into Parquet files of the `responses` table and commits
-/// them as one append. Returns (table version, rows, segment statistics).
+/// them as one append. `weights` replaces each respondent's weight (rim weighting).
+/// Returns (table version, rows, segment statistics, the summary of this pass).
 async fn write_responses(
     store: &Store,
     r: &Resolved,
     load_id: &str,
-) -> Result<(i64, u64, Vec<SegStat>)> {
+    weights: Option<&[f64]>,
+) -> Result<(i64, u64, Vec<SegStat>, microdata::Summary)> {
     let wave_segments = r
         .spec
         .respondent
@@ -955,7 +1004,8 @@ async fn write_responses(
         .as_ref()
         .map(|x| x.segments.clone())
         .unwrap_or_default();
-    let reader = tokio::task::spawn_blocking(move || -> Result<SegAcc> {
+    let weights: Option<Vec<f64>> = weights.map(<[f64]>::to_vec);
+    let reader = tokio::task::spawn_blocking(move || -> Result<(SegAcc, microdata::Summary)> {
         let mut b = LongBuilder::new(file_schema, statements, &segs);
         let mut seg = SegAcc::default();
         let mut next = 0usize;
@@ -965,7 +1015,7 @@ async fn write_responses(
             tx.blocking_send(batch)
                 .map_err(|_| Error::Other(WRITER_STOPPED.into()))
         };
-        let summary = microdata::read(&spec, &path, &shown, |row| {
+        let summary = microdata::read(&spec, &path, &shown, weights.as_deref(), |row| {
             seg.add(row);
             b.push(row);
             if b.rows >= BATCH_ROWS {
@@ -982,7 +1032,7 @@ async fn write_responses(
         if b.rows > 0 {
             send(b.finish()?)?;
         }
-        Ok(seg)
+        Ok((seg, summary))
     });
     let bar = if PROGRESS.load(std::sync::atomic::Ordering::Relaxed) {
         let b = indicatif::ProgressBar::new_spinner();
@@ -1021,8 +1071,8 @@ async fn write_responses(
         }
     }
     bar.finish_and_clear();
-    let seg = match read_result {
-        Ok(Ok(seg)) => seg,
+    let (seg, written) = match read_result {
+        Ok(Ok(x)) => x,
         // A reader error (bad input found late, a changed source) comes first; a writer
         // that stopped only because of it is not the cause.
         Ok(Err(e)) if !matches!(&e, Error::Other(m) if m == WRITER_STOPPED) => return Err(e),
@@ -1069,7 +1119,7 @@ async fn write_responses(
             }
         }
     };
-    Ok((version, rows, seg.into_rows(&r.spec)))
+    Ok((version, rows, seg.into_rows(&r.spec), written))
 }
 
 /// Removes a wave: one catalog commit, then its rows are dropped.

@@ -75,6 +75,7 @@ pub(crate) fn read<T: ChunkReader + 'static>(
     shown: &str,
     sha256: String,
     bytes: u64,
+    weights: Option<&[f64]>,
     mut on_row: impl FnMut(&Row) -> Result<()>,
 ) -> Result<Summary> {
     let resp = respondent(spec)?;
@@ -124,7 +125,7 @@ pub(crate) fn read<T: ChunkReader + 'static>(
         .with_batch_size(BATCH)
         .build()
         .map_err(|e| file_err(format!("cannot read the Parquet file: {e}")))?;
-    let mut v = Validator::new(spec, resp, shown, cols);
+    let mut v = Validator::new(spec, resp, shown, cols, weights);
     let mut columns: Vec<Option<StringArray>> = vec![None; header.len()];
     let mut row: u64 = 0;
     for batch in reader {

@@ -527,6 +527,7 @@ pub(crate) fn read_from<Src0: Read>(
     spec: &WaveSpec,
     source: Src0,
     shown: &str,
+    weights: Option<&[f64]>,
     mut on_row: impl FnMut(&Row) -> Result<()>,
 ) -> Result<Summary> {
     use sha2::Digest;
@@ -567,7 +568,7 @@ pub(crate) fn read_from<Src0: Read>(
         .into_iter()
         .map(|i| (i, labelled.contains(&i)))
         .collect();
-    let mut v = Validator::new(spec, resp, shown, cols);
+    let mut v = Validator::new(spec, resp, shown, cols, weights);
     let mut case = Case {
         values: vec![String::new(); header.len()],
         row: 0,
@@ -670,7 +671,7 @@ mod tests {
         for file in ["wave.sav", "wave_compressed.sav"] {
             let bytes = std::fs::read(fixture(file)).unwrap();
             let mut ids = Vec::new();
-            let s = read_from(&spec, &bytes[..], file, |r| {
+            let s = read_from(&spec, &bytes[..], file, None, |r| {
                 ids.push((r.id.to_string(), r.group.to_string(), r.weight));
                 Ok(())
             })
@@ -692,7 +693,7 @@ mod tests {
         for file in ["wave.sav", "wave_compressed.sav"] {
             let bytes = std::fs::read(fixture(file)).unwrap();
             for cut in 0..bytes.len() - 8 {
-                let r = read_from(&spec, &bytes[..cut], "cut.sav", |_| Ok(()));
+                let r = read_from(&spec, &bytes[..cut], "cut.sav", None, |_| Ok(()));
                 match r {
                     Err(Error::Invalid(_)) => {}
                     Err(e) => panic!("{file} cut at {cut}: not an input error: {e}"),
@@ -711,7 +712,7 @@ mod tests {
             for v in [0u8, 0x7F, 0xFF] {
                 let mut b = bytes.clone();
                 b[i] = v;
-                let _ = read_from(&spec, &b[..], "bad.sav", |_| Ok(()));
+                let _ = read_from(&spec, &b[..], "bad.sav", None, |_| Ok(()));
             }
         }
     }

@@ -15,7 +15,7 @@ use datafusion::prelude::SessionContext;
 
 use crate::catalog::{self, Catalog};
 use crate::error::{Error, Result};
-use crate::store::{Store, CELLSTATS, RESPONSES, SEGSTATS, STATEMENTS, WAVES};
+use crate::store::{Store, CELLSTATS, RESPONSES, SEGSTATS, STATEMENTS, WAVES, WEIGHTING};
 use crate::tables;
 
 /// The SQL files shipped with gaptrack (embedded, so an installed binary works anywhere).
@@ -234,6 +234,7 @@ impl Session {
             (CELLSTATS, tables::cellstats_schema()),
             (SEGSTATS, tables::segstats_schema()),
             (STATEMENTS, tables::statements_schema()),
+            (WEIGHTING, tables::weighting_schema()),
             (WAVES, tables::waves_schema()),
         ] {
             let table = if name == WAVES {
@@ -344,6 +345,14 @@ impl Session {
                 format!(
                     "SELECT wave, segment, segment_value, statement, grp, n, sum_w, sum_wa, sum_w2, sum_w2a, pct \
                      FROM store.segstats WHERE {live}"
+                ),
+            ),
+            (
+                "weighting",
+                format!(
+                    "SELECT wave, margin, category, target_share, unweighted_share, design_share, weighted_share, \
+                            respondents, n_eff, efficiency, iterations, max_residual, min_weight_ratio, max_weight_ratio \
+                     FROM store.weighting WHERE {live}"
                 ),
             ),
             (
