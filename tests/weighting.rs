@@ -423,3 +423,48 @@ fn replacing_a_weighted_wave_replaces_its_weighting_rows() {
     assert_eq!(rows[0][0], "6");
     assert!((rows[0][1].parse::<f64>().unwrap() - 0.45).abs() < 1e-12);
 }
+
+/// Weighting goes through the one validator every microdata format uses: the fixture as
+/// JSON Lines (numbers as JSON numbers, text as strings) gets R's weights too.
+#[test]
+fn a_jsonl_wave_is_raked_like_the_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut jsonl = String::new();
+    let mut rdr = csv::Reader::from_path(data().join("rake.csv")).unwrap();
+    let head: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        let mut obj = serde_json::Map::new();
+        for (k, v) in head.iter().zip(rec.iter()) {
+            let value = match v.parse::<f64>() {
+                Ok(x) if k == "wt" || k == "Q1" => serde_json::json!(x),
+                _ => serde_json::json!(v),
+            };
+            obj.insert(k.clone(), value);
+        }
+        jsonl.push_str(&serde_json::Value::Object(obj).to_string());
+        jsonl.push('\n');
+    }
+    std::fs::write(tmp.path().join("rake.jsonl"), jsonl).unwrap();
+    let spec = std::fs::read_to_string(data().join("rake.toml"))
+        .unwrap()
+        .replace("source = \"rake.csv\"", "source = \"rake.jsonl\"");
+    assert!(spec.contains("rake.jsonl"));
+    std::fs::write(tmp.path().join("rake.toml"), spec).unwrap();
+    let store = tmp.path().join("store");
+    let o = run(
+        &store,
+        &["ingest", tmp.path().join("rake.toml").to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let want = reference_weights("rake_weights.csv");
+    let got = query_csv(
+        &store,
+        "SELECT DISTINCT respondent, weight FROM responses ORDER BY respondent",
+    );
+    assert_eq!(got.len(), want.len());
+    for row in &got {
+        let (w, r) = (row[1].parse::<f64>().unwrap(), want[&row[0]]);
+        assert!((w - r).abs() <= 1e-9 * r, "{}: {w} vs R {r}", row[0]);
+    }
+}
