@@ -22,9 +22,9 @@ fi
 (cd "$ROOT" && cargo build --release --quiet --bin gaptrack --bin gaptrack-sample)
 G=$CARGO_TARGET_DIR/release/gaptrack
 S=$CARGO_TARGET_DIR/release/gaptrack-sample
-if [ ! -x "$WORK/venv/bin/python" ]; then
+if ! "$WORK/venv/bin/python" -c 'import duckdb, numpy' 2>/dev/null; then
   python3 -m venv "$WORK/venv"
-  "$WORK/venv/bin/pip" install -q "duckdb==${DUCKDB_PIN:-2.0.0}"
+  "$WORK/venv/bin/pip" install -q "duckdb==${DUCKDB_PIN:-2.0.0}" "numpy==${NUMPY_PIN:-2.3.5}"
 fi
 PY=$WORK/venv/bin/python
 DUCK="$PY $ROOT/bench/duckdb_bench.py"
