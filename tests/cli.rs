@@ -795,3 +795,81 @@ fn readme_main_job_runs_on_the_sample_data() {
     }
     assert!(!tmp.path().join("data/warehouse").exists());
 }
+
+/// A wave without rim weighting is validated and written in one pass: its files are
+/// staged, and removed again when it, or another wave of the command, is invalid.
+/// Here the problem shows only at the end of the source (a repeated respondent id, found
+/// once every row is read), after more than one row group of the wave was written.
+#[test]
+fn waves_staged_before_a_problem_leave_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let big = tmp.path().join("big");
+    let o = Command::new(env!("CARGO_BIN_EXE_gaptrack-sample"))
+        .args(["--out", big.to_str().unwrap(), "--waves", "1"])
+        .args([
+            "--respondents",
+            "30000",
+            "--statements",
+            "40",
+            "--seed",
+            "5",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let spec = std::fs::read_dir(&big)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "toml"))
+        .unwrap();
+    let csv = spec.with_extension("csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let first_row = text.lines().nth(1).unwrap().to_string();
+    let rows = text.lines().count();
+    std::fs::write(&csv, format!("{text}{first_row}\n")).unwrap();
+
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    copy_fixture(&data);
+    let spec = spec.to_str().unwrap();
+    let w2019 = data.join("2019.toml");
+    let w2019 = w2019.to_str().unwrap();
+
+    // A fresh store: the valid 2019 is staged first; the store does not even exist after.
+    let store = tmp.path().join("wh");
+    let o = run(&store, &["ingest", w2019, spec]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let first = stderr(&o).lines().next().unwrap().to_string();
+    assert!(
+        first.contains(&format!("line {}", rows + 1)) && first.contains("duplicate respondent id"),
+        "{first}"
+    );
+    assert!(
+        !store.exists(),
+        "a refused ingest created {}",
+        store.display()
+    );
+
+    // A store holding every wave: a changed 2019 and the big wave are refused together,
+    // the store stays byte for byte as it was.
+    assert!(ingest_all(&store, &data).status.success());
+    let before = snapshot(&store);
+    let c = std::fs::read_to_string(data.join("2019.csv")).unwrap();
+    std::fs::write(data.join("2019.csv"), c.replacen(",4,", ",5,", 1)).unwrap();
+    let o = run(&store, &["ingest", w2019, spec]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(
+        snapshot(&store),
+        before,
+        "a refused ingest changed the store"
+    );
+
+    // Without the repeated row the big wave loads, in more than one row group.
+    std::fs::write(&csv, text).unwrap();
+    let o = run(&store, &["ingest", spec]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        query_csv(&store, "SELECT count(*) AS n, count(DISTINCT respondent) AS r FROM responses WHERE wave NOT IN ('2019', '2020', '2021')"),
+        format!("n,r\n{},{}\n", (rows - 1) * 40, rows - 1)
+    );
+}

@@ -65,6 +65,8 @@ pub struct Row<'a> {
     pub(crate) loc: Loc,
     pub id: &'a str,
     pub group: &'a str,
+    /// The group's index: groups are numbered in the order they first appear.
+    pub group_key: usize,
     pub weight: f64,
     /// One per spec segment; `None` where the cell is empty.
     pub segments: &'a [Option<String>],
@@ -912,6 +914,7 @@ impl<'s> Validator<'s> {
             loc: f.loc(self.cols.id),
             id,
             group: self.groups[gk].as_str(),
+            group_key: gk,
             weight,
             segments: &self.segments,
             values: &self.values,

@@ -6,6 +6,7 @@
 pub mod cells;
 pub mod decode;
 pub mod jsonl;
+pub mod longfile;
 pub mod microdata;
 pub mod parquet_file;
 pub mod qualtrics;
@@ -16,15 +17,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, RecordBatch, StringBuilder,
-};
-use arrow::datatypes::SchemaRef;
+use arrow::array::RecordBatch;
 use deltalake::datafusion::prelude::{col, lit};
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
 use deltalake::kernel::Action;
 use deltalake::protocol::{DeltaOperation, SaveMode};
-use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use deltalake::DeltaTable;
 use indexmap::IndexMap;
 use parquet::basic::{Compression, ZstdLevel};
@@ -41,10 +38,6 @@ use crate::tables::{self, CatalogEntry, CellStat, SegStat, StatementRow, PARTITI
 /// Whether to draw a progress bar on stderr (set by the CLI for text output on a TTY).
 pub static PROGRESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Long rows per record batch handed to the Parquet writer.
-const BATCH_ROWS: usize = 65_536;
-/// Most Parquet writers of one load running at once.
-const MAX_WRITERS: usize = 4;
 const WRITER_STOPPED: &str = "a responses writer stopped";
 
 /// What happened to one wave.
@@ -307,53 +300,89 @@ pub async fn ingest_checked(
     let loaded: HashMap<&str, &CatalogEntry> =
         cat.entries.iter().map(|e| (e.wave.as_str(), e)).collect();
 
-    // 1. Resolve and validate everything; collect all problems.
-    let mut work: Vec<(Resolved, Option<Validated>, f64)> = Vec::new();
+    // 1. Resolve and validate everything; collect all problems. A microdata wave
+    //    without rim weighting is validated and written in one pass: its files are
+    //    staged (not committed) and removed again if any wave turns out invalid.
+    let mut work: Vec<(Resolved, Option<Validated>, Option<Staged>, f64)> = Vec::new();
     let (mut errors, mut total) = match spec_problems {
         Some(i) => (i.errors, i.total),
         None => (Vec::new(), 0),
     };
-    for spec in specs {
-        let t0 = Instant::now();
-        let r = match resolve(spec).await {
-            Ok(r) => r,
-            Err(Error::Invalid(i)) => {
-                total += i.total;
-                errors.extend(i.errors);
+    let outcome: Result<()> = async {
+        for spec in specs {
+            let t0 = Instant::now();
+            let r = match resolve(spec).await {
+                Ok(r) => r,
+                Err(Error::Invalid(i)) => {
+                    total += i.total;
+                    errors.extend(i.errors);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let unchanged = loaded.get(r.spec.wave.as_str()).is_some_and(|e| {
+                e.spec_sha256 == r.spec_sha256 && e.source_sha256 == r.source_sha256
+            });
+            if unchanged {
+                work.push((r, None, None, t0.elapsed().as_secs_f64()));
                 continue;
             }
-            Err(e) => return Err(e),
-        };
-        let unchanged = loaded
-            .get(r.spec.wave.as_str())
-            .is_some_and(|e| e.spec_sha256 == r.spec_sha256 && e.source_sha256 == r.source_sha256);
-        if unchanged {
-            work.push((r, None, t0.elapsed().as_secs_f64()));
-            continue;
-        }
-        match validate(&r).await {
-            Ok(v) => work.push((r, Some(v), t0.elapsed().as_secs_f64())),
-            Err(Error::Invalid(i)) => {
-                // No event here: the error lines, printed first, name the file and place.
-                total += i.total;
-                errors.extend(i.errors);
+            let one_pass = !dry_run
+                && total == 0
+                && r.spec.format != Format::Cells
+                && r.spec.weighting.is_none();
+            let prepared = if one_pass {
+                stage_responses(store, &r, None)
+                    .await
+                    .map(|(staged, s)| (Validated::Microdata(Box::new(s), None), Some(staged)))
+            } else {
+                validate(&r).await.map(|v| (v, None))
+            };
+            match prepared {
+                Ok((v, staged)) => work.push((r, Some(v), staged, t0.elapsed().as_secs_f64())),
+                Err(Error::Invalid(i)) => {
+                    // No event here: the error lines, printed first, name the file and place.
+                    total += i.total;
+                    errors.extend(i.errors);
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
         }
+        if total > 0 {
+            return Err(Error::Invalid(Invalid {
+                errors: std::mem::take(&mut errors),
+                total,
+            }));
+        }
+        // Rim-weighted waves are written in a second pass, with their final weights.
+        if !dry_run {
+            for (r, v, staged, secs) in work.iter_mut() {
+                if let Some(Validated::Microdata(_, Some(raked))) = v {
+                    let t0 = Instant::now();
+                    let (s, _) = stage_responses(store, r, Some(raked.weights.clone())).await?;
+                    *staged = Some(s);
+                    *secs += t0.elapsed().as_secs_f64();
+                }
+            }
+        }
+        Ok(())
     }
-    if total > 0 {
-        return Err(Error::Invalid(Invalid { errors, total }));
+    .await;
+    if let Err(e) = outcome {
+        discard_all(store, &mut work).await;
+        return Err(e);
     }
     // Logged only once every wave passed, so that on failure the errors come first.
-    for (r, v, secs) in &work {
+    for (r, v, _, secs) in &work {
         if v.is_some() {
             info!(event = "validate", outcome = "valid", wave = %r.spec.wave, duration = secs, "wave {} is valid", r.spec.wave);
         }
     }
 
-    // 2. Load the changed waves, one catalog commit each.
+    // 2. Commit the changed waves, one catalog commit each.
     let mut outcomes = Vec::new();
-    for (r, v, secs) in work {
+    while !work.is_empty() {
+        let (r, v, staged, secs) = work.remove(0);
         let t0 = Instant::now();
         let Some(v) = v else {
             info!(event = "ingest", outcome = "unchanged", wave = %r.spec.wave, rows = 0u64, duration = secs, "wave {} is unchanged", r.spec.wave);
@@ -387,7 +416,14 @@ pub async fn ingest_checked(
             continue;
         }
         let previous = loaded.get(r.spec.wave.as_str()).map(|e| e.load_id.clone());
-        let rows = write_wave(store, &r, v, previous.as_deref()).await?;
+        let rows = match write_wave(store, &r, v, staged, previous.as_deref()).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                // The waves not committed yet leave nothing behind.
+                discard_all(store, &mut work).await;
+                return Err(e);
+            }
+        };
         out.rows = rows;
         out.status = if previous.is_some() {
             Status::Replaced
@@ -414,6 +450,18 @@ pub async fn ingest_checked(
         outcomes.push(out);
     }
     Ok(outcomes)
+}
+
+/// Removes the staged files of every wave in `work`.
+async fn discard_all(
+    store: &Store,
+    work: &mut [(Resolved, Option<Validated>, Option<Staged>, f64)],
+) {
+    for (_, _, staged, _) in work.iter_mut() {
+        if let Some(s) = staged.take() {
+            discard(store, &s.paths, &s.new_dirs).await;
+        }
+    }
 }
 
 fn summarize(r: &Resolved, v: &Validated) -> Outcome {
@@ -473,26 +521,37 @@ pub fn writer_properties() -> WriterProperties {
         .build()
 }
 
-/// Writes one wave's data, commits the catalog, cleans up the replaced load. Returns the
+/// Commits one wave: its staged `responses` files, the small tables, then the catalog
+/// (the switch that makes the wave visible); cleans up the replaced load. Returns the
 /// number of rows written.
 async fn write_wave(
     store: &Store,
     r: &Resolved,
     v: Validated,
+    staged: Option<Staged>,
     previous: Option<&str>,
 ) -> Result<u64> {
     let spec = &r.spec;
-    let load_id = new_load_id(&spec.wave);
+    let load_id = match &staged {
+        Some(s) => s.load_id.clone(),
+        None => new_load_id(&spec.wave),
+    };
     let mut versions: HashMap<String, i64> = HashMap::new();
     let mut cell_rows: Vec<CellStat> = Vec::new();
     let (kind, respondents, rows) = match v {
         Validated::Microdata(summary, raked) => {
-            let weights = raked.as_ref().map(|x| x.weights.as_slice());
-            let (version, rows, seg_rows, written) =
-                write_responses(store, r, &load_id, weights).await?;
+            let staged =
+                staged.ok_or_else(|| Error::Other("a microdata wave was not staged".into()))?;
+            let version = match commit_responses(store, r, &staged).await {
+                Ok(v) => v,
+                Err(e) => {
+                    discard(store, &staged.paths, &staged.new_dirs).await;
+                    return Err(e);
+                }
+            };
             versions.insert(RESPONSES.into(), version);
-            if !seg_rows.is_empty() {
-                let batch = tables::segstats_batch(&spec.wave, &load_id, &seg_rows)?;
+            if !staged.seg_rows.is_empty() {
+                let batch = tables::segstats_batch(&spec.wave, &load_id, &staged.seg_rows)?;
                 versions.insert(
                     SEGSTATS.into(),
                     append_small(store, SEGSTATS, &load_id, batch).await?,
@@ -505,12 +564,10 @@ async fn write_wave(
                     append_small(store, WEIGHTING, &load_id, batch).await?,
                 );
             }
-            // The cells of the write pass: with rim weighting, weighted by the final
-            // weights (the validation pass saw the design weights).
-            for ((k, g), acc) in &written.cells {
+            for ((k, g), acc) in &staged.cells {
                 cell_rows.push(cell_stat(spec.statements[*k].id.clone(), g.clone(), acc));
             }
-            ("microdata", Some(summary.respondents as i64), rows)
+            ("microdata", Some(summary.respondents as i64), staged.rows)
         }
         Validated::Cells(cells) => {
             for c in &cells {
@@ -754,158 +811,6 @@ async fn responses_table(store: &Store, segments: &[String]) -> Result<DeltaTabl
     ))
 }
 
-/// Builds long `responses` batches (without partition columns): the fixed columns, then
-/// one string column per segment column of the table (NULL where this wave has none).
-struct LongBuilder {
-    schema: SchemaRef,
-    statements: Vec<String>,
-    /// For each segment column of the table, this wave's segment index.
-    segment_of: Vec<Option<usize>>,
-    respondent: StringBuilder,
-    grp: StringBuilder,
-    weight: Float64Builder,
-    statement: StringBuilder,
-    value: Int32Builder,
-    agree: BooleanBuilder,
-    segments: Vec<StringBuilder>,
-    rows: usize,
-}
-
-impl LongBuilder {
-    fn new(schema: SchemaRef, statements: Vec<String>, wave_segments: &[String]) -> Self {
-        let segment_of: Vec<Option<usize>> = schema
-            .fields()
-            .iter()
-            .skip(tables::FIXED_FILE_COLUMNS)
-            .map(|f| {
-                wave_segments
-                    .iter()
-                    .position(|s| s.eq_ignore_ascii_case(f.name()))
-            })
-            .collect();
-        LongBuilder {
-            schema,
-            statements,
-            segments: segment_of.iter().map(|_| StringBuilder::new()).collect(),
-            segment_of,
-            respondent: StringBuilder::new(),
-            grp: StringBuilder::new(),
-            weight: Float64Builder::new(),
-            statement: StringBuilder::new(),
-            value: Int32Builder::new(),
-            agree: BooleanBuilder::new(),
-            rows: 0,
-        }
-    }
-
-    fn push(&mut self, row: &microdata::Row) {
-        for (k, st) in self.statements.iter().enumerate() {
-            self.respondent.append_value(row.id);
-            self.grp.append_value(row.group);
-            self.weight.append_value(row.weight);
-            self.statement.append_value(st);
-            self.value.append_option(row.values[k]);
-            self.agree.append_option(row.agree[k]);
-            for (b, idx) in self.segments.iter_mut().zip(&self.segment_of) {
-                b.append_option(idx.and_then(|i| row.segments[i].as_deref()));
-            }
-        }
-        self.rows += self.statements.len();
-    }
-
-    fn finish(&mut self) -> Result<RecordBatch> {
-        let mut cols: Vec<ArrayRef> = vec![
-            Arc::new(self.respondent.finish()),
-            Arc::new(self.grp.finish()),
-            Arc::new(self.weight.finish()),
-            Arc::new(self.statement.finish()),
-            Arc::new(self.value.finish()),
-            Arc::new(self.agree.finish()),
-        ];
-        for b in &mut self.segments {
-            cols.push(Arc::new(b.finish()));
-        }
-        // Conform to the table's arrow types (e.g. string views).
-        for (i, f) in self.schema.fields().iter().enumerate() {
-            if cols[i].data_type() != f.data_type() {
-                cols[i] = arrow::compute::cast(&cols[i], f.data_type())?;
-            }
-        }
-        self.rows = 0;
-        Ok(RecordBatch::try_new(self.schema.clone(), cols)?)
-    }
-}
-
-/// Per segment value × statement × group statistics, accumulated while writing: one
-/// block of per-statement accumulators for each (segment, group, value), found without
-/// allocating.
-#[derive(Default)]
-struct SegAcc {
-    /// segment index -> group -> value -> per-statement accumulators
-    blocks: Vec<HashMap<String, HashMap<String, Vec<microdata::CellAcc>>>>,
-}
-
-impl SegAcc {
-    fn add(&mut self, row: &microdata::Row) {
-        if self.blocks.len() < row.segments.len() {
-            self.blocks.resize_with(row.segments.len(), HashMap::new);
-        }
-        for (si, v) in row.segments.iter().enumerate() {
-            let Some(v) = v else { continue };
-            let by_group = &mut self.blocks[si];
-            if !by_group.contains_key(row.group) {
-                by_group.insert(row.group.to_string(), HashMap::new());
-            }
-            let by_value = by_group.get_mut(row.group).expect("inserted");
-            if !by_value.contains_key(v.as_str()) {
-                by_value.insert(
-                    v.clone(),
-                    vec![microdata::CellAcc::default(); row.agree.len()],
-                );
-            }
-            let block = by_value.get_mut(v.as_str()).expect("inserted");
-            for (k, a) in row.agree.iter().enumerate() {
-                if let Some(a) = a {
-                    block[k].add(row.weight, *a);
-                }
-            }
-        }
-    }
-
-    fn into_rows(self, spec: &WaveSpec) -> Vec<SegStat> {
-        let names = spec
-            .respondent
-            .as_ref()
-            .map(|r| r.segments.clone())
-            .unwrap_or_default();
-        let mut rows: Vec<SegStat> = Vec::new();
-        for (si, by_group) in self.blocks.into_iter().enumerate() {
-            for (g, by_value) in by_group {
-                for (v, block) in by_value {
-                    for (k, acc) in block.iter().enumerate() {
-                        if acc.n > 0 {
-                            rows.push(SegStat {
-                                segment: names[si].clone(),
-                                segment_value: v.clone(),
-                                cell: cell_stat(spec.statements[k].id.clone(), g.clone(), acc),
-                            });
-                        }
-                    }
-                }
-            }
-        }
-        rows.sort_by(|a, b| {
-            (&a.segment, &a.segment_value, &a.cell.statement, &a.cell.grp).cmp(&(
-                &b.segment,
-                &b.segment_value,
-                &b.cell.statement,
-                &b.cell.grp,
-            ))
-        });
-        rows
-    }
-}
-
 fn cell_stat(statement: String, grp: String, acc: &microdata::CellAcc) -> CellStat {
     CellStat {
         statement,
@@ -919,121 +824,231 @@ fn cell_stat(statement: String, grp: String, acc: &microdata::CellAcc) -> CellSt
     }
 }
 
-/// Streams the wave's long rows into Parquet files of the `responses` table and commits
-/// them as one append. `weights` replaces each respondent's weight (rim weighting).
-/// Returns (table version, rows, segment statistics, the summary of this pass).
-async fn write_responses(
+/// Long rows per data file of `responses` (whole row groups).
+const FILE_ROWS: u64 = 64 * longfile::ROW_GROUP_ROWS as u64;
+
+/// The `responses` files of one load, written but not yet committed.
+struct Staged {
+    load_id: String,
+    adds: Vec<deltalake::kernel::Add>,
+    /// Every object written, for [`discard`].
+    paths: Vec<object_store::path::Path>,
+    /// Directories of a local store that this load created.
+    new_dirs: Vec<PathBuf>,
+    rows: u64,
+    seg_rows: Vec<SegStat>,
+    /// The cells of the write pass: with rim weighting, weighted by the final weights.
+    cells: BTreeMap<(usize, String), microdata::CellAcc>,
+}
+
+/// Removes the files of a load that is not going to be committed (and, on a local
+/// store, the directories it created), so that the store is as it was.
+async fn discard(store: &Store, paths: &[object_store::path::Path], new_dirs: &[PathBuf]) {
+    let (root, _) = store.object_store();
+    for p in paths {
+        match object_store::ObjectStoreExt::delete(&root, p).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => {
+                warn!(
+                    event = "cleanup_failed",
+                    "could not remove {p}: {e} (run `gaptrack vacuum`)"
+                )
+            }
+        }
+    }
+    for d in new_dirs.iter().rev() {
+        let _ = std::fs::remove_dir(d);
+    }
+}
+
+/// The segment columns of this wave's files: spelled as the `responses` table spells
+/// them where it has them (names match case-insensitively).
+async fn file_segments(store: &Store, wave_segments: &[String]) -> Result<Vec<String>> {
+    let existing: Vec<String> = match store.load(RESPONSES, None).await? {
+        Some(t) => t
+            .snapshot()
+            .map_err(|e| Error::delta("reading the responses table", e))?
+            .schema()
+            .fields()
+            .map(|f| f.name().to_string())
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(wave_segments
+        .iter()
+        .map(|s| {
+            existing
+                .iter()
+                .find(|e| e.eq_ignore_ascii_case(s))
+                .cloned()
+                .unwrap_or_else(|| s.clone())
+        })
+        .collect())
+}
+
+/// Reads the source once more (or for the first time: a wave without rim weighting is
+/// validated and written in one pass) and writes its long rows as `responses` files of a
+/// new load, without committing them. `weights` replaces each respondent's weight (rim
+/// weighting). Any problem: the files written are removed again and the error returned.
+async fn stage_responses(
     store: &Store,
     r: &Resolved,
-    load_id: &str,
-    weights: Option<&[f64]>,
-) -> Result<(i64, u64, Vec<SegStat>, microdata::Summary)> {
-    let wave_segments = r
-        .spec
-        .respondent
-        .as_ref()
-        .map(|x| x.segments.clone())
-        .unwrap_or_default();
-    let table = responses_table(store, &wave_segments).await?;
-    // Parquet encoding is the most expensive part of a load: it runs in several writers
-    // at once (one file each), fed in turn by the reader thread, and their files are
-    // committed together as one append.
-    let n_writers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, MAX_WRITERS);
-    let mut writers = Vec::with_capacity(n_writers);
-    for _ in 0..n_writers {
-        writers.push(
-            RecordBatchWriter::for_table(&table)
-                .map_err(|e| Error::delta("opening the responses writer", e))?
-                .with_writer_properties(writer_properties()),
-        );
-    }
-    let full = writers[0].arrow_schema();
-    let file_fields: Vec<_> = full
-        .fields()
-        .iter()
-        .filter(|f| !PARTITIONS.contains(&f.name().as_str()))
-        .cloned()
-        .collect();
-    let file_schema: SchemaRef = Arc::new(arrow::datatypes::Schema::new(file_fields));
-    let mut pv: IndexMap<String, delta_kernel::expressions::Scalar> = IndexMap::new();
-    pv.insert(
-        "wave".into(),
-        delta_kernel::expressions::Scalar::String(r.spec.wave.clone()),
-    );
-    pv.insert(
-        "load_id".into(),
-        delta_kernel::expressions::Scalar::String(load_id.to_string()),
-    );
-
-    let rows_done = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let mut senders = Vec::with_capacity(n_writers);
-    let mut tasks = Vec::with_capacity(n_writers);
-    for mut writer in writers {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<RecordBatch>(2);
-        senders.push(tx);
-        let pv = pv.clone();
-        let rows_done = rows_done.clone();
-        tasks.push(tokio::spawn(async move {
-            while let Some(batch) = rx.recv().await {
-                rows_done.fetch_add(
-                    batch.num_rows() as u64,
-                    std::sync::atomic::Ordering::Relaxed,
-                );
-                writer
-                    .write_partition(batch, &pv, deltalake::writer::WriteMode::Default)
-                    .await
-                    .map_err(|e| Error::delta("writing responses", e))?;
-            }
-            writer
-                .flush()
-                .await
-                .map_err(|e| Error::delta("writing responses", e))
-        }));
-    }
-
+    weights: Option<Vec<f64>>,
+) -> Result<(Staged, microdata::Summary)> {
     let spec = r.spec.clone();
-    let path = r.path.clone();
-    let shown = r.shown.clone();
-    let expected_sha = r.source_sha256.clone();
-    let statements: Vec<String> = spec.statements.iter().map(|s| s.id.clone()).collect();
-    let segs = spec
+    let load_id = new_load_id(&spec.wave);
+    let wave_segments = spec
         .respondent
         .as_ref()
         .map(|x| x.segments.clone())
         .unwrap_or_default();
-    let weights: Option<Vec<f64>> = weights.map(<[f64]>::to_vec);
-    let reader = tokio::task::spawn_blocking(move || -> Result<(SegAcc, microdata::Summary)> {
-        let mut b = LongBuilder::new(file_schema, statements, &segs);
-        let mut seg = SegAcc::default();
-        let mut next = 0usize;
-        let mut send = |batch: RecordBatch| -> Result<()> {
-            let tx = &senders[next % senders.len()];
-            next += 1;
-            tx.blocking_send(batch)
-                .map_err(|_| Error::Other(WRITER_STOPPED.into()))
-        };
-        let summary = microdata::read(&spec, &path, &shown, weights.as_deref(), |row| {
-            seg.add(row);
-            b.push(row);
-            if b.rows >= BATCH_ROWS {
-                send(b.finish()?)?;
+    let seg_names = file_segments(store, &wave_segments).await?;
+    let dir = format!("{RESPONSES}/wave={}/load_id={load_id}", spec.wave);
+    let new_dirs: Vec<PathBuf> = match store.url.to_file_path() {
+        Ok(base) if store.is_local() => {
+            // The store's own directory and its parents may not exist yet either.
+            let mut out: Vec<PathBuf> = base
+                .ancestors()
+                .take_while(|d| !d.exists())
+                .map(PathBuf::from)
+                .collect();
+            out.reverse();
+            let mut d = base.clone();
+            for part in dir.split('/') {
+                d = d.join(part);
+                if !d.exists() {
+                    out.push(d.clone());
+                }
             }
-            Ok(())
-        })?;
-        if summary.source_sha256 != expected_sha {
-            return Err(Error::input(InputError::new(
-                &shown,
-                "the source changed while it was being loaded; run the command again",
-            )));
+            out
         }
-        if b.rows > 0 {
-            send(b.finish()?)?;
-        }
-        Ok((seg, summary))
-    });
+        _ => Vec::new(),
+    };
+    let (root, _) = store.object_store();
+    let statements: Arc<Vec<String>> =
+        Arc::new(spec.statements.iter().map(|s| s.id.clone()).collect());
+    let n_statements = statements.len();
+    let written_paths = Arc::new(std::sync::Mutex::new(Vec::<object_store::path::Path>::new()));
+    let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let rows_done = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (tx, rx) = std::sync::mpsc::sync_channel::<longfile::Chunk>(2);
+
+    // The encoder: row groups into files, each uploaded while it is written.
+    let handle = tokio::runtime::Handle::current();
+    let encoder = {
+        let (failed, rows_done, paths) = (failed.clone(), rows_done.clone(), written_paths.clone());
+        let (store, statements, load_id) = (store.clone(), statements.clone(), load_id.clone());
+        tokio::task::spawn_blocking(move || -> Result<Encoded> {
+            let put_err = |e: object_store::Error| {
+                Error::object_store(format!("writing {}{RESPONSES}", store.url), e)
+            };
+            let mut files: Vec<FileDone> = Vec::new();
+            let mut seg = longfile::SegAcc::default();
+            let mut last = None;
+            let mut cur: Option<(
+                longfile::FileEncoder,
+                object_store::buffered::BufWriter,
+                String,
+                u64,
+            )> = None;
+            let result = (|| -> Result<()> {
+                for chunk in rx.iter() {
+                    seg.add(&chunk, n_statements);
+                    if chunk.respondents() > 0 {
+                        if cur.is_none() {
+                            let rel =
+                                format!("{dir}/part-{:05}-{load_id}.zstd.parquet", files.len());
+                            let path = store.path(&rel);
+                            paths.lock().expect("paths").push(path.clone());
+                            let up = object_store::buffered::BufWriter::with_capacity(
+                                root.clone(),
+                                path,
+                                16 << 20,
+                            );
+                            cur = Some((
+                                longfile::FileEncoder::new(statements.clone(), &seg_names)?,
+                                up,
+                                rel,
+                                0,
+                            ));
+                        }
+                        let (enc, up, _, size) = cur.as_mut().expect("open file");
+                        enc.write(&chunk)?;
+                        let bytes = enc.take_bytes()?;
+                        *size += bytes.len() as u64;
+                        handle.block_on(up.put(bytes.into())).map_err(put_err)?;
+                        rows_done.fetch_add(
+                            (chunk.respondents() * n_statements) as u64,
+                            std::sync::atomic::Ordering::Relaxed,
+                        );
+                        if enc.rows >= FILE_ROWS {
+                            files.push(close_file(
+                                &handle,
+                                cur.take().expect("open file"),
+                                &put_err,
+                            )?);
+                        }
+                    }
+                    last = Some(chunk);
+                }
+                if failed.load(std::sync::atomic::Ordering::SeqCst) {
+                    return Err(Error::Other(WRITER_STOPPED.into()));
+                }
+                if let Some(c) = cur.take() {
+                    files.push(close_file(&handle, c, &put_err)?);
+                }
+                Ok(())
+            })();
+            if let Err(e) = result {
+                if let Some((_, mut up, _, _)) = cur.take() {
+                    let _ = handle.block_on(up.abort());
+                }
+                return Err(e);
+            }
+            Ok((files, seg, last))
+        })
+    };
+
+    // The reader: validation, and the keys of every row.
+    let reader = {
+        let (failed, spec) = (failed.clone(), spec.clone());
+        let (path, shown, expected_sha) =
+            (r.path.clone(), r.shown.clone(), r.source_sha256.clone());
+        let n_segments = wave_segments.len();
+        tokio::task::spawn_blocking(move || -> Result<microdata::Summary> {
+            let mut keyer = longfile::Keyer::new(n_statements, n_segments);
+            let read = microdata::read(&spec, &path, &shown, weights.as_deref(), |row| {
+                if let Some(chunk) = keyer.push(row) {
+                    tx.send(chunk)
+                        .map_err(|_| Error::Other(WRITER_STOPPED.into()))?;
+                }
+                Ok(())
+            })
+            .and_then(|summary| {
+                if summary.source_sha256 != expected_sha {
+                    return Err(Error::input(InputError::new(
+                        &shown,
+                        "the source changed while it was being loaded; run the command again",
+                    )));
+                }
+                Ok(summary)
+            });
+            match read {
+                Ok(summary) => {
+                    // The last chunk, even if empty: it carries the final dictionaries.
+                    tx.send(keyer.take())
+                        .map_err(|_| Error::Other(WRITER_STOPPED.into()))?;
+                    Ok(summary)
+                }
+                Err(e) => {
+                    // Before the channel closes, so that the encoder drops its file.
+                    failed.store(true, std::sync::atomic::Ordering::SeqCst);
+                    Err(e)
+                }
+            }
+        })
+    };
+
     let bar = if PROGRESS.load(std::sync::atomic::Ordering::Relaxed) {
         let b = indicatif::ProgressBar::new_spinner();
         b.set_style(
@@ -1056,34 +1071,150 @@ async fn write_responses(
             }
         }
     };
-    // The reader dropped its senders: every writer drains its queue and flushes.
-    let mut adds = Vec::new();
-    let mut write_error = None;
-    for t in tasks {
-        match t.await {
-            Ok(Ok(a)) => adds.extend(a),
-            Ok(Err(e)) => {
-                write_error.get_or_insert(e);
-            }
-            Err(e) => {
-                write_error.get_or_insert(Error::Other(format!("writer task failed: {e}")));
+    let encoded = encoder.await;
+    bar.finish_and_clear();
+    let read_result = match read_result {
+        Ok(x) => x,
+        Err(e) => Err(Error::Other(format!("reader task failed: {e}"))),
+    };
+    let encoded = match encoded {
+        Ok(x) => x,
+        Err(e) => Err(Error::Other(format!("writer task failed: {e}"))),
+    };
+    let outcome = match (read_result, encoded) {
+        (Ok(summary), Ok(enc)) => Ok((summary, enc)),
+        // A reader error (bad input, a changed source) comes first; an encoder that
+        // stopped only because of it is not the cause.
+        (Err(e), _) if !matches!(&e, Error::Other(m) if m == WRITER_STOPPED) => Err(e),
+        (Err(e), enc) => Err(enc.err().unwrap_or(e)),
+        (Ok(_), Err(e)) => Err(e),
+    };
+    let paths = std::mem::take(&mut *written_paths.lock().expect("paths"));
+    let (summary, (files, seg, last)) = match outcome {
+        Ok(x) => x,
+        Err(e) => {
+            discard(store, &paths, &new_dirs).await;
+            return Err(e);
+        }
+    };
+    let mut pv: IndexMap<String, Option<String>> = IndexMap::new();
+    pv.insert("wave".into(), Some(spec.wave.clone()));
+    pv.insert("load_id".into(), Some(load_id.clone()));
+    let now = chrono::Utc::now().timestamp_millis();
+    let adds = files
+        .into_iter()
+        .map(|(rel, size, stats)| deltalake::kernel::Add {
+            path: rel[RESPONSES.len() + 1..].to_string(),
+            partition_values: pv.clone().into_iter().collect(),
+            size: size as i64,
+            modification_time: now,
+            data_change: true,
+            stats: Some(stats),
+            tags: None,
+            deletion_vector: None,
+            base_row_id: None,
+            default_row_commit_version: None,
+            clustering_provider: None,
+        })
+        .collect();
+    let seg_rows = match &last {
+        Some(last) => seg_stats(&spec, seg.into_cells(last)),
+        None => Vec::new(),
+    };
+    let rows = rows_done.load(std::sync::atomic::Ordering::Relaxed);
+    Ok((
+        Staged {
+            load_id,
+            adds,
+            paths,
+            new_dirs,
+            rows,
+            seg_rows,
+            cells: summary.cells.clone(),
+        },
+        summary,
+    ))
+}
+
+/// A written file: (path in the table, size, Delta stats).
+type FileDone = (String, u64, String);
+/// What the encoder hands back: the files, the segment statistics, the last chunk (with
+/// the final dictionaries).
+type Encoded = (Vec<FileDone>, longfile::SegAcc, Option<longfile::Chunk>);
+type OpenFile = (
+    longfile::FileEncoder,
+    object_store::buffered::BufWriter,
+    String,
+    u64,
+);
+
+/// Writes a file's footer, completes its upload; returns (path in the table, size, stats).
+fn close_file(
+    handle: &tokio::runtime::Handle,
+    (enc, mut up, rel, size): OpenFile,
+    put_err: &dyn Fn(object_store::Error) -> Error,
+) -> Result<FileDone> {
+    let (rest, stats) = enc.finish()?;
+    let size = size + rest.len() as u64;
+    handle
+        .block_on(async {
+            up.put(rest.into()).await?;
+            tokio::io::AsyncWriteExt::shutdown(&mut up)
+                .await
+                .map_err(|e| object_store::Error::Generic {
+                    store: "responses",
+                    source: Box::new(e),
+                })
+        })
+        .map_err(put_err)?;
+    Ok((rel, size, stats))
+}
+
+/// Segment statistics rows, sorted.
+fn seg_stats(
+    spec: &WaveSpec,
+    cells: Vec<(usize, String, String, Vec<microdata::CellAcc>)>,
+) -> Vec<SegStat> {
+    let names = spec
+        .respondent
+        .as_ref()
+        .map(|r| r.segments.clone())
+        .unwrap_or_default();
+    let mut rows: Vec<SegStat> = Vec::new();
+    for (si, g, v, block) in cells {
+        for (k, acc) in block.iter().enumerate() {
+            if acc.n > 0 {
+                rows.push(SegStat {
+                    segment: names[si].clone(),
+                    segment_value: v.clone(),
+                    cell: cell_stat(spec.statements[k].id.clone(), g.clone(), acc),
+                });
             }
         }
     }
-    bar.finish_and_clear();
-    let (seg, written) = match read_result {
-        Ok(Ok(x)) => x,
-        // A reader error (bad input found late, a changed source) comes first; a writer
-        // that stopped only because of it is not the cause.
-        Ok(Err(e)) if !matches!(&e, Error::Other(m) if m == WRITER_STOPPED) => return Err(e),
-        Ok(Err(e)) => return Err(write_error.unwrap_or(e)),
-        Err(e) => return Err(Error::Other(format!("reader task failed: {e}"))),
-    };
-    if let Some(e) = write_error {
-        return Err(e);
-    }
-    let rows: u64 = rows_done.load(std::sync::atomic::Ordering::Relaxed);
-    let actions: Vec<Action> = adds.into_iter().map(Action::Add).collect();
+    rows.sort_by(|a, b| {
+        (&a.segment, &a.segment_value, &a.cell.statement, &a.cell.grp).cmp(&(
+            &b.segment,
+            &b.segment_value,
+            &b.cell.statement,
+            &b.cell.grp,
+        ))
+    });
+    rows
+}
+
+/// Commits the staged files as one append to `responses` (creating or widening the
+/// table first). Returns the table version.
+async fn commit_responses(store: &Store, r: &Resolved, staged: &Staged) -> Result<i64> {
+    let wave_segments = r
+        .spec
+        .respondent
+        .as_ref()
+        .map(|x| x.segments.clone())
+        .unwrap_or_default();
+    let table = responses_table(store, &wave_segments).await?;
+    let load_id = &staged.load_id;
+    let actions: Vec<Action> = staged.adds.iter().cloned().map(Action::Add).collect();
     let snapshot = table
         .snapshot()
         .map_err(|e| Error::delta("reading the responses table", e))?;
@@ -1099,8 +1230,8 @@ async fn write_responses(
             },
         )
         .await;
-    let version = match done {
-        Ok(done) => done.version() as i64,
+    match done {
+        Ok(done) => Ok(done.version() as i64),
         Err(e) => {
             let e = Error::delta("committing responses", e);
             // A commit whose answer was lost is retried and finds its version taken
@@ -1113,13 +1244,12 @@ async fn write_responses(
                         table = RESPONSES,
                         "the responses commit did land"
                     );
-                    t.version().unwrap_or(0) as i64
+                    Ok(t.version().unwrap_or(0) as i64)
                 }
-                _ => return Err(e),
+                _ => Err(e),
             }
         }
-    };
-    Ok((version, rows, seg.into_rows(&r.spec), written))
+    }
 }
 
 /// Removes a wave: one catalog commit, then its rows are dropped.
