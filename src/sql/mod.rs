@@ -1,7 +1,9 @@
 //! SQL over the store: a DataFusion session with the stored tables, gaptrack's views
 //! (whose SQL lives in `queries/`) and statistics functions.
 
+pub mod case_select;
 pub mod query;
+pub mod responses;
 pub mod udf;
 
 use std::sync::Arc;
@@ -223,12 +225,21 @@ impl Session {
     ) -> Result<Session> {
         let ctx = SessionContext::new_with_config(session_config()?);
         udf::register(&ctx);
+        ctx.add_optimizer_rule(Arc::new(case_select::CaseToSelect::default()));
         let schema = Arc::new(MemorySchemaProvider::new());
         ctx.catalog("datafusion")
             .expect("default catalog")
             .register_schema("store", schema.clone())?;
 
+        // The store's root object store, under a name of its own, for the files that
+        // gaptrack scans itself.
+        let (root, _) = store.object_store();
+        let url = datafusion::execution::object_store::ObjectStoreUrl::parse("gaptrack://store")?;
+        ctx.register_object_store(url.as_ref(), root);
+        let live_ids: std::collections::HashSet<&str> =
+            cat.entries.iter().map(|e| e.load_id.as_str()).collect();
         let mut versions = Vec::new();
+        let mut responses_live_only = false;
         for (name, empty) in [
             (RESPONSES, responses_schema()),
             (CELLSTATS, tables::cellstats_schema()),
@@ -249,6 +260,21 @@ impl Session {
                 }
             };
             let provider: Arc<dyn datafusion::catalog::TableProvider> = match table {
+                // The live loads' files, read by DataFusion's Parquet source.
+                Some(t) if name == RESPONSES => {
+                    versions.push((name, t.version().map(|v| v as i64)));
+                    match responses::ResponsesTable::try_new(store, url.clone(), &t, &live_ids)? {
+                        Some(p) => {
+                            responses_live_only = true;
+                            Arc::new(p)
+                        }
+                        None => {
+                            t.update_datafusion_session(&ctx.state())
+                                .map_err(|e| Error::delta(format!("reading {name}"), e))?;
+                            t.table_provider().await?
+                        }
+                    }
+                }
                 Some(t) => {
                     t.update_datafusion_session(&ctx.state())
                         .map_err(|e| Error::delta(format!("reading {name}"), e))?;
@@ -330,7 +356,8 @@ impl Session {
                 "responses",
                 format!(
                     "SELECT wave, respondent, grp, weight, statement, value, agree{seg_cols} \
-                     FROM store.responses WHERE {live}"
+                     FROM store.responses WHERE {}",
+                    if responses_live_only { "TRUE" } else { &live }
                 ),
             ),
             (
