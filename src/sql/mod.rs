@@ -240,25 +240,30 @@ impl Session {
             cat.entries.iter().map(|e| e.load_id.as_str()).collect();
         let mut versions = Vec::new();
         let mut responses_live_only = false;
-        for (name, empty) in [
+        let names = [
             (RESPONSES, responses_schema()),
             (CELLSTATS, tables::cellstats_schema()),
             (SEGSTATS, tables::segstats_schema()),
             (STATEMENTS, tables::statements_schema()),
             (WEIGHTING, tables::weighting_schema()),
             (WAVES, tables::waves_schema()),
-        ] {
-            let table = if name == WAVES {
+        ];
+        // The tables' logs are read concurrently.
+        let loaded = futures::future::try_join_all(names.iter().map(|(name, _)| async move {
+            if *name == WAVES {
                 match cat.version {
-                    Some(v) => store.load(name, Some(v)).await?,
-                    None => None,
+                    Some(v) => store.load(name, Some(v)).await,
+                    None => Ok(None),
                 }
             } else {
                 match data_time {
-                    None => store.load(name, None).await?,
-                    Some(t) => store.load_at_time(name, t).await?,
+                    None => store.load(name, None).await,
+                    Some(t) => store.load_at_time(name, t).await,
                 }
-            };
+            }
+        }))
+        .await?;
+        for ((name, empty), table) in names.into_iter().zip(loaded) {
             let provider: Arc<dyn datafusion::catalog::TableProvider> = match table {
                 // The live loads' files, read by DataFusion's Parquet source.
                 Some(t) if name == RESPONSES => {
