@@ -1,7 +1,10 @@
-//! Loading waves: validate every spec and source first (nothing is written if any is
-//! invalid), then for each changed wave append its rows under a fresh load id, commit the
-//! catalog (the one atomic switch that makes the wave visible), and drop the rows of the
-//! load it replaced.
+//! Loading waves: every spec and source is validated before anything is committed.
+//! A microdata wave without rim weighting is validated and written in one pass: its
+//! `responses` files are staged under a fresh load id (no commit names them) and removed
+//! again if any wave of the command is invalid. Then, wave by wave, the staged files are
+//! committed as one append, the small tables are written, and the catalog commit (the
+//! one atomic switch that makes the wave visible) is made; the rows of the load it
+//! replaced are dropped.
 
 pub mod cells;
 pub mod decode;
