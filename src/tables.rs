@@ -31,9 +31,18 @@ pub fn responses_columns() -> Vec<StructField> {
     ]
 }
 
-/// Columns of a `responses` data file before the segment columns (the partition
-/// columns `wave` and `load_id` are not in the files).
-pub const FIXED_FILE_COLUMNS: usize = 6;
+/// The Arrow fields of a `responses` data file before its segment columns (the
+/// partition columns `wave` and `load_id` are not in the files).
+pub fn responses_file_fields() -> Vec<Field> {
+    vec![
+        Field::new("respondent", ArrowType::Utf8, true),
+        Field::new("grp", ArrowType::Utf8, true),
+        Field::new("weight", ArrowType::Float64, true),
+        Field::new("statement", ArrowType::Utf8, true),
+        Field::new("value", ArrowType::Int32, true),
+        Field::new("agree", ArrowType::Boolean, true),
+    ]
+}
 
 /// A segment column of `responses` (one per segment name seen in any wave).
 pub fn segment_column(name: &str) -> StructField {

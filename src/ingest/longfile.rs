@@ -342,14 +342,7 @@ impl FileEncoder {
     /// `segments`: the file's segment column names, in the wave's segment order.
     pub fn new(statements: Arc<Vec<String>>, segments: &[String]) -> Result<Self> {
         use arrow::datatypes::{DataType, Field, Schema};
-        let mut fields = vec![
-            Field::new("respondent", DataType::Utf8, true),
-            Field::new("grp", DataType::Utf8, true),
-            Field::new("weight", DataType::Float64, true),
-            Field::new("statement", DataType::Utf8, true),
-            Field::new("value", DataType::Int32, true),
-            Field::new("agree", DataType::Boolean, true),
-        ];
+        let mut fields = crate::tables::responses_file_fields();
         fields.extend(segments.iter().map(|s| Field::new(s, DataType::Utf8, true)));
         let arrow_schema = Schema::new(fields);
         let schema = Arc::new(
@@ -428,32 +421,14 @@ impl FileEncoder {
         }
         let st = ColStats::Str(Some((lo.to_vec(), hi.to_vec())), 0);
         let bw = bit_width(r);
-        let data = pages
-            .iter()
-            .map(|&(a, b)| {
-                dict_page_data(s * (b - a), None, bw, |e| {
-                    for i in a..b {
-                        e.run(i as u32, s)
-                    }
-                })
-            })
-            .collect();
+        let data = per_respondent_pages(&pages, s, bw, |i| i as u32);
         chunks.push(column(comp, &cols[0], Some((dict, r)), data, &st)?);
         stats.push(st);
 
         // grp: the groups seen so far, a run of S per respondent.
         let (dict, st) = str_dict(&c.dicts.groups, c.groups.iter().copied(), 0);
         let bw = bit_width(c.dicts.groups.len());
-        let data = pages
-            .iter()
-            .map(|&(a, b)| {
-                dict_page_data(s * (b - a), None, bw, |e| {
-                    for &g in &c.groups[a..b] {
-                        e.run(g, s)
-                    }
-                })
-            })
-            .collect();
+        let data = per_respondent_pages(&pages, s, bw, |i| c.groups[i]);
         chunks.push(column(
             comp,
             &cols[1],
@@ -480,16 +455,7 @@ impl FileEncoder {
         }
         let st = ColStats::F64(Some((lo, hi)), 0);
         let bw = bit_width(wkeys.len());
-        let data = pages
-            .iter()
-            .map(|&(a, b)| {
-                dict_page_data(s * (b - a), None, bw, |e| {
-                    for &k in &wk[a..b] {
-                        e.run(k, s)
-                    }
-                })
-            })
-            .collect();
+        let data = per_respondent_pages(&pages, s, bw, |i| wk[i]);
         chunks.push(column(
             comp,
             &cols[2],
@@ -676,6 +642,25 @@ impl FileEncoder {
         self.rows += n as u64;
         Ok(())
     }
+}
+
+/// The data pages of a column with one key per respondent, repeated for its S rows.
+fn per_respondent_pages(
+    pages: &[(usize, usize)],
+    s: usize,
+    bw: u8,
+    key: impl Fn(usize) -> u32,
+) -> Vec<(Vec<u8>, usize, Encoding)> {
+    pages
+        .iter()
+        .map(|&(a, b)| {
+            dict_page_data(s * (b - a), None, bw, |e| {
+                for i in a..b {
+                    e.run(key(i), s)
+                }
+            })
+        })
+        .collect()
 }
 
 /// A PLAIN dictionary of strings, and the statistics of the keys used.

@@ -157,16 +157,12 @@ fn empty_table(schema: Arc<Schema>) -> Result<Arc<MemTable>> {
 }
 
 fn responses_schema() -> Arc<Schema> {
-    Arc::new(Schema::new(vec![
+    let mut fields = vec![
         Field::new("wave", DataType::Utf8, true),
         Field::new("load_id", DataType::Utf8, true),
-        Field::new("respondent", DataType::Utf8, true),
-        Field::new("grp", DataType::Utf8, true),
-        Field::new("weight", DataType::Float64, true),
-        Field::new("statement", DataType::Utf8, true),
-        Field::new("value", DataType::Int32, true),
-        Field::new("agree", DataType::Boolean, true),
-    ]))
+    ];
+    fields.extend(tables::responses_file_fields());
+    Arc::new(Schema::new(fields))
 }
 
 /// A session config for gaptrack: settings from the environment first
@@ -248,8 +244,10 @@ impl Session {
             (WEIGHTING, tables::weighting_schema()),
             (WAVES, tables::waves_schema()),
         ];
-        // The tables' logs are read concurrently.
-        let loaded = futures::future::try_join_all(names.iter().map(|(name, _)| async move {
+        // The tables' logs are read concurrently. Every read runs to its end before an
+        // error is returned: a read dropped half-way leaves deltalake's blocking log
+        // replay without its receiver, which panics.
+        let loaded = futures::future::join_all(names.iter().map(|(name, _)| async move {
             if *name == WAVES {
                 match cat.version {
                     Some(v) => store.load(name, Some(v)).await,
@@ -262,7 +260,9 @@ impl Session {
                 }
             }
         }))
-        .await?;
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
         for ((name, empty), table) in names.into_iter().zip(loaded) {
             let provider: Arc<dyn datafusion::catalog::TableProvider> = match table {
                 // The live loads' files, read by DataFusion's Parquet source.
