@@ -268,7 +268,19 @@ impl Session {
                 // The live loads' files, read by DataFusion's Parquet source.
                 Some(t) if name == RESPONSES => {
                     versions.push((name, t.version().map(|v| v as i64)));
-                    match responses::ResponsesTable::try_new(store, url.clone(), &t, &live_ids)? {
+                    let views = ctx
+                        .state()
+                        .config_options()
+                        .execution
+                        .parquet
+                        .schema_force_view_types;
+                    match responses::ResponsesTable::try_new(
+                        store,
+                        url.clone(),
+                        &t,
+                        &live_ids,
+                        views,
+                    )? {
                         Some(p) => {
                             responses_live_only = true;
                             Arc::new(p)

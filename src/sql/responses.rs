@@ -4,8 +4,9 @@
 //!
 //! The files of loads that are not live (replaced, removed, or interrupted before their
 //! catalog commit) are not even opened. `wave` and `load_id` come from the files' Delta
-//! partition values, as constant columns; strings are read as string views, so that a
-//! `GROUP BY` over them takes DataFusion's column-wise grouping (see BENCHMARKS.md).
+//! partition values, as constant columns; strings are read as string views (as
+//! `datafusion.execution.parquet.schema_force_view_types` says, true by default), so that
+//! a `GROUP BY` over them takes DataFusion's column-wise grouping (see BENCHMARKS.md).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -39,10 +40,12 @@ pub struct ResponsesTable {
     files: Vec<PartitionedFile>,
 }
 
-/// Strings read as string views.
-fn view(f: &Field) -> Field {
+/// Strings read as string views (unless `views` is off).
+fn view(f: &Field, views: bool) -> Field {
     match f.data_type() {
-        DataType::Utf8 | DataType::LargeUtf8 => f.clone().with_data_type(DataType::Utf8View),
+        DataType::Utf8 | DataType::LargeUtf8 if views => {
+            f.clone().with_data_type(DataType::Utf8View)
+        }
         _ => f.clone(),
     }
 }
@@ -56,6 +59,7 @@ impl ResponsesTable {
         url: ObjectStoreUrl,
         table: &DeltaTable,
         live: &HashSet<&str>,
+        views: bool,
     ) -> Result<Option<Self>> {
         let snapshot = table
             .snapshot()
@@ -66,11 +70,11 @@ impl ResponsesTable {
             .fields()
             .iter()
             .filter(|f| !partitions.contains(&f.name().as_str()))
-            .map(|f| view(f))
+            .map(|f| view(f, views))
             .collect();
         let partition_cols: Vec<FieldRef> = partitions
             .iter()
-            .map(|p| Arc::new(Field::new(*p, DataType::Utf8View, true)))
+            .map(|p| Arc::new(view(&Field::new(*p, DataType::Utf8, true), views)))
             .collect();
         let file_schema = Arc::new(Schema::new(file_fields.clone()));
         let mut all = file_fields;
@@ -93,10 +97,17 @@ impl ResponsesTable {
             let path = store.path(&format!("{RESPONSES}/{}", f.object_store_path()));
             files.push(
                 PartitionedFile::new(path.to_string(), f.size().max(0) as u64)
-                    .with_partition_values(vec![
-                        ScalarValue::Utf8View(Some(wave)),
-                        ScalarValue::Utf8View(Some(load_id)),
-                    ]),
+                    .with_partition_values(if views {
+                        vec![
+                            ScalarValue::Utf8View(Some(wave)),
+                            ScalarValue::Utf8View(Some(load_id)),
+                        ]
+                    } else {
+                        vec![
+                            ScalarValue::Utf8(Some(wave)),
+                            ScalarValue::Utf8(Some(load_id)),
+                        ]
+                    }),
             );
         }
         // Oldest first, as the waves were loaded; a deterministic plan.
