@@ -47,10 +47,14 @@ pub struct Chunk {
     groups: Vec<u32>,
     weights: Vec<f64>,
     segments: Vec<Vec<u32>>,
+    /// Per wave segment: this chunk's own dictionary (the values it uses, in order of
+    /// first use) and each entry's load-wide key (stable across chunks).
+    seg_values: Vec<Vec<String>>,
+    seg_global: Vec<Vec<u32>>,
     /// Per long row: the value's key and agreement (0 no, 1 yes, 2 NULL).
     values: Vec<u32>,
     agree: Vec<u8>,
-    /// The dictionaries as of this chunk (they only grow).
+    /// The group and code dictionaries as of this chunk (they only grow, and stay small).
     dicts: Dicts,
 }
 
@@ -64,7 +68,6 @@ impl Chunk {
 struct Dicts {
     groups: Arc<Vec<String>>,
     values: Arc<Vec<i32>>,
-    segments: Vec<Arc<Vec<String>>>,
 }
 
 /// Turns rows into [`Chunk`]s: assigns the dictionary keys.
@@ -75,7 +78,9 @@ pub struct Keyer {
     /// Codes 0..=255 by direct lookup, others by search.
     small_codes: [u32; 256],
     codes: Vec<i32>,
-    segments: Vec<(Vec<String>, HashMap<String, u32>)>,
+    /// Per wave segment: the load-wide key of each value, and this chunk's key of
+    /// each load-wide key it uses.
+    segments: Vec<(HashMap<String, u32>, HashMap<u32, u32>)>,
     dirty: bool,
     dicts: Dicts,
     chunk: Chunk,
@@ -96,7 +101,7 @@ impl Keyer {
             small_codes: [NULL; 256],
             codes: Vec::new(),
             segments: (0..segments)
-                .map(|_| (Vec::new(), HashMap::new()))
+                .map(|_| (HashMap::new(), HashMap::new()))
                 .collect(),
             dirty: true,
             dicts: Dicts::default(),
@@ -116,6 +121,8 @@ impl Keyer {
             segments: (0..self.segments.len())
                 .map(|_| Vec::with_capacity(self.per_chunk))
                 .collect(),
+            seg_values: vec![Vec::new(); self.segments.len()],
+            seg_global: vec![Vec::new(); self.segments.len()],
             values: Vec::with_capacity(rows),
             agree: Vec::with_capacity(rows),
             dicts: Dicts::default(),
@@ -157,17 +164,21 @@ impl Keyer {
             let key = match v {
                 None => NULL,
                 Some(v) => {
-                    let (list, map) = &mut self.segments[j];
-                    match map.get(v.as_str()) {
+                    let (global, local) = &mut self.segments[j];
+                    let g = match global.get(v.as_str()) {
                         Some(&k) => k,
                         None => {
-                            let k = list.len() as u32;
-                            list.push(v.clone());
-                            map.insert(v.clone(), k);
-                            self.dirty = true;
+                            let k = global.len() as u32;
+                            global.insert(v.clone(), k);
                             k
                         }
-                    }
+                    };
+                    let c = &mut self.chunk;
+                    *local.entry(g).or_insert_with(|| {
+                        c.seg_values[j].push(v.clone());
+                        c.seg_global[j].push(g);
+                        (c.seg_values[j].len() - 1) as u32
+                    })
                 }
             };
             self.chunk.segments[j].push(key);
@@ -184,7 +195,9 @@ impl Keyer {
             self.chunk.values.push(key);
             self.chunk.agree.push(a);
         }
-        (self.chunk.respondents() >= self.per_chunk).then(|| self.take())
+        // Also bounded in id bytes, so that offsets and pages stay far below 4 GiB.
+        let full = self.chunk.respondents() >= self.per_chunk || self.chunk.ids.len() >= 1 << 28;
+        full.then(|| self.take())
     }
 
     /// The chunk being filled (possibly empty).
@@ -193,13 +206,11 @@ impl Keyer {
             self.dicts = Dicts {
                 groups: Arc::new(self.groups.clone()),
                 values: Arc::new(self.codes.clone()),
-                segments: self
-                    .segments
-                    .iter()
-                    .map(|(l, _)| Arc::new(l.clone()))
-                    .collect(),
             };
             self.dirty = false;
+        }
+        for (_, local) in &mut self.segments {
+            local.clear();
         }
         let fresh = self.empty_chunk();
         let mut c = std::mem::replace(&mut self.chunk, fresh);
@@ -588,7 +599,7 @@ impl FileEncoder {
 
         // segments: a dictionary per segment column, a run of S per respondent.
         for (j, keys) in c.segments.iter().enumerate() {
-            let values = &c.dicts.segments[j];
+            let values = &c.seg_values[j];
             let (dict, mut st) = str_dict(values, keys.iter().copied().filter(|&k| k != NULL), 0);
             let null_resp = keys.iter().filter(|&&k| k == NULL).count();
             if let ColStats::Str(_, n) = &mut st {
@@ -887,8 +898,10 @@ fn varint(out: &mut Vec<u8>, mut v: u64) {
 /// respondent order, so the sums are those of a sequential pass).
 #[derive(Default)]
 pub struct SegAcc {
-    /// (segment index, group key, value key) -> per-statement accumulators
+    /// (segment index, group key, load-wide value key) -> per-statement accumulators
     blocks: HashMap<(usize, u32, u32), Vec<CellAcc>>,
+    /// (segment index, load-wide value key) -> the value
+    names: HashMap<(usize, u32), String>,
 }
 
 impl SegAcc {
@@ -898,9 +911,13 @@ impl SegAcc {
                 if k == NULL {
                     continue;
                 }
+                let g = c.seg_global[j][k as usize];
+                self.names
+                    .entry((j, g))
+                    .or_insert_with(|| c.seg_values[j][k as usize].clone());
                 let block = self
                     .blocks
-                    .entry((j, c.groups[i], k))
+                    .entry((j, c.groups[i], g))
                     .or_insert_with(|| vec![CellAcc::default(); statements]);
                 let w = c.weights[i];
                 for (st, a) in c.agree[i * statements..(i + 1) * statements]
@@ -924,7 +941,7 @@ impl SegAcc {
                 (
                     j,
                     last.dicts.groups[g as usize].clone(),
-                    last.dicts.segments[j][v as usize].clone(),
+                    self.names[&(j, v)].clone(),
                     accs,
                 )
             })
@@ -1007,6 +1024,47 @@ mod tests {
             let got = decode(&e.finish(), bw, want.len());
             assert_eq!(got, want, "bit width {bw}");
         }
+    }
+
+    /// A row group's dictionary of a segment holds the values it uses, not every value
+    /// seen so far (a segment with many values would otherwise repeat them all in every
+    /// row group); the load-wide keys stay stable for the segment statistics.
+    #[test]
+    fn segment_dictionaries_are_per_row_group() {
+        let mut keyer = Keyer::with_group_rows(1, 1, 2);
+        let mut chunks = Vec::new();
+        for (i, v) in ["a", "b", "c", "a"].iter().enumerate() {
+            let id = format!("r{i}");
+            let segments = vec![Some(v.to_string())];
+            let row = Row {
+                loc: crate::ingest::microdata::Loc::Line(i as u64 + 2),
+                id: &id,
+                group: "g",
+                group_key: 0,
+                weight: 1.0,
+                segments: &segments,
+                values: &[Some(4)],
+                agree: &[Some(true)],
+            };
+            chunks.extend(keyer.push(&row));
+        }
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(chunks[0].seg_values[0], ["a", "b"]);
+        assert_eq!(chunks[0].seg_global[0], [0, 1]);
+        assert_eq!(chunks[1].seg_values[0], ["c", "a"]);
+        assert_eq!(chunks[1].seg_global[0], [2, 0]);
+        assert_eq!(chunks[1].segments[0], [0, 1]);
+        let mut acc = SegAcc::default();
+        for c in &chunks {
+            acc.add(c, 1);
+        }
+        let mut cells: Vec<(String, u64)> = acc
+            .into_cells(&chunks[1])
+            .into_iter()
+            .map(|(_, _, v, a)| (v, a[0].n as u64))
+            .collect();
+        cells.sort();
+        assert_eq!(cells, [("a".into(), 2), ("b".into(), 1), ("c".into(), 1)]);
     }
 
     #[test]
