@@ -228,12 +228,53 @@ pub fn reader(data: &[u8]) {
     }
     let spec = &micro[k];
     let mut rows = 0u64;
+    // Accepted rows are also written as a `responses` file (with tiny row groups and
+    // pages, so that there are several), which must read back row for row.
+    use crate::ingest::longfile::{FileEncoder, Keyer};
+    let s = spec.statements.len();
+    let segments = spec
+        .respondent
+        .as_ref()
+        .map(|r| r.segments.clone())
+        .unwrap_or_default();
+    let mut keyer = Keyer::with_group_rows(s, segments.len(), 3 * s);
+    let statements = std::sync::Arc::new(spec.statements.iter().map(|x| x.id.clone()).collect());
+    let mut enc = FileEncoder::new(statements, &segments).expect("an encoder");
+    let mut file = Vec::new();
+    let mut ids: Vec<String> = Vec::new();
     let res = microdata::read_from(spec, body, "fuzz.csv", None, |row| {
         rows += 1;
         assert!(!row.id.is_empty() && !row.group.is_empty());
         assert!(row.weight.is_finite() && row.weight > 0.0);
+        ids.push(row.id.to_string());
+        if let Some(c) = keyer.push(row) {
+            enc.write(&c).expect("a row group");
+            file.extend(enc.take_bytes().expect("bytes"));
+        }
         Ok(())
     });
+    if res.is_ok() {
+        enc.write(&keyer.take()).expect("a row group");
+        let (rest, _) = enc.finish().expect("a footer");
+        file.extend(rest);
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            bytes::Bytes::from(file),
+        )
+        .expect("a readable file")
+        .build()
+        .expect("a reader");
+        let mut got: Vec<String> = Vec::new();
+        for b in reader {
+            let b = b.expect("a batch");
+            let col = arrow::array::AsArray::as_string::<i32>(b.column(0));
+            got.extend(col.iter().map(|v| v.expect("an id").to_string()));
+        }
+        let want: Vec<String> = ids
+            .iter()
+            .flat_map(|id| std::iter::repeat_n(id.clone(), s))
+            .collect();
+        assert_eq!(got, want, "the respondent column read back");
+    }
     match res {
         Err(e) => assert!(!e.to_string().trim().is_empty()),
         Ok(s) => {
