@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::error::{Error, InputError, Invalid, Result};
 use crate::ingest::decode::Tracked;
 use crate::ingest::microdata::{
-    is_blank_record, lines_before, not_utf8, quote, record_line, unclosed_quote_error,
+    is_blank_record, lines_before, not_utf8, quote, read_header, record_line, unclosed_quote_error,
     width_problem, Errors, HashingReader,
 };
 use crate::spec::WaveSpec;
@@ -55,41 +55,13 @@ pub fn read_from<R: Read>(
         .flexible(true)
         .from_reader(Tracked::new(text, spec.delimiter));
     let mut record = csv::ByteRecord::new();
-    match rdr.read_byte_record(&mut record) {
-        Ok(false) => {
-            return Err(file_err(
-                "the file is empty: expected the header statement,group,n,agree_pct and one row per statement and group".into(),
-            ))
-        }
-        Err(e) => return Err(file_err(format!("cannot read the source: {e}"))),
-        Ok(true) => {}
-    }
-    let header_line = record_line(&mut rdr, &record);
-    if let Some((qline, i)) = rdr.get_ref().unclosed_quote(0) {
-        return Err(Error::input(unclosed_quote_error(
-            shown,
-            qline,
-            None,
-            record.get(i),
-        )));
-    }
-    let mut names: Vec<String> = Vec::with_capacity(record.len());
-    for (i, f) in record.iter().enumerate() {
-        match std::str::from_utf8(f) {
-            Ok(s) => names.push(
-                s.trim()
-                    .trim_start_matches('\u{feff}')
-                    .trim()
-                    .to_lowercase(),
-            ),
-            Err(e) => {
-                return Err(Error::input(
-                    InputError::new(shown, format!("header field {}: {}", i + 1, not_utf8(f, e)))
-                        .line(header_line + lines_before(&record, i)),
-                ))
-            }
-        }
-    }
+    let (header_line, names) = read_header(
+        &mut rdr,
+        &mut record,
+        shown,
+        "the file is empty: expected the header statement,group,n,agree_pct and one row per statement and group",
+    )?;
+    let names: Vec<String> = names.into_iter().map(|n| n.to_lowercase()).collect();
     let find = |n: &str| names.iter().position(|h| h == n);
     let missing: Vec<&str> = COLUMNS
         .iter()

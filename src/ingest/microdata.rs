@@ -1069,37 +1069,12 @@ fn read_csv<R: Read>(
 
     let mut record = csv::ByteRecord::new();
 
-    // Header.
-    match rdr.read_byte_record(&mut record) {
-        Ok(false) => {
-            return Err(file_err(
-                "the file is empty: expected a header row and data rows".into(),
-            ))
-        }
-        Err(e) => return Err(csv_error(shown, &e)),
-        Ok(true) => {}
-    }
-    let header_line = record_line(&mut rdr, &record);
-    if let Some((qline, i)) = rdr.get_ref().unclosed_quote(0) {
-        return Err(Error::input(unclosed_quote_error(
-            shown,
-            qline,
-            None,
-            record.get(i),
-        )));
-    }
-    let mut header: Vec<String> = Vec::with_capacity(record.len());
-    for (i, f) in record.iter().enumerate() {
-        match std::str::from_utf8(f) {
-            Ok(s) => header.push(s.trim().trim_start_matches('\u{feff}').trim().to_string()),
-            Err(e) => {
-                return Err(Error::input(
-                    InputError::new(shown, format!("header field {}: {}", i + 1, not_utf8(f, e)))
-                        .line(header_line + lines_before(&record, i)),
-                ))
-            }
-        }
-    }
+    let (header_line, header) = read_header(
+        &mut rdr,
+        &mut record,
+        shown,
+        "the file is empty: expected a header row and data rows",
+    )?;
     if header.iter().all(|h| h.is_empty()) {
         return Err(Error::input(
             InputError::new(shown, "the header row is empty: expected column names")
@@ -1199,6 +1174,43 @@ fn read_csv<R: Read>(
     summary.bytes = hashing.bytes;
     summary.source_sha256 = hex::encode(hashing.hasher.finalize());
     Ok(summary)
+}
+
+/// Reads a CSV source's header row into `record`: the line it starts on and its names,
+/// trimmed (a byte-order mark too). `empty` is the message for a file without rows.
+pub(crate) fn read_header<R: Read>(
+    rdr: &mut csv::Reader<Tracked<R>>,
+    record: &mut csv::ByteRecord,
+    shown: &str,
+    empty: &str,
+) -> Result<(u64, Vec<String>)> {
+    match rdr.read_byte_record(record) {
+        Ok(false) => return Err(Error::input(InputError::new(shown, empty.to_string()))),
+        Err(e) => return Err(csv_error(shown, &e)),
+        Ok(true) => {}
+    }
+    let line = record_line(rdr, record);
+    if let Some((qline, i)) = rdr.get_ref().unclosed_quote(0) {
+        return Err(Error::input(unclosed_quote_error(
+            shown,
+            qline,
+            None,
+            record.get(i),
+        )));
+    }
+    let mut names = Vec::with_capacity(record.len());
+    for (i, f) in record.iter().enumerate() {
+        match std::str::from_utf8(f) {
+            Ok(s) => names.push(s.trim().trim_start_matches('\u{feff}').trim().to_string()),
+            Err(e) => {
+                return Err(Error::input(
+                    InputError::new(shown, format!("header field {}: {}", i + 1, not_utf8(f, e)))
+                        .line(line + lines_before(record, i)),
+                ))
+            }
+        }
+    }
+    Ok((line, names))
 }
 
 /// The start line of the record just read (as an editor counts it).
