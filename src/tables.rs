@@ -31,17 +31,15 @@ pub fn responses_columns() -> Vec<StructField> {
     ]
 }
 
-/// The Arrow fields of a `responses` data file before its segment columns (the
-/// partition columns `wave` and `load_id` are not in the files).
+/// The Arrow fields of a `responses` data file before its segment columns:
+/// [`responses_columns`] without the partition columns `wave` and `load_id`.
 pub fn responses_file_fields() -> Vec<Field> {
-    vec![
-        Field::new("respondent", ArrowType::Utf8, true),
-        Field::new("grp", ArrowType::Utf8, true),
-        Field::new("weight", ArrowType::Float64, true),
-        Field::new("statement", ArrowType::Utf8, true),
-        Field::new("value", ArrowType::Int32, true),
-        Field::new("agree", ArrowType::Boolean, true),
-    ]
+    use delta_kernel::engine::arrow_conversion::TryFromKernel;
+    responses_columns()
+        .iter()
+        .filter(|f| !PARTITIONS.contains(&f.name().as_str()))
+        .map(|f| Field::try_from_kernel(f).expect("the responses columns have Arrow types"))
+        .collect()
 }
 
 /// A segment column of `responses` (one per segment name seen in any wave).
