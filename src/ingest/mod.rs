@@ -782,13 +782,7 @@ async fn responses_table(store: &Store, segments: &[String]) -> Result<DeltaTabl
         }
     };
     for _ in 0..5 {
-        let existing: Vec<String> = table
-            .snapshot()
-            .map_err(|e| Error::delta("reading the responses table", e))?
-            .schema()
-            .fields()
-            .map(|f| f.name().to_string())
-            .collect();
+        let existing = responses_column_names(&table)?;
         let missing: Vec<_> = segments
             .iter()
             .filter(|s| !existing.iter().any(|e| e.eq_ignore_ascii_case(s)))
@@ -866,15 +860,20 @@ async fn discard(store: &Store, paths: &[object_store::path::Path], new_dirs: &[
 
 /// The segment columns of this wave's files: spelled as the `responses` table spells
 /// them where it has them (names match case-insensitively).
+/// The column names of the loaded `responses` table.
+fn responses_column_names(table: &DeltaTable) -> Result<Vec<String>> {
+    Ok(table
+        .snapshot()
+        .map_err(|e| Error::delta("reading the responses table", e))?
+        .schema()
+        .fields()
+        .map(|f| f.name().to_string())
+        .collect())
+}
+
 async fn file_segments(store: &Store, wave_segments: &[String]) -> Result<Vec<String>> {
-    let existing: Vec<String> = match store.load(RESPONSES, None).await? {
-        Some(t) => t
-            .snapshot()
-            .map_err(|e| Error::delta("reading the responses table", e))?
-            .schema()
-            .fields()
-            .map(|f| f.name().to_string())
-            .collect(),
+    let existing = match store.load(RESPONSES, None).await? {
+        Some(t) => responses_column_names(&t)?,
         None => Vec::new(),
     };
     Ok(wave_segments
