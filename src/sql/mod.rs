@@ -2,6 +2,7 @@
 //! (whose SQL lives in `queries/`) and statistics functions.
 
 pub mod case_select;
+pub mod dict_group;
 pub mod query;
 pub mod responses;
 pub mod udf;
@@ -13,6 +14,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
 use datafusion::datasource::MemTable;
 use datafusion::execution::context::SessionConfig;
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::SessionContext;
 
 use crate::catalog::{self, Catalog};
@@ -219,7 +221,19 @@ impl Session {
         data_time: Option<chrono::DateTime<chrono::Utc>>,
         settings: Settings,
     ) -> Result<Session> {
-        let ctx = SessionContext::new_with_config(session_config()?);
+        // The store's root object store, under a name of its own, for the files that
+        // gaptrack scans itself.
+        let (root, _) = store.object_store();
+        let url = datafusion::execution::object_store::ObjectStoreUrl::parse("gaptrack://store")?;
+        let state = SessionStateBuilder::new()
+            .with_config(session_config()?)
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(dict_group::DictGroupBy::new(
+                url.clone(),
+                root.clone(),
+            )))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         udf::register(&ctx);
         ctx.add_optimizer_rule(Arc::new(case_select::CaseToSelect::default()));
         let schema = Arc::new(MemorySchemaProvider::new());
@@ -227,10 +241,6 @@ impl Session {
             .expect("default catalog")
             .register_schema("store", schema.clone())?;
 
-        // The store's root object store, under a name of its own, for the files that
-        // gaptrack scans itself.
-        let (root, _) = store.object_store();
-        let url = datafusion::execution::object_store::ObjectStoreUrl::parse("gaptrack://store")?;
         ctx.register_object_store(url.as_ref(), root);
         let live_ids: std::collections::HashSet<&str> =
             cat.entries.iter().map(|e| e.load_id.as_str()).collect();
