@@ -48,6 +48,15 @@ pub async fn current(store: &Store) -> Result<Catalog> {
 
 /// The catalog at `version` (latest when `None`).
 pub async fn at(store: &Store, version: Option<i64>) -> Result<Catalog> {
+    Ok(at_with_table(store, version).await?.0)
+}
+
+/// The catalog at `version` (latest when `None`), and the `waves` table it was read from
+/// (`None` for an empty store).
+pub async fn at_with_table(
+    store: &Store,
+    version: Option<i64>,
+) -> Result<(Catalog, Option<DeltaTable>)> {
     let Some(table) = store.load(WAVES, version).await? else {
         if let Some(v) = version {
             return Err(Error::Usage(format!(
@@ -55,14 +64,15 @@ pub async fn at(store: &Store, version: Option<i64>) -> Result<Catalog> {
                 store.display
             )));
         }
-        return Ok(Catalog::default());
+        return Ok((Catalog::default(), None));
     };
     let entries = read(&table).await?;
-    Ok(Catalog {
+    let cat = Catalog {
         version: table.version().map(|v| v as i64),
         timestamp_ms: commit_timestamp(&table).await,
         entries,
-    })
+    };
+    Ok((cat, Some(table)))
 }
 
 /// Commit properties of a catalog commit. No retries inside deltalake: a catalog commit

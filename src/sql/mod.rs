@@ -182,9 +182,9 @@ impl Session {
         // A concurrent load may commit (and clean up what it replaced) while we read:
         // read the catalog, then the data, then check the catalog did not move.
         for _ in 0..5 {
-            let cat = match &as_of {
-                None => catalog::current(store).await?,
-                Some(AsOf::Version(v)) => catalog::at(store, Some(*v)).await?,
+            let (cat, waves) = match &as_of {
+                None => catalog::at_with_table(store, None).await?,
+                Some(AsOf::Version(v)) => catalog::at_with_table(store, Some(*v)).await?,
                 Some(AsOf::Time(t)) => {
                     let Some(tbl) = store.load_at_time(WAVES, *t).await? else {
                         return Err(Error::Usage(format!(
@@ -192,7 +192,7 @@ impl Session {
                             store.display
                         )));
                     };
-                    catalog::at(store, tbl.version().map(|v| v as i64)).await?
+                    catalog::at_with_table(store, tbl.version().map(|v| v as i64)).await?
                 }
             };
             let data_time = match &as_of {
@@ -201,12 +201,20 @@ impl Session {
                     .timestamp_ms
                     .and_then(chrono::DateTime::from_timestamp_millis),
             };
-            let session = Self::build(store, cat, data_time, settings).await?;
+            let session = Self::build(store, cat, waves.clone(), data_time, settings).await?;
             if as_of.is_some() {
                 return Ok(session);
             }
-            let now = catalog::current(store).await?;
-            if now.version == session.catalog.version {
+            // Did the catalog move meanwhile? Its log's latest version says so; read the
+            // catalog again only where that cannot be listed.
+            let now = match &waves {
+                Some(t) => match t.get_latest_version().await {
+                    Ok(v) => Some(v as i64),
+                    Err(_) => catalog::current(store).await?.version,
+                },
+                None => catalog::current(store).await?.version,
+            };
+            if now == session.catalog.version {
                 return Ok(session);
             }
         }
@@ -218,6 +226,7 @@ impl Session {
     async fn build(
         store: &Store,
         cat: Catalog,
+        waves: Option<deltalake::DeltaTable>,
         data_time: Option<chrono::DateTime<chrono::Utc>>,
         settings: Settings,
     ) -> Result<Session> {
@@ -257,11 +266,16 @@ impl Session {
         // The tables' logs are read concurrently. Every read runs to its end before an
         // error is returned: a read dropped half-way leaves deltalake's blocking log
         // replay without its receiver, which panics.
+        let waves = &waves;
         let loaded = futures::future::join_all(names.iter().map(|(name, _)| async move {
             if *name == WAVES {
-                match cat.version {
-                    Some(v) => store.load(name, Some(v)).await,
-                    None => Ok(None),
+                // The catalog's own table, already loaded at the catalog's version.
+                match (cat.version, waves) {
+                    (Some(v), Some(t)) if t.version().map(|tv| tv as i64) == Some(v) => {
+                        Ok(Some(t.clone()))
+                    }
+                    (Some(v), _) => store.load(name, Some(v)).await,
+                    (None, _) => Ok(None),
                 }
             } else {
                 match data_time {
