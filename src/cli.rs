@@ -391,7 +391,7 @@ async fn run(cli: Cli) -> Result<()> {
                 variance,
                 ..Settings::default()
             };
-            let session = Session::open(&store, q.as_of.clone(), settings).await?;
+            let session = Session::open_lazy(&store, q.as_of.clone(), settings).await?;
             let src = match (&q.file, &q.sql) {
                 (Some(f), _) => QuerySource::File(f.clone()),
                 (None, Some(s)) => QuerySource::Text(s.clone()),

@@ -1235,19 +1235,8 @@ mod tests {
         assert_eq!(out[0].data_type(), &DataType::LargeUtf8);
     }
 
-    /// The fixture waves in a fresh store, and a session over them.
     async fn fixture() -> (tempfile::TempDir, crate::sql::Session) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::Store::open(dir.path().to_str().unwrap()).unwrap();
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixture");
-        let mut specs: Vec<std::path::PathBuf> = std::fs::read_dir(&root)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-            .collect();
-        specs.sort();
-        let specs = crate::ingest::load_specs(&specs).unwrap();
-        crate::ingest::ingest(&store, specs, false).await.unwrap();
+        let (dir, store) = crate::sql::tests::fixture_store().await;
         let session = crate::sql::Session::open(&store, None, Default::default())
             .await
             .unwrap();

@@ -144,6 +144,20 @@ pub struct Session {
     pub ctx: SessionContext,
     pub catalog: Catalog,
     pub settings: Settings,
+    /// Views of a lazy session not created yet, in dependency order (a view reads only
+    /// views before it): name and body.
+    pending: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+/// A view's `CREATE VIEW` statement, with the file it comes from in its error.
+async fn create_view(ctx: &SessionContext, name: &str, body: &str) -> Result<()> {
+    ctx.sql(&format!("CREATE VIEW {name} AS {body}"))
+        .await
+        .map_err(|e| match query_text(name) {
+            Some(_) => Error::Other(format!("queries/{name}.sql: {e}")),
+            None => Error::from(e),
+        })?;
+    Ok(())
 }
 
 fn quote_ident(s: &str) -> String {
@@ -179,6 +193,27 @@ pub fn session_config() -> Result<SessionConfig> {
 impl Session {
     /// Opens a session over the store's latest state (or `as_of`).
     pub async fn open(store: &Store, as_of: Option<AsOf>, settings: Settings) -> Result<Session> {
+        Self::open_with(store, as_of, settings, false).await
+    }
+
+    /// Like [`Session::open`], but each view is planned only when a statement first
+    /// reads it (see [`Session::prepare`]): a query over one table does not pay for
+    /// planning the whole view stack.
+    pub async fn open_lazy(
+        store: &Store,
+        as_of: Option<AsOf>,
+        settings: Settings,
+    ) -> Result<Session> {
+        Self::open_with(store, as_of, settings, true).await
+    }
+
+    async fn open_with(
+        store: &Store,
+        as_of: Option<AsOf>,
+        settings: Settings,
+        lazy: bool,
+    ) -> Result<Session> {
+        let started = std::time::Instant::now();
         // A concurrent load may commit (and clean up what it replaced) while we read:
         // read the catalog, then the data, then check the catalog did not move.
         for _ in 0..5 {
@@ -201,7 +236,7 @@ impl Session {
                     .timestamp_ms
                     .and_then(chrono::DateTime::from_timestamp_millis),
             };
-            let session = Self::build(store, cat, waves.clone(), data_time, settings).await?;
+            let session = Self::build(store, cat, waves.clone(), data_time, settings, lazy).await?;
             if as_of.is_some() {
                 return Ok(session);
             }
@@ -215,6 +250,10 @@ impl Session {
                 None => catalog::current(store).await?.version,
             };
             if now == session.catalog.version {
+                tracing::debug!(
+                    elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+                    "session opened"
+                );
                 return Ok(session);
             }
         }
@@ -229,6 +268,7 @@ impl Session {
         waves: Option<deltalake::DeltaTable>,
         data_time: Option<chrono::DateTime<chrono::Utc>>,
         settings: Settings,
+        lazy: bool,
     ) -> Result<Session> {
         // The store's root object store, under a name of its own, for the files that
         // gaptrack scans itself.
@@ -433,20 +473,177 @@ impl Session {
                     .to_string(),
             ),
         ];
-        for (name, sql) in base_views {
-            ctx.sql(&format!("CREATE VIEW {name} AS {sql}")).await?;
-        }
+        let mut views: Vec<(String, String)> = base_views
+            .into_iter()
+            .map(|(name, sql)| (name.to_string(), sql))
+            .collect();
         for name in VIEWS {
             let body = query_text(name).expect("view sql is embedded");
-            ctx.sql(&format!("CREATE VIEW {name} AS {body}"))
-                .await
-                .map_err(|e| Error::Other(format!("queries/{name}.sql: {e}")))?;
+            views.push((name.to_string(), body.to_string()));
         }
-        tracing::debug!(?versions, "session opened");
+        let views_started = std::time::Instant::now();
+        if !lazy {
+            for (name, body) in std::mem::take(&mut views) {
+                create_view(&ctx, &name, &body).await?;
+            }
+        }
+        tracing::debug!(
+            ?versions,
+            views_ms = views_started.elapsed().as_secs_f64() * 1e3,
+            "session built"
+        );
         Ok(Session {
             ctx,
             catalog: cat,
             settings,
+            pending: std::sync::Mutex::new(views),
         })
+    }
+
+    fn pending(&self) -> Vec<(String, String)> {
+        self.pending.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    /// Whether `name` is a table or view of the session (created or not yet).
+    pub fn has_table(&self, name: &str) -> bool {
+        self.ctx.table_exist(name).unwrap_or(false) || self.pending().iter().any(|(n, _)| n == name)
+    }
+
+    /// Creates the views `sql` reads, directly or through other views (a lazy session
+    /// creates its views here; for others this does nothing). A statement that lists
+    /// tables (`information_schema`, `SHOW TABLES`) or cannot be parsed gets all of
+    /// them, so that it sees the session as [`Session::open`] builds it.
+    pub async fn prepare(&self, sql: &str) -> Result<()> {
+        let pending = self.pending();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let state = self.ctx.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let reads = |sql: &str| -> Option<Vec<String>> {
+            let statement = state.sql_to_statement(sql, &dialect).ok()?;
+            let refs = state.resolve_table_references(&statement).ok()?;
+            let mut names = Vec::new();
+            for r in refs {
+                match r.schema() {
+                    None => names.push(r.table().to_string()),
+                    Some("information_schema") => return None,
+                    Some(_) => {}
+                }
+            }
+            Some(names)
+        };
+        let mut needed: std::collections::HashSet<String> = match reads(sql) {
+            Some(names) => names.into_iter().collect(),
+            None => pending.iter().map(|(n, _)| n.clone()).collect(),
+        };
+        // Views read only views before them: one backward pass closes the set.
+        for (name, body) in pending.iter().rev() {
+            if needed.contains(name) {
+                match reads(body) {
+                    Some(names) => needed.extend(names),
+                    None => needed.extend(pending.iter().map(|(n, _)| n.clone())),
+                }
+            }
+        }
+        for (name, body) in &pending {
+            if needed.contains(name) {
+                create_view(&self.ctx, name, body).await?;
+            }
+        }
+        if let Ok(mut p) = self.pending.lock() {
+            p.retain(|(n, _)| !needed.contains(n));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A fresh store holding the fixture waves of `tests/data/fixture/`.
+    pub(crate) async fn fixture_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixture");
+        let mut specs: Vec<std::path::PathBuf> = std::fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        specs.sort();
+        let specs = crate::ingest::load_specs(&specs).unwrap();
+        crate::ingest::ingest(&store, specs, false).await.unwrap();
+        (dir, store)
+    }
+
+    /// The rows as CSV lines, sorted (a view has no order of its own).
+    fn csv(batches: &[RecordBatch]) -> Vec<String> {
+        let mut out = Vec::new();
+        {
+            let mut w = arrow::csv::WriterBuilder::new()
+                .with_header(false)
+                .build(&mut out);
+            for b in batches {
+                w.write(b).unwrap();
+            }
+        }
+        let mut lines: Vec<String> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        lines
+    }
+
+    /// A lazy session plans only the views a statement reads, and answers every
+    /// statement as a session with all views does.
+    #[tokio::test]
+    async fn lazy_views_answer_as_eager_ones() {
+        let (_dir, store) = fixture_store().await;
+        let eager = Session::open(&store, None, Settings::default())
+            .await
+            .unwrap();
+        let lazy = Session::open_lazy(&store, None, Settings::default())
+            .await
+            .unwrap();
+        assert!(!lazy.ctx.table_exist("gap_trend").unwrap());
+        assert!(lazy.has_table("gap_trend") && lazy.has_table("waves"));
+        assert!(!lazy.has_table("no_such_view"));
+
+        let trend = query_text("gap_trend").unwrap();
+        let (_, a) = query::run(&eager, trend, &[]).await.unwrap();
+        let (_, b) = query::run(&lazy, trend, &[]).await.unwrap();
+        assert_eq!(csv(&a), csv(&b));
+        assert!(a.iter().map(|b| b.num_rows()).sum::<usize>() > 0);
+        // gap_trend reads gaps -> gaps_cells -> agreement_cells -> all_cellstats ...; the
+        // segment views stay unplanned.
+        for v in [
+            "gaps",
+            "gaps_cells",
+            "agreement_cells",
+            "all_cellstats",
+            "statements",
+        ] {
+            assert!(lazy.ctx.table_exist(v).unwrap(), "{v}");
+        }
+        for v in [
+            "gaps_by_segment",
+            "agreement_by_segment",
+            "responses",
+            "weighting",
+        ] {
+            assert!(!lazy.ctx.table_exist(v).unwrap(), "{v}");
+        }
+
+        // Listing the tables plans them all first.
+        let list = "SELECT table_name FROM information_schema.tables \
+                    WHERE table_schema = 'public' ORDER BY table_name";
+        let (_, a) = query::run(&eager, list, &[]).await.unwrap();
+        let (_, b) = query::run(&lazy, list, &[]).await.unwrap();
+        assert_eq!(csv(&a), csv(&b));
+        assert!(lazy.ctx.table_exist("gaps_by_segment").unwrap());
     }
 }

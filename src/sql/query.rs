@@ -58,7 +58,7 @@ pub fn resolve(src: &QuerySource, session: &Session) -> Result<String> {
                 if let Some(q) = crate::sql::query_text(word) {
                     return Ok(q.to_string());
                 }
-                if session.ctx.table_exist(word).unwrap_or(false) {
+                if session.has_table(word) {
                     return Ok(format!("SELECT * FROM {word}"));
                 }
             }
@@ -104,6 +104,7 @@ pub async fn run(
         .with_allow_ddl(false)
         .with_allow_dml(false)
         .with_allow_statements(false);
+    let started = std::time::Instant::now();
     let trimmed = sql.trim().trim_end_matches(';').trim();
     if trimmed.is_empty() {
         return Err(Error::Query("the query is empty".into()));
@@ -118,6 +119,7 @@ pub async fn run(
             )));
         }
     }
+    session.prepare(trimmed).await?;
     let df = match session.ctx.sql_with_options(trimmed, options).await {
         Ok(df) => df,
         Err(e) => {
@@ -166,10 +168,16 @@ pub async fn run(
             .map_err(|e| Error::Query(format!("SQL error: {}", first_line(&e.to_string()))))?
     };
     let schema: Arc<Schema> = Arc::new(df.schema().as_arrow().clone());
+    let planned = started.elapsed();
     let batches = df
         .collect()
         .await
         .map_err(|e| Error::Query(format!("SQL error: {}", first_line(&e.to_string()))))?;
+    tracing::debug!(
+        planned_ms = planned.as_secs_f64() * 1e3,
+        total_ms = started.elapsed().as_secs_f64() * 1e3,
+        "query ran"
+    );
     Ok((schema, batches))
 }
 
