@@ -127,10 +127,15 @@ fn is_key_type(t: &DataType) -> bool {
     }
 }
 
+/// `node` over a child whose column types changed, with its output schema derived anew.
 fn replace_child(
     node: &Arc<dyn ExecutionPlan>,
     child: Arc<dyn ExecutionPlan>,
 ) -> Result<Arc<dyn ExecutionPlan>> {
+    // A ProjectionExec keeps its output schema when its child is replaced; build it again.
+    if let Some(p) = node.downcast_ref::<ProjectionExec>() {
+        return Ok(Arc::new(ProjectionExec::try_new(p.expr().to_vec(), child)?));
+    }
     Arc::clone(node).replace_children(
         vec![child],
         ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute),
@@ -278,8 +283,48 @@ impl DictGroupBy {
             }
         }
 
+        // gaptrack writes no encrypted files; an encrypted one keeps DataFusion's reader.
+        if parquet
+            .table_parquet_options()
+            .crypto
+            .file_decryption
+            .is_some()
+        {
+            return Ok(None);
+        }
         let mut input = Arc::clone(agg.input());
         if !convert.is_empty() {
+            // Anything the rebuilt plan does not accept leaves the plan as it was.
+            match self.rebuild(config, parquet, &convert, &path) {
+                Ok(Some(p)) => input = p,
+                Ok(None) => return Ok(None),
+                Err(e) => {
+                    tracing::debug!(error = %e, "dictionary grouping not applied");
+                    return Ok(None);
+                }
+            }
+        }
+        match DictGroupExec::try_new(agg, input) {
+            Ok(exec) => Ok(Some(Arc::new(exec))),
+            Err(e) => {
+                tracing::debug!(error = %e, "dictionary grouping not applied");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The scan reading the file columns `convert` as dictionaries, and the operators of
+    /// `path` (top first) rebuilt over it.
+    fn rebuild(
+        &self,
+        config: &datafusion::datasource::physical_plan::FileScanConfig,
+        parquet: &ParquetSource,
+        convert: &[usize],
+        path: &[Arc<dyn ExecutionPlan>],
+    ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+        let table = parquet.table_schema();
+        let file_schema = table.file_schema();
+        {
             let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
             let fields: Vec<Field> = file_schema
                 .fields()
@@ -308,6 +353,7 @@ impl DictGroupBy {
                     .cloned()
                     .collect::<Vec<_>>(),
             )
+            .with_virtual_columns(table.virtual_columns().clone())
             .build();
             let mut source = ParquetSource::new(new_table)
                 .with_table_parquet_options(parquet.table_parquet_options().clone())
@@ -328,12 +374,12 @@ impl DictGroupBy {
             let new_config = FileScanConfigBuilder::from(config.clone())
                 .with_source(source)
                 .build();
-            input = DataSourceExec::from_data_source(new_config);
+            let mut input: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(new_config);
             for node in path.iter().rev() {
                 input = replace_child(node, input)?;
             }
+            Ok(Some(input))
         }
-        Ok(Some(Arc::new(DictGroupExec::try_new(agg, input)?)))
     }
 }
 
@@ -1307,6 +1353,23 @@ mod tests {
             // DISTINCT: DataFusion groups by (grp, respondent) first; that stage is ours.
             (
                 "SELECT {grp}, count(DISTINCT respondent) FROM responses GROUP BY 1",
+                0,
+            ),
+            // A computed projection between the scan and the aggregate (common
+            // subexpressions, a subquery's computed column).
+            (
+                "SELECT {statement}, sum(value * weight), max(value * weight) \
+                 FROM responses GROUP BY 1",
+                0,
+            ),
+            (
+                "SELECT s, avg(v) FROM (SELECT {statement} AS s, value * weight AS v \
+                 FROM responses) GROUP BY s",
+                0,
+            ),
+            // A virtual column of the scan.
+            (
+                "SELECT {statement}, count(file_row_index()) FROM responses GROUP BY 1",
                 0,
             ),
             // One key; a filter on another column.
