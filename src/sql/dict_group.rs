@@ -292,25 +292,22 @@ impl DictGroupBy {
         {
             return Ok(None);
         }
-        let mut input = Arc::clone(agg.input());
-        if !convert.is_empty() {
-            // Anything the rebuilt plan does not accept leaves the plan as it was.
-            match self.rebuild(config, parquet, &convert, &path) {
-                Ok(Some(p)) => input = p,
-                Ok(None) => return Ok(None),
-                Err(e) => {
-                    tracing::debug!(error = %e, "dictionary grouping not applied");
-                    return Ok(None);
+        // Anything the rebuilt plan does not accept leaves the plan as it was.
+        let built = (|| -> Result<Option<Arc<dyn ExecutionPlan>>> {
+            let input = if convert.is_empty() {
+                Arc::clone(agg.input())
+            } else {
+                match self.rebuild(config, parquet, &convert, &path)? {
+                    Some(input) => input,
+                    None => return Ok(None),
                 }
-            }
-        }
-        match DictGroupExec::try_new(agg, input) {
-            Ok(exec) => Ok(Some(Arc::new(exec))),
-            Err(e) => {
-                tracing::debug!(error = %e, "dictionary grouping not applied");
-                Ok(None)
-            }
-        }
+            };
+            Ok(Some(Arc::new(DictGroupExec::try_new(agg, keys, input)?)))
+        })();
+        built.or_else(|e| {
+            tracing::debug!(error = %e, "dictionary grouping not applied");
+            Ok(None)
+        })
     }
 
     /// The scan reading the file columns `convert` as dictionaries, and the operators of
@@ -324,62 +321,60 @@ impl DictGroupBy {
     ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
         let table = parquet.table_schema();
         let file_schema = table.file_schema();
-        {
-            let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
-            let fields: Vec<Field> = file_schema
-                .fields()
-                .iter()
-                .enumerate()
-                .map(|(i, f)| {
-                    if convert.contains(&i) {
-                        f.as_ref().clone().with_data_type(dict.clone())
-                    } else {
-                        f.as_ref().clone()
-                    }
-                })
-                .collect();
-            let names: Vec<String> = convert
-                .iter()
-                .map(|i| file_schema.field(*i).name().clone())
-                .collect();
-            let new_table = TableSchema::builder(Arc::new(Schema::new_with_metadata(
-                fields,
-                file_schema.metadata().clone(),
-            )))
-            .with_table_partition_cols(
-                table
-                    .table_partition_cols()
-                    .iter()
-                    .cloned()
-                    .collect::<Vec<_>>(),
-            )
-            .with_virtual_columns(table.virtual_columns().clone())
-            .build();
-            let mut source = ParquetSource::new(new_table)
-                .with_table_parquet_options(parquet.table_parquet_options().clone())
-                .with_parquet_file_reader_factory(Arc::new(DictReaderFactory {
-                    inner: DefaultParquetFileReaderFactory::new(Arc::clone(&self.store)),
-                    columns: Arc::new(names),
-                }));
-            if let Some(pred) = parquet.filter() {
-                source = source.with_predicate(pred);
-            }
-            let mut source: Arc<dyn FileSource> = Arc::new(source);
-            if let Some(p) = parquet.projection() {
-                match source.try_pushdown_projection(p)? {
-                    Some(s) => source = s,
-                    None => return Ok(None),
+        let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+        let fields: Vec<Field> = file_schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                if convert.contains(&i) {
+                    f.as_ref().clone().with_data_type(dict.clone())
+                } else {
+                    f.as_ref().clone()
                 }
-            }
-            let new_config = FileScanConfigBuilder::from(config.clone())
-                .with_source(source)
-                .build();
-            let mut input: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(new_config);
-            for node in path.iter().rev() {
-                input = replace_child(node, input)?;
-            }
-            Ok(Some(input))
+            })
+            .collect();
+        let names: Vec<String> = convert
+            .iter()
+            .map(|i| file_schema.field(*i).name().clone())
+            .collect();
+        let new_table = TableSchema::builder(Arc::new(Schema::new_with_metadata(
+            fields,
+            file_schema.metadata().clone(),
+        )))
+        .with_table_partition_cols(
+            table
+                .table_partition_cols()
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>(),
+        )
+        .with_virtual_columns(table.virtual_columns().clone())
+        .build();
+        let mut source = ParquetSource::new(new_table)
+            .with_table_parquet_options(parquet.table_parquet_options().clone())
+            .with_parquet_file_reader_factory(Arc::new(DictReaderFactory {
+                inner: DefaultParquetFileReaderFactory::new(Arc::clone(&self.store)),
+                columns: Arc::new(names),
+            }));
+        if let Some(pred) = parquet.filter() {
+            source = source.with_predicate(pred);
         }
+        let mut source: Arc<dyn FileSource> = Arc::new(source);
+        if let Some(p) = parquet.projection() {
+            match source.try_pushdown_projection(p)? {
+                Some(s) => source = s,
+                None => return Ok(None),
+            }
+        }
+        let new_config = FileScanConfigBuilder::from(config.clone())
+            .with_source(source)
+            .build();
+        let mut input: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(new_config);
+        for node in path.iter().rev() {
+            input = replace_child(node, input)?;
+        }
+        Ok(Some(input))
     }
 }
 
@@ -517,23 +512,14 @@ pub struct DictGroupExec {
 }
 
 impl DictGroupExec {
-    fn try_new(agg: &AggregateExec, input: Arc<dyn ExecutionPlan>) -> Result<Self> {
-        let keys = agg
-            .group_expr()
-            .expr()
-            .iter()
-            .map(|(e, _)| match e.downcast_ref::<Column>() {
-                Some(c) => Ok(c.index()),
-                None => internal_err!("DictGroupExec needs column keys"),
-            })
-            .collect::<Result<Vec<_>>>()?;
+    /// `agg` (grouping by the input columns `keys`) over `input`.
+    fn try_new(
+        agg: &AggregateExec,
+        keys: Vec<usize>,
+        input: Arc<dyn ExecutionPlan>,
+    ) -> Result<Self> {
         let schema = agg.schema();
-        let props = PlanProperties::new(
-            EquivalenceProperties::new(Arc::clone(&schema)),
-            Partitioning::UnknownPartitioning(input.output_partitioning().partition_count()),
-            agg.properties().emission_type,
-            agg.properties().boundedness,
-        );
+        let props = Self::plan_properties(&schema, &input, agg.properties());
         Ok(DictGroupExec {
             mode: *agg.mode(),
             emit_groups: EMIT_GROUPS,
@@ -546,6 +532,21 @@ impl DictGroupExec {
             props: Arc::new(props),
             metrics: ExecutionPlanMetricsSet::new(),
         })
+    }
+
+    /// The replaced stage's emission and boundedness over `input`'s partitions; no
+    /// ordering is claimed.
+    fn plan_properties(
+        schema: &SchemaRef,
+        input: &Arc<dyn ExecutionPlan>,
+        of: &PlanProperties,
+    ) -> PlanProperties {
+        PlanProperties::new(
+            EquivalenceProperties::new(Arc::clone(schema)),
+            Partitioning::UnknownPartitioning(input.output_partitioning().partition_count()),
+            of.emission_type,
+            of.boundedness,
+        )
     }
 }
 
@@ -611,23 +612,12 @@ impl ExecutionPlan for DictGroupExec {
             return internal_err!("DictGroupExec has one child");
         }
         let input = children.swap_remove(0);
-        let props = PlanProperties::new(
-            EquivalenceProperties::new(Arc::clone(&self.schema)),
-            Partitioning::UnknownPartitioning(input.output_partitioning().partition_count()),
-            self.props.emission_type,
-            self.props.boundedness,
-        );
+        let props = Self::plan_properties(&self.schema, &input, &self.props);
         Ok(Arc::new(DictGroupExec {
-            mode: self.mode,
-            emit_groups: self.emit_groups,
-            keys: self.keys.clone(),
-            aggr: self.aggr.clone(),
-            args: self.args.clone(),
-            filters: self.filters.clone(),
             input,
-            schema: Arc::clone(&self.schema),
             props: Arc::new(props),
             metrics: ExecutionPlanMetricsSet::new(),
+            ..(*self).clone()
         }))
     }
 

@@ -506,7 +506,11 @@ impl Session {
 
     /// Whether `name` is a table or view of the session (created or not yet).
     pub fn has_table(&self, name: &str) -> bool {
-        self.ctx.table_exist(name).unwrap_or(false) || self.pending().iter().any(|(n, _)| n == name)
+        self.ctx.table_exist(name).unwrap_or(false)
+            || self
+                .pending
+                .lock()
+                .is_ok_and(|p| p.iter().any(|(n, _)| n == name))
     }
 
     /// Creates the views `sql` reads, directly or through other views (a lazy session
