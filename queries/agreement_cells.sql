@@ -8,6 +8,9 @@
 --   se       = 100 · sqrt(p(1−p) / n_eff)
 --   ci       = Wilson score interval of p with n_eff as the sample size
 --   low_base = n < min_base                   (settings.min_base, default 30)
+-- Every formula is total: a stored pct a rounding step outside 0-100 (100.00000000000001)
+-- is clamped to the range, and a statistic that cannot be computed (no base, n_eff not
+-- positive) is NULL, never an error.
 SELECT
   c.segment,
   c.segment_value,
@@ -18,7 +21,7 @@ SELECT
   c.n,
   c.n_eff,
   c.pct,
-  100 * sqrt(c.pct / 100 * (1 - c.pct / 100) / c.n_eff) AS se,
+  CASE WHEN c.n_eff > 0 THEN 100 * sqrt(c.pct / 100 * (1 - c.pct / 100) / c.n_eff) END AS se,
   100 * wilson_low(c.pct / 100, c.n_eff) AS ci_low,
   100 * wilson_high(c.pct / 100, c.n_eff) AS ci_high,
   c.n < s.min_base AS low_base
@@ -41,7 +44,11 @@ FROM (
               / (x.sum_w * x.sum_w))
       ELSE kish_n_eff(x.sum_w, x.sum_w2)
     END AS n_eff
-  FROM all_cellstats x
+  FROM (
+    SELECT segment, segment_value, wave, statement, grp, n, sum_w, sum_w2, sum_w2a,
+           CASE WHEN pct > 100 THEN 100.0 WHEN pct < 0 THEN 0.0 ELSE pct END AS pct
+    FROM all_cellstats
+  ) x
   JOIN waves w ON w.wave = x.wave
   CROSS JOIN settings s
   WHERE x.n IS NULL OR x.n > 0

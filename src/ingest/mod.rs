@@ -817,7 +817,8 @@ fn cell_stat(statement: String, grp: String, acc: &microdata::CellAcc) -> CellSt
         sum_wa: Some(acc.sum_wa),
         sum_w2: Some(acc.sum_w2),
         sum_w2a: Some(acc.sum_w2a),
-        pct: 100.0 * acc.sum_wa / acc.sum_w,
+        // Σw·agree ≤ Σw, but 100·x/x can round to 100.00000000000001.
+        pct: (100.0 * acc.sum_wa / acc.sum_w).clamp(0.0, 100.0),
     }
 }
 

@@ -3,8 +3,10 @@
 
 pub mod case_select;
 pub mod dict_group;
+pub mod output;
 pub mod query;
 pub mod responses;
+pub mod runtime;
 pub mod udf;
 
 use std::sync::Arc;
@@ -139,6 +141,15 @@ impl AsOf {
     }
 }
 
+/// Which versions of the data tables a session reads.
+enum DataAt {
+    Latest,
+    /// The versions a catalog commit recorded.
+    Versions(std::collections::BTreeMap<String, i64>),
+    /// The latest versions committed at or before this time.
+    Time(chrono::DateTime<chrono::Utc>),
+}
+
 /// A session over one consistent state of the store.
 pub struct Session {
     pub ctx: SessionContext,
@@ -221,22 +232,21 @@ impl Session {
                 None => catalog::at_with_table(store, None).await?,
                 Some(AsOf::Version(v)) => catalog::at_with_table(store, Some(*v)).await?,
                 Some(AsOf::Time(t)) => {
-                    let Some(tbl) = store.load_at_time(WAVES, *t).await? else {
-                        return Err(Error::Usage(format!(
-                            "the store {} held no waves at {t}",
-                            store.display
-                        )));
-                    };
-                    catalog::at_with_table(store, tbl.version().map(|v| v as i64)).await?
+                    let v = catalog::version_at(store, *t).await?;
+                    catalog::at_with_table(store, Some(v)).await?
                 }
             };
-            let data_time = match &as_of {
-                None => None,
-                Some(_) => cat
-                    .timestamp_ms
-                    .and_then(chrono::DateTime::from_timestamp_millis),
+            // The data tables: their latest versions, or for `--as-of` the versions the
+            // catalog commit recorded (by the commit's time for older commits).
+            let data_at = match (&as_of, &cat.tables, cat.version) {
+                (None, _, _) | (_, _, None) => DataAt::Latest,
+                (Some(_), Some(versions), _) => DataAt::Versions(versions.clone()),
+                (Some(_), None, Some(v)) => match store.commit_written_at(WAVES, v).await? {
+                    Some(t) => DataAt::Time(t),
+                    None => DataAt::Latest,
+                },
             };
-            let session = Self::build(store, cat, waves.clone(), data_time, settings, lazy).await?;
+            let session = Self::build(store, cat, waves.clone(), &data_at, settings, lazy).await?;
             if as_of.is_some() {
                 return Ok(session);
             }
@@ -266,7 +276,7 @@ impl Session {
         store: &Store,
         cat: Catalog,
         waves: Option<deltalake::DeltaTable>,
-        data_time: Option<chrono::DateTime<chrono::Utc>>,
+        data_at: &DataAt,
         settings: Settings,
         lazy: bool,
     ) -> Result<Session> {
@@ -276,6 +286,7 @@ impl Session {
         let url = datafusion::execution::object_store::ObjectStoreUrl::parse("gaptrack://store")?;
         let state = SessionStateBuilder::new()
             .with_config(session_config()?)
+            .with_runtime_env(runtime::Limits::from_env()?.runtime()?)
             .with_default_features()
             .with_physical_optimizer_rule(Arc::new(dict_group::DictGroupBy::new(
                 url.clone(),
@@ -318,9 +329,14 @@ impl Session {
                     (None, _) => Ok(None),
                 }
             } else {
-                match data_time {
-                    None => store.load(name, None).await,
-                    Some(t) => store.load_at_time(name, t).await,
+                match data_at {
+                    DataAt::Latest => store.load(name, None).await,
+                    DataAt::Versions(v) => match v.get(*name) {
+                        Some(v) => store.load(name, Some(*v)).await,
+                        // The table did not exist yet at that catalog version.
+                        None => Ok(None),
+                    },
+                    DataAt::Time(t) => store.load_at_time(name, *t).await,
                 }
             }
         }))
@@ -649,5 +665,154 @@ pub(crate) mod tests {
         let (_, b) = query::run(&lazy, list, &[]).await.unwrap();
         assert_eq!(csv(&a), csv(&b));
         assert!(lazy.ctx.table_exist("gaps_by_segment").unwrap());
+    }
+
+    /// Writes a two-group wave with `weights[g][i]` and answers `answers[g][s][i]` (0 is
+    /// an empty cell) into `dir`, as `<id>.toml` / `<id>.csv`.
+    fn write_wave(
+        dir: &std::path::Path,
+        id: &str,
+        date: &str,
+        weights: &[Vec<f64>; 2],
+        answers: &[Vec<Vec<u8>>; 2],
+    ) -> std::path::PathBuf {
+        let statements = answers[0].len();
+        let mut spec = format!(
+            "wave = \"{id}\"\ndate = \"{date}\"\nsource = \"{id}.csv\"\n\n[respondent]\nid = \"id\"\ngroup = \"grp\"\nweight = \"w\"\nsegments = [\"size\"]\n\n[scale]\npoints = 5\nagree = [4, 5]\n"
+        );
+        for s in 0..statements {
+            spec.push_str(&format!("\n[statements.s{s}]\ncolumn = \"q{s}\"\ntext = \"Statement {s}\"\n"));
+        }
+        let mut csv = String::from("id,grp,w,size");
+        for s in 0..statements {
+            csv.push_str(&format!(",q{s}"));
+        }
+        csv.push('\n');
+        for (g, name) in ["marketing", "sales"].iter().enumerate() {
+            for (i, w) in weights[g].iter().enumerate() {
+                csv.push_str(&format!("{name}-{i},{name},{w:?},{}", ["small", "large"][i % 2]));
+                for s in 0..statements {
+                    match answers[g][s][i] {
+                        0 => csv.push(','),
+                        a => csv.push_str(&format!(",{a}")),
+                    }
+                }
+                csv.push('\n');
+            }
+        }
+        std::fs::write(dir.join(format!("{id}.csv")), csv).unwrap();
+        let path = dir.join(format!("{id}.toml"));
+        std::fs::write(&path, spec).unwrap();
+        path
+    }
+
+    /// Every number the views give for valid data is on its domain, and no view fails.
+    fn check_views(rows: &[RecordBatch], what: &str) {
+        use arrow::array::AsArray;
+        use arrow::datatypes::Float64Type;
+        for b in rows {
+            for (f, c) in b.schema().fields().iter().zip(b.columns()) {
+                let Some(c) = c.as_primitive_opt::<Float64Type>() else {
+                    continue;
+                };
+                for v in c.iter().flatten() {
+                    assert!(v.is_finite(), "{what}: {} = {v}", f.name());
+                    let ok = match f.name().as_str() {
+                        "pct" | "pct_a" | "pct_b" => (0.0..=100.0).contains(&v),
+                        "ci_low" | "ci_high" if what.starts_with("agreement") => {
+                            (0.0..=100.0).contains(&v)
+                        }
+                        "se" | "n_eff" => v >= 0.0,
+                        "p_value" | "q_value" => (0.0..=1.0).contains(&v),
+                        _ => true,
+                    };
+                    assert!(ok, "{what}: {} = {v}", f.name());
+                }
+            }
+        }
+    }
+
+    /// Random weights (with the sums that round a proportion past 100 %), cells where all
+    /// or none agree, a single respondent, one weight dwarfing the others: every view
+    /// answers, under both variance methods.
+    #[tokio::test]
+    async fn views_never_fail_on_valid_weights() {
+        let mut x: u64 = 0x2545f4914f6cdd1d;
+        let mut next = move |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        for case in 0..16 {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(dir.path().join("store").to_str().unwrap()).unwrap();
+            let mut specs = Vec::new();
+            for (k, date) in ["2020-01-31", "2021-01-31"].iter().enumerate() {
+                let mut weights: [Vec<f64>; 2] = [vec![], vec![]];
+                let mut answers: [Vec<Vec<u8>>; 2] = [vec![vec![]; 4], vec![vec![]; 4]];
+                for g in 0..2 {
+                    let n = [1, 2, 30, 1 + next(40) as usize][(case + g + k) % 4];
+                    for i in 0..n {
+                        weights[g].push(match next(8) {
+                            0 => 1.0,
+                            1 => 0.5008,
+                            2 => [1e-6, 1e6, 0.1, 3.3][next(4) as usize],
+                            _ => 0.1 + next(100_000) as f64 / 33_333.0,
+                        });
+                        // s0: all agree, s1: none agree, s2: mixed, s3: mostly empty.
+                        answers[g][0].push(4 + next(2) as u8);
+                        answers[g][1].push(1 + next(3) as u8);
+                        answers[g][2].push(1 + next(5) as u8);
+                        answers[g][3].push(if i == 0 { 5 } else { 0 });
+                    }
+                }
+                let id = format!("w{k}");
+                specs.push(write_wave(dir.path(), &id, date, &weights, &answers));
+            }
+            let specs = crate::ingest::load_specs(&specs).unwrap();
+            crate::ingest::ingest(&store, specs, false).await.unwrap();
+            for variance in [Variance::Kish, Variance::Linearized] {
+                let settings = Settings {
+                    variance,
+                    ..Settings::default()
+                };
+                let session = Session::open(&store, None, settings).await.unwrap();
+                for view in VIEWS {
+                    let what = format!("{view} (case {case}, {variance:?})");
+                    let sql = format!("SELECT * FROM {view}");
+                    let (_, rows) = query::run(&session, &sql, &[])
+                        .await
+                        .unwrap_or_else(|e| panic!("{what}: {e}"));
+                    check_views(&rows, &what);
+                }
+            }
+        }
+    }
+
+    /// 29 respondents of weight 1 and one of 0.5008, all agreeing: 100 · Σw·a / Σw rounds
+    /// to 100.00000000000001; the stored and shown figure is 100.
+    #[tokio::test]
+    async fn all_agree_is_exactly_one_hundred_percent() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("store").to_str().unwrap()).unwrap();
+        let mut w = vec![1.0; 29];
+        w.push(0.5008);
+        let x: f64 = w.iter().sum();
+        assert!(100.0 * x / x > 100.0, "the sum no longer rounds past 100");
+        let weights = [w.clone(), w];
+        let answers = [vec![vec![5u8; 30]; 4], vec![vec![4u8; 30]; 4]];
+        let spec = write_wave(dir.path(), "w", "2021-01-31", &weights, &answers);
+        let specs = crate::ingest::load_specs(&[spec]).unwrap();
+        crate::ingest::ingest(&store, specs, false).await.unwrap();
+        let session = Session::open(&store, None, Settings::default()).await.unwrap();
+        let (_, rows) = query::run(
+            &session,
+            "SELECT min(pct), max(pct), min(se), max(se) FROM agreement",
+            &[],
+        )
+        .await
+        .unwrap();
+        assert_eq!(csv(&rows), vec!["100.0,100.0,0.0,0.0"]);
     }
 }
