@@ -1,7 +1,7 @@
 //! The `waves` catalog table: which load of which wave is live. Reading it gives a
 //! consistent view of the store; committing it is the atomic switch of a load.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use deltalake::datafusion::prelude::{col, lit, SessionContext};
 use deltalake::kernel::transaction::CommitProperties;
@@ -9,7 +9,11 @@ use deltalake::protocol::SaveMode;
 use deltalake::DeltaTable;
 
 use crate::error::{Error, Result};
-use crate::store::{commit_with_retries, CommitError, Store, WAVES};
+use crate::error::InputError;
+use crate::store::{
+    commit_with_retries, CommitError, Store, CELLSTATS, RESPONSES, SEGSTATS, STATEMENTS, WAVES,
+    WEIGHTING,
+};
 use crate::tables::{self, CatalogEntry};
 
 /// The catalog at one version.
@@ -21,6 +25,28 @@ pub struct Catalog {
     pub entries: Vec<CatalogEntry>,
     /// Commit time of that version (ms since epoch).
     pub timestamp_ms: Option<i64>,
+    /// The version of every data table that holds the rows of every load this catalog
+    /// version names, as recorded by its commit (`None` for commits made before gaptrack
+    /// recorded them: readers then go by [`Catalog::timestamp_ms`]).
+    pub tables: Option<BTreeMap<String, i64>>,
+}
+
+/// The tables whose rows belong to loads (all but the catalog).
+pub const DATA_TABLES: [&str; 5] = [RESPONSES, CELLSTATS, SEGSTATS, STATEMENTS, WEIGHTING];
+
+/// The latest version of every data table. Read after the catalog version a commit
+/// builds on: every load that version names committed its rows before, and no row of a
+/// load is deleted while a catalog version names it, so these versions hold them all.
+async fn table_versions(store: &Store) -> Result<BTreeMap<String, i64>> {
+    let versions =
+        futures::future::join_all(DATA_TABLES.iter().map(|t| store.latest_version(t))).await;
+    let mut out = BTreeMap::new();
+    for (name, v) in DATA_TABLES.iter().zip(versions) {
+        if let Some(v) = v? {
+            out.insert(name.to_string(), v);
+        }
+    }
+    Ok(out)
 }
 
 /// Reads the rows of a loaded catalog table.
@@ -34,12 +60,6 @@ pub async fn read(table: &DeltaTable) -> Result<Vec<CatalogEntry>> {
     tables::catalog_from_batches(&batches)
 }
 
-async fn commit_timestamp(table: &DeltaTable) -> Option<i64> {
-    use futures::StreamExt;
-    let mut h = table.history(Some(1));
-    let ci = h.next().await?.ok()?;
-    ci.timestamp
-}
 
 /// The latest catalog.
 pub async fn current(store: &Store) -> Result<Catalog> {
@@ -57,22 +77,78 @@ pub async fn at_with_table(
     store: &Store,
     version: Option<i64>,
 ) -> Result<(Catalog, Option<DeltaTable>)> {
+    if let Some(v) = version {
+        check_version(store, v).await?;
+    }
     let Some(table) = store.load(WAVES, version).await? else {
-        if let Some(v) = version {
-            return Err(Error::Usage(format!(
-                "the store {} has no version {v} (it holds no waves)",
-                store.display
-            )));
-        }
         return Ok((Catalog::default(), None));
     };
     let entries = read(&table).await?;
+    let v = table.version().map(|v| v as i64);
+    let info = match v {
+        Some(v) => store.commit_info(WAVES, v).await?,
+        None => None,
+    };
+    let recorded = info
+        .as_ref()
+        .and_then(|i| i.pointer("/gaptrack/table_versions"))
+        .and_then(|t| t.as_object());
     let cat = Catalog {
-        version: table.version().map(|v| v as i64),
-        timestamp_ms: commit_timestamp(&table).await,
+        version: v,
+        timestamp_ms: info
+            .as_ref()
+            .and_then(|i| i.get("timestamp"))
+            .and_then(|t| t.as_i64()),
+        tables: recorded.map(|t| {
+            t.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_i64()?)))
+                .collect()
+        }),
         entries,
     };
     Ok((cat, Some(table)))
+}
+
+/// The catalog version `--as-of TIME` names: the latest committed at or before `t`, by
+/// the commit times `gaptrack history` shows. A time before the first commit is invalid.
+pub async fn version_at(store: &Store, t: chrono::DateTime<chrono::Utc>) -> Result<i64> {
+    let commits = history(store).await?;
+    let ms = t.timestamp_millis();
+    if let Some(c) = commits.iter().rev().find(|c| c.timestamp_ms <= ms) {
+        return Ok(c.version);
+    }
+    let when = t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let problem = match commits.first() {
+        None => format!("held no waves at {when}: it holds no waves"),
+        Some(c) => format!(
+            "held no waves at {when}: its first version {} was committed at {}",
+            c.version,
+            chrono::DateTime::from_timestamp_millis(c.timestamp_ms)
+                .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                .unwrap_or_default()
+        ),
+    };
+    Err(Error::input(InputError::new(
+        format!("the store {}", store.display),
+        problem,
+    )))
+}
+
+/// A catalog version that `--as-of` may name: one the store has.
+async fn check_version(store: &Store, v: i64) -> Result<()> {
+    let latest = store.latest_version(WAVES).await?;
+    let problem = match latest {
+        None => format!("has no version {v}: it holds no waves"),
+        Some(l) if v > l => format!("has no version {v}: its latest version is {l}"),
+        Some(_) if store.commit_info(WAVES, v).await?.is_none() => {
+            format!("no longer has the log of version {v}")
+        }
+        Some(_) => return Ok(()),
+    };
+    Err(Error::input(InputError::new(
+        format!("the store {}", store.display),
+        problem,
+    )))
 }
 
 /// Commit properties of a catalog commit. No retries inside deltalake: a catalog commit
@@ -131,17 +207,18 @@ pub async fn commit_entry(
         let first = attempts == 1;
         async move {
             let batch = tables::waves_batch(std::slice::from_ref(entry))?;
+            let existing = store.load(WAVES, None).await?;
+            if first {
+                test_barrier().await;
+            }
             let meta = tables::commit_metadata(
                 operation,
                 &entry.wave,
                 Some(&entry.load_id),
                 Some(&entry.source_sha256),
                 data_versions,
+                &table_versions(store).await?,
             );
-            let existing = store.load(WAVES, None).await?;
-            if first {
-                test_barrier().await;
-            }
             let t = match existing {
                 Some(t) => {
                     let found = live_load(&t, &entry.wave).await?;
@@ -263,7 +340,14 @@ pub async fn remove_entry(store: &Store, wave: &str, expected: &str) -> Result<i
                     found.as_deref(),
                 )));
             }
-            let meta = tables::commit_metadata("removed", wave, None, None, &HashMap::new());
+            let meta = tables::commit_metadata(
+                "removed",
+                wave,
+                None,
+                None,
+                &HashMap::new(),
+                &table_versions(store).await?,
+            );
             let (t, _) = t
                 .delete()
                 .with_predicate(col("wave").eq(lit(wave.to_string())))

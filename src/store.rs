@@ -359,6 +359,95 @@ impl Store {
         ))
     }
 
+    /// The latest version of a table, from a listing of its log (no snapshot is read);
+    /// `None` where the table does not exist.
+    pub async fn latest_version(&self, name: &str) -> Result<Option<i64>> {
+        use futures::TryStreamExt;
+        let log = self.path(&format!("{name}/_delta_log"));
+        let objects: Vec<_> = self
+            .root
+            .list(Some(&log))
+            .try_collect()
+            .await
+            .map_err(|e| Error::object_store(format!("listing {}{name}", self.url), e))?;
+        Ok(objects
+            .iter()
+            .filter_map(|o| {
+                let file = o.location.filename()?;
+                let stem = file.strip_suffix(".json")?;
+                (stem.len() == 20).then(|| stem.parse::<i64>().ok()).flatten()
+            })
+            .max())
+    }
+
+    /// When the log file of one commit of a table was written (the time deltalake's
+    /// time travel goes by); `None` where it does not exist.
+    pub async fn commit_written_at(
+        &self,
+        name: &str,
+        version: i64,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        let path = self.path(&format!("{name}/_delta_log/{version:020}.json"));
+        match self.root.head(&path).await {
+            Ok(meta) => Ok(Some(meta.last_modified)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Error::object_store(
+                format!("reading {}{name} version {version}", self.url),
+                e,
+            )),
+        }
+    }
+
+    /// The `commitInfo` action of one commit of a table; `None` where the commit (or its
+    /// log file) does not exist.
+    pub async fn commit_info(&self, name: &str, version: i64) -> Result<Option<serde_json::Value>> {
+        let Some(bytes) = self
+            .get(&format!("{name}/_delta_log/{version:020}.json"))
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(bytes
+            .split(|b| *b == b'\n')
+            .filter_map(|line| serde_json::from_slice::<serde_json::Value>(line).ok())
+            .find_map(|mut action| action.get_mut("commitInfo").map(serde_json::Value::take)))
+    }
+
+    /// Uploads a local file to `rel` under the store's root, in parts (a result of any
+    /// size); the object appears only when the upload is complete.
+    pub async fn put_file(&self, rel: &str, file: &std::path::Path) -> Result<()> {
+        use std::io::Read;
+        let path = self.path(rel);
+        let what = || format!("writing {}{rel}", self.url);
+        let upload = self
+            .root
+            .put_multipart(&path)
+            .await
+            .map_err(|e| Error::object_store(what(), e))?;
+        let mut parts = object_store::WriteMultipart::new(upload);
+        let mut f = std::fs::File::open(file)
+            .map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
+        let mut buf = vec![0u8; 8 << 20];
+        loop {
+            let n = f
+                .read(&mut buf)
+                .map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
+            if n == 0 {
+                break;
+            }
+            parts
+                .wait_for_capacity(4)
+                .await
+                .map_err(|e| Error::object_store(what(), e))?;
+            parts.write(&buf[..n]);
+        }
+        parts
+            .finish()
+            .await
+            .map_err(|e| Error::object_store(what(), e))?;
+        Ok(())
+    }
+
     /// Writes a small object (a report file) at `rel` under `base` (a store URL).
     pub async fn put(&self, rel: &str, bytes: Vec<u8>) -> Result<()> {
         let path = self.path(rel);

@@ -2,7 +2,7 @@
 //! Delta table of plain types (strings, longs, doubles, booleans, dates, UTC timestamps,
 //! one string map) that every Delta reader accepts.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use arrow::array::{
@@ -417,13 +417,16 @@ pub fn catalog_from_batches(batches: &[RecordBatch]) -> Result<Vec<CatalogEntry>
 }
 
 /// Commit metadata gaptrack writes with each catalog commit (key `gaptrack` in the
-/// commit info), read back by `history`.
+/// commit info), read back by `history` and `--as-of`: `data_versions` are the commits
+/// of this load's own rows, `table_versions` the versions of every data table that hold
+/// the rows of every load this catalog version names (what `--as-of` reads).
 pub fn commit_metadata(
     operation: &str,
     wave: &str,
     load_id: Option<&str>,
     source_sha256: Option<&str>,
     data_versions: &HashMap<String, i64>,
+    table_versions: &BTreeMap<String, i64>,
 ) -> Vec<(String, serde_json::Value)> {
     let mut m = serde_json::Map::new();
     m.insert("operation".into(), operation.into());
@@ -441,5 +444,10 @@ pub fn commit_metadata(
         tv.insert(k.clone(), (*v).into());
     }
     m.insert("data_versions".into(), serde_json::Value::Object(tv));
+    let tables = table_versions
+        .iter()
+        .map(|(k, v)| (k.clone(), (*v).into()))
+        .collect();
+    m.insert("table_versions".into(), serde_json::Value::Object(tables));
     vec![("gaptrack".to_string(), serde_json::Value::Object(m))]
 }
