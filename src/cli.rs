@@ -185,8 +185,72 @@ pub fn main() -> ExitCode {
     if cli.log_format == LogFormat::Text && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         crate::ingest::PROGRESS.store(true, std::sync::atomic::Ordering::Relaxed);
     }
+    // Planning and running a deeply nested statement recurses deeply: the command runs on
+    // a thread with a large stack, as do the runtime's workers (address space only: the
+    // pages a thread never touches are never used). Statements nested deeper than
+    // `query::MAX_DEPTH` are refused before planning.
+    quiet_panics();
+    let format = cli.log_format;
+    let worker = std::thread::Builder::new()
+        .name("gaptrack".into())
+        .stack_size(MAIN_STACK)
+        .spawn(move || run_main(cli));
+    match worker.map(|h| h.join()) {
+        Ok(Ok(code)) => code,
+        Ok(Err(payload)) => {
+            let what = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("a panic");
+            let e = Error::Other(format!("internal error: {what}"));
+            report_error(&e, format);
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// A panic (in gaptrack or a dependency, e.g. a runtime shut down under a full disk) is
+/// not printed as Rust's message: it is logged at debug level, and the command's error,
+/// one line as always, says what failed.
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let what = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        tracing::debug!(
+            "panic in thread {:?}{at}: {}",
+            std::thread::current().name().unwrap_or("?"),
+            crate::store::redact(what)
+        );
+    }));
+}
+
+/// Stack of the thread that parses and plans statements: planning a statement at
+/// `query::MAX_DEPTH` touches about 30 MiB of it.
+const MAIN_STACK: usize = 128 << 20;
+/// Stack of the runtime's threads, which run the plans.
+const WORKER_STACK: usize = 16 << 20;
+/// Threads for blocking work (each reserves its stack's address space: under
+/// `ulimit -v`, hundreds of them would not fit).
+const BLOCKING_THREADS: usize = 16;
+
+fn run_main(cli: Cli) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(WORKER_STACK)
+        .max_blocking_threads(BLOCKING_THREADS)
         .build()
     {
         Ok(rt) => rt,
@@ -268,23 +332,99 @@ fn stdout_write(bytes: &[u8]) -> Result<()> {
     }
 }
 
-/// Writes bytes to a local path or a store URL.
-pub async fn write_output(target: &str, bytes: Vec<u8>) -> Result<()> {
-    if target.contains("://") && !target.starts_with("file://") {
+/// Standard output that treats a closed pipe (`| head`) as the end of the output, not
+/// as an error of ours.
+struct Stdout {
+    out: std::io::BufWriter<std::io::Stdout>,
+    closed: bool,
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        match self.out.write(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(buf.len())
+            }
+            r => r,
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.out.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            r if self.closed => r.or(Ok(())),
+            r => r,
+        }
+    }
+}
+
+/// Writes a query's rows as they come: to stdout, or to a local path or store URL. A
+/// file appears only complete: rows go to a temporary file first, which is then renamed
+/// (a local path) or uploaded (a store URL).
+pub async fn write_rows(
+    target: Option<&str>,
+    format: OutputFormat,
+    schema: std::sync::Arc<arrow::datatypes::Schema>,
+    mut rows: datafusion::execution::SendableRecordBatchStream,
+) -> Result<()> {
+    use futures::StreamExt;
+    use crate::sql::output::RowWriter;
+    let Some(target) = target else {
+        let out = Stdout {
+            out: std::io::BufWriter::new(std::io::stdout()),
+            closed: false,
+        };
+        let mut w = RowWriter::new(format, schema, out)?;
+        while let Some(batch) = rows.next().await {
+            w.write(&batch.map_err(query::execution_error)?)?;
+        }
+        w.finish()?;
+        return Ok(());
+    };
+    let remote = target.contains("://") && !target.starts_with("file://");
+    let (dir, name) = if remote {
         let (dir, name) = target
             .rsplit_once('/')
             .filter(|(_, n)| !n.is_empty())
             .ok_or_else(|| Error::Usage(format!("--output {target:?} does not name a file")))?;
-        let store = Store::open(dir)?;
-        store.put(name, bytes).await
+        (PathBuf::from(std::env::temp_dir()), Some((dir, name)))
     } else {
         let path = PathBuf::from(target.strip_prefix("file://").unwrap_or(target));
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
+        std::fs::create_dir_all(&parent)
+            .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+        (parent, None)
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".gaptrack-output-")
+        .tempfile_in(&dir)
+        .map_err(|e| Error::io(format!("creating a file in {}", dir.display()), e))?;
+    let file = tmp
+        .reopen()
+        .map_err(|e| Error::io(format!("writing {}", tmp.path().display()), e))?;
+    let mut w = RowWriter::new(format, schema, std::io::BufWriter::new(file))?;
+    while let Some(batch) = rows.next().await {
+        w.write(&batch.map_err(query::execution_error)?)?;
+    }
+    w.finish()?;
+    match name {
+        Some((dir, name)) => Store::open(dir)?.put_file(name, tmp.path()).await,
+        None => {
+            let path = PathBuf::from(target.strip_prefix("file://").unwrap_or(target));
+            tmp.persist(&path)
+                .map(|_| ())
+                .map_err(|e| Error::io(format!("writing {}", path.display()), e.error))
         }
-        std::fs::write(&path, bytes)
-            .map_err(|e| Error::io(format!("writing {}", path.display()), e))
     }
 }
 
@@ -401,17 +541,13 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let sql = query::resolve(&src, &session)?;
             let params = query::parse_params(&q.params)?;
-            let (schema, batches) = query::run(&session, &sql, &params).await?;
             if q.format == OutputFormat::Parquet && q.output.is_none() {
                 return Err(Error::Usage(
                     "--format parquet needs --output PATH_OR_URL".into(),
                 ));
             }
-            let bytes = query::render(q.format, &schema, &batches)?;
-            match &q.output {
-                Some(target) => write_output(target, bytes).await,
-                None => stdout_write(&bytes),
-            }
+            let (schema, rows) = query::stream(&session, &sql, &params).await?;
+            write_rows(q.output.as_deref(), q.format, schema, rows).await
         }
     }
 }

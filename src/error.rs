@@ -157,6 +157,14 @@ impl Error {
         if is_conflict(&source) {
             return Error::Conflict(format!("{context}: another writer committed first"));
         }
+        // deltalake words every storage error "Failed to read delta log object", writes
+        // too: say what the storage said.
+        let source = match source {
+            deltalake::DeltaTableError::ObjectStore { source } => {
+                return Error::object_store(format!("store {context}"), source)
+            }
+            other => other,
+        };
         Error::Delta {
             context,
             source: Box::new(source),

@@ -873,3 +873,78 @@ fn waves_staged_before_a_problem_leave_nothing_behind() {
         format!("n,r\n{},{}\n", (rows - 1) * 40, rows - 1)
     );
 }
+
+/// A gaptrack command under `sh -c 'ulimit -v KB; exec gaptrack …'`, with env.
+fn run_limited(store: &Path, vmem_kb: Option<u64>, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut script = String::new();
+    if let Some(kb) = vmem_kb {
+        script.push_str(&format!("ulimit -v {kb}; "));
+    }
+    script.push_str("exec \"$0\" \"$@\"");
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_gaptrack"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .env_remove("GAPTRACK_STORE");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+/// No statement makes gaptrack abort (exit 134) or run the machine out of memory: too
+/// deep statements are exit 3, a query over the memory limit fails alone with exit 1
+/// naming the limit, deep but allowed statements answer, and results stream.
+#[test]
+fn no_statement_aborts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    assert!(ingest_all(&store, &fixture()).status.success());
+    let chain = |n: usize, sep: &str, term: &str| vec![term; n].join(sep);
+    // Deep but allowed: answered.
+    let sums = format!("SELECT {} AS s", chain(1_900, " + ", "1"));
+    assert_eq!(query_csv(&store, &sums), "s\n1900\n");
+    let unions = chain(1_500, " UNION ALL ", "SELECT 1 AS x");
+    let q = format!("SELECT count(*) AS n, sum(x) AS s FROM ({unions})");
+    assert_eq!(query_csv(&store, &q), "n,s\n1500,1500\n");
+    // Too deep: refused before planning.
+    for (sql, what) in [
+        (format!("SELECT {}", chain(10_000, " + ", "1")), "levels deep"),
+        (chain(3_000, " UNION ALL ", "SELECT 1"), "SELECTs"),
+        (
+            format!("SELECT * FROM waves WHERE {}", chain(5_000, " OR ", "wave = 'x'")),
+            "levels deep",
+        ),
+    ] {
+        let o = run(&store, &["query", &sql]);
+        assert_eq!(o.status.code(), Some(3), "{what}: {}", stderr(&o));
+        assert!(stderr(&o).contains(what), "{}", stderr(&o));
+        assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    }
+    // A cross join sorted: over a small limit it fails alone, without spilling room.
+    let cross = "SELECT a.respondent, b.respondent, a.value FROM responses a CROSS JOIN responses b ORDER BY 3, 1, 2";
+    let env = [
+        ("GAPTRACK_MEMORY_LIMIT", "32M"),
+        ("GAPTRACK_SPILL_LIMIT", "0"),
+    ];
+    let o = run_limited(&store, None, &env, &["query", cross, "--format", "csv"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("GAPTRACK_MEMORY_LIMIT"), "{}", stderr(&o));
+    // Under an address-space limit the default memory limit follows it.
+    let o = run_limited(&store, Some(3 << 20), &[("GAPTRACK_SPILL_LIMIT", "0")], &["query", cross, "--format", "csv"]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{:?}: {}", o.status, stderr(&o));
+    // A result far larger than the memory the process may use streams to its end.
+    let big = "SELECT repeat('x', 1000) AS s FROM generate_series(1, 1500000)";
+    let out = tmp.path().join("big.csv");
+    let o = run_limited(
+        &store,
+        Some(1 << 20),
+        &[],
+        &["query", big, "--format", "csv", "--output", out.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{:?}: {}", o.status, stderr(&o));
+    assert_eq!(std::fs::metadata(&out).unwrap().len(), 2 + 1_500_000 * 1001);
+}

@@ -6,6 +6,9 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
 use datafusion::common::ParamValues;
+use datafusion::dataframe::DataFrame;
+use datafusion::execution::SendableRecordBatchStream;
+use futures::TryStreamExt;
 use datafusion::execution::context::SQLOptions;
 use datafusion::scalar::ScalarValue;
 use datafusion::sql::parser::Statement as DFStatement;
@@ -100,11 +103,79 @@ pub async fn run(
     sql: &str,
     params: &[(String, String)],
 ) -> Result<(Arc<Schema>, Vec<RecordBatch>)> {
+    let (schema, stream) = stream(session, sql, params).await?;
+    let started = std::time::Instant::now();
+    let batches: Vec<RecordBatch> = stream.try_collect().await.map_err(execution_error)?;
+    tracing::debug!(
+        run_ms = started.elapsed().as_secs_f64() * 1e3,
+        "query ran"
+    );
+    Ok((schema, batches))
+}
+
+/// Plans read-only SQL and starts it: the schema and a stream of result batches, so a
+/// result of any size is written as it comes instead of being held in memory.
+pub async fn stream(
+    session: &Session,
+    sql: &str,
+    params: &[(String, String)],
+) -> Result<(Arc<Schema>, SendableRecordBatchStream)> {
+    let started = std::time::Instant::now();
+    let df = plan(session, sql, params).await?;
+    let schema: Arc<Schema> = Arc::new(df.schema().as_arrow().clone());
+    let stream = df.execute_stream().await.map_err(execution_error)?;
+    tracing::debug!(
+        planned_ms = started.elapsed().as_secs_f64() * 1e3,
+        "query planned"
+    );
+    Ok((schema, stream))
+}
+
+/// An error met while a planned query runs: the store's or the machine's (exit 1), or
+/// the statement's own, such as a failed cast (exit 3).
+pub fn execution_error(e: datafusion::error::DataFusionError) -> Error {
+    use datafusion::error::DataFusionError as D;
+    let root = e.find_root();
+    let mut source: Option<&dyn std::error::Error> = Some(&e);
+    let mut io = false;
+    while let Some(s) = source {
+        if s.downcast_ref::<object_store::Error>().is_some()
+            || s.downcast_ref::<std::io::Error>().is_some()
+            || s.downcast_ref::<parquet::errors::ParquetError>().is_some()
+        {
+            io = true;
+        }
+        source = s.source();
+    }
+    let msg = first_line(&root.strip_backtrace());
+    match root {
+        D::ResourcesExhausted(_) => Error::Other(format!(
+            "the query needs more memory than its limit allows (GAPTRACK_MEMORY_LIMIT, now {}; spill files: GAPTRACK_SPILL_LIMIT): {msg}",
+            crate::sql::runtime::Limits::from_env()
+                .map(|l| human_bytes(l.memory))
+                .unwrap_or_default()
+        )),
+        D::ObjectStore(_) | D::IoError(_) | D::ParquetError(_) | D::ExecutionJoin(_) => {
+            Error::Other(format!("reading the store failed: {msg}"))
+        }
+        _ if io => Error::Other(format!("reading the store failed: {msg}")),
+        _ => Error::Query(format!("SQL error: {}", first_line(&e.to_string()))),
+    }
+}
+
+fn human_bytes(b: u64) -> String {
+    match b {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b => format!("{:.0} MiB", b as f64 / (1u64 << 20) as f64),
+    }
+}
+
+/// Checks that `sql` only reads, then plans it with `params` bound.
+async fn plan(session: &Session, sql: &str, params: &[(String, String)]) -> Result<DataFrame> {
     let options = SQLOptions::new()
         .with_allow_ddl(false)
         .with_allow_dml(false)
         .with_allow_statements(false);
-    let started = std::time::Instant::now();
     let trimmed = sql.trim().trim_end_matches(';').trim();
     if trimmed.is_empty() {
         return Err(Error::Query("the query is empty".into()));
@@ -118,6 +189,7 @@ pub async fn run(
                 "gaptrack query is read-only: {kind} is refused (DDL, DML, SET, COPY and external tables are; use --output to write results)"
             )));
         }
+        check_size(&statement)?;
     }
     session.prepare(trimmed).await?;
     let df = match session.ctx.sql_with_options(trimmed, options).await {
@@ -128,57 +200,105 @@ pub async fn run(
                     "gaptrack query is read-only: DDL, DML, COPY and external tables are refused ({m})"
                 )));
             }
-            return Err(Error::Query(format!(
-                "SQL error: {}",
-                first_line(&e.to_string())
+            return Err(execution_error(e));
+        }
+    };
+    if params.is_empty() {
+        return Ok(df);
+    }
+    let types = df
+        .logical_plan()
+        .get_parameter_types()
+        .map_err(|e| Error::Query(e.to_string()))?;
+    let mut map: HashMap<String, ScalarValue> = HashMap::new();
+    // Placeholders are named with their `$`; --param names them without.
+    let types: HashMap<String, Option<arrow::datatypes::DataType>> = types
+        .into_iter()
+        .map(|(k, t)| (k.trim_start_matches('$').to_string(), t))
+        .collect();
+    for (k, v) in params {
+        let k = &k.trim_start_matches('$').to_string();
+        let ty = types.get(k).cloned().flatten();
+        let value = match ty {
+            Some(t) => ScalarValue::try_from_string(v.clone(), &t)
+                .map_err(|_| Error::Usage(format!("--param {k}={v:?} is not a valid {t}")))?,
+            None => ScalarValue::Utf8(Some(v.clone())),
+        };
+        map.insert(k.clone(), value);
+    }
+    for k in types.keys() {
+        if !map.contains_key(k) {
+            return Err(Error::Usage(format!(
+                "the query uses ${k}: give it with --param {k}=VALUE"
             )));
         }
-    };
-    let df = if params.is_empty() {
-        df
-    } else {
-        let types = df
-            .logical_plan()
-            .get_parameter_types()
-            .map_err(|e| Error::Query(e.to_string()))?;
-        let mut map: HashMap<String, ScalarValue> = HashMap::new();
-        // Placeholders are named with their `$`; --param names them without.
-        let types: HashMap<String, Option<arrow::datatypes::DataType>> = types
-            .into_iter()
-            .map(|(k, t)| (k.trim_start_matches('$').to_string(), t))
-            .collect();
-        for (k, v) in params {
-            let k = &k.trim_start_matches('$').to_string();
-            let ty = types.get(k).cloned().flatten();
-            let value = match ty {
-                Some(t) => ScalarValue::try_from_string(v.clone(), &t)
-                    .map_err(|_| Error::Usage(format!("--param {k}={v:?} is not a valid {t}")))?,
-                None => ScalarValue::Utf8(Some(v.clone())),
-            };
-            map.insert(k.clone(), value);
-        }
-        for k in types.keys() {
-            if !map.contains_key(k) {
-                return Err(Error::Usage(format!(
-                    "the query uses ${k}: give it with --param {k}=VALUE"
-                )));
+    }
+    df.with_param_values(ParamValues::from(map))
+        .map_err(|e| Error::Query(format!("SQL error: {}", first_line(&e.to_string()))))
+}
+
+/// The deepest nesting of expressions and subqueries a statement may have (`1 + 1 + …`
+/// nests one level per `+`).
+pub const MAX_DEPTH: usize = 2_000;
+/// The most `SELECT`s one statement may hold (`… UNION ALL SELECT …` nests one level per
+/// branch).
+pub const MAX_SELECTS: usize = 2_000;
+
+/// Refuses a statement too deep to plan within the stack (exit 3, not a crash).
+fn check_size(statement: &DFStatement) -> Result<()> {
+    use datafusion::sql::sqlparser::ast::{Expr, Query, Select, Visit, Visitor};
+    use std::ops::ControlFlow;
+    #[derive(Default)]
+    struct Size {
+        depth: usize,
+        selects: usize,
+    }
+    impl Size {
+        fn enter(&mut self) -> ControlFlow<String> {
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return ControlFlow::Break(format!(
+                    "nests expressions or subqueries more than {MAX_DEPTH} levels deep"
+                ));
             }
+            ControlFlow::Continue(())
         }
-        df.with_param_values(ParamValues::from(map))
-            .map_err(|e| Error::Query(format!("SQL error: {}", first_line(&e.to_string()))))?
+    }
+    impl Visitor for Size {
+        type Break = String;
+        fn pre_visit_expr(&mut self, _: &Expr) -> ControlFlow<Self::Break> {
+            self.enter()
+        }
+        fn post_visit_expr(&mut self, _: &Expr) -> ControlFlow<Self::Break> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_query(&mut self, _: &Query) -> ControlFlow<Self::Break> {
+            self.enter()
+        }
+        fn post_visit_query(&mut self, _: &Query) -> ControlFlow<Self::Break> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_select(&mut self, _: &Select) -> ControlFlow<Self::Break> {
+            self.selects += 1;
+            if self.selects > MAX_SELECTS {
+                return ControlFlow::Break(format!("holds more than {MAX_SELECTS} SELECTs"));
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let statement = match statement {
+        DFStatement::Statement(s) => s.as_ref(),
+        DFStatement::Explain(e) => return check_size(&e.statement),
+        _ => return Ok(()),
     };
-    let schema: Arc<Schema> = Arc::new(df.schema().as_arrow().clone());
-    let planned = started.elapsed();
-    let batches = df
-        .collect()
-        .await
-        .map_err(|e| Error::Query(format!("SQL error: {}", first_line(&e.to_string()))))?;
-    tracing::debug!(
-        planned_ms = planned.as_secs_f64() * 1e3,
-        total_ms = started.elapsed().as_secs_f64() * 1e3,
-        "query ran"
-    );
-    Ok((schema, batches))
+    match statement.visit(&mut Size::default()) {
+        ControlFlow::Continue(()) => Ok(()),
+        ControlFlow::Break(what) => Err(Error::Query(format!(
+            "the statement {what}: write it in smaller steps (e.g. a VALUES or IN list instead of a chain of UNION ALL, OR or +)"
+        ))),
+    }
 }
 
 /// What a statement would change, or `None` when it only reads.
@@ -219,70 +339,4 @@ fn first_line(s: &str) -> String {
 }
 
 /// Renders batches in a text format, or Parquet bytes.
-pub fn render(
-    format: OutputFormat,
-    schema: &Arc<Schema>,
-    batches: &[RecordBatch],
-) -> Result<Vec<u8>> {
-    match format {
-        OutputFormat::Table => {
-            let s = arrow::util::pretty::pretty_format_batches(batches)?.to_string();
-            let mut s = if batches.iter().all(|b| b.num_rows() == 0) {
-                let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-                format!("(no rows; columns: {})", names.join(", "))
-            } else {
-                s
-            };
-            s.push('\n');
-            Ok(s.into_bytes())
-        }
-        OutputFormat::Csv => {
-            let mut buf = Vec::new();
-            {
-                let mut w = arrow::csv::WriterBuilder::new()
-                    .with_header(true)
-                    .build(&mut buf);
-                if batches.is_empty() {
-                    w.write(&RecordBatch::new_empty(schema.clone()))?;
-                }
-                for b in batches {
-                    w.write(b)?;
-                }
-            }
-            Ok(buf)
-        }
-        OutputFormat::Json => {
-            let mut buf = Vec::new();
-            {
-                let mut w = arrow::json::ArrayWriter::new(&mut buf);
-                for b in batches {
-                    w.write(b)?;
-                }
-                w.finish()?;
-            }
-            if buf.is_empty() {
-                buf.extend_from_slice(b"[]");
-            }
-            buf.push(b'\n');
-            Ok(buf)
-        }
-        OutputFormat::Parquet => {
-            let mut buf = Vec::new();
-            {
-                let mut w = parquet::arrow::ArrowWriter::try_new(
-                    &mut buf,
-                    schema.clone(),
-                    Some(crate::ingest::writer_properties()),
-                )
-                .map_err(|e| Error::Other(format!("writing parquet: {e}")))?;
-                for b in batches {
-                    w.write(b)
-                        .map_err(|e| Error::Other(format!("writing parquet: {e}")))?;
-                }
-                w.close()
-                    .map_err(|e| Error::Other(format!("writing parquet: {e}")))?;
-            }
-            Ok(buf)
-        }
-    }
-}
+pub use crate::sql::output::render;
