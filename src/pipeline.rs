@@ -311,7 +311,10 @@ fn report_refused(config: &Config, waves: &[Outcome], e: Error) -> Error {
             if loaded.is_empty() {
                 String::new()
             } else {
-                format!(", the waves loaded by this run stay loaded: {}", loaded.join(", "))
+                format!(
+                    ", the waves loaded by this run stay loaded: {}",
+                    loaded.join(", ")
+                )
             }
         );
     }

@@ -348,7 +348,10 @@ fn reading_commands_on_a_missing_store_exit_3_naming_it() {
     for w in ["2019", "2020", "2021"] {
         assert!(run(&store, &["remove", w]).status.success());
     }
-    assert_eq!(query_csv(&store, "SELECT count(*) AS n FROM waves"), "n\n0\n");
+    assert_eq!(
+        query_csv(&store, "SELECT count(*) AS n FROM waves"),
+        "n\n0\n"
+    );
     let o = run(&store, &["waves", "--format", "csv"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
@@ -358,7 +361,11 @@ fn reading_commands_on_a_missing_store_exit_3_naming_it() {
     // ... but a report of it would be empty: exit 3, the publication stays.
     let o = run(&store, &["report", "--out", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(stderr(&o).contains("holds no loaded wave"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("holds no loaded wave"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(snapshot(&out), good);
 }
 
@@ -382,16 +389,25 @@ fn report_of_a_pair_or_segment_with_nothing_to_show_exits_3() {
     let o = ingest_all(&store, &data);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = tmp.path().join("report");
-    let o = run(&store, &["report", "--out", out.to_str().unwrap(), "--by", "region"]);
+    let o = run(
+        &store,
+        &["report", "--out", out.to_str().unwrap(), "--by", "region"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let good = snapshot(&out);
     assert!(good.keys().any(|p| p.ends_with("breakdown.csv")));
     let cases: [(&[&str], &[&str]); 5] = [
         (
             &["--pair", "marketing:salse"],
-            &["\"salse\" is not a group", "\"marketing\", \"operations\", \"revenue\", \"sales\""],
+            &[
+                "\"salse\" is not a group",
+                "\"marketing\", \"operations\", \"revenue\", \"sales\"",
+            ],
         ),
-        (&["--pair", "nobody:noone"], &["\"nobody\", \"noone\" are not"]),
+        (
+            &["--pair", "nobody:noone"],
+            &["\"nobody\", \"noone\" are not"],
+        ),
         // At version 1 (2019 and 2020) there is no "revenue" yet.
         (
             &["--pair", "marketing:revenue", "--as-of", "1"],
@@ -400,9 +416,16 @@ fn report_of_a_pair_or_segment_with_nothing_to_show_exits_3() {
         // sales (2019, 2020) and revenue (2021) were never asked together.
         (
             &["--pair", "sales:revenue"],
-            &["no loaded wave has answers from both", "\"sales\" in 2019, 2020", "\"revenue\" in 2021"],
+            &[
+                "no loaded wave has answers from both",
+                "\"sales\" in 2019, 2020",
+                "\"revenue\" in 2021",
+            ],
         ),
-        (&["--by", "sector"], &["\"sector\" is not a segment", "\"region\", \"size\""]),
+        (
+            &["--by", "sector"],
+            &["\"sector\" is not a segment", "\"region\", \"size\""],
+        ),
     ];
     for (args, says) in cases {
         let mut a = vec!["report", "--out", out.to_str().unwrap()];
@@ -410,24 +433,42 @@ fn report_of_a_pair_or_segment_with_nothing_to_show_exits_3() {
         let o = run(&store, &a);
         assert_eq!(o.status.code(), Some(3), "{args:?}: {}", stderr(&o));
         for s in says {
-            assert!(stderr(&o).contains(s), "{args:?}: {s:?} not in {}", stderr(&o));
+            assert!(
+                stderr(&o).contains(s),
+                "{args:?}: {s:?} not in {}",
+                stderr(&o)
+            );
         }
         assert_eq!(snapshot(&out), good, "{args:?} changed the publication");
     }
     // `--by size` for marketing:sales: size is only in 2021, where sales is absent.
-    let o = run(&store, &["report", "--out", out.to_str().unwrap(), "--by", "size"]);
+    let o = run(
+        &store,
+        &["report", "--out", out.to_str().unwrap(), "--by", "size"],
+    );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(stderr(&o).contains("\"size\": no wave that has this segment (2021)"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("\"size\": no wave that has this segment (2021)"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(snapshot(&out), good);
 
     // The same in `run`: exit 3 naming the config key, the publication unchanged.
     let cfg = write_config(tmp.path(), &store, &out);
     let text = std::fs::read_to_string(&cfg).unwrap();
     std::fs::write(&cfg, text.replace("marketing:sales", "marketing:salse")).unwrap();
-    let o = bin().args(["run", "--config", cfg.to_str().unwrap()]).output().unwrap();
+    let o = bin()
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("column report.pair"), "{}", stderr(&o));
-    assert!(stderr(&o).contains("\"salse\" is not a group"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("\"salse\" is not a group"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(snapshot(&out), good);
 }
 
@@ -452,10 +493,15 @@ fn outputs_inside_the_store_are_refused() {
         format!("{s}/x.csv"),
     ];
     if cfg!(unix) {
-        targets.push(format!("{t}/link/waves/_delta_log/00000000000000000000.json"));
+        targets.push(format!(
+            "{t}/link/waves/_delta_log/00000000000000000000.json"
+        ));
     }
     for target in &targets {
-        let o = run(&store, &["query", "waves", "--format", "json", "--output", target]);
+        let o = run(
+            &store,
+            &["query", "waves", "--format", "json", "--output", target],
+        );
         assert_eq!(o.status.code(), Some(3), "{target}: {}", stderr(&o));
         assert!(stderr(&o).contains("is inside the store"), "{}", stderr(&o));
         assert_eq!(snapshot(&store), before, "{target}");
@@ -469,16 +515,31 @@ fn outputs_inside_the_store_are_refused() {
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert_eq!(snapshot(&store), before);
     // Outside the store, both work.
-    let o = run(&store, &["query", "waves", "--format", "csv", "--output", &format!("{t}/wh-waves.csv")]);
+    let o = run(
+        &store,
+        &[
+            "query",
+            "waves",
+            "--format",
+            "csv",
+            "--output",
+            &format!("{t}/wh-waves.csv"),
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(run(&store, &["report", "--out", &format!("{t}/wh-report")]).status.success());
+    assert!(run(&store, &["report", "--out", &format!("{t}/wh-report")])
+        .status
+        .success());
     // A job whose report.out is inside its store loads nothing.
     let data = tmp.path().join("data");
     std::fs::create_dir(&data).unwrap();
     copy_fixture(&data);
     let fresh = tmp.path().join("fresh");
     let cfg = write_config(tmp.path(), &fresh, &fresh.join("report"));
-    let o = bin().args(["run", "--config", cfg.to_str().unwrap()]).output().unwrap();
+    let o = bin()
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("column report.out"), "{}", stderr(&o));
     assert!(!fresh.exists(), "a refused job wrote to its store");
@@ -1112,9 +1173,17 @@ fn a_killed_report_leaves_the_old_or_the_new_publication() {
     };
     let old_dir = tmp.path().join("old");
     let new_dir = tmp.path().join("new");
-    assert!(publish(&old_dir, &old_args).output().unwrap().status.success());
+    assert!(publish(&old_dir, &old_args)
+        .output()
+        .unwrap()
+        .status
+        .success());
     let started = std::time::Instant::now();
-    assert!(publish(&new_dir, &new_args).output().unwrap().status.success());
+    assert!(publish(&new_dir, &new_args)
+        .output()
+        .unwrap()
+        .status
+        .success());
     let took = started.elapsed();
     let (old, new) = (listing(&old_dir), listing(&new_dir));
     assert!(old.contains_key("breakdown.csv") && !new.contains_key("breakdown.csv"));
@@ -1192,7 +1261,10 @@ fn a_report_whose_writes_fail_leaves_the_old_publication() {
     let store = tmp.path().join("wh");
     assert!(ingest_all(&store, &fixture()).status.success());
     let out = tmp.path().join("report");
-    let o = run(&store, &["report", "--out", out.to_str().unwrap(), "--as-of", "1"]);
+    let o = run(
+        &store,
+        &["report", "--out", out.to_str().unwrap(), "--as-of", "1"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let good = listing(&out);
     let sizes: Vec<u64> = snapshot(&out).values().map(|b| b.len() as u64).collect();

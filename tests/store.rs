@@ -771,7 +771,10 @@ fn conformance(b: &Backend, d: &dyn Driver, store_url: &str, data: &Path) -> Vec
         store_url.rsplit('/').find(|s| !s.is_empty()).unwrap()
     ));
     for (what, o) in [
-        ("query", d.query_csv("SELECT count(*) AS n FROM waves", None)),
+        (
+            "query",
+            d.query_csv("SELECT count(*) AS n FROM waves", None),
+        ),
         ("history", d.history_csv()),
         ("remove", d.remove("w1")),
         ("report", d.report(&never)),
@@ -784,7 +787,9 @@ fn conformance(b: &Backend, d: &dyn Driver, store_url: &str, data: &Path) -> Vec
         );
     }
     assert!(!block_on(raw.has_table("waves")).unwrap());
-    assert!(block_on(b.store(&never).get("trend.csv")).unwrap().is_none());
+    assert!(block_on(b.store(&never).get("trend.csv"))
+        .unwrap()
+        .is_none());
     step("no store yet", t);
 
     // Load two waves.
@@ -1678,7 +1683,13 @@ fn objects_under(objects: &Arc<dyn ObjectStore>, prefix: &str) -> BTreeMap<Strin
         let mut out = BTreeMap::new();
         for m in metas {
             let m = m.unwrap();
-            let b = objects.get(&m.location).await.unwrap().bytes().await.unwrap();
+            let b = objects
+                .get(&m.location)
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
             out.insert(m.location.to_string(), b.to_vec());
         }
         out
@@ -1699,9 +1710,9 @@ fn report_on_an_object_store_is_published_whole_or_not_at_all() {
     let w2 = make_wave(data.path(), "w2", "w2", "2022-03-31", 2, 12);
     let store = Store::open("memory:///publish-atomic/warehouse").unwrap();
     block_on(async {
-        let specs = gaptrack::ingest::load_specs(&[w1.spec.clone()])?;
+        let specs = gaptrack::ingest::load_specs(std::slice::from_ref(&w1.spec))?;
         gaptrack::ingest::ingest(&store, specs, false).await?;
-        let specs = gaptrack::ingest::load_specs(&[w2.spec.clone()])?;
+        let specs = gaptrack::ingest::load_specs(std::slice::from_ref(&w2.spec))?;
         gaptrack::ingest::ingest(&store, specs, false).await
     })
     .unwrap();
@@ -1728,7 +1739,12 @@ fn report_on_an_object_store_is_published_whole_or_not_at_all() {
         Store::with_object_store(&url, "memory:///out/report", os).unwrap()
     };
     // The old publication: every format, data version 0.
-    block_on(report::publish_to(&old, &out_on(usize::MAX), &ReportFormat::all())).unwrap();
+    block_on(report::publish_to(
+        &old,
+        &out_on(usize::MAX),
+        &ReportFormat::all(),
+    ))
+    .unwrap();
     let published = objects_under(&inner, "out");
     assert_eq!(published.len(), 5, "{:?}", published.keys());
     let manifest = Manifest::parse(&published["out/report/manifest.json"]).unwrap();

@@ -1263,7 +1263,9 @@ mod tests {
         );
         let row2 = &html[html.find("<a href=\"#s1\">").unwrap()..];
         let row2 = &row2[..row2.find("</tr>").unwrap()];
-        assert!(row2.contains("<td class=\"gap abs\" title=\"no answers from both groups in this wave\">—</td>"));
+        assert!(row2.contains(
+            "<td class=\"gap abs\" title=\"no answers from both groups in this wave\">—</td>"
+        ));
         assert!(
             row2.contains("\u{2212}10.0"),
             "negative gap with a minus sign: {row2}"
