@@ -428,6 +428,14 @@ pub async fn write_rows(
     }
 }
 
+/// Opens the store of a command that reads it: where no store exists (a typo in the
+/// URL), invalid input (exit 3) naming the location, instead of an empty answer.
+async fn open_existing(location: &str) -> Result<Store> {
+    let store = Store::open(location)?;
+    store.require_existing().await?;
+    Ok(store)
+}
+
 async fn run(cli: Cli) -> Result<()> {
     let store_arg = cli.store.clone();
     let variance = cli.variance.unwrap_or_default();
@@ -436,7 +444,8 @@ async fn run(cli: Cli) -> Result<()> {
         .unwrap_or_else(|| "./warehouse".to_string());
     match cli.command {
         Command::Report(r) => {
-            let store = Store::open(&store_url)?;
+            let store = open_existing(&store_url).await?;
+            crate::report::refuse_inside_store(&store, &r.out, "--out")?;
             let settings = Settings {
                 min_base: r.min_base,
                 suppress_below: r.suppress_below,
@@ -495,7 +504,7 @@ async fn run(cli: Cli) -> Result<()> {
             stdout_write(text.as_bytes())
         }
         Command::Waves { format } => {
-            let store = Store::open(&store_url)?;
+            let store = open_existing(&store_url).await?;
             let session = Session::open(&store, None, Settings::default()).await?;
             let (schema, batches) = query::run(
                 &session,
@@ -506,12 +515,12 @@ async fn run(cli: Cli) -> Result<()> {
             stdout_write(&query::render(format, &schema, &batches)?)
         }
         Command::Remove { wave } => {
-            let store = Store::open(&store_url)?;
+            let store = open_existing(&store_url).await?;
             ingest::remove(&store, &wave).await?;
             stdout_write(format!("{wave}: removed\n").as_bytes())
         }
         Command::History { format } => {
-            let store = Store::open(&store_url)?;
+            let store = open_existing(&store_url).await?;
             let h = crate::catalog::history(&store).await?;
             let batch = history_batch(&h)?;
             stdout_write(&query::render(format, &batch.schema(), &[batch])?)
@@ -521,11 +530,23 @@ async fn run(cli: Cli) -> Result<()> {
             dry_run,
         } => {
             let store = Store::open(&store_url)?;
+            // A first load killed before its catalog commit leaves data tables without a
+            // catalog: vacuum is what removes them.
+            let mut any = false;
+            for t in crate::store::DATA_TABLES {
+                any = any || store.has_table(t).await?;
+            }
+            if !any {
+                store.require_existing().await?;
+            }
             let out = crate::vacuum::vacuum(&store, retain_hours, dry_run).await?;
             stdout_write(crate::vacuum::describe(&out).as_bytes())
         }
         Command::Query(q) => {
-            let store = Store::open(&store_url)?;
+            let store = open_existing(&store_url).await?;
+            if let Some(target) = &q.output {
+                crate::report::refuse_inside_store(&store, target, "--output")?;
+            }
             let settings = Settings {
                 min_base: q.min_base,
                 variance,

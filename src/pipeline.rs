@@ -222,6 +222,10 @@ pub struct RunOutcome {
 
 /// Runs the job: validate all, ingest changed, publish.
 pub async fn run(config: &Config, store: &Store) -> Result<RunOutcome> {
+    if let Some(r) = &config.report {
+        // Checked before anything is loaded.
+        report::refuse_inside_store(store, &r.out, "report.out")?;
+    }
     if let Some(r) = config.report.as_ref().filter(|r| !r.by.is_empty()) {
         // A breakdown by a segment that neither a matched wave nor a loaded one has is
         // a config error: found before anything is loaded.
@@ -260,9 +264,15 @@ pub async fn run(config: &Config, store: &Store) -> Result<RunOutcome> {
         report: None,
     };
     if let Some(r) = &config.report {
-        let session = Session::open(store, None, r.settings).await?;
-        let mut model = report::build(&session, &r.pair.0, &r.pair.1).await?;
-        report::add_breakdowns(&mut model, &session, &r.by).await?;
+        let built = async {
+            store.require_existing().await?;
+            let session = Session::open(store, None, r.settings).await?;
+            let mut model = report::build(&session, &r.pair.0, &r.pair.1).await?;
+            report::add_breakdowns(&mut model, &session, &r.by).await?;
+            Ok::<_, Error>((session, model))
+        }
+        .await;
+        let (session, model) = built.map_err(|e| report_refused(config, &out.waves, e))?;
         out.report_files = report::publish(&model, &r.out, &r.formats).await?;
         out.report_out = Some(r.out.clone());
         out.data_version = session.catalog.version;
@@ -270,4 +280,43 @@ pub async fn run(config: &Config, store: &Store) -> Result<RunOutcome> {
         tracing::info!(event = "publish", outcome = "published", out = %r.out, files = out.report_files.len(), data_version = out.data_version.unwrap_or(-1), "report published to {}", r.out);
     }
     Ok(out)
+}
+
+/// An invalid report of a run (a pair or breakdown with nothing to show): named as the
+/// config's key, and saying what the run did load, since the report left the previous
+/// publication as it was.
+fn report_refused(config: &Config, waves: &[Outcome], e: Error) -> Error {
+    let Error::Invalid(mut inv) = e else {
+        return e;
+    };
+    let loaded: Vec<&str> = waves
+        .iter()
+        .filter(|o| matches!(o.status, ingest::Status::Loaded | ingest::Status::Replaced))
+        .map(|o| o.wave.as_str())
+        .collect();
+    for err in &mut inv.errors {
+        let key = if err.file.starts_with("--pair") {
+            "report.pair"
+        } else if err.file.starts_with("--by") {
+            "report.by"
+        } else {
+            continue;
+        };
+        let what = std::mem::replace(&mut err.file, config.path.clone());
+        err.column = Some(key.to_string());
+        err.message = format!(
+            "{}: {}; the report was not published (the previous one is unchanged){}",
+            what.trim_start_matches('-'),
+            err.message,
+            if loaded.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", the waves loaded by this run stay loaded: {}",
+                    loaded.join(", ")
+                )
+            }
+        );
+    }
+    Error::Invalid(inv)
 }

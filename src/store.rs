@@ -458,6 +458,53 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the Delta table `name` exists here: its log holds a commit or a checkpoint.
+    /// One LIST request, stopped at the first entry that qualifies.
+    pub async fn has_table(&self, name: &str) -> Result<bool> {
+        use futures::StreamExt;
+        let log = self.path(&format!("{name}/_delta_log"));
+        let mut entries = self.root.list(Some(&log));
+        while let Some(e) = entries.next().await {
+            let meta = match e {
+                Ok(m) => m,
+                Err(object_store::Error::NotFound { .. }) => return Ok(false),
+                Err(e) => {
+                    return Err(Error::object_store(
+                        format!(
+                            "listing {}/{name}/_delta_log",
+                            self.display.trim_end_matches('/')
+                        ),
+                        e,
+                    ))
+                }
+            };
+            let file = meta.location.filename().unwrap_or("");
+            let stem = file.split('.').next().unwrap_or("");
+            let versioned = stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit());
+            if versioned && (file.ends_with(".json") || file.contains(".checkpoint")) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Fails with invalid input (exit 3) naming the location unless a store exists here:
+    /// its `waves` catalog table has been committed at least once. A store whose waves
+    /// were all removed exists; a path or URL that never held one (a typo) does not.
+    pub async fn require_existing(&self) -> Result<()> {
+        if self.has_table(WAVES).await? {
+            return Ok(());
+        }
+        Err(Error::input(
+            InputError::new(
+                &self.display,
+                "no gaptrack store exists at this location (it holds no `waves` table); \
+                 check --store or GAPTRACK_STORE, or load a wave there with `gaptrack ingest`",
+            )
+            .column("--store"),
+        ))
+    }
+
     /// Reads an object at `rel`.
     pub async fn get(&self, rel: &str) -> Result<Option<Vec<u8>>> {
         let path = self.path(rel);

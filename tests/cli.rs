@@ -307,17 +307,242 @@ fn query_formats_params_and_names() {
     assert!(stderr(&o).starts_with("error: SQL error"), "{}", stderr(&o));
 }
 
+/// Reading commands on a location where no store exists (a typo in `--store`) exit 3
+/// naming it, answer nothing, create nothing, and `report` leaves the last good
+/// publication as it was; a store whose waves were all removed is still a store. Fails
+/// on a version that answers `count 0`, lists no waves, or publishes "data version -1".
 #[test]
-fn empty_store_lists_no_waves() {
+fn reading_commands_on_a_missing_store_exit_3_naming_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = tmp.path().join("nothing-here");
+    let store = tmp.path().join("wh");
+    let typo = tmp.path().join("whh");
+    let out = tmp.path().join("report");
+    assert!(ingest_all(&store, &fixture()).status.success());
+    let o = run(&store, &["report", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let good = snapshot(&out);
+    let t = typo.to_str().unwrap();
+    for args in [
+        vec!["query", "SELECT count(*) AS n FROM waves"],
+        vec!["query", "waves", "--output", "/dev/null"],
+        vec!["waves"],
+        vec!["history"],
+        vec!["remove", "2019"],
+        vec!["vacuum"],
+        vec!["report", "--out", out.to_str().unwrap()],
+        vec!["report", "--out", out.to_str().unwrap(), "--as-of", "0"],
+    ] {
+        let o = run(&typo, &args);
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(t) && err.contains("no gaptrack store exists"),
+            "{args:?}: {err}"
+        );
+        assert!(stdout(&o).is_empty(), "{args:?}: {}", stdout(&o));
+        assert!(!typo.exists(), "{args:?} created {t}");
+        assert_eq!(snapshot(&out), good, "{args:?} changed the publication");
+    }
+    // The same through a `run` whose report has nothing to read cannot happen (run loads
+    // first); a store with every wave removed is a store: reading it answers empty.
+    for w in ["2019", "2020", "2021"] {
+        assert!(run(&store, &["remove", w]).status.success());
+    }
+    assert_eq!(
+        query_csv(&store, "SELECT count(*) AS n FROM waves"),
+        "n\n0\n"
+    );
     let o = run(&store, &["waves", "--format", "csv"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
-        stdout(&o).lines().next().unwrap(),
-        "wave,date,kind,respondents,source_sha256,loaded_at,title,source"
+        stdout(&o),
+        "wave,date,kind,respondents,source_sha256,loaded_at,title,source\n"
     );
-    assert!(!store.exists(), "reading must not create the store");
+    // ... but a report of it would be empty: exit 3, the publication stays.
+    let o = run(&store, &["report", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("holds no loaded wave"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(snapshot(&out), good);
+}
+
+/// `--pair` naming a group that no loaded wave has (at the version read), or a pair
+/// never asked together, and `--by` naming a segment with nothing to show, exit 3
+/// listing what exists; the previous publication stays byte for byte. Fails on a
+/// version that writes header-only files over it with exit 0.
+#[test]
+fn report_of_a_pair_or_segment_with_nothing_to_show_exits_3() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    copy_fixture(&data);
+    // In 2021, sales is called "revenue": a group of the latest wave only.
+    let spec = std::fs::read_to_string(data.join("2021.toml")).unwrap();
+    let (before, after) = spec.split_once("[groups]").expect("a [groups] table");
+    let renamed = after.replacen("sales =", "revenue =", 1);
+    assert_ne!(renamed, after, "{spec}");
+    std::fs::write(data.join("2021.toml"), format!("{before}[groups]{renamed}")).unwrap();
+    let store = tmp.path().join("wh");
+    let o = ingest_all(&store, &data);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = tmp.path().join("report");
+    let o = run(
+        &store,
+        &["report", "--out", out.to_str().unwrap(), "--by", "region"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let good = snapshot(&out);
+    assert!(good.keys().any(|p| p.ends_with("breakdown.csv")));
+    let cases: [(&[&str], &[&str]); 5] = [
+        (
+            &["--pair", "marketing:salse"],
+            &[
+                "\"salse\" is not a group",
+                "\"marketing\", \"operations\", \"revenue\", \"sales\"",
+            ],
+        ),
+        (
+            &["--pair", "nobody:noone"],
+            &["\"nobody\", \"noone\" are not"],
+        ),
+        // At version 1 (2019 and 2020) there is no "revenue" yet.
+        (
+            &["--pair", "marketing:revenue", "--as-of", "1"],
+            &["\"revenue\" is not a group", "data version 1"],
+        ),
+        // sales (2019, 2020) and revenue (2021) were never asked together.
+        (
+            &["--pair", "sales:revenue"],
+            &[
+                "no loaded wave has answers from both",
+                "\"sales\" in 2019, 2020",
+                "\"revenue\" in 2021",
+            ],
+        ),
+        (
+            &["--by", "sector"],
+            &["\"sector\" is not a segment", "\"region\", \"size\""],
+        ),
+    ];
+    for (args, says) in cases {
+        let mut a = vec!["report", "--out", out.to_str().unwrap()];
+        a.extend_from_slice(args);
+        let o = run(&store, &a);
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {}", stderr(&o));
+        for s in says {
+            assert!(
+                stderr(&o).contains(s),
+                "{args:?}: {s:?} not in {}",
+                stderr(&o)
+            );
+        }
+        assert_eq!(snapshot(&out), good, "{args:?} changed the publication");
+    }
+    // `--by size` for marketing:sales: size is only in 2021, where sales is absent.
+    let o = run(
+        &store,
+        &["report", "--out", out.to_str().unwrap(), "--by", "size"],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("\"size\": no wave that has this segment (2021)"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(snapshot(&out), good);
+
+    // The same in `run`: exit 3 naming the config key, the publication unchanged.
+    let cfg = write_config(tmp.path(), &store, &out);
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace("marketing:sales", "marketing:salse")).unwrap();
+    let o = bin()
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("column report.pair"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("\"salse\" is not a group"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(snapshot(&out), good);
+}
+
+/// `query --output` and `report --out` (and a job's `report.out`) inside the store are
+/// refused with exit 3 and write nothing: by path, through `..`, through a link, as a
+/// `file://` URL. Fails on a version that overwrote the first commit of `waves`.
+#[test]
+fn outputs_inside_the_store_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("wh");
+    assert!(ingest_all(&store, &fixture()).status.success());
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&store, tmp.path().join("link")).unwrap();
+    let before = snapshot(&store);
+    let s = store.display().to_string();
+    let t = tmp.path().display().to_string();
+    let mut targets = vec![
+        format!("{s}/waves/_delta_log/00000000000000000000.json"),
+        format!("{s}/responses/new.parquet"),
+        format!("{t}/elsewhere/../wh/waves/_delta_log/00000000000000000001.json"),
+        format!("file://{s}/waves/_delta_log/00000000000000000000.json"),
+        format!("{s}/x.csv"),
+    ];
+    if cfg!(unix) {
+        targets.push(format!(
+            "{t}/link/waves/_delta_log/00000000000000000000.json"
+        ));
+    }
+    for target in &targets {
+        let o = run(
+            &store,
+            &["query", "waves", "--format", "json", "--output", target],
+        );
+        assert_eq!(o.status.code(), Some(3), "{target}: {}", stderr(&o));
+        assert!(stderr(&o).contains("is inside the store"), "{}", stderr(&o));
+        assert_eq!(snapshot(&store), before, "{target}");
+        let dir = target.rsplit_once('/').unwrap().0;
+        let o = run(&store, &["report", "--out", dir]);
+        assert_eq!(o.status.code(), Some(3), "{dir}: {}", stderr(&o));
+        assert!(stderr(&o).contains("column --out"), "{}", stderr(&o));
+        assert_eq!(snapshot(&store), before, "{dir}");
+    }
+    let o = run(&store, &["report", "--out", &s]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(snapshot(&store), before);
+    // Outside the store, both work.
+    let o = run(
+        &store,
+        &[
+            "query",
+            "waves",
+            "--format",
+            "csv",
+            "--output",
+            &format!("{t}/wh-waves.csv"),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(run(&store, &["report", "--out", &format!("{t}/wh-report")])
+        .status
+        .success());
+    // A job whose report.out is inside its store loads nothing.
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    copy_fixture(&data);
+    let fresh = tmp.path().join("fresh");
+    let cfg = write_config(tmp.path(), &fresh, &fresh.join("report"));
+    let o = bin()
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("column report.out"), "{}", stderr(&o));
+    assert!(!fresh.exists(), "a refused job wrote to its store");
 }
 
 #[test]
@@ -392,7 +617,7 @@ fn run_twice_writes_nothing_new_and_identical_reports() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).matches(": loaded:").count(), 3, "{}", stdout(&o));
     let first = snapshot(&out);
-    assert_eq!(first.len(), 4, "{:?}", first.keys());
+    assert_eq!(first.len(), 5, "{:?}", first.keys());
     let entries = log_entries(&store);
 
     let o = bin()
@@ -947,4 +1172,206 @@ fn no_statement_aborts() {
     );
     assert!(o.status.success(), "{:?}: {}", o.status, stderr(&o));
     assert_eq!(std::fs::metadata(&out).unwrap().len(), 2 + 1_500_000 * 1001);
+/// Every entry under `dir` (hidden ones included) with its sha256; directories as "dir".
+fn listing(dir: &Path) -> BTreeMap<String, String> {
+    use sha2::{Digest, Sha256};
+    snapshot(dir)
+        .into_iter()
+        .map(|(p, bytes)| {
+            let name = p.strip_prefix(dir).unwrap().display().to_string();
+            let what = if p.is_dir() {
+                "dir".to_string()
+            } else {
+                hex::encode(Sha256::digest(&bytes))
+            };
+            (name, what)
+        })
+        .collect()
+}
+
+/// Names, sizes and modification times under `dir`: cheap enough to poll.
+fn fingerprint(dir: &Path) -> Vec<(std::ffi::OsString, u64, Option<std::time::SystemTime>)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| {
+                    let m = e.metadata().ok();
+                    (
+                        e.file_name(),
+                        m.as_ref().map_or(0, |m| m.len()),
+                        m.and_then(|m| m.modified().ok()),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Copies the files of `from` into a fresh `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    if to.exists() {
+        std::fs::remove_dir_all(to).unwrap();
+    }
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+    }
+}
+
+/// A report killed (SIGKILL) at random moments leaves the output directory holding
+/// exactly the complete old publication or the complete new one (names and sha256 of
+/// every entry), never a mix, never a partial file; `breakdown.*` of the old set is
+/// gone once the new set (without `--by`) is in; what a killed publication staged is
+/// removed by the next one. Fails on a version that writes the files one by one in
+/// place.
+#[test]
+fn a_killed_report_leaves_the_old_or_the_new_publication() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("wh");
+    assert!(ingest_all(&store, &fixture()).status.success());
+    // The old set: latest data, with breakdowns. The new set: data version 1, without.
+    let old_args = ["--by", "region,size"];
+    let new_args = ["--as-of", "1"];
+    let publish = |out: &Path, extra: &[&str]| {
+        let mut c = bin();
+        c.arg("--store")
+            .arg(&store)
+            .args(["report", "--out"])
+            .arg(out)
+            .args(extra);
+        c
+    };
+    let old_dir = tmp.path().join("old");
+    let new_dir = tmp.path().join("new");
+    assert!(publish(&old_dir, &old_args)
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let started = std::time::Instant::now();
+    assert!(publish(&new_dir, &new_args)
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let took = started.elapsed();
+    let (old, new) = (listing(&old_dir), listing(&new_dir));
+    assert!(old.contains_key("breakdown.csv") && !new.contains_key("breakdown.csv"));
+    assert_ne!(old["trend.json"], new["trend.json"]);
+
+    let out = tmp.path().join("site").join("report");
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    println!("seed {seed}, a publication takes {took:?}");
+    let (mut saw_old, mut saw_new) = (0, 0);
+    for i in 0..18 {
+        copy_dir(&old_dir, &out);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        // Spread over the whole run, the last fifth again (where the switch is), and
+        // every third at the first visible change.
+        let frac = ((seed >> 33) % 1000) as f64 / 1000.0;
+        let frac = if i % 2 == 0 { frac } else { 0.8 + frac * 0.3 };
+        let mut child = publish(&out, &new_args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        if i % 3 == 2 {
+            // At the first change a reader could see: where a version writing in place
+            // is half-way.
+            let before = fingerprint(&out);
+            let until = std::time::Instant::now() + took * 4;
+            while fingerprint(&out) == before
+                && std::time::Instant::now() < until
+                && child.try_wait().unwrap().is_none()
+            {
+                std::hint::spin_loop();
+            }
+        } else {
+            std::thread::sleep(took.mul_f64(frac));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = listing(&out);
+        if now == old {
+            saw_old += 1;
+        } else if now == new {
+            saw_new += 1;
+        } else {
+            panic!(
+                "kill {i} at {:.0} % left a mix:\n{now:#?}\nold {old:#?}\nnew {new:#?}",
+                frac * 100.0
+            );
+        }
+    }
+    println!("{saw_old} kills left the old set, {saw_new} the new one");
+    // The next publication completes and leaves nothing staged beside or inside.
+    assert!(publish(&out, &new_args).output().unwrap().status.success());
+    assert_eq!(listing(&out), new);
+    let beside: Vec<_> = std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(beside, ["report"], "left beside the output: {beside:?}");
+    assert!(old.contains_key("manifest.json") && new.contains_key("manifest.json"));
+}
+
+/// A publication whose writes fail part-way (here the file size limit, as a full disk
+/// would) exits 1 and leaves the previous publication exactly as it was, with nothing
+/// staged left behind. Fails on a version that writes the files in place.
+#[cfg(unix)]
+#[test]
+fn a_report_whose_writes_fail_leaves_the_old_publication() {
+    use std::os::unix::process::CommandExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("wh");
+    assert!(ingest_all(&store, &fixture()).status.success());
+    let out = tmp.path().join("report");
+    let o = run(
+        &store,
+        &["report", "--out", out.to_str().unwrap(), "--as-of", "1"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let good = listing(&out);
+    let sizes: Vec<u64> = snapshot(&out).values().map(|b| b.len() as u64).collect();
+    let (small, large) = (*sizes.iter().min().unwrap(), *sizes.iter().max().unwrap());
+    // Writes fail once a file would exceed the limit: some files of the set are written,
+    // a larger one is not.
+    for limit in [small / 2, (small + large) / 2] {
+        let mut cmd = bin();
+        cmd.arg("--store")
+            .arg(&store)
+            .args(["report", "--out", out.to_str().unwrap()]);
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                let l = libc::rlimit {
+                    rlim_cur: limit,
+                    rlim_max: limit,
+                };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &l) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let o = cmd.output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "limit {limit}: {}", stderr(&o));
+        assert!(stderr(&o).contains("File too large"), "{}", stderr(&o));
+        assert_eq!(listing(&out), good, "limit {limit} changed the publication");
+        let beside: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|n| n.contains("gaptrack"))
+            .collect();
+        assert!(beside.is_empty(), "left behind: {beside:?}");
+    }
 }

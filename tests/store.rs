@@ -323,6 +323,7 @@ impl Driver for Lib {
             t,
             block_on(async {
                 let store = Store::open(&self.store)?;
+                store.require_existing().await?;
                 let as_of = as_of.map(|v| AsOf::parse(v).unwrap());
                 let session = Session::open(&store, as_of, Settings::default()).await?;
                 let (schema, batches) = query::run(&session, sql, &[]).await?;
@@ -337,6 +338,7 @@ impl Driver for Lib {
             t,
             block_on(async {
                 let store = Store::open(&self.store)?;
+                store.require_existing().await?;
                 gaptrack::ingest::remove(&store, wave).await?;
                 Ok(format!("{wave}: removed\n"))
             }),
@@ -348,6 +350,7 @@ impl Driver for Lib {
             t,
             block_on(async {
                 let store = Store::open(&self.store)?;
+                store.require_existing().await?;
                 let h = gaptrack::catalog::history(&store).await?;
                 let mut s = String::from("version,operation,wave\n");
                 for e in h {
@@ -365,6 +368,8 @@ impl Driver for Lib {
             t,
             block_on(async {
                 let store = Store::open(&self.store)?;
+                store.require_existing().await?;
+                report::refuse_inside_store(&store, out, "--out")?;
                 let session = Session::open(&store, None, Settings::default()).await?;
                 let model = report::build(&session, "marketing", "sales").await?;
                 let files = report::publish(&model, out, &ReportFormat::all()).await?;
@@ -758,11 +763,34 @@ fn conformance(b: &Backend, d: &dyn Driver, store_url: &str, data: &Path) -> Vec
     let bad = make_invalid_wave(&data.join("bad"));
     let raw = b.store(store_url);
 
-    // Create: a store that does not exist yet reads as empty.
+    // Before the first load no store exists: reading commands say so (exit 3, naming
+    // the location) instead of answering from an empty store, and create nothing.
     let t = Instant::now();
-    assert!(waves_of(d, None).is_empty());
-    assert!(history_of(d).is_empty());
-    step("empty store", t);
+    let never = b.url(&format!(
+        "{}-never-published",
+        store_url.rsplit('/').find(|s| !s.is_empty()).unwrap()
+    ));
+    for (what, o) in [
+        (
+            "query",
+            d.query_csv("SELECT count(*) AS n FROM waves", None),
+        ),
+        ("history", d.history_csv()),
+        ("remove", d.remove("w1")),
+        ("report", d.report(&never)),
+    ] {
+        assert_eq!(o.code, 3, "{what}: {}", o.both());
+        assert!(
+            o.stderr.contains("no gaptrack store exists"),
+            "{what}: {}",
+            o.both()
+        );
+    }
+    assert!(!block_on(raw.has_table("waves")).unwrap());
+    assert!(block_on(b.store(&never).get("trend.csv"))
+        .unwrap()
+        .is_none());
+    step("no store yet", t);
 
     // Load two waves.
     let t = Instant::now();
@@ -1662,4 +1690,194 @@ fn every_version_reads_back_as_it_was() {
         assert_eq!(e.exit_code(), 3, "{as_of:?}: {e}");
         assert!(e.to_string().contains("store"), "{e}");
     }
+// --- Publishing a report to an object store ------------------------------------------------
+
+/// An object store whose PUTs fail once `fail_after` of them have succeeded (as a full
+/// disk or a dropped connection would make them).
+#[derive(Debug)]
+struct FailingPuts {
+    inner: Arc<dyn ObjectStore>,
+    fail_after: std::sync::atomic::AtomicUsize,
+}
+
+impl std::fmt::Display for FailingPuts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FailingPuts({})", self.inner)
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for FailingPuts {
+    async fn put_opts(
+        &self,
+        location: &object_store::path::Path,
+        payload: object_store::PutPayload,
+        opts: object_store::PutOptions,
+    ) -> object_store::Result<object_store::PutResult> {
+        let left = self.fail_after.fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |n| n.checked_sub(1),
+        );
+        if left.is_err() {
+            return Err(object_store::Error::Generic {
+                store: "test",
+                source: "no space left on the device".into(),
+            });
+        }
+        self.inner.put_opts(location, payload, opts).await
+    }
+    async fn put_multipart_opts(
+        &self,
+        location: &object_store::path::Path,
+        opts: object_store::PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+    async fn get_opts(
+        &self,
+        location: &object_store::path::Path,
+        options: object_store::GetOptions,
+    ) -> object_store::Result<object_store::GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+    fn delete_stream(
+        &self,
+        locations: futures::stream::BoxStream<
+            'static,
+            object_store::Result<object_store::path::Path>,
+        >,
+    ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::path::Path>> {
+        self.inner.delete_stream(locations)
+    }
+    fn list(
+        &self,
+        prefix: Option<&object_store::path::Path>,
+    ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+    async fn list_with_delimiter(
+        &self,
+        prefix: Option<&object_store::path::Path>,
+    ) -> object_store::Result<object_store::ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+    async fn copy_opts(
+        &self,
+        from: &object_store::path::Path,
+        to: &object_store::path::Path,
+        options: object_store::CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+}
+
+/// Every object under `prefix` of `objects`, with its bytes.
+fn objects_under(objects: &Arc<dyn ObjectStore>, prefix: &str) -> BTreeMap<String, Vec<u8>> {
+    use futures::StreamExt;
+    use object_store::ObjectStoreExt;
+    block_on(async {
+        let p = object_store::path::Path::from(prefix);
+        let metas: Vec<_> = objects.list(Some(&p)).collect().await;
+        let mut out = BTreeMap::new();
+        for m in metas {
+            let m = m.unwrap();
+            let b = objects
+                .get(&m.location)
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            out.insert(m.location.to_string(), b.to_vec());
+        }
+        out
+    })
+}
+
+/// A report published to an object store: staged first, so a write that fails at any
+/// point of the staging leaves the previous publication exactly as it was (and no
+/// staged object behind); a publication that completes replaces the previous set,
+/// removes the files the new set does not have, and its `manifest.json` verifies.
+/// Fails on a version that writes each file in place (a failure leaves a mix).
+#[test]
+fn report_on_an_object_store_is_published_whole_or_not_at_all() {
+    use gaptrack::report::{self, Manifest, ReportFormat, MANIFEST};
+    use gaptrack::sql::{Session, Settings};
+    let data = tempfile::tempdir().unwrap();
+    let w1 = make_wave(data.path(), "w1", "w1", "2021-03-31", 1, 16);
+    let w2 = make_wave(data.path(), "w2", "w2", "2022-03-31", 2, 12);
+    let store = Store::open("memory:///publish-atomic/warehouse").unwrap();
+    block_on(async {
+        let specs = gaptrack::ingest::load_specs(std::slice::from_ref(&w1.spec))?;
+        gaptrack::ingest::ingest(&store, specs, false).await?;
+        let specs = gaptrack::ingest::load_specs(std::slice::from_ref(&w2.spec))?;
+        gaptrack::ingest::ingest(&store, specs, false).await
+    })
+    .unwrap();
+    let model = |version: i64| {
+        block_on(async {
+            let s = Session::open(
+                &store,
+                Some(gaptrack::sql::AsOf::Version(version)),
+                Settings::default(),
+            )
+            .await?;
+            report::build(&s, "marketing", "sales").await
+        })
+        .unwrap()
+    };
+    let (old, new) = (model(0), model(1));
+    let inner: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+    let url = url::Url::parse("memory:///out/report").unwrap();
+    let out_on = |fail_after: usize| {
+        let os = Arc::new(FailingPuts {
+            inner: inner.clone(),
+            fail_after: std::sync::atomic::AtomicUsize::new(fail_after),
+        });
+        Store::with_object_store(&url, "memory:///out/report", os).unwrap()
+    };
+    // The old publication: every format, data version 0.
+    block_on(report::publish_to(
+        &old,
+        &out_on(usize::MAX),
+        &ReportFormat::all(),
+    ))
+    .unwrap();
+    let published = objects_under(&inner, "out");
+    assert_eq!(published.len(), 5, "{:?}", published.keys());
+    let manifest = Manifest::parse(&published["out/report/manifest.json"]).unwrap();
+    assert_eq!(manifest.data_version, 0);
+    assert!(manifest.verify(|n| published.get(&format!("out/report/{n}")).cloned()));
+
+    // The new one (csv and json only) fails at each of its writes in turn.
+    let new_formats = [ReportFormat::Csv, ReportFormat::Json];
+    for k in 0..3 {
+        let e = block_on(report::publish_to(&new, &out_on(k), &new_formats)).unwrap_err();
+        assert_eq!(e.exit_code(), 1, "{e}");
+        assert_eq!(
+            objects_under(&inner, "out"),
+            published,
+            "a write failing after {k} others changed the publication"
+        );
+    }
+
+    // Then it succeeds: the new set, and nothing of the old one beside it.
+    let names = block_on(report::publish_to(&new, &out_on(usize::MAX), &new_formats)).unwrap();
+    assert_eq!(names, ["trend.csv", "trend.json", MANIFEST]);
+    let now = objects_under(&inner, "out");
+    assert_eq!(
+        now.keys().cloned().collect::<Vec<_>>(),
+        [
+            "out/report/manifest.json",
+            "out/report/trend.csv",
+            "out/report/trend.json"
+        ]
+    );
+    let manifest = Manifest::parse(&now["out/report/manifest.json"]).unwrap();
+    assert_eq!(manifest.data_version, 1);
+    assert!(manifest.verify(|n| now.get(&format!("out/report/{n}")).cloned()));
+    // The same store state gives the same bytes, manifest included.
+    block_on(report::publish_to(&new, &out_on(usize::MAX), &new_formats)).unwrap();
+    assert_eq!(objects_under(&inner, "out"), now);
 }

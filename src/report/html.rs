@@ -356,7 +356,7 @@ fn chart(r: &Report, st: &StatementTrend, idx: usize, s: &mut String) {
     let mut desc = Vec::new();
     for w in &r.waves {
         let line = match cell_view(r, st, &w.wave) {
-            CellView::Absent => format!("{}: not asked", w.wave),
+            CellView::Absent => format!("{}: no answers from both groups", w.wave),
             CellView::Suppressed { .. } => {
                 format!("{}: suppressed ({})", w.wave, suppressed_label(r))
             }
@@ -742,7 +742,7 @@ fn gap_td(r: &Report, view: &CellView, prev_wave: Option<&str>, s: &mut String) 
         CellView::Absent => {
             let _ = write!(
                 s,
-                r#"<td class="gap abs" title="not asked in this wave">{ABSENT}</td>"#
+                r#"<td class="gap abs" title="no answers from both groups in this wave">{ABSENT}</td>"#
             );
         }
         CellView::Suppressed { series_break, .. } => {
@@ -938,7 +938,7 @@ pub fn render_html(r: &Report) -> String {
                 "<li><span class=\"sym\">&#160;</span>no significant change (q \u{2265} 0.05) or first wave</li>",
                 "<li><span class=\"sym lb\">{}</span>low base (under {})</li>",
                 "<li><span class=\"sym\">{}</span>suppressed (base under {})</li>",
-                "<li><span class=\"sym\">{}</span>not asked</li>",
+                "<li><span class=\"sym\">{}</span>no answers from both groups (the statement was not in the wave, or a group had no respondent answering it)</li>",
                 "<li><span class=\"sym bk\">{}</span>new wording, new series</li>",
                 "</ul>\n"
             ),
@@ -1007,7 +1007,7 @@ pub fn render_html(r: &Report) -> String {
                     && (c.a.pct.is_some_and(f64::is_finite) || c.b.pct.is_some_and(f64::is_finite))
             });
             if st.cells.is_empty() {
-                s.push_str("<p class=\"empty\">Not asked of both groups in any wave.</p>\n");
+                s.push_str("<p class=\"empty\">No wave has answers from both groups to this statement.</p>\n");
             } else if !drawable {
                 // Nothing to draw: say why instead of showing an empty chart.
                 let why = if any_shown {
@@ -1263,7 +1263,9 @@ mod tests {
         );
         let row2 = &html[html.find("<a href=\"#s1\">").unwrap()..];
         let row2 = &row2[..row2.find("</tr>").unwrap()];
-        assert!(row2.contains("<td class=\"gap abs\" title=\"not asked in this wave\">—</td>"));
+        assert!(row2.contains(
+            "<td class=\"gap abs\" title=\"no answers from both groups in this wave\">—</td>"
+        ));
         assert!(
             row2.contains("\u{2212}10.0"),
             "negative gap with a minus sign: {row2}"

@@ -14,7 +14,8 @@ use super::tables::{fixed, fixed_opt, is_suppressed, signed, DISPLAY_DECIMALS};
 pub const WIDENED: &str = "▲";
 /// Marker for a gap that narrowed significantly since the previous wave.
 pub const NARROWED: &str = "▼";
-/// Marker for a statement not asked (of both groups) in a wave.
+/// Marker for a wave without answers from both groups to a statement: the statement was
+/// not in the wave, or a group had no respondent answering it (absent from the wave).
 pub const ABSENT: &str = "—";
 /// Marker for a cell where either base is below `min_base`.
 pub const LOW_BASE: &str = "†";
@@ -54,7 +55,8 @@ pub enum Change {
 /// What one statement × wave cell of the gap table shows.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CellView<'a> {
-    /// The statement was not asked of both groups in this wave.
+    /// No answers from both groups in this wave: the statement was not in it, or a group
+    /// had no respondent answering it.
     Absent,
     /// A base is below the suppression threshold: nothing but the bases is published.
     Suppressed {
@@ -347,7 +349,7 @@ pub fn render_text(r: &Report) -> String {
         s.push('\n');
     }
     s.push_str(&format!(
-        "{WIDENED} widened / {NARROWED} narrowed since the previous wave (q < 0.05), {LOW_BASE} base under {}, {} suppressed, {ABSENT} not asked, {SERIES_BREAK} new series\n",
+        "{WIDENED} widened / {NARROWED} narrowed since the previous wave (q < 0.05), {LOW_BASE} base under {}, {} suppressed, {ABSENT} no answers from both groups, {SERIES_BREAK} new series\n",
         r.min_base,
         suppressed_label(r)
     ));
@@ -366,8 +368,9 @@ pub fn render_markdown(r: &Report) -> String {
          {WIDENED} marks a gap that widened significantly since the previous wave and {NARROWED} \
          one that narrowed (Benjamini–Hochberg q < 0.05); no marker means no significant change \
          or nothing to compare with. {LOW_BASE} flags a base below {} respondents in either \
-         group, {} a cell suppressed because a base is below {}, {ABSENT} a statement not asked \
-         in that wave, and {SERIES_BREAK} a new series (the wording changed, so no change is \
+         group, {} a cell suppressed because a base is below {}, {ABSENT} a wave without answers \
+         from both groups (the statement was not in that wave, or a group had no respondent \
+         answering it), and {SERIES_BREAK} a new series (the wording changed, so no change is \
          computed against the wave before).\n\n",
         r.min_base,
         suppressed_label(r),
@@ -440,7 +443,7 @@ pub fn render_markdown(r: &Report) -> String {
                 st.statement.replace('`', "'")
             ));
             if st.cells.is_empty() {
-                s.push_str("Not asked of both groups in any wave.\n\n");
+                s.push_str("No wave has answers from both groups to this statement.\n\n");
                 continue;
             }
             s.push_str(&table_row(&[

@@ -5,6 +5,7 @@
 mod html;
 mod md;
 pub mod model;
+mod publish;
 mod tables;
 
 use std::collections::{BTreeMap, HashMap};
@@ -15,8 +16,8 @@ use arrow::datatypes::{DataType, Float64Type, Int64Type};
 
 use crate::error::{Error, Result};
 use crate::sql::Session;
-use crate::store::Store;
 use model::*;
+pub use publish::{publish, publish_to, refuse_inside_store, Manifest, ManifestFile, MANIFEST};
 
 /// A report file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -130,6 +131,10 @@ pub async fn build(session: &Session, a: &str, b: &str) -> Result<Report> {
         qhi = q(hi)
     );
     let batches = session.ctx.sql(&sql).await?.collect().await?;
+    if batches.iter().all(|b| b.num_rows() == 0) {
+        // Nothing to publish: say why, and publish nothing (the last good report stays).
+        return Err(empty_pair(session, a, b).await?);
+    }
     let waves: Vec<WaveInfo> = session
         .catalog
         .entries
@@ -274,6 +279,67 @@ pub async fn build(session: &Session, a: &str, b: &str) -> Result<Report> {
         variance: settings.variance.as_str().to_string(),
         breakdowns: Vec::new(),
     })
+}
+
+fn quoted_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let v: Vec<String> = items.into_iter().map(|s| format!("{s:?}")).collect();
+    if v.is_empty() {
+        "none".to_string()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// Why the pair `a:b` has no row in `gaps`: the store holds no wave, a group is in no
+/// loaded wave (the groups that exist are listed), or no wave has answers from both
+/// groups to one statement (the waves of each are listed). Invalid input (exit 3).
+async fn empty_pair(session: &Session, a: &str, b: &str) -> Result<Error> {
+    let version = session
+        .catalog
+        .version
+        .map(|v| format!("data version {v}"))
+        .unwrap_or_else(|| "no data version".into());
+    let batches = session
+        .ctx
+        .sql("SELECT DISTINCT grp, wave FROM agreement ORDER BY grp, wave")
+        .await?
+        .collect()
+        .await?;
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for batch in &batches {
+        let (g, w) = (strs(batch, "grp")?, strs(batch, "wave")?);
+        for (g, w) in g.into_iter().zip(w) {
+            if let (Some(g), Some(w)) = (g, w) {
+                groups.entry(g).or_default().push(w);
+            }
+        }
+    }
+    let missing: Vec<&str> = [a, b]
+        .into_iter()
+        .filter(|g| !groups.contains_key(*g))
+        .collect();
+    let message = if session.catalog.entries.is_empty() {
+        format!("the store holds no loaded wave ({version}); nothing to report")
+    } else if !missing.is_empty() {
+        format!(
+            "{} {} not a group of any loaded wave ({version}); the groups are {}",
+            quoted_list(missing.iter().copied()),
+            if missing.len() == 1 { "is" } else { "are" },
+            quoted_list(groups.keys().map(String::as_str))
+        )
+    } else {
+        let waves = |g: &str| groups.get(g).map(|w| w.join(", ")).unwrap_or_default();
+        format!(
+            "no loaded wave has answers from both {a:?} and {b:?} to one statement \
+             ({version}; {a:?} in {}, {b:?} in {}); nothing to report",
+            waves(a),
+            waves(b)
+        )
+    };
+    Ok(Error::input(crate::error::InputError::new(
+        format!("--pair {a}:{b}"),
+        message,
+    )))
 }
 
 /// Adds to `r` the breakdown of its pair's gap by each segment of `by` (`report --by`).
@@ -421,6 +487,26 @@ pub async fn add_breakdowns(r: &mut Report, session: &Session, by: &[String]) ->
             };
             key(x).cmp(&key(y))
         });
+        if rows.is_empty() {
+            let with: Vec<&str> = session
+                .catalog
+                .entries
+                .iter()
+                .filter(|e| e.segments.contains(segment))
+                .map(|e| e.wave.as_str())
+                .collect();
+            return Err(Error::input(
+                crate::error::InputError::new(
+                    "--by",
+                    format!(
+                        "{segment:?}: no wave that has this segment ({}) has answers from both \
+                         {a:?} and {b:?} within one of its values; nothing to report",
+                        with.join(", ")
+                    ),
+                )
+                .column("--by"),
+            ));
+        }
         let latest_wave = rows
             .iter()
             .max_by_key(|z| wave_pos.get(z.wave.as_str()).copied().unwrap_or(0))
@@ -451,26 +537,15 @@ pub fn render(r: &Report, f: ReportFormat) -> String {
     }
 }
 
-/// Writes the chosen formats into `out` (a directory or store URL). Returns the names of
-/// the files written.
-pub async fn publish(r: &Report, out: &str, formats: &[ReportFormat]) -> Result<Vec<String>> {
-    let target = Store::open(out).map_err(|e| match e {
-        Error::Invalid(mut i) => {
-            for err in &mut i.errors {
-                err.column = Some("--out".into());
-            }
-            Error::Invalid(i)
-        }
-        other => other,
-    })?;
+/// The files of one publication, in the order they are listed: each chosen format
+/// (sorted, once), followed by its breakdown file where there is one.
+pub fn render_set(r: &Report, formats: &[ReportFormat]) -> Vec<(String, Vec<u8>)> {
     let mut formats = formats.to_vec();
     formats.sort();
     formats.dedup();
-    let mut written = Vec::new();
+    let mut files = Vec::new();
     for f in formats {
-        let text = render(r, f);
-        target.put(f.file_name(), text.into_bytes()).await?;
-        written.push(f.file_name().to_string());
+        files.push((f.file_name().to_string(), render(r, f).into_bytes()));
         // The segment breakdowns (`--by`) go into files of their own, so that
         // trend.csv and trend.json keep exactly their columns and rows.
         let breakdown = match f {
@@ -480,9 +555,8 @@ pub async fn publish(r: &Report, out: &str, formats: &[ReportFormat]) -> Result<
             ReportFormat::Md | ReportFormat::Html => None,
         };
         if let Some((name, text)) = breakdown {
-            target.put(name, text.into_bytes()).await?;
-            written.push(name.to_string());
+            files.push((name.to_string(), text.into_bytes()));
         }
     }
-    Ok(written)
+    files
 }
