@@ -615,8 +615,7 @@ fn parse_location(location: &str, display: &str) -> Result<Url> {
     }
     let mut url = if trimmed.contains("://") {
         let u = Url::parse(trimmed).map_err(|e| invalid_url(display, redact(&e.to_string())))?;
-        if (!u.username().is_empty() && !is_azure_container_user(&u)) || u.password().is_some()
-        {
+        if (!u.username().is_empty() && !is_azure_container_user(&u)) || u.password().is_some() {
             return Err(invalid_url(
                 display,
                 "a user part (before `@`) is not accepted in a store URL: credentials \
@@ -648,16 +647,19 @@ fn parse_location(location: &str, display: &str) -> Result<Url> {
 /// `abfss://container@account.dfs.core.windows.net/prefix` (the only URLs with a user
 /// part that are accepted).
 fn is_azure_container_user(u: &Url) -> bool {
-    let azure_host = u.host_str().and_then(|h| h.split_once('.')).is_some_and(|(a, d)| {
-        !a.is_empty()
-            && [
-                "dfs.core.windows.net",
-                "blob.core.windows.net",
-                "dfs.fabric.microsoft.com",
-                "blob.fabric.microsoft.com",
-            ]
-            .contains(&d)
-    });
+    let azure_host = u
+        .host_str()
+        .and_then(|h| h.split_once('.'))
+        .is_some_and(|(a, d)| {
+            !a.is_empty()
+                && [
+                    "dfs.core.windows.net",
+                    "blob.core.windows.net",
+                    "dfs.fabric.microsoft.com",
+                    "blob.fabric.microsoft.com",
+                ]
+                .contains(&d)
+        });
     matches!(u.scheme(), "az" | "abfs" | "abfss") && azure_host && u.password().is_none()
 }
 
@@ -860,8 +862,12 @@ fn is_secret_file_var(name: &str) -> bool {
         .iter()
         .any(|p| n.starts_with(p));
     (cloud && (n.ends_with("_FILE") || n.ends_with("_PATH")))
-        || ["GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_SERVICE_ACCOUNT", "SERVICE_ACCOUNT"]
-            .contains(&n.as_str())
+        || [
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "GOOGLE_SERVICE_ACCOUNT",
+            "SERVICE_ACCOUNT",
+        ]
+        .contains(&n.as_str())
 }
 
 /// What [`redact`] removes: every printed form of every credential.
@@ -961,9 +967,16 @@ impl SecretSet {
             };
             let k = k.trim().to_ascii_lowercase();
             if k == "sig"
-                || ["key", "secret", "token", "password", "signature", "credential"]
-                    .iter()
-                    .any(|w| k.contains(w))
+                || [
+                    "key",
+                    "secret",
+                    "token",
+                    "password",
+                    "signature",
+                    "credential",
+                ]
+                .iter()
+                .any(|w| k.contains(w))
             {
                 let val = val.trim();
                 let decoded: String = url::form_urlencoded::parse(format!("x={val}").as_bytes())
@@ -1162,7 +1175,8 @@ fn secrets() -> &'static SecretSet {
             );
         }
         for f in files {
-            let small = std::fs::metadata(&f).is_ok_and(|m| m.is_file() && m.len() <= MAX_SECRET_FILE);
+            let small =
+                std::fs::metadata(&f).is_ok_and(|m| m.is_file() && m.len() <= MAX_SECRET_FILE);
             if small {
                 if let Ok(text) = std::fs::read_to_string(&f) {
                     values.push(text);
@@ -1430,9 +1444,7 @@ fn redact_byte_lists(s: &str, secrets: &[Vec<u8>]) -> Option<String> {
             continue;
         }
         let count = if all_dec { dec.len() } else { hex.len() };
-        if count >= MIN_SECRET_LEN
-            && ((all_dec && overlaps(&dec)) || (all_hex && overlaps(&hex)))
-        {
+        if count >= MIN_SECRET_LEN && ((all_dec && overlaps(&dec)) || (all_hex && overlaps(&hex))) {
             out.push_str(&s[last..start]);
             out.push_str("***");
             last = end;
@@ -1612,7 +1624,10 @@ mod tests {
             "SERVICE_ACCOUNT",
         ] {
             assert!(is_secret_file_var(k), "{k}");
-            assert!(!is_secret_var(k), "{k} names a file; the path is not a secret");
+            assert!(
+                !is_secret_var(k),
+                "{k} names a file; the path is not a secret"
+            );
         }
         for k in [
             "AWS_REGION",
@@ -1646,9 +1661,15 @@ mod tests {
         let msg = format!("before {form} after");
         let out = redact_with(&msg, set);
         assert!(out.contains("***"), "{what}: nothing masked in {out}");
-        assert!(out.starts_with("before ") && out.ends_with(" after"), "{what}: {out}");
+        assert!(
+            out.starts_with("before ") && out.ends_with(" after"),
+            "{what}: {out}"
+        );
         let leftover = out["before ".len()..out.len() - " after".len()].replace("***", "");
-        let left = leftover.chars().filter(|c| c.is_ascii_alphanumeric()).count();
+        let left = leftover
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .count();
         assert!(
             left <= keep,
             "{what}: {left} characters of {form:?} left: {out}"
@@ -1670,17 +1691,31 @@ mod tests {
         for (what, form) in [
             ("raw", AZ_KEY.to_string()),
             ("percent-encoded", pct.clone()),
-            ("percent-encoded, lower case", pct.replace("%2B", "%2b").replace("%2F", "%2f").replace("%3D", "%3d")),
-            ("url-safe base64", url_safe.trim_end_matches('=').to_string()),
+            (
+                "percent-encoded, lower case",
+                pct.replace("%2B", "%2b")
+                    .replace("%2F", "%2f")
+                    .replace("%3D", "%3d"),
+            ),
+            (
+                "url-safe base64",
+                url_safe.trim_end_matches('=').to_string(),
+            ),
             ("hex", hexl.clone()),
             ("HEX", hexl.to_uppercase()),
             ("decoded bytes", list.clone()),
             ("decoded bytes, pretty", pretty.clone()),
-            ("decoded bytes, in JSON", serde_json::to_string(&pretty).unwrap()),
+            (
+                "decoded bytes, in JSON",
+                serde_json::to_string(&pretty).unwrap(),
+            ),
             ("decoded bytes, hex list", hexlist),
             ("decoded bytes, 0x list", hexlist0x),
             ("bytes literal", key.escape_ascii().to_string()),
-            ("base64 of the base64", b64_encode(AZ_KEY.as_bytes(), B64_STD)),
+            (
+                "base64 of the base64",
+                b64_encode(AZ_KEY.as_bytes(), B64_STD),
+            ),
             ("hex of the text", hex::encode(AZ_KEY.as_bytes())),
             ("text bytes", format!("{:?}", AZ_KEY.as_bytes())),
         ] {
@@ -1774,7 +1809,8 @@ mod tests {
         // A GCS service-account key: the PEM body, its lines and its bytes, the key id.
         let line1 = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDGTgcsPRIVATE";
         let line2 = "keyMATERIALabcdefghij0123456789+/ABCDEFGHIJKLMNOPQRSTUVWXYZabcd";
-        let pem = format!("-----BEGIN PRIVATE KEY-----\n{line1}\n{line2}\n-----END PRIVATE KEY-----\n");
+        let pem =
+            format!("-----BEGIN PRIVATE KEY-----\n{line1}\n{line2}\n-----END PRIVATE KEY-----\n");
         let key = serde_json::json!({
             "type": "service_account",
             "private_key": pem,
@@ -1797,7 +1833,10 @@ mod tests {
         let der = b64_decode(&format!("{line1}{line2}")).unwrap();
         assert_masked(&set, &format!("{:?}", &der[..16]), "key bytes");
         assert_eq!(
-            redact_with("client_email gaptrack@example.iam.gserviceaccount.com", &set),
+            redact_with(
+                "client_email gaptrack@example.iam.gserviceaccount.com",
+                &set
+            ),
             "client_email gaptrack@example.iam.gserviceaccount.com"
         );
         // A SAS token: the token, its signature (decoded and not).
@@ -1807,7 +1846,10 @@ mod tests {
             assert_masked(&set, form, form);
         }
         assert_eq!(
-            redact_with(r#"SASToken([("sv", "2021-08-06"), ("sig", "ZZZZsignature0123=")])"#, &set),
+            redact_with(
+                r#"SASToken([("sv", "2021-08-06"), ("sig", "ZZZZsignature0123=")])"#,
+                &set
+            ),
             r#"SASToken([("sv", "2021-08-06"), ("sig", "***")])"#
         );
         // A connection string and an INI credentials file.
