@@ -23,7 +23,7 @@ pub struct Cli {
     /// Store URL: a path, file://, memory://, s3://bucket/prefix, az://container/prefix,
     /// abfs://…, gs://bucket/prefix.
     /// [default: ./warehouse; for `run`, the config's `store`]
-    #[arg(long, global = true, env = "GAPTRACK_STORE")]
+    #[arg(long, global = true, env = "GAPTRACK_STORE", hide_env_values = true)]
     pub store: Option<String>,
 
     /// Progress and errors on stderr as text, or as JSON lines for schedulers.
@@ -150,6 +150,9 @@ pub struct ReportArgs {
 
 fn init_logging(format: LogFormat, verbose: u8) {
     use tracing_subscriber::EnvFilter;
+    // Every log line, error and panic message passes through `store::redact`.
+    crate::store::init_redaction();
+    crate::store::install_redacting_panic_hook();
     let default = match (format, verbose) {
         (_, v) if v >= 2 => "debug",
         (LogFormat::Json, _) | (_, 1) => "gaptrack=info",
@@ -298,7 +301,7 @@ pub fn report_error(e: &Error, format: LogFormat) {
                 if let Some(row) = err.row {
                     v["row"] = row.into();
                 }
-                let _ = writeln!(out, "{v}");
+                let _ = writeln!(out, "{}", crate::store::redact(&v.to_string()));
             }
             if inv.total > inv.errors.len() {
                 let v = serde_json::json!({"level": "ERROR", "event": "invalid_input", "more": inv.total - inv.errors.len()});
@@ -307,8 +310,8 @@ pub fn report_error(e: &Error, format: LogFormat) {
         }
         (e, LogFormat::Text) => {
             // One line: a server's answer quoted in the message may span several.
-            let msg = e.to_string().replace(['\r', '\n'], " ");
-            let _ = writeln!(out, "error: {}", crate::store::redact(&msg));
+            let msg = crate::store::redact(&e.to_string()).replace(['\r', '\n'], " ");
+            let _ = writeln!(out, "error: {msg}");
         }
         (e, LogFormat::Json) => {
             let v = serde_json::json!({

@@ -1322,42 +1322,132 @@ fn concurrent_writers_s3() {
 
 // --- Credentials are never printed ---------------------------------------------------------
 
-/// Every form a secret could take in a message.
+/// Every form a secret could take in what gaptrack prints: as is, percent-encoded (as a
+/// form value and with every reserved byte escaped), JSON-escaped, base64, hex; for a
+/// base64 secret (an Azure account key) also the bytes it decodes to, in hex and base64.
+/// Lists of numbers are checked by [`number_lists`].
 fn forms(secret: &str) -> Vec<String> {
     let enc: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
     let mut v = vec![secret.to_string(), enc];
+    let mut pct = String::new();
+    for b in secret.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            pct.push(b as char);
+        } else {
+            pct.push_str(&format!("%{b:02X}"));
+        }
+    }
+    v.push(pct);
     let json = serde_json::to_string(secret).unwrap();
     v.push(json.trim_matches('"').to_string());
+    v.push(
+        support::b64_encode(secret.as_bytes())
+            .trim_end_matches('=')
+            .to_string(),
+    );
+    v.push(hex(secret.as_bytes()));
+    if let Some(d) = decoded(secret) {
+        v.push(hex(&d));
+        v.push(hex(&d).to_uppercase());
+        let b64 = support::b64_encode(&d);
+        v.push(
+            b64.trim_end_matches('=')
+                .replace('+', "-")
+                .replace('/', "_"),
+        );
+    }
     v
 }
 
+/// The bytes a base64 secret decodes to (`None` if it is not base64).
+fn decoded(secret: &str) -> Option<Vec<u8>> {
+    let d = support::b64_decode(secret);
+    (d.len() >= 8 && support::b64_encode(&d) == secret).then_some(d)
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A secret's bytes (and what a base64 secret decodes to) as `Debug` prints a list of
+/// numbers, with spaces and line breaks removed (so that `[87, 82, …]`, one number a line
+/// and JSON-escaped line breaks all match): the first 12 numbers.
+fn number_lists(secret: &str) -> Vec<String> {
+    let mut lists = vec![secret.as_bytes().to_vec()];
+    lists.extend(decoded(secret));
+    let mut out = Vec::new();
+    for l in lists {
+        let head = &l[..l.len().min(12)];
+        out.push(
+            head.iter()
+                .map(|b| b.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push(
+            head.iter()
+                .map(|b| format!("{b:x}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+    }
+    out
+}
+
+fn squeezed(text: &str) -> String {
+    text.replace("\\n", "")
+        .replace("\\t", "")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
 fn assert_secret_free(o: &Out, secrets: &[&str], what: &str) {
+    let (out, err) = (squeezed(&o.stdout), squeezed(&o.stderr));
     for s in secrets {
         for f in forms(s) {
             assert!(
                 !o.stdout.contains(&f) && !o.stderr.contains(&f),
                 "{what}: a credential ({f}) was printed:\n{}",
-                o.both()
+                tail(&o.both())
+            );
+        }
+        for l in number_lists(s) {
+            assert!(
+                !out.contains(&l) && !err.contains(&l),
+                "{what}: a credential's bytes ({l}) were printed:\n{}",
+                tail(&o.both())
             );
         }
     }
 }
 
-/// Runs `args` with -vv, in text then in JSON logs; asserts the exit codes (`first`,
-/// then `again`) and that no secret appears. Returns the size of the logs (to show they
-/// were not empty).
+/// The end of a long log (a trace-level log is megabytes).
+fn tail(s: &str) -> &str {
+    let mut i = s.len().saturating_sub(20_000);
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    &s[i..]
+}
+
+/// Runs `args` with every log target at trace level (`GAPTRACK_LOG=trace`), in text then
+/// in JSON logs; asserts the exit codes (`first`, then `again`) and that no secret
+/// appears. Returns the size of the logs (to show they were not empty).
 fn secret_free_run(
     env: &[(String, String)],
     args: &[&str],
     (first, again): (i32, i32),
     secrets: &[&str],
 ) -> usize {
+    let mut env = env.to_vec();
+    env.push(kv("GAPTRACK_LOG", "trace"));
     let mut size = 0;
     for (format, code) in [("text", first), ("json", again)] {
-        let mut a = vec!["-vv", "--log-format", format];
+        let mut a = vec!["--log-format", format];
         a.extend_from_slice(args);
-        let o = run_gaptrack(env, &a);
-        assert_eq!(o.code, code, "{args:?}: {}", o.both());
+        let o = run_gaptrack(&env, &a);
+        assert_eq!(o.code, code, "{args:?}: {}", tail(&o.both()));
         assert_secret_free(&o, secrets, &format!("{args:?} --log-format {format}"));
         size += o.stderr.len();
     }
@@ -1369,6 +1459,8 @@ fn secrets_never_printed_s3() {
     let key_id = "AKIAGAPTRACKSECRET77";
     let secret = "gtSecret+Access/Key=9f8e7d6c5b4a3210ZYXW";
     let token = "gtSessionToken+/=Q1W2E3R4T5Y6U7I8O9P0";
+    // A customer-provided encryption key (base64 of 32 bytes), sent with every request.
+    let sse_key = support::b64_encode(b"gaptrack-sse-c-key-32-bytes-0001");
     let b = Backend::s3(key_id, secret);
     let mut env = b.env.clone();
     env.push(kv("AWS_SESSION_TOKEN", token));
@@ -1390,6 +1482,7 @@ fn secrets_never_printed_s3() {
         (st(&["ingest", &spec]), (0, 0)),
         (st(&["waves"]), (0, 0)),
         (st(&["query", "SELECT * FROM gaps"]), (0, 0)),
+        (st(&["query", "SHOW ALL"]), (0, 0)),
         (st(&["history"]), (0, 0)),
         (st(&["report", "--out", &out]), (0, 0)),
         (st(&["ingest", &badspec]), (3, 3)),
@@ -1405,7 +1498,8 @@ fn secrets_never_printed_s3() {
             ],
             (1, 1),
         ),
-        // Credentials in the URL are refused, without echoing them.
+        // Credentials in the URL are refused, without echoing them: a key and a secret,
+        // or a key id alone.
         (
             vec![
                 "--store".into(),
@@ -1414,9 +1508,31 @@ fn secrets_never_printed_s3() {
             ],
             (3, 3),
         ),
+        (
+            vec![
+                "--store".into(),
+                format!("s3://{key_id}@gaptrack-test/x"),
+                "waves".into(),
+            ],
+            (3, 3),
+        ),
     ] {
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
         logged += secret_free_run(&env, &a, code, &secrets);
+    }
+    // A customer encryption key: moto accepts or refuses it; it is never printed.
+    let mut with_sse = env.clone();
+    with_sse.push(kv("AWS_SSE_CUSTOMER_KEY_BASE64", &sse_key));
+    with_sse.push(kv("AWS_SERVER_SIDE_ENCRYPTION", "sse-c"));
+    for format in ["text", "json"] {
+        let mut e = with_sse.clone();
+        e.push(kv("GAPTRACK_LOG", "trace"));
+        let o = run_gaptrack(
+            &e,
+            &["--log-format", format, "--store", &store, "ingest", &spec],
+        );
+        assert_secret_free(&o, &[key_id, secret, token, &sse_key], "sse-c");
+        logged += o.stderr.len();
     }
     // Wrong credentials against a server that checks them: a closed port (nothing
     // listens), so the failure is a connection error after bounded retries.
@@ -1430,10 +1546,10 @@ fn secrets_never_printed_s3() {
     let a = ["--store", store.as_str(), "waves"];
     logged += secret_free_run(&dead, &a, (1, 1), &secrets);
     assert!(
-        logged > 10_000,
-        "the -vv runs logged almost nothing ({logged} bytes)"
+        logged > 100_000,
+        "the trace-level runs logged almost nothing ({logged} bytes)"
     );
-    println!("[s3] secrets: 22 runs with -vv, {logged} bytes of logs, no credential printed");
+    println!("[s3] secrets: 28 runs at trace level, {logged} bytes of logs, no credential printed");
 }
 
 #[test]
@@ -1446,70 +1562,279 @@ fn secrets_never_printed_azure() {
         kv("AZURE_STORAGE_ENDPOINT", &endpoint),
         kv("AZURE_ALLOW_HTTP", "true"),
     ];
-    let mut good = base.clone();
-    good.push(kv("AZURE_STORAGE_ACCOUNT_KEY", support::AZURITE_KEY));
     let data = tempfile::tempdir().unwrap();
     let w = make_wave(data.path(), "w", "w", "2021-01-31", 6, 12);
     let spec = w.spec.display().to_string();
     let store = "az://gaptrack/secrets/warehouse";
     let mut logged = 0;
-    // The real (well-known) key works and is never printed.
-    for (args, code) in [
-        (vec!["--store", store, "ingest", &spec], (0, 0)),
-        (
-            vec!["--store", store, "query", "SELECT * FROM agreement"],
-            (0, 0),
-        ),
-        (
+    // The real (well-known) key works and is never printed, under each of the names
+    // object_store reads it from.
+    for (i, var) in [
+        "AZURE_STORAGE_ACCOUNT_KEY",
+        "AZURE_STORAGE_ACCESS_KEY",
+        "AZURE_STORAGE_MASTER_KEY",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut good = base.clone();
+        good.push(kv(var, support::AZURITE_KEY));
+        let runs: Vec<(Vec<&str>, (i32, i32))> = if i == 0 {
             vec![
-                "--store",
-                store,
-                "report",
-                "--out",
-                "az://gaptrack/secrets/report",
-            ],
-            (0, 0),
-        ),
-        (vec!["--store", "az://no-such-container/x", "waves"], (1, 1)),
-    ] {
-        logged += secret_free_run(&good, &args, code, &[support::AZURITE_KEY]);
+                (vec!["--store", store, "ingest", &spec], (0, 0)),
+                (
+                    vec!["--store", store, "query", "SELECT * FROM agreement"],
+                    (0, 0),
+                ),
+                (
+                    vec![
+                        "--store",
+                        store,
+                        "report",
+                        "--out",
+                        "az://gaptrack/secrets/report",
+                    ],
+                    (0, 0),
+                ),
+                (vec!["--store", "az://no-such-container/x", "waves"], (1, 1)),
+            ]
+        } else {
+            vec![(vec!["--store", store, "waves"], (0, 0))]
+        };
+        for (args, code) in runs {
+            logged += secret_free_run(&good, &args, code, &[support::AZURITE_KEY]);
+        }
     }
     // A wrong key: refused by the server.
     let wrong_key = support::b64_encode(b"gaptrack-wrong-azure-key-0123456789-secret-bytes!");
     let mut wrong = base.clone();
     wrong.push(kv("AZURE_STORAGE_ACCOUNT_KEY", &wrong_key));
     logged += secret_free_run(&wrong, &["--store", store, "waves"], (1, 1), &[&wrong_key]);
-    // A SAS token (sent in every URL's query): refused by the server, and neither the
-    // token nor its signature is printed.
+    // A SAS token (sent in every URL's query), under both names: refused by the server,
+    // and neither the token nor its signature is printed.
     let sig = "GTsasSignature+Secret/Value=";
     let sas = format!(
         "sv=2021-08-06&ss=b&srt=sco&sp=rwdlac&se=2030-01-01T00:00:00Z&sig={}",
         url::form_urlencoded::byte_serialize(sig.as_bytes()).collect::<String>()
     );
-    let mut with_sas = base.clone();
-    with_sas.push(kv("AZURE_STORAGE_SAS_KEY", &sas));
+    for var in ["AZURE_STORAGE_SAS_KEY", "AZURE_STORAGE_SAS_TOKEN"] {
+        let mut with_sas = base.clone();
+        with_sas.push(kv(var, &sas));
+        logged += secret_free_run(
+            &with_sas,
+            &["--store", store, "waves"],
+            (1, 1),
+            &[&sas, sig],
+        );
+    }
+    // A bearer token, sent to Azurite (which refuses it over http).
+    let bearer = "gtAzureBearerToken.eyJhbGciOiJSUzI1NiJ9.c2VjcmV0LXBheWxvYWQ";
+    let mut with_bearer = base.clone();
+    with_bearer.push(kv("AZURE_STORAGE_TOKEN", bearer));
     logged += secret_free_run(
-        &with_sas,
+        &with_bearer,
         &["--store", store, "waves"],
         (1, 1),
-        &[&sas, sig],
+        &[bearer],
     );
+    // A service principal (client secret) and a workload identity (federated token file)
+    // against a fake authority that refuses every token request and echoes what it got.
+    let client_secret = "gtAzureClientSecret~0123456789.abcdefXYZ";
+    let federated = "eyJhbGciOiJSUzI1NiJ9.Z3RGZWRlcmF0ZWRUb2tlbkJvZHk.Z3RTaWduYXR1cmVGZWRlcmF0ZWQ";
+    let token_file = data.path().join("federated-token");
+    std::fs::write(&token_file, federated).unwrap();
+    for with_file in [false, true] {
+        let fake = support::FakeHttp::start_with("401 Unauthorized", 50, |req| {
+            let body = req.split("\r\n\r\n").nth(1).unwrap_or("");
+            format!(r#"{{"error":"invalid_client","error_description":"got {body}"}}"#)
+        });
+        let mut sp = base.clone();
+        sp.push(kv(
+            "AZURE_CLIENT_ID",
+            "00000000-0000-0000-0000-000000000001",
+        ));
+        sp.push(kv(
+            "AZURE_TENANT_ID",
+            "00000000-0000-0000-0000-000000000002",
+        ));
+        sp.push(kv(
+            "AZURE_AUTHORITY_HOST",
+            &format!("http://127.0.0.1:{}", fake.port),
+        ));
+        if with_file {
+            sp.push(kv(
+                "AZURE_FEDERATED_TOKEN_FILE",
+                &token_file.display().to_string(),
+            ));
+        } else {
+            sp.push(kv("AZURE_CLIENT_SECRET", client_secret));
+        }
+        logged += secret_free_run(
+            &sp,
+            &["--store", store, "waves"],
+            (1, 1),
+            &[client_secret, federated],
+        );
+        let seen = fake.requests();
+        assert!(
+            seen.iter().any(|r| r.starts_with("POST")),
+            "no token request reached the fake authority: {seen:?}"
+        );
+    }
     assert!(
-        logged > 10_000,
-        "the -vv runs logged almost nothing ({logged} bytes)"
+        logged > 100_000,
+        "the trace-level runs logged almost nothing ({logged} bytes)"
     );
-    println!("[azure] secrets: 12 runs with -vv, {logged} bytes of logs, no credential printed");
+    println!(
+        "[azure] secrets: 32 runs at trace level, {logged} bytes of logs, no credential printed"
+    );
     drop(server);
+}
+
+/// An S3 or Azure server that refuses a request's signature answers with what it got
+/// and what it expected (`<SignatureProvided>`, `<StringToSign>`, `<CanonicalRequest>`
+/// with the session token in it, `<AWSAccessKeyId>`; Azure's
+/// `<AuthenticationErrorDetail>` with the signature): none of it is printed. The fake
+/// servers echo the signature of each request as a real one does.
+#[test]
+fn signatures_in_error_bodies_are_masked() {
+    use std::sync::{Arc, Mutex};
+    let key_id = "AKIAGAPTRACKSIGNED01";
+    let secret = "gtSignSecret+Key/0123456789abcdefghijkl";
+    let token = "gtSignSessionToken+0123456789/abcdefghij=";
+    let sigs: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = sigs.clone();
+    let s3 = support::FakeHttp::start_with("403 Forbidden", 200, move |req| {
+        let sig = req
+            .split("Signature=")
+            .nth(1)
+            .map(|s| {
+                s.chars()
+                    .take_while(|c| c.is_ascii_hexdigit())
+                    .collect::<String>()
+            })
+            .unwrap_or_default();
+        seen.lock().unwrap().push(sig.clone());
+        let sts = format!(
+            "AWS4-HMAC-SHA256\n20240101T000000Z\n20240101/eu-west-1/s3/aws4_request\n{sig}"
+        );
+        let bytes: Vec<String> = sts.bytes().map(|b| format!("{b:02x}")).collect();
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SignatureDoesNotMatch</Code>\
+             <Message>The request signature we calculated does not match the signature you provided.</Message>\
+             <AWSAccessKeyId>{key_id}</AWSAccessKeyId><StringToSign>{sts}</StringToSign>\
+             <SignatureProvided>{sig}</SignatureProvided><StringToSignBytes>{}</StringToSignBytes>\
+             <CanonicalRequest>GET\n/bucket/x\n\nhost:127.0.0.1\nx-amz-security-token:{token}\n\nhost;x-amz-security-token\nUNSIGNED</CanonicalRequest>\
+             <RequestId>1</RequestId></Error>",
+            bytes.join(" ")
+        )
+    });
+    let env = vec![
+        kv("AWS_ENDPOINT_URL", &format!("http://127.0.0.1:{}", s3.port)),
+        kv("AWS_ALLOW_HTTP", "true"),
+        kv("AWS_ACCESS_KEY_ID", key_id),
+        kv("AWS_SECRET_ACCESS_KEY", secret),
+        kv("AWS_SESSION_TOKEN", token),
+        kv("AWS_REGION", "eu-west-1"),
+        kv("GAPTRACK_HTTP_RETRIES", "0"),
+    ];
+    let mut logged = 0;
+    for format in ["text", "json"] {
+        let mut e = env.clone();
+        e.push(kv("GAPTRACK_LOG", "trace"));
+        let o = run_gaptrack(
+            &e,
+            &["--log-format", format, "--store", "s3://bucket/x", "waves"],
+        );
+        assert_eq!(o.code, 1, "{}", tail(&o.both()));
+        assert!(
+            o.stderr.contains("SignatureDoesNotMatch"),
+            "the server's answer is not in the error: {}",
+            tail(&o.both())
+        );
+        let got: Vec<String> = sigs.lock().unwrap().clone();
+        assert!(
+            got.iter().any(|s| s.len() == 64),
+            "no signed request: {got:?}"
+        );
+        let mut all: Vec<&str> = vec![key_id, secret, token];
+        all.extend(got.iter().map(String::as_str).filter(|s| !s.is_empty()));
+        assert_secret_free(&o, &all, &format!("s3 403 --log-format {format}"));
+        logged += o.stderr.len();
+    }
+    drop(s3);
+    // Azure: the signature of the SharedKey header, echoed as Azure Storage does.
+    let key = support::b64_encode(b"gaptrack-azure-signing-key-for-the-fake-server-0001");
+    let sigs: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = sigs.clone();
+    let az = support::FakeHttp::start_with("403 Forbidden", 200, move |req| {
+        let sig = req
+            .lines()
+            .find_map(|l| l.split_once("SharedKey ").map(|(_, v)| v.to_string()))
+            .and_then(|v| v.split_once(':').map(|(_, s)| s.trim().to_string()))
+            .unwrap_or_default();
+        seen.lock().unwrap().push(sig.clone());
+        format!(
+            "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>AuthenticationFailed</Code>\
+             <Message>Server failed to authenticate the request.</Message>\
+             <AuthenticationErrorDetail>The MAC signature found in the HTTP request '{sig}' is not the same as any computed signature. Server used following string to sign: 'GET\n\nx-ms-version:2021-08-06'.</AuthenticationErrorDetail></Error>"
+        )
+    });
+    let env = vec![
+        kv("AZURE_STORAGE_ACCOUNT_NAME", "gtaccount"),
+        kv("AZURE_STORAGE_ACCOUNT_KEY", &key),
+        kv(
+            "AZURE_STORAGE_ENDPOINT",
+            &format!("http://127.0.0.1:{}/gtaccount", az.port),
+        ),
+        kv("AZURE_ALLOW_HTTP", "true"),
+        kv("GAPTRACK_HTTP_RETRIES", "0"),
+    ];
+    for format in ["text", "json"] {
+        let mut e = env.clone();
+        e.push(kv("GAPTRACK_LOG", "trace"));
+        let o = run_gaptrack(
+            &e,
+            &[
+                "--log-format",
+                format,
+                "--store",
+                "az://container/x",
+                "waves",
+            ],
+        );
+        assert_eq!(o.code, 1, "{}", tail(&o.both()));
+        assert!(
+            o.stderr.contains("AuthenticationFailed"),
+            "the server's answer is not in the error: {}",
+            tail(&o.both())
+        );
+        let got: Vec<String> = sigs.lock().unwrap().clone();
+        assert!(
+            got.iter().any(|s| s.len() >= 40),
+            "no signed request: {got:?}"
+        );
+        let mut all: Vec<&str> = vec![&key];
+        all.extend(got.iter().map(String::as_str).filter(|s| !s.is_empty()));
+        assert_secret_free(&o, &all, &format!("azure 403 --log-format {format}"));
+        logged += o.stderr.len();
+    }
+    println!(
+        "[signatures] 4 refused runs at trace level, {logged} bytes of logs, no signature printed"
+    );
 }
 
 /// GCS is compiled in; no GCS emulator is available here, so this checks the wiring
 /// only: a gs:// store sends its requests to the endpoint of the service account key
 /// (a fake server on loopback that refuses everything), fails with exit 1, and prints
-/// no part of the key.
+/// no part of the key, given as `GOOGLE_SERVICE_ACCOUNT_KEY` or as a file named by
+/// `GOOGLE_SERVICE_ACCOUNT`.
 #[test]
 fn gcs_is_wired_and_keeps_its_key() {
     let fake = support::FakeHttp::start("403 Forbidden", 50);
-    let private_key = "-----BEGIN PRIVATE KEY-----\nGTgcsPRIVATEkeyMATERIAL0123456789\n-----END PRIVATE KEY-----\n";
+    let material =
+        "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDGTgcsPRIVATEkeyMATERIAL01234567";
+    let private_key = format!("-----BEGIN PRIVATE KEY-----\n{material}\nGTgcsPRIVATEkeyMATERIAL0123456789\n-----END PRIVATE KEY-----\n");
     let key = serde_json::json!({
         "private_key": private_key,
         "private_key_id": "gtgcsprivatekeyid0123",
@@ -1518,31 +1843,29 @@ fn gcs_is_wired_and_keeps_its_key() {
         "disable_oauth": true,
     })
     .to_string();
-    let env = vec![kv("GOOGLE_SERVICE_ACCOUNT_KEY", &key)];
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("service-account.json");
+    std::fs::write(&key_file, &key).unwrap();
     let mut logged = 0;
-    for format in ["text", "json"] {
-        let o = run_gaptrack(
+    for env in [
+        vec![kv("GOOGLE_SERVICE_ACCOUNT_KEY", &key)],
+        vec![kv(
+            "GOOGLE_SERVICE_ACCOUNT",
+            &key_file.display().to_string(),
+        )],
+    ] {
+        logged += secret_free_run(
             &env,
+            &["--store", "gs://gt-bucket/team/wh", "waves"],
+            (1, 1),
             &[
-                "-vv",
-                "--log-format",
-                format,
-                "--store",
-                "gs://gt-bucket/team/wh",
-                "waves",
-            ],
-        );
-        assert_eq!(o.code, 1, "{}", o.both());
-        assert_secret_free(
-            &o,
-            &[
+                material,
                 "GTgcsPRIVATEkeyMATERIAL0123456789",
                 "gtgcsprivatekeyid0123",
+                &private_key,
                 &key,
             ],
-            "gs://",
         );
-        logged += o.stderr.len();
     }
     let seen: Vec<String> = fake.requests().iter().map(|r| percent_decode(r)).collect();
     assert!(
@@ -1583,6 +1906,17 @@ fn store_urls_are_checked() {
         ("ftp://host/x", 3),
         ("s3://k:secretvalue123@b/x", 3),
         ("az://c/x?sig=secretvalue123", 3),
+        // A user part is refused and not echoed, with or without a password.
+        ("s3://AKIAsecretvalue123@bucket/x", 3),
+        ("s3://:secretvalue123@bucket/x", 3),
+        ("gs://secretvalue123@bucket/x", 3),
+        ("az://secretvalue123:pw@container/x", 3),
+        ("abfss://secretvalue123@account.example.com/x", 3),
+        (
+            "abfss://container:secretvalue123@account.dfs.core.windows.net/x",
+            3,
+        ),
+        ("file://secretvalue123@localhost/tmp/x", 3),
     ] {
         let o = run_gaptrack(&[], &["--store", url, "waves"]);
         assert_eq!(o.code, code, "{url}: {}", o.both());

@@ -442,6 +442,18 @@ pub struct FakeHttp {
 
 impl FakeHttp {
     pub fn start(status: &'static str, max: usize) -> FakeHttp {
+        FakeHttp::start_with(status, max, |_| {
+            "<Error><Code>Fake</Code></Error>".to_string()
+        })
+    }
+
+    /// Like [`FakeHttp::start`], answering each request (its whole text) with the body
+    /// `respond` makes of it.
+    pub fn start_with(
+        status: &'static str,
+        max: usize,
+        respond: impl Fn(&str) -> String + Send + 'static,
+    ) -> FakeHttp {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         l.set_nonblocking(true).unwrap();
@@ -462,7 +474,7 @@ impl FakeHttp {
                         let n = s.read(&mut buf).unwrap_or(0);
                         let req = String::from_utf8_lossy(&buf[..n]).to_string();
                         seen.push(req.lines().next().unwrap_or("").to_string());
-                        let body = "<Error><Code>Fake</Code></Error>";
+                        let body = respond(&req);
                         let _ = s.write_all(
                             format!(
                                 "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
