@@ -150,9 +150,8 @@ pub struct ReportArgs {
 
 fn init_logging(format: LogFormat, verbose: u8) {
     use tracing_subscriber::EnvFilter;
-    // Every log line, error and panic message passes through `store::redact`.
+    // Every log line and error passes through `store::redact` (panics: `quiet_panics`).
     crate::store::init_redaction();
-    crate::store::install_redacting_panic_hook();
     let default = match (format, verbose) {
         (_, v) if v >= 2 => "debug",
         (LogFormat::Json, _) | (_, 1) => "gaptrack=info",

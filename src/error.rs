@@ -157,12 +157,20 @@ impl Error {
         if is_conflict(&source) {
             return Error::Conflict(format!("{context}: another writer committed first"));
         }
-        // deltalake words every storage error "Failed to read delta log object", writes
-        // too: say what the storage said.
+        // deltalake words every storage error "Failed to read delta log object" and a
+        // failed Parquet write "Failed to parse parquet": say what the storage said.
         let source = match source {
             deltalake::DeltaTableError::ObjectStore { source } => {
                 return Error::object_store(format!("store {context}"), source)
             }
+            deltalake::DeltaTableError::Parquet {
+                source: parquet::errors::ParquetError::External(inner),
+            } => match inner.downcast::<object_store::Error>() {
+                Ok(e) => return Error::object_store(format!("store {context}"), *e),
+                Err(inner) => deltalake::DeltaTableError::Parquet {
+                    source: parquet::errors::ParquetError::External(inner),
+                },
+            },
             other => other,
         };
         Error::Delta {

@@ -1672,31 +1672,6 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RedactingStderr {
     }
 }
 
-/// Prints a panic as the default hook does (thread, place, message, and a backtrace when
-/// `RUST_BACKTRACE` asks for one), through [`redact`]: a library's panic message may
-/// quote a request or a configuration.
-pub fn install_redacting_panic_hook() {
-    std::panic::set_hook(Box::new(|info| {
-        let thread = std::thread::current();
-        let name = thread.name().unwrap_or("<unnamed>");
-        let msg = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "Box<dyn Any>".to_string());
-        let place = info
-            .location()
-            .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()))
-            .unwrap_or_default();
-        let mut text = format!("thread '{name}' panicked{place}:\n{msg}\n");
-        let bt = std::backtrace::Backtrace::capture();
-        if bt.status() == std::backtrace::BacktraceStatus::Captured {
-            text.push_str(&format!("stack backtrace:\n{bt}\n"));
-        }
-        let _ = RedactingWriter.write_all(text.as_bytes());
-    }));
-}
 
 /// Storage options as deltalake wants them (unused keys are fine).
 pub fn no_options() -> HashMap<String, String> {

@@ -1166,12 +1166,14 @@ fn no_statement_aborts() {
     let out = tmp.path().join("big.csv");
     let o = run_limited(
         &store,
-        Some(1 << 20),
+        Some(2 << 20),
         &[],
         &["query", big, "--format", "csv", "--output", out.to_str().unwrap()],
     );
     assert!(o.status.success(), "{:?}: {}", o.status, stderr(&o));
     assert_eq!(std::fs::metadata(&out).unwrap().len(), 2 + 1_500_000 * 1001);
+}
+
 /// Every entry under `dir` (hidden ones included) with its sha256; directories as "dir".
 fn listing(dir: &Path) -> BTreeMap<String, String> {
     use sha2::{Digest, Sha256};
@@ -1373,5 +1375,61 @@ fn a_report_whose_writes_fail_leaves_the_old_publication() {
             .filter(|n| n.contains("gaptrack"))
             .collect();
         assert!(beside.is_empty(), "left behind: {beside:?}");
+    }
+}
+
+/// A store file missing while a query runs is the store's problem (exit 1, one line
+/// naming it), not the user's input.
+#[test]
+fn a_missing_data_file_is_exit_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    assert!(ingest_all(&store, &fixture()).status.success());
+    let victim = snapshot(&store.join("responses"))
+        .into_keys()
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .unwrap();
+    std::fs::remove_file(&victim).unwrap();
+    let o = run(&store, &["query", "SELECT count(*) FROM responses"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    let name = victim.file_name().unwrap().to_str().unwrap();
+    assert!(stderr(&o).contains(name), "{}", stderr(&o));
+}
+
+/// A write that fails (here a file size limit, as a full disk) is one `error:` line that
+/// says what the storage said: no panic text, no "Failed to read", exit 1, the store as
+/// it was.
+#[test]
+fn a_failed_write_is_one_line_without_a_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    copy_fixture(&data);
+    assert!(run(&store, &["ingest", data.join("2019.toml").to_str().unwrap()])
+        .status
+        .success());
+    let waves = |store: &Path| query_csv(store, "SELECT wave, respondents, source_sha256 FROM waves ORDER BY wave");
+    let before = waves(&store);
+    for format in ["text", "json"] {
+        let spec = data.join("2020.toml");
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg("trap '' XFSZ; ulimit -f 8; exec \"$0\" \"$@\"")
+            .arg(env!("CARGO_BIN_EXE_gaptrack"))
+            .args(["--log-format", format, "--store"])
+            .arg(&store)
+            .arg("ingest")
+            .arg(&spec)
+            .env_remove("GAPTRACK_STORE")
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(!err.contains("panicked") && !err.contains("Failed to read"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        // What the failed load left is invisible: the store reads as it was.
+        assert_eq!(waves(&store), before, "{err}");
     }
 }

@@ -2024,6 +2024,8 @@ fn every_version_reads_back_as_it_was() {
         assert_eq!(e.exit_code(), 3, "{as_of:?}: {e}");
         assert!(e.to_string().contains("store"), "{e}");
     }
+}
+
 // --- Publishing a report to an object store ------------------------------------------------
 
 /// An object store whose PUTs fail once `fail_after` of them have succeeded (as a full
