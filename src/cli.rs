@@ -90,8 +90,13 @@ pub enum Command {
     Vacuum {
         /// Keep anything younger than this many hours: rows of loads that may still be
         /// in flight, and files that readers of recent versions (`--as-of`) still need.
+        /// Below 1 hour only with --force.
         #[arg(long, default_value_t = crate::vacuum::DEFAULT_RETAIN_HOURS)]
         retain_hours: u64,
+        /// Accept a retention below 1 hour (`--as-of` reads of recent versions may then
+        /// fail). Files of the latest version and loads in progress are kept even so.
+        #[arg(long)]
+        force: bool,
         /// List what would be removed; change nothing.
         #[arg(long)]
         dry_run: bool,
@@ -379,9 +384,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Vacuum {
             retain_hours,
             dry_run,
+            force,
         } => {
             let store = Store::open(&store_url)?;
-            let out = crate::vacuum::vacuum(&store, retain_hours, dry_run).await?;
+            let out = crate::vacuum::vacuum(&store, retain_hours, dry_run, force).await?;
             stdout_write(crate::vacuum::describe(&out).as_bytes())
         }
         Command::Query(q) => {
