@@ -1877,6 +1877,13 @@ fn new_segment_columns_of_different_waves_both_load() {
         check(&oa, &format!("round {round}: a"));
         check(&ob, &format!("round {round}: b"));
         retried += retries(&oa).len() + retries(&ob).len();
+        if round == 3 {
+            // The second writer's files held the other spelling: written again.
+            assert!(
+                format!("{}{}", oa.stderr, ob.stderr).contains("\"event\":\"restage\""),
+                "no restage"
+            );
+        }
         for (w, s) in [(&a, &sa), (&bw, &sb)] {
             // segstats names the segment as `responses` spells its column.
             let o = d.query_csv(

@@ -1369,14 +1369,12 @@ async fn commit_responses(store: &Store, staged: &Staged) -> Result<Option<i64>>
                     }
                 }
             }
-            if first {
-                responses_barrier().await;
-            }
             let table = responses_table(store, &staged.seg_names).await?;
             let existing = responses_column_names(&table)?;
             if spelled(&existing, &staged.seg_names) != staged.seg_names {
                 return Ok(None);
             }
+            responses_barrier().await;
             let actions: Vec<Action> = staged.adds.iter().cloned().map(Action::Add).collect();
             let snapshot = table
                 .snapshot()
@@ -1400,14 +1398,20 @@ async fn commit_responses(store: &Store, staged: &Staged) -> Result<Option<i64>>
     .await
 }
 
-/// A hook for tests of concurrent writers: with `GAPTRACK_TEST_RESPONSES_BARRIER=DIR`, a
-/// load whose `responses` files are written creates `DIR/<pid>.ready` before its first
-/// attempt to commit them and waits (at most 60 s) until `DIR/go` exists, so that a test
-/// can release several loads into the same table version.
+/// A hook for tests of concurrent writers: with `GAPTRACK_TEST_RESPONSES_BARRIER=DIR`, the
+/// first load of the process to reach its `responses` append (the table read, and
+/// widened for its segments) creates `DIR/<pid>.ready` and waits (at most 60 s) until
+/// `DIR/go` exists. Two loads that each add a column are so released with the table
+/// read before the other's schema-only commit: the first append then has to be tried
+/// again on the new version.
 async fn responses_barrier() {
+    static PASSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     let Some(dir) = std::env::var_os("GAPTRACK_TEST_RESPONSES_BARRIER") else {
         return;
     };
+    if PASSED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
     let dir = PathBuf::from(dir);
     let _ = std::fs::write(dir.join(format!("{}.ready", std::process::id())), b"");
     let deadline = Instant::now() + std::time::Duration::from_secs(60);
