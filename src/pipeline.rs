@@ -235,10 +235,9 @@ pub async fn run(config: &Config, store: &Store) -> Result<RunOutcome> {
             .map(String::as_str)
             .collect();
         // Segment names match without regard to case.
-        if let Some(bad) = r
-            .by
-            .iter()
-            .find(|b| !known.iter().any(|k| k.eq_ignore_ascii_case(b)))
+        if let Some(bad) =
+            r.by.iter()
+                .find(|b| !known.iter().any(|k| k.eq_ignore_ascii_case(b)))
         {
             return Err(Error::input(
                 InputError::new(

@@ -935,7 +935,10 @@ fn segment_names_differing_by_case_are_one_column() {
         );
     }
     // segstats: one spelling, and the counts of `responses`.
-    let segs = query_csv(&store, "SELECT DISTINCT segment FROM segstats ORDER BY segment");
+    let segs = query_csv(
+        &store,
+        "SELECT DISTINCT segment FROM segstats ORDER BY segment",
+    );
     assert_eq!(segs, "segment\nregion\nsize\n");
     let by_seg = parse_csv(&query_csv(
         &store,
@@ -969,7 +972,8 @@ fn segment_names_differing_by_case_are_one_column() {
     let text = std::fs::read_to_string(out.join("breakdown.csv")).unwrap();
     for w in ["2021", "2022", "2023"] {
         assert!(
-            text.lines().any(|l| l.starts_with("size,") && l.contains(w)),
+            text.lines()
+                .any(|l| l.starts_with("size,") && l.contains(w)),
             "{text}"
         );
     }

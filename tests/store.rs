@@ -1618,7 +1618,10 @@ fn wait_ready(dir: &Path, n: usize) {
         if ready >= n {
             return;
         }
-        assert!(Instant::now() < deadline, "the writers did not reach the barrier");
+        assert!(
+            Instant::now() < deadline,
+            "the writers did not reach the barrier"
+        );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
@@ -1636,9 +1639,16 @@ fn assert_readable(d: &Cli, waves: &[&Wave], what: &str) {
     check(&d.cmd(&["waves"]), &format!("{what}: gaptrack waves"));
     let got = waves_of(d, None);
     for w in waves {
-        assert_eq!(got.get(&w.id), Some(&(w.respondents as i64)), "{what}: {got:?}");
+        assert_eq!(
+            got.get(&w.id),
+            Some(&(w.respondents as i64)),
+            "{what}: {got:?}"
+        );
         let o = d.query_csv(
-            &format!("SELECT count(*) AS n FROM responses WHERE wave = '{}'", w.id),
+            &format!(
+                "SELECT count(*) AS n FROM responses WHERE wave = '{}'",
+                w.id
+            ),
             None,
         );
         assert_eq!(
@@ -1781,9 +1791,8 @@ fn vacuum_keeps_foreign_files_and_files_of_running_loads() {
     let root = Path::new(&store);
     let running = "20300101T000000-aaaaaaaaaaaa";
     let dead = "20300101T000000-bbbbbbbbbbbb";
-    let part = |load: &str| {
-        format!("responses/wave=w9/load_id={load}/part-00000-{load}.zstd.parquet")
-    };
+    let part =
+        |load: &str| format!("responses/wave=w9/load_id={load}/part-00000-{load}.zstd.parquet");
     let foreign = [
         "responses/notes.txt",
         "responses/wave=w1/README",
@@ -1857,8 +1866,22 @@ fn new_segment_columns_of_different_waves_both_load() {
     let mut retried = 0;
     for round in 0..4 {
         let dir = data.path().join(format!("r{round}"));
-        let a = make_wave(&dir, "a", &format!("a{round}"), "2021-01-31", 10 + round, 20);
-        let bw = make_wave(&dir, "b", &format!("b{round}"), "2022-01-31", 20 + round, 22);
+        let a = make_wave(
+            &dir,
+            "a",
+            &format!("a{round}"),
+            "2021-01-31",
+            10 + round,
+            20,
+        );
+        let bw = make_wave(
+            &dir,
+            "b",
+            &format!("b{round}"),
+            "2022-01-31",
+            20 + round,
+            22,
+        );
         let (sa, sb) = if round == 3 {
             ("seg3".to_string(), "SEG3".to_string())
         } else {
@@ -1887,7 +1910,10 @@ fn new_segment_columns_of_different_waves_both_load() {
         for (w, s) in [(&a, &sa), (&bw, &sb)] {
             // segstats names the segment as `responses` spells its column.
             let o = d.query_csv(
-                &format!("SELECT DISTINCT segment FROM segstats WHERE wave = '{}'", w.id),
+                &format!(
+                    "SELECT DISTINCT segment FROM segstats WHERE wave = '{}'",
+                    w.id
+                ),
                 None,
             );
             let stored = rows(&o.stdout)[0]["segment"].clone();
@@ -1944,7 +1970,11 @@ fn a_multi_wave_ingest_that_loses_says_what_it_loaded() {
         assert!(waves.contains_key("a"), "{}", o1.both());
         if o1.code == 4 {
             seen_partial = true;
-            let err = o1.stderr.lines().find(|l| l.contains("error")).unwrap_or("");
+            let err = o1
+                .stderr
+                .lines()
+                .find(|l| l.contains("error"))
+                .unwrap_or("");
             assert!(
                 err.contains("wave a: loaded")
                     && err.contains("wave x: not loaded: conflict")

@@ -105,7 +105,10 @@ impl Lease {
                 loop {
                     tokio::time::sleep(HEARTBEAT).await;
                     if let Err(e) = store.put(&rel, bytes.clone()).await {
-                        warn!(event = "lease_renewal_failed", "could not renew the load lease {rel}: {e}");
+                        warn!(
+                            event = "lease_renewal_failed",
+                            "could not renew the load lease {rel}: {e}"
+                        );
                     }
                 }
             })
@@ -171,9 +174,8 @@ pub async fn list(store: &Store) -> Result<Vec<Found>> {
         };
         let age = (now - m.last_modified).to_std().unwrap_or_default();
         let fresh = age < STALE_AFTER;
-        let here_dead = !host.is_empty()
-            && info.host == host
-            && process_running(info.pid) == Some(false);
+        let here_dead =
+            !host.is_empty() && info.host == host && process_running(info.pid) == Some(false);
         out.push(Found {
             live: fresh && !here_dead,
             info,

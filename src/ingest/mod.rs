@@ -365,13 +365,9 @@ pub async fn ingest_checked(
                 if let Some(Validated::Microdata(_, Some(raked))) = v {
                     let t0 = Instant::now();
                     let replaces = loaded.get(r.spec.wave.as_str()).map(|e| e.load_id.clone());
-                    let (s, _) = stage_responses(
-                        store,
-                        r,
-                        Some(raked.weights.clone()),
-                        replaces.as_deref(),
-                    )
-                    .await?;
+                    let (s, _) =
+                        stage_responses(store, r, Some(raked.weights.clone()), replaces.as_deref())
+                            .await?;
                     *staged = Some(s);
                     *secs += t0.elapsed().as_secs_f64();
                 }
