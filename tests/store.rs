@@ -1757,7 +1757,7 @@ fn vacuum_racing_loads_loses_nothing() {
             "x",
             "2023-01-31",
             30 + round,
-            200 + 10 * round as usize,
+            1500 + 10 * round as usize,
         );
         let mut p = ingest_with(&b, &store, &[&x.spec], &[]);
         while !p.exited() {
