@@ -10,10 +10,7 @@ use deltalake::DeltaTable;
 
 use crate::error::{Error, Result};
 use crate::error::InputError;
-use crate::store::{
-    commit_with_retries, CommitError, Store, CELLSTATS, RESPONSES, SEGSTATS, STATEMENTS, WAVES,
-    WEIGHTING,
-};
+use crate::store::{commit_with_retries, CommitError, Store, DATA_TABLES, WAVES};
 use crate::tables::{self, CatalogEntry};
 
 /// The catalog at one version.
@@ -30,9 +27,6 @@ pub struct Catalog {
     /// recorded them: readers then go by [`Catalog::timestamp_ms`]).
     pub tables: Option<BTreeMap<String, i64>>,
 }
-
-/// The tables whose rows belong to loads (all but the catalog).
-pub const DATA_TABLES: [&str; 5] = [RESPONSES, CELLSTATS, SEGSTATS, STATEMENTS, WEIGHTING];
 
 /// The latest version of every data table. Read after the catalog version a commit
 /// builds on: every load that version names committed its rows before, and no row of a

@@ -90,8 +90,13 @@ pub enum Command {
     Vacuum {
         /// Keep anything younger than this many hours: rows of loads that may still be
         /// in flight, and files that readers of recent versions (`--as-of`) still need.
+        /// Below 1 hour only with --force.
         #[arg(long, default_value_t = crate::vacuum::DEFAULT_RETAIN_HOURS)]
         retain_hours: u64,
+        /// Accept a retention below 1 hour (`--as-of` reads of recent versions may then
+        /// fail). Files of the latest version and loads in progress are kept even so.
+        #[arg(long)]
+        force: bool,
         /// List what would be removed; change nothing.
         #[arg(long)]
         dry_run: bool,
@@ -395,7 +400,7 @@ pub async fn write_rows(
             .rsplit_once('/')
             .filter(|(_, n)| !n.is_empty())
             .ok_or_else(|| Error::Usage(format!("--output {target:?} does not name a file")))?;
-        (PathBuf::from(std::env::temp_dir()), Some((dir, name)))
+        (std::env::temp_dir(), Some((dir, name)))
     } else {
         let path = PathBuf::from(target.strip_prefix("file://").unwrap_or(target));
         let parent = path
@@ -530,6 +535,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Vacuum {
             retain_hours,
             dry_run,
+            force,
         } => {
             let store = Store::open(&store_url)?;
             // A first load killed before its catalog commit leaves data tables without a
@@ -541,7 +547,7 @@ async fn run(cli: Cli) -> Result<()> {
             if !any {
                 store.require_existing().await?;
             }
-            let out = crate::vacuum::vacuum(&store, retain_hours, dry_run).await?;
+            let out = crate::vacuum::vacuum(&store, retain_hours, dry_run, force).await?;
             stdout_write(crate::vacuum::describe(&out).as_bytes())
         }
         Command::Query(q) => {

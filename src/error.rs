@@ -105,6 +105,11 @@ pub enum Error {
     #[error("conflict: {0}; nothing was written, it is safe to retry")]
     Conflict(String),
 
+    /// A command that changes several waves stopped part-way, after committing some of
+    /// them: `message` says what happened to each wave; `code` is the cause's exit code.
+    #[error("{message}")]
+    Partial { message: String, code: u8 },
+
     /// A SQL statement the query command refuses or cannot plan.
     #[error("{0}")]
     Query(String),
@@ -192,6 +197,7 @@ impl Error {
             Error::Usage(_) => 2,
             Error::Invalid(_) | Error::Query(_) => 3,
             Error::Conflict(_) => 4,
+            Error::Partial { code, .. } => *code,
             _ => 1,
         }
     }

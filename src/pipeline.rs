@@ -238,7 +238,11 @@ pub async fn run(config: &Config, store: &Store) -> Result<RunOutcome> {
             .chain(catalog.entries.iter().flat_map(|e| e.segments.iter()))
             .map(String::as_str)
             .collect();
-        if let Some(bad) = r.by.iter().find(|b| !known.contains(b.as_str())) {
+        // Segment names match without regard to case.
+        if let Some(bad) =
+            r.by.iter()
+                .find(|b| !known.iter().any(|k| k.eq_ignore_ascii_case(b)))
+        {
             return Err(Error::input(
                 InputError::new(
                     &config.path,

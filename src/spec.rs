@@ -2,7 +2,7 @@
 //! errors) and validated as a whole, so every problem of a spec is reported at once with
 //! the spec's line.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -578,7 +578,9 @@ fn validate(raw: RawSpec, p: &mut Problems, dir: &Path, bytes: Vec<u8>) -> Optio
                 .map(|s| s.get_ref().iter().map(|x| x.trim().to_string()).collect())
                 .unwrap_or_default();
             if let Some(sp) = &r.segments {
-                let mut seen = BTreeSet::new();
+                // Segment names are matched without regard to case (they name one
+                // column of `responses` each): two that differ only by case clash.
+                let mut seen: HashMap<String, &str> = HashMap::new();
                 for s in &segments {
                     if !valid_statement_id(s) {
                         p.at(
@@ -594,12 +596,17 @@ fn validate(raw: RawSpec, p: &mut Problems, dir: &Path, bytes: Vec<u8>) -> Optio
                                 "{s:?} cannot be a segment name: it is a column of `responses`"
                             ),
                         );
-                    } else if !seen.insert(s.to_ascii_lowercase()) {
-                        p.at(
-                            sp.span(),
-                            "respondent.segments",
-                            format!("segment {s:?} is listed twice"),
-                        );
+                    } else if let Some(first) = seen.get(&s.to_ascii_lowercase()) {
+                        let msg = if *first == s.as_str() {
+                            format!("segment {s:?} is listed twice")
+                        } else {
+                            format!(
+                                "segments {first:?} and {s:?} differ only by case; segment names are matched without regard to case, so they would be one column"
+                            )
+                        };
+                        p.at(sp.span(), "respondent.segments", msg);
+                    } else {
+                        seen.insert(s.to_ascii_lowercase(), s);
                     }
                 }
             }

@@ -1,34 +1,49 @@
-//! `gaptrack vacuum`: removes what no reader of the current state needs.
+//! `gaptrack vacuum`: removes what no reader of the store needs.
 //!
 //! 1. Rows of loads the catalog does not name (a load that was killed or failed after
 //!    committing some of its data, or whose replaced rows could not be cleaned up) are
-//!    deleted from every data table, one delete commit per table. Only loads older than
-//!    the retention are touched, so that a load still in flight in another process (its
-//!    data committed, its catalog commit not yet) is left alone. A load's age is taken
-//!    from the later of the time in its load id (when the load started) and the
-//!    modification time of its newest data file (when its data was written).
-//! 2. Then, in every table (`waves` too), Parquet files that the Delta log no longer
-//!    references and that are older than the retention are deleted: files of rows that
-//!    were deleted or replaced more than the retention ago (tombstones), and files that no
-//!    commit ever added (left by a killed load) whose object is older than the retention.
-//!    This is deltalake's vacuum in its full mode.
+//!    deleted from every data table, one delete commit per table. A load still in flight
+//!    in another process (its data committed, its catalog commit not yet) is never
+//!    touched: every load holds a lease while it runs (see [`crate::ingest::lease`]), and
+//!    a load held by a live lease, or the load it replaces, is kept whatever the
+//!    retention. Without a lease, only loads older than the retention are deleted; a
+//!    load's age is the later of the time in its load id (when it started) and the
+//!    modification time of its newest data file.
+//! 2. Then, in every table (`waves` too), data files (`*.parquet` outside `_delta_log`
+//!    and other `_`/`.` directories) that the table's latest version does not reference
+//!    are deleted when no version within the retention can need them: files that a
+//!    commit removed more than the retention ago (tombstones), and files that no commit
+//!    added, of a load that is not running (no live lease) and older than the retention.
+//!    A file that no commit added and that no load can be found for (a `waves` file
+//!    whose catalog commit may be under way) is kept for at least
+//!    [`MIN_RETAIN_HOURS`] even with `--force`. Any other file (not `*.parquet`, not
+//!    named like a data file) is never touched.
 //!
-//! Nothing that the current version of any table references is ever deleted.
+//! The object listing is taken first, then the leases, then the table's latest version:
+//! a file committed meanwhile is referenced by that version, and a file of a load that
+//! finished meanwhile too. Nothing that the latest version of any table references is
+//! ever deleted. A retention below [`MIN_RETAIN_HOURS`] is refused (exit 2) unless
+//! `force`, as Delta Lake's own VACUUM refuses one below the table's minimum. vacuum
+//! writes no commit of its own besides the orphan rows' delete commits.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use deltalake::datafusion::prelude::{col, lit, Expr};
-use deltalake::operations::vacuum::VacuumMode;
 use futures::TryStreamExt;
-use object_store::ObjectStore;
-use tracing::info;
+use object_store::{ObjectStore, ObjectStoreExt};
+use tracing::{info, warn};
 
 use crate::catalog;
 use crate::error::{Error, Result};
+use crate::ingest::lease;
 use crate::store::{Store, DATA_TABLES, WAVES};
 
 /// Delta's default retention: 7 days.
 pub const DEFAULT_RETAIN_HOURS: u64 = 168;
+
+/// The smallest retention accepted without `--force`; also how long a data file that no
+/// commit added and no load can be found for is kept, even with `--force`.
+pub const MIN_RETAIN_HOURS: u64 = 1;
 
 /// What `vacuum` removed (or, in a dry run, would remove).
 #[derive(Debug, Clone, Default)]
@@ -39,6 +54,9 @@ pub struct Outcome {
     pub loads: Vec<OrphanLoad>,
     /// Loads not named by the catalog that are younger than the retention (kept).
     pub young_loads: Vec<(String, String)>,
+    /// Loads not named by the catalog that a load in progress holds (kept): (wave,
+    /// load id, who holds it).
+    pub held_loads: Vec<(String, String, String)>,
     /// Files deleted (or to be deleted), per table.
     pub files: Vec<TableFiles>,
 }
@@ -185,42 +203,114 @@ fn load_predicate(loads: &[&OrphanLoad]) -> Option<Expr> {
 
 /// Deletes the rows of `loads` from every data table (one commit per table that holds
 /// any). Before each commit the catalog is read again, and a load it names now is spared.
+/// A delete that loses a race (another process cleaned up the same rows) is tried again
+/// on the new table version.
 async fn delete_loads(store: &Store, loads: &[OrphanLoad]) -> Result<()> {
     for name in DATA_TABLES {
-        let live: BTreeSet<(String, String)> = catalog::current(store)
-            .await?
-            .entries
-            .into_iter()
-            .map(|e| (e.wave, e.load_id))
-            .collect();
-        let here: Vec<&OrphanLoad> = loads
-            .iter()
-            .filter(|l| l.tables.contains_key(name))
-            .filter(|l| !live.contains(&(l.wave.clone(), l.load_id.clone())))
-            .collect();
-        let Some(pred) = load_predicate(&here) else {
-            continue;
-        };
-        let Some(t) = store.load(name, None).await? else {
-            continue;
-        };
-        t.delete()
-            .with_predicate(pred)
-            .await
-            .map_err(|e| Error::delta(format!("vacuum: deleting orphan rows from {name}"), e))?;
-        info!(
-            event = "vacuum_rows",
-            table = name,
-            loads = here.len(),
-            "deleted the rows of {} loads not in the catalog from {name}",
-            here.len()
-        );
+        let what = format!("vacuum: deleting orphan rows from {name}");
+        crate::store::commit_with_retries(&what, || async {
+            let live: BTreeSet<(String, String)> = catalog::current(store)
+                .await?
+                .entries
+                .into_iter()
+                .map(|e| (e.wave, e.load_id))
+                .collect();
+            let here: Vec<&OrphanLoad> = loads
+                .iter()
+                .filter(|l| l.tables.contains_key(name))
+                .filter(|l| !live.contains(&(l.wave.clone(), l.load_id.clone())))
+                .collect();
+            let Some(pred) = load_predicate(&here) else {
+                return Ok(());
+            };
+            let Some(t) = store.load(name, None).await? else {
+                return Ok(());
+            };
+            t.delete()
+                .with_predicate(pred)
+                .await
+                .map_err(|e| Error::delta(&what, e))?;
+            info!(
+                event = "vacuum_rows",
+                table = name,
+                loads = here.len(),
+                "deleted the rows of {} loads not in the catalog from {name}",
+                here.len()
+            );
+            Ok(())
+        })
+        .await?;
     }
     Ok(())
 }
 
-/// Sizes of the objects under a table (path relative to the table root -> bytes).
-async fn object_sizes(store: &Store, name: &str) -> Result<HashMap<String, u64>> {
+/// `%XX` escapes decoded (paths in the Delta log and in listings may differ in escaping).
+fn decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 3 <= b.len() {
+            if let Some(v) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The load ids that live leases hold (each load's own and the one it replaces), with
+/// who holds them; and the leases that are not live any more.
+async fn held_loads(store: &Store) -> Result<(HashMap<String, String>, Vec<String>)> {
+    let mut held = HashMap::new();
+    let mut dead = Vec::new();
+    for l in lease::list(store).await? {
+        if !l.live {
+            dead.push(l.rel);
+            continue;
+        }
+        let who = format!(
+            "load {} of wave {} in process {} on {}",
+            l.info.load_id,
+            l.info.wave,
+            l.info.pid,
+            if l.info.host.is_empty() {
+                "an unknown host"
+            } else {
+                l.info.host.as_str()
+            }
+        );
+        if let Some(r) = &l.info.replaces {
+            held.insert(r.clone(), who.clone());
+        }
+        held.insert(l.info.load_id.clone(), who);
+    }
+    Ok((held, dead))
+}
+
+/// Removes (with `dry_run`: lists) the data files of one table that no version within
+/// the retention needs (see the module documentation). `cutoff_ms`: the retention's
+/// start; `floor_ms`: the latest modification time of a file that can be attributed to
+/// no load.
+async fn vacuum_files(
+    store: &Store,
+    name: &str,
+    cutoff_ms: i64,
+    floor_ms: i64,
+    dry_run: bool,
+) -> Result<TableFiles> {
+    let mut out = TableFiles {
+        table: name.to_string(),
+        files: vec![],
+    };
+    // 1. What is there.
     let (root, _) = store.object_store();
     let prefix = store.path(name);
     let objects: Vec<object_store::ObjectMeta> = root
@@ -228,72 +318,140 @@ async fn object_sizes(store: &Store, name: &str) -> Result<HashMap<String, u64>>
         .try_collect()
         .await
         .map_err(|e| Error::object_store(format!("listing {}{name}", store.url), e))?;
-    let base = format!("{prefix}/");
-    Ok(objects
-        .into_iter()
-        .map(|m| {
-            let p = m.location.to_string();
-            let rel = p.strip_prefix(&base).unwrap_or(&p).to_string();
-            (rel, m.size)
-        })
-        .collect())
-}
-
-/// Removes (with `dry_run`: lists) the files of one table that its current version does
-/// not reference and that are older than the retention.
-async fn vacuum_files(
-    store: &Store,
-    name: &str,
-    retain_hours: u64,
-    dry_run: bool,
-) -> Result<TableFiles> {
-    let mut out = TableFiles {
-        table: name.to_string(),
-        files: vec![],
-    };
-    let Some(t) = store.load(name, None).await? else {
+    if objects.is_empty() {
         return Ok(out);
-    };
-    let sizes = object_sizes(store, name).await?;
-    let hours = i64::try_from(retain_hours).unwrap_or(i64::MAX / 3_600_000);
-    let (_, metrics) = t
-        .vacuum()
-        .with_retention_period(chrono::Duration::hours(hours))
-        .with_enforce_retention_duration(false)
-        .with_mode(VacuumMode::Full)
-        .with_dry_run(dry_run)
-        .await
-        .map_err(|e| Error::delta(format!("vacuum: removing unreferenced files of {name}"), e))?;
-    for f in metrics.files_deleted {
-        let rel = f
-            .strip_prefix(&format!("{}/", store.path(name)))
-            .unwrap_or(&f)
-            .to_string();
-        // deltalake also names the files of expired tombstones that an earlier vacuum
-        // already deleted: only files that were there count.
-        if let Some(size) = sizes.get(&rel) {
-            out.files.push((rel, *size));
+    }
+    // 2. Which loads are running (after the listing).
+    let (held, _) = held_loads(store).await?;
+    // 3. The table's latest version (after both).
+    let mut referenced: HashSet<String> = HashSet::new();
+    let mut removed: HashMap<String, Option<i64>> = HashMap::new();
+    if let Some(t) = store.load(name, None).await? {
+        let snapshot = t
+            .snapshot()
+            .map_err(|e| Error::delta(format!("reading table {name}"), e))?;
+        for f in snapshot.log_data().iter() {
+            referenced.insert(decoded(&f.path()));
         }
+        let log_store = t.log_store();
+        let tombstones: Vec<_> = snapshot
+            .all_tombstones(log_store.as_ref())
+            .try_collect()
+            .await
+            .map_err(|e| Error::delta(format!("reading table {name}"), e))?;
+        for r in tombstones {
+            let ts = r.deletion_timestamp();
+            let e = removed.entry(decoded(&r.path())).or_insert(ts);
+            // Removed twice: the later removal counts.
+            *e = match (*e, ts) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                _ => None,
+            };
+        }
+    }
+    let base = format!("{prefix}/");
+    for m in objects {
+        let p = m.location.to_string();
+        let Some(rel) = p.strip_prefix(&base) else {
+            continue;
+        };
+        let parts: Vec<&str> = rel.split('/').collect();
+        // `_delta_log`, `_change_data`, hidden files: never.
+        if parts
+            .iter()
+            .any(|s| s.starts_with('_') || s.starts_with('.'))
+        {
+            continue;
+        }
+        let file = parts.last().copied().unwrap_or_default();
+        if !file.ends_with(".parquet") {
+            continue;
+        }
+        let key = decoded(rel);
+        if referenced.contains(&key) {
+            continue;
+        }
+        let modified = m.last_modified.timestamp_millis();
+        let delete = match removed.get(&key) {
+            // Removed by a commit: versions up to that commit reference it.
+            Some(when) => when.unwrap_or(modified) <= cutoff_ms,
+            // Added by no commit the log knows: a load's files before its commit, or
+            // the files of a load that died, or of an expired tombstone.
+            None if file.starts_with("part-") => {
+                let load = parts
+                    .iter()
+                    .find_map(|s| s.strip_prefix("load_id="))
+                    .map(decoded);
+                match load {
+                    Some(l) => !held.contains_key(&l) && modified <= cutoff_ms,
+                    None => modified <= cutoff_ms.min(floor_ms),
+                }
+            }
+            // Not a data file of gaptrack or deltalake: not ours to remove.
+            None => false,
+        };
+        if !delete {
+            continue;
+        }
+        if !dry_run {
+            match root.delete(&m.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => {
+                    return Err(Error::object_store(
+                        format!("vacuum: removing {}{name}/{rel}", store.url),
+                        e,
+                    ))
+                }
+            }
+        }
+        out.files.push((rel.to_string(), m.size));
     }
     out.files.sort();
     Ok(out)
 }
 
-/// Runs vacuum on the store: orphan rows first, then unreferenced files.
-pub async fn vacuum(store: &Store, retain_hours: u64, dry_run: bool) -> Result<Outcome> {
-    let now_ms = chrono::Utc::now().timestamp_millis();
+/// Runs vacuum on the store: orphan rows first, then unreferenced files. A retention
+/// below [`MIN_RETAIN_HOURS`] needs `force` (else exit 2).
+pub async fn vacuum(
+    store: &Store,
+    retain_hours: u64,
+    dry_run: bool,
+    force: bool,
+) -> Result<Outcome> {
+    if retain_hours < MIN_RETAIN_HOURS && !force {
+        return Err(Error::Usage(format!(
+            "vacuum: --retain-hours {retain_hours} is below the safe minimum of {MIN_RETAIN_HOURS} hour: \
+             it would remove the files that readers of the last hour's versions (`--as-of`) still need; \
+             pass --force to remove them anyway (the files of the latest version and of loads in progress are kept even then)"
+        )));
+    }
     let retain_ms = i64::try_from(retain_hours)
         .ok()
         .and_then(|h| h.checked_mul(3_600_000))
         .unwrap_or(i64::MAX);
-    let cutoff_ms = now_ms.saturating_sub(retain_ms);
-    let (loads, young_loads) = orphans(store, cutoff_ms).await?;
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let (candidates, young_loads) = orphans(store, now_ms.saturating_sub(retain_ms)).await?;
+    // The leases are read after the data tables and the catalog: a load that finished
+    // meanwhile is named by the catalog that `delete_loads` reads again.
+    let (held, _) = held_loads(store).await?;
+    let mut loads = Vec::new();
+    let mut held_loads_out = Vec::new();
+    for l in candidates {
+        match held.get(&l.load_id) {
+            Some(who) => held_loads_out.push((l.wave, l.load_id, who.clone())),
+            None => loads.push(l),
+        }
+    }
     if !dry_run && !loads.is_empty() {
         delete_loads(store, &loads).await?;
     }
+    // Taken after the deletes: their files go in this run when the retention is 0.
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let cutoff_ms = now_ms.saturating_sub(retain_ms);
+    let floor_ms = now_ms - (MIN_RETAIN_HOURS as i64) * 3_600_000;
     let mut files = Vec::new();
     for name in DATA_TABLES.iter().chain(std::iter::once(&WAVES)) {
-        let f = vacuum_files(store, name, retain_hours, dry_run).await?;
+        let f = vacuum_files(store, name, cutoff_ms, floor_ms, dry_run).await?;
         if !f.files.is_empty() {
             info!(
                 event = "vacuum_files",
@@ -309,11 +467,23 @@ pub async fn vacuum(store: &Store, retain_hours: u64, dry_run: bool) -> Result<O
         }
         files.push(f);
     }
+    if !dry_run {
+        // Leases of loads that are not running any more.
+        match held_loads(store).await {
+            Ok((_, dead)) => {
+                for rel in dead {
+                    lease::remove(store, &rel).await;
+                }
+            }
+            Err(e) => warn!("vacuum: could not list the load leases: {e}"),
+        }
+    }
     Ok(Outcome {
         dry_run,
         retain_hours,
         loads,
         young_loads,
+        held_loads: held_loads_out,
         files,
     })
 }
@@ -343,6 +513,11 @@ pub fn describe(o: &Outcome) -> String {
         s.push_str(&format!(
             "vacuum: kept load {load_id} of wave {wave}: not in the catalog, but younger than {} hours (it may still be loading)\n",
             o.retain_hours
+        ));
+    }
+    for (wave, load_id, who) in &o.held_loads {
+        s.push_str(&format!(
+            "vacuum: kept load {load_id} of wave {wave}: not in the catalog, but held by a load in progress ({who})\n"
         ));
     }
     for t in &o.files {

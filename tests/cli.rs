@@ -1433,3 +1433,124 @@ fn a_failed_write_is_one_line_without_a_panic() {
         assert_eq!(waves(&store), before, "{err}");
     }
 }
+
+/// Writes wave `id` as a copy of the fixture's 2021 wave whose segment `size` is spelled
+/// `spelling` (in the spec and in the CSV header).
+fn wave_2021_as(dir: &Path, id: &str, spelling: &str) -> PathBuf {
+    let spec = std::fs::read_to_string(fixture().join("2021.toml"))
+        .unwrap()
+        .replace("wave = \"2021\"", &format!("wave = \"{id}\""))
+        .replace("date = \"2021-05-01\"", &format!("date = \"{id}-05-01\""))
+        .replace("source = \"2021.csv\"", &format!("source = \"{id}.csv\""))
+        .replace(
+            "segments = [\"region\", \"size\"]",
+            &format!("segments = [\"region\", \"{spelling}\"]"),
+        );
+    assert!(spec.contains(spelling));
+    let csv = std::fs::read_to_string(fixture().join("2021.csv")).unwrap();
+    let csv = csv.replacen(",size,", &format!(",{spelling},"), 1);
+    std::fs::write(dir.join(format!("{id}.csv")), csv).unwrap();
+    let p = dir.join(format!("{id}.toml"));
+    std::fs::write(&p, spec).unwrap();
+    p
+}
+
+/// Segment names are matched without regard to case: waves loaded as `size`, `SIZE` and
+/// `Size` (the same data) fill one column of `responses`, spelled as first stored, with
+/// the same values; `segstats` names the segment the same way and agrees with
+/// `responses`; `report --by SIZE` finds it. Two segments of one spec that differ only by
+/// case are refused (exit 3) naming both.
+#[test]
+fn segment_names_differing_by_case_are_one_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let specs = [
+        wave_2021_as(tmp.path(), "2021", "size"),
+        wave_2021_as(tmp.path(), "2022", "SIZE"),
+        wave_2021_as(tmp.path(), "2023", "Size"),
+    ];
+    for s in &specs {
+        let o = run(&store, &["ingest", &s.display().to_string()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    // The same data in every wave: the same values in `responses`, none lost.
+    let per_wave = query_csv(
+        &store,
+        "SELECT wave, size, count(*) AS n, count(agree) AS answered FROM responses \
+         GROUP BY wave, size ORDER BY size, wave",
+    );
+    let rows = parse_csv(&per_wave);
+    assert!(rows.iter().all(|r| !r["size"].is_empty()), "{per_wave}");
+    for chunk in rows.chunks(3) {
+        assert_eq!(
+            chunk.iter().map(|r| r["wave"].as_str()).collect::<Vec<_>>(),
+            ["2021", "2022", "2023"],
+            "{per_wave}"
+        );
+        assert!(
+            chunk
+                .iter()
+                .all(|r| r["n"] == chunk[0]["n"] && r["answered"] == chunk[0]["answered"]),
+            "{per_wave}"
+        );
+    }
+    // segstats: one spelling, and the counts of `responses`.
+    let segs = query_csv(
+        &store,
+        "SELECT DISTINCT segment FROM segstats ORDER BY segment",
+    );
+    assert_eq!(segs, "segment\nregion\nsize\n");
+    let by_seg = parse_csv(&query_csv(
+        &store,
+        "SELECT wave, statement, grp, segment_value, n FROM agreement_by_segment \
+         WHERE segment = 'size' ORDER BY wave, statement, grp, segment_value",
+    ));
+    let from_rows = parse_csv(&query_csv(
+        &store,
+        "SELECT wave, statement, grp, size AS segment_value, count(agree) AS n FROM responses \
+         WHERE grp IS NOT NULL AND agree IS NOT NULL \
+         GROUP BY wave, statement, grp, size ORDER BY wave, statement, grp, segment_value",
+    ));
+    assert!(!by_seg.is_empty());
+    assert_eq!(by_seg, from_rows);
+    let waves: Vec<_> = by_seg.iter().map(|r| r["wave"].as_str()).collect();
+    assert!(waves.contains(&"2022") && waves.contains(&"2023"));
+
+    // report --by, any spelling.
+    let out = tmp.path().join("report");
+    let o = run(
+        &store,
+        &[
+            "report",
+            "--out",
+            &out.display().to_string(),
+            "--by",
+            "SIZE",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(out.join("breakdown.csv")).unwrap();
+    for w in ["2021", "2022", "2023"] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("size,") && l.contains(w)),
+            "{text}"
+        );
+    }
+
+    // One spec, two spellings: refused, naming both, nothing written.
+    let clash = wave_2021_as(tmp.path(), "2024", "size");
+    let spec = std::fs::read_to_string(&clash)
+        .unwrap()
+        .replace("[\"region\", \"size\"]", "[\"region\", \"size\", \"SIZE\"]");
+    std::fs::write(&clash, spec).unwrap();
+    let before = snapshot(&store);
+    let o = run(&store, &["ingest", &clash.display().to_string()]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("\"size\"") && stderr(&o).contains("\"SIZE\""),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(snapshot(&store), before, "a refused spec wrote something");
+}

@@ -392,6 +392,7 @@ impl Driver for Lib {
     fn vacuum(&self, args: &[&str]) -> Out {
         let t = Instant::now();
         let dry_run = args.contains(&"--dry-run");
+        let force = args.contains(&"--force");
         let hours = args
             .iter()
             .position(|a| *a == "--retain-hours")
@@ -401,7 +402,7 @@ impl Driver for Lib {
             t,
             block_on(async {
                 let store = Store::open(&self.store)?;
-                let o = gaptrack::vacuum::vacuum(&store, hours, dry_run).await?;
+                let o = gaptrack::vacuum::vacuum(&store, hours, dry_run, force).await?;
                 Ok(gaptrack::vacuum::describe(&o))
             }),
         )
@@ -974,7 +975,7 @@ fn conformance(b: &Backend, d: &dyn Driver, store_url: &str, data: &Path) -> Vec
         "{}",
         o.both()
     );
-    let o = d.vacuum(&["--retain-hours", "0", "--dry-run"]);
+    let o = d.vacuum(&["--retain-hours", "0", "--force", "--dry-run"]);
     check(&o, "vacuum dry run, no retention");
     assert!(
         o.stdout
@@ -983,7 +984,7 @@ fn conformance(b: &Backend, d: &dyn Driver, store_url: &str, data: &Path) -> Vec
         o.both()
     );
     assert_eq!(raw_loads(&raw, "cellstats"), with_orphan);
-    let o = d.vacuum(&["--retain-hours", "0"]);
+    let o = d.vacuum(&["--retain-hours", "0", "--force"]);
     check(&o, "vacuum");
     assert!(
         o.stdout
@@ -1015,7 +1016,7 @@ fn conformance(b: &Backend, d: &dyn Driver, store_url: &str, data: &Path) -> Vec
     );
     assert_eq!(after_counts.stdout, before_counts.stdout);
     // Nothing is left to do; history shows no vacuum.
-    let o = d.vacuum(&["--retain-hours", "0"]);
+    let o = d.vacuum(&["--retain-hours", "0", "--force"]);
     check(&o, "vacuum again");
     assert!(
         o.stdout
@@ -2216,4 +2217,439 @@ fn report_on_an_object_store_is_published_whole_or_not_at_all() {
     // The same store state gives the same bytes, manifest included.
     block_on(report::publish_to(&new, &out_on(usize::MAX), &new_formats)).unwrap();
     assert_eq!(objects_under(&inner, "out"), now);
+}
+
+// --- Vacuum beside running loads; loads beside each other ---------------------------------
+
+/// Adds segment `name` to a generated wave: the spec lists it, the CSV gets a column of
+/// that name with the values "small" and "large" (alternating).
+fn with_segment(w: &Wave, name: &str) {
+    let spec = std::fs::read_to_string(&w.spec).unwrap();
+    let spec = spec.replacen(
+        "group = \"dept\"\n",
+        &format!("group = \"dept\"\nsegments = [\"{name}\"]\n"),
+        1,
+    );
+    std::fs::write(&w.spec, spec).unwrap();
+    let csv_path = w.spec.with_extension("csv");
+    let text = std::fs::read_to_string(&csv_path).unwrap();
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let v = match i {
+            0 => name,
+            i if i % 2 == 0 => "small",
+            _ => "large",
+        };
+        out.push_str(&format!("{line},{v}\n"));
+    }
+    std::fs::write(&csv_path, out).unwrap();
+}
+
+/// Spawns `gaptrack ingest` on `specs` with extra environment.
+fn ingest_with(b: &Backend, store: &str, specs: &[&Path], env: &[(&str, &Path)]) -> Running {
+    let mut c = support::gaptrack(&b.env);
+    c.args(["--store", store, "-v", "--log-format", "json", "ingest"])
+        .args(specs);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    Running::spawn(c)
+}
+
+/// Waits until `n` processes have written their `.ready` file into `dir`.
+fn wait_ready(dir: &Path, n: usize) {
+    let deadline = Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let ready = std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "ready")
+            })
+            .count();
+        if ready >= n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the writers did not reach the barrier"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Every view and `gaptrack waves` answer, and each wave has the respondents it should.
+fn assert_readable(d: &Cli, waves: &[&Wave], what: &str) {
+    for sql in [
+        "SELECT count(*) AS n FROM responses",
+        "SELECT count(*) AS n FROM agreement",
+        "SELECT count(*) AS n FROM gaps",
+        "SELECT count(*) AS n FROM statements",
+    ] {
+        check(&d.query_csv(sql, None), &format!("{what}: {sql}"));
+    }
+    check(&d.cmd(&["waves"]), &format!("{what}: gaptrack waves"));
+    let got = waves_of(d, None);
+    for w in waves {
+        assert_eq!(
+            got.get(&w.id),
+            Some(&(w.respondents as i64)),
+            "{what}: {got:?}"
+        );
+        let o = d.query_csv(
+            &format!(
+                "SELECT count(*) AS n FROM responses WHERE wave = '{}'",
+                w.id
+            ),
+            None,
+        );
+        assert_eq!(
+            o.stdout,
+            format!("n\n{}\n", w.respondents * STATEMENTS.len()),
+            "{what}: rows of wave {}",
+            w.id
+        );
+        assert_agreement(d, w);
+    }
+}
+
+/// A load paused after its data commits, before its catalog commit, while
+/// `vacuum --retain-hours 0 --force` runs: vacuum keeps it (a live lease holds it) and the
+/// load then commits complete. Below 1 hour without `--force` vacuum refuses (exit 2).
+/// After vacuum, at any retention, every query and `gaptrack waves` keep working, and no
+/// table keeps an unreferenced file.
+#[test]
+fn vacuum_spares_a_load_paused_before_its_catalog_commit() {
+    let b = Backend::local();
+    let store = b.url("store");
+    let d = b.cli(&store);
+    let data = tempfile::tempdir().unwrap();
+    let w1 = make_wave(data.path(), "w1", "w1", "2021-03-31", 1, 16);
+    let w1b = make_wave(&data.path().join("v2"), "w1", "w1", "2021-03-31", 7, 13);
+    let w2 = make_wave(data.path(), "w2", "w2", "2022-03-31", 2, 12);
+    check(&d.ingest(&[&w1.spec]), "ingest w1");
+    check(&d.ingest(&[&w1b.spec]), "replace w1");
+    let raw = b.store(&store);
+
+    let barrier = data.path().join("barrier");
+    std::fs::create_dir_all(&barrier).unwrap();
+    let p = ingest_with(
+        &b,
+        &store,
+        &[&w2.spec],
+        &[("GAPTRACK_TEST_COMMIT_BARRIER", &barrier)],
+    );
+    wait_ready(&barrier, 1);
+    let pending: Vec<_> = raw_loads(&raw, "responses")
+        .into_keys()
+        .filter(|(w, _)| w == "w2")
+        .collect();
+    assert_eq!(pending.len(), 1, "the paused load's data is committed");
+
+    let o = d.vacuum(&["--retain-hours", "0"]);
+    assert_eq!(o.code, 2, "{}", o.both());
+    assert!(
+        o.stderr.contains("--force") && o.stderr.contains("1 hour"),
+        "{}",
+        o.both()
+    );
+    for args in [
+        &["--retain-hours", "0", "--force", "--dry-run"][..],
+        &["--retain-hours", "0", "--force"][..],
+    ] {
+        let o = d.vacuum(args);
+        check(&o, "vacuum beside a paused load");
+        assert!(
+            o.stdout.contains(&format!(
+                "kept load {} of wave w2: not in the catalog, but held by a load in progress",
+                pending[0].1
+            )),
+            "{}",
+            o.both()
+        );
+    }
+    assert_eq!(
+        raw_loads(&raw, "responses").get(&pending[0]).copied(),
+        Some((w2.respondents * STATEMENTS.len()) as i64),
+        "vacuum touched the paused load"
+    );
+    std::fs::write(barrier.join("go"), b"").unwrap();
+    let o = p.wait(COMMAND_LIMIT);
+    check(&o, "the paused load");
+    assert_readable(&d, &[&w1b, &w2], "after the paused load");
+
+    for hours in ["0", "1", "168"] {
+        let o = d.vacuum(&["--retain-hours", hours, "--force"]);
+        check(&o, &format!("vacuum --retain-hours {hours}"));
+        assert_readable(&d, &[&w1b, &w2], &format!("after vacuum {hours}"));
+    }
+    assert_no_stray_rows(&raw, "after vacuum");
+    for tb in gaptrack::store::DATA_TABLES.iter().chain(["waves"].iter()) {
+        let left = unreferenced_files(&raw, tb);
+        assert!(left.is_empty(), "{tb} keeps unreferenced files: {left:?}");
+    }
+}
+
+/// `vacuum --retain-hours 0 --force` run again and again while loads replace a wave in
+/// another process: no load loses a file, the current version of every table (`waves`
+/// too) stays complete, and every query keeps working.
+#[test]
+fn vacuum_racing_loads_loses_nothing() {
+    let b = Backend::local();
+    let store = b.url("store");
+    let d = b.cli(&store);
+    let data = tempfile::tempdir().unwrap();
+    let w1 = make_wave(data.path(), "w1", "w1", "2021-03-31", 1, 16);
+    check(&d.ingest(&[&w1.spec]), "ingest w1");
+    let mut vacuums = 0;
+    for round in 0..6 {
+        let x = make_wave(
+            &data.path().join(format!("r{round}")),
+            "x",
+            "x",
+            "2023-01-31",
+            30 + round,
+            1500 + 10 * round as usize,
+        );
+        let mut p = ingest_with(&b, &store, &[&x.spec], &[]);
+        while !p.exited() {
+            let o = d.vacuum(&["--retain-hours", "0", "--force"]);
+            check(&o, &format!("round {round}: vacuum during a load"));
+            vacuums += 1;
+        }
+        check(&p.wait(COMMAND_LIMIT), &format!("round {round}: load"));
+        assert_readable(&d, &[&w1, &x], &format!("round {round}"));
+    }
+    let o = d.vacuum(&["--retain-hours", "0", "--force"]);
+    check(&o, "last vacuum");
+    assert_readable(&d, &[&w1], "after the last vacuum");
+    assert_no_stray_rows(&b.store(&store), "after the last vacuum");
+    println!("vacuum racing loads: {vacuums} vacuums during 6 loads");
+}
+
+/// vacuum removes only data files it can attribute: a foreign file in a table directory
+/// (any name, `*.parquet` too) survives, a fresh data file that no commit added and no
+/// load can be found for is kept, and the unreferenced files of a load holding a live
+/// lease are kept until the lease is released; a dead process's lease holds nothing.
+#[test]
+fn vacuum_keeps_foreign_files_and_files_of_running_loads() {
+    use gaptrack::ingest::lease;
+    let b = Backend::local();
+    let store = b.url("store");
+    let d = b.cli(&store);
+    let data = tempfile::tempdir().unwrap();
+    let w1 = make_wave(data.path(), "w1", "w1", "2021-03-31", 1, 16);
+    check(&d.ingest(&[&w1.spec]), "ingest w1");
+    let root = Path::new(&store);
+    let running = "20300101T000000-aaaaaaaaaaaa";
+    let dead = "20300101T000000-bbbbbbbbbbbb";
+    let part =
+        |load: &str| format!("responses/wave=w9/load_id={load}/part-00000-{load}.zstd.parquet");
+    let foreign = [
+        "responses/notes.txt",
+        "responses/wave=w1/README",
+        "cellstats/exported.parquet",
+        "waves/wave=w1/part-00000-not-committed-yet.parquet",
+        "waves/copy of waves.csv",
+    ];
+    for f in foreign
+        .iter()
+        .map(|s| s.to_string())
+        .chain([part(running), part(dead)])
+    {
+        let p = root.join(&f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, b"not gaptrack's").unwrap();
+    }
+    // A lease of a process that has exited, on this host.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let gone_pid = gone.id();
+    gone.wait().unwrap();
+    let info = lease::LeaseInfo {
+        wave: "w9".into(),
+        load_id: dead.into(),
+        replaces: None,
+        host: lease::host_name(),
+        pid: gone_pid,
+        started_ms: 0,
+    };
+    let dead_lease = root.join(format!("{}/{dead}.json", lease::LEASES));
+    std::fs::create_dir_all(dead_lease.parent().unwrap()).unwrap();
+    std::fs::write(&dead_lease, serde_json::to_vec(&info).unwrap()).unwrap();
+
+    let raw = b.store(&store);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let held = rt
+        .block_on(lease::Lease::take(&raw, "w9", running, None))
+        .unwrap();
+    let o = d.vacuum(&["--retain-hours", "0", "--force"]);
+    check(&o, "vacuum");
+    for f in foreign.iter().map(|s| s.to_string()).chain([part(running)]) {
+        assert!(root.join(&f).exists(), "vacuum removed {f}: {}", o.both());
+    }
+    assert!(!root.join(part(dead)).exists(), "{}", o.both());
+    assert!(!dead_lease.exists(), "the dead lease stays");
+    rt.block_on(held.release());
+    let o = d.vacuum(&["--retain-hours", "0", "--force"]);
+    check(&o, "vacuum after the release");
+    assert!(!root.join(part(running)).exists(), "{}", o.both());
+    for f in foreign {
+        assert!(root.join(f).exists(), "vacuum removed {f}: {}", o.both());
+    }
+    assert_readable(&d, &[&w1], "after vacuum");
+}
+
+/// Loads of different waves that each add a new segment column, released into the same
+/// table version: both succeed (the schema-only commit and the append are tried again
+/// on the new version), and each wave's segment values are in `responses`. In the last
+/// round the two names differ only by case: one column, the spelling stored first.
+#[test]
+fn new_segment_columns_of_different_waves_both_load() {
+    let b = Backend::local();
+    let store = b.url("store");
+    let d = b.cli(&store);
+    let data = tempfile::tempdir().unwrap();
+    let w0 = make_wave(data.path(), "w0", "w0", "2020-03-31", 1, 10);
+    check(&d.ingest(&[&w0.spec]), "ingest w0");
+    let mut retried = 0;
+    for round in 0..4 {
+        let dir = data.path().join(format!("r{round}"));
+        let a = make_wave(
+            &dir,
+            "a",
+            &format!("a{round}"),
+            "2021-01-31",
+            10 + round,
+            20,
+        );
+        let bw = make_wave(
+            &dir,
+            "b",
+            &format!("b{round}"),
+            "2022-01-31",
+            20 + round,
+            22,
+        );
+        let (sa, sb) = if round == 3 {
+            ("seg3".to_string(), "SEG3".to_string())
+        } else {
+            (format!("sa{round}"), format!("sb{round}"))
+        };
+        with_segment(&a, &sa);
+        with_segment(&bw, &sb);
+        let barrier = dir.join("barrier");
+        std::fs::create_dir_all(&barrier).unwrap();
+        let env = [("GAPTRACK_TEST_RESPONSES_BARRIER", barrier.as_path())];
+        let pa = ingest_with(&b, &store, &[&a.spec], &env);
+        let pb = ingest_with(&b, &store, &[&bw.spec], &env);
+        wait_ready(&barrier, 2);
+        std::fs::write(barrier.join("go"), b"").unwrap();
+        let (oa, ob) = (pa.wait(COMMAND_LIMIT), pb.wait(COMMAND_LIMIT));
+        check(&oa, &format!("round {round}: a"));
+        check(&ob, &format!("round {round}: b"));
+        retried += retries(&oa).len() + retries(&ob).len();
+        if round == 3 {
+            // The second writer's files held the other spelling: written again.
+            assert!(
+                format!("{}{}", oa.stderr, ob.stderr).contains("\"event\":\"restage\""),
+                "no restage"
+            );
+        }
+        for (w, s) in [(&a, &sa), (&bw, &sb)] {
+            // segstats names the segment as `responses` spells its column.
+            let o = d.query_csv(
+                &format!(
+                    "SELECT DISTINCT segment FROM segstats WHERE wave = '{}'",
+                    w.id
+                ),
+                None,
+            );
+            let stored = rows(&o.stdout)[0]["segment"].clone();
+            assert!(stored.eq_ignore_ascii_case(s), "{stored} for {s}");
+            let o = d.query_csv(
+                &format!(
+                    "SELECT \"{stored}\" AS v, count(*) AS n FROM responses WHERE wave = '{}' GROUP BY 1 ORDER BY v",
+                    w.id
+                ),
+                None,
+            );
+            let half = w.respondents * STATEMENTS.len() / 2;
+            assert_eq!(
+                o.stdout,
+                format!("v,n\nlarge,{half}\nsmall,{half}\n"),
+                "round {round}: segment {s} of wave {}: {}",
+                w.id,
+                o.both()
+            );
+        }
+        assert_readable(&d, &[&w0, &a, &bw], &format!("round {round}"));
+    }
+    let o = d.query_csv(
+        "SELECT DISTINCT segment FROM segstats WHERE lower(segment) = 'seg3'",
+        None,
+    );
+    assert_eq!(o.stdout.lines().count(), 2, "one spelling: {}", o.both());
+    println!("new segment columns: {retried} kinds of retries over 4 rounds");
+}
+
+/// Two multi-wave ingests lose against each other on one wave: the side that committed
+/// another wave first says, wave by wave, what happened, and never "nothing was written".
+#[test]
+fn a_multi_wave_ingest_that_loses_says_what_it_loaded() {
+    let b = Backend::local();
+    let data = tempfile::tempdir().unwrap();
+    let mut seen_partial = false;
+    for round in 0..4 {
+        let store = b.url(&format!("store{round}"));
+        let d = b.cli(&store);
+        let dir = data.path().join(format!("r{round}"));
+        let a = make_wave(&dir, "a", "a", "2021-01-31", 10 + round, 12);
+        let x1 = make_wave(&dir.join("x1"), "x", "x", "2023-01-31", 30 + round, 18);
+        let x2 = make_wave(&dir.join("x2"), "x", "x", "2023-01-31", 40 + round, 21);
+        let barrier = dir.join("barrier");
+        std::fs::create_dir_all(&barrier).unwrap();
+        let env = [("GAPTRACK_TEST_COMMIT_BARRIER", barrier.as_path())];
+        let p1 = ingest_with(&b, &store, &[&a.spec, &x1.spec], &env);
+        let p2 = ingest_with(&b, &store, &[&x2.spec], &env);
+        wait_ready(&barrier, 2);
+        std::fs::write(barrier.join("go"), b"").unwrap();
+        let (o1, o2) = (p1.wait(COMMAND_LIMIT), p2.wait(COMMAND_LIMIT));
+        let waves = waves_of(&d, None);
+        assert!(waves.contains_key("a"), "{}", o1.both());
+        if o1.code == 4 {
+            seen_partial = true;
+            let err = o1
+                .stderr
+                .lines()
+                .find(|l| l.contains("error"))
+                .unwrap_or("");
+            assert!(
+                err.contains("wave a: loaded")
+                    && err.contains("wave x: not loaded: conflict")
+                    && !err.contains("nothing was written"),
+                "{}",
+                o1.both()
+            );
+            check(&o2, "the winner");
+            assert_eq!(waves["x"], x2.respondents as i64);
+        } else {
+            check(&o1, "the multi-wave ingest");
+            if o2.code == 4 {
+                assert!(o2.stderr.contains("nothing was written"), "{}", o2.both());
+                assert_eq!(waves["x"], x1.respondents as i64);
+            }
+        }
+        assert_no_stray_rows(&b.store(&store), "after the race");
+        if seen_partial {
+            break;
+        }
+    }
+    assert!(seen_partial, "the multi-wave ingest never lost");
 }

@@ -9,6 +9,7 @@
 pub mod cells;
 pub mod decode;
 pub mod jsonl;
+pub mod lease;
 pub mod longfile;
 pub mod microdata;
 pub mod parquet_file;
@@ -334,8 +335,9 @@ pub async fn ingest_checked(
                 && total == 0
                 && r.spec.format != Format::Cells
                 && r.spec.weighting.is_none();
+            let replaces = loaded.get(r.spec.wave.as_str()).map(|e| e.load_id.clone());
             let prepared = if one_pass {
-                stage_responses(store, &r, None)
+                stage_responses(store, &r, None, replaces.as_deref())
                     .await
                     .map(|(staged, s)| (Validated::Microdata(Box::new(s), None), Some(staged)))
             } else {
@@ -362,7 +364,10 @@ pub async fn ingest_checked(
             for (r, v, staged, secs) in work.iter_mut() {
                 if let Some(Validated::Microdata(_, Some(raked))) = v {
                     let t0 = Instant::now();
-                    let (s, _) = stage_responses(store, r, Some(raked.weights.clone())).await?;
+                    let replaces = loaded.get(r.spec.wave.as_str()).map(|e| e.load_id.clone());
+                    let (s, _) =
+                        stage_responses(store, r, Some(raked.weights.clone()), replaces.as_deref())
+                            .await?;
                     *staged = Some(s);
                     *secs += t0.elapsed().as_secs_f64();
                 }
@@ -424,7 +429,8 @@ pub async fn ingest_checked(
             Err(e) => {
                 // The waves not committed yet leave nothing behind.
                 discard_all(store, &mut work).await;
-                return Err(e);
+                let rest: Vec<String> = work.iter().map(|w| w.0.spec.wave.clone()).collect();
+                return Err(stopped_part_way(e, &outcomes, &r.spec.wave, &rest));
             }
         };
         out.rows = rows;
@@ -460,10 +466,52 @@ async fn discard_all(
     store: &Store,
     work: &mut [(Resolved, Option<Validated>, Option<Staged>, f64)],
 ) {
+    // Directories last, deepest first: waves staged later may have written into the
+    // directories an earlier one created (the leases' directory).
+    let mut dirs: Vec<PathBuf> = Vec::new();
     for (_, _, staged, _) in work.iter_mut() {
-        if let Some(s) = staged.take() {
-            discard(store, &s.paths, &s.new_dirs).await;
+        if let Some(mut s) = staged.take() {
+            dirs.append(&mut s.new_dirs);
+            discard_staged(store, s).await;
         }
+    }
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    dirs.dedup();
+    for d in dirs {
+        let _ = std::fs::remove_dir(d);
+    }
+}
+
+/// The error of a command that stopped at wave `failed` after committing some of its
+/// waves: it says, wave by wave, what happened (`done`: the waves before, in order;
+/// `rest`: the waves not reached). With nothing committed before, the error as it is
+/// ("nothing was written" is then true).
+fn stopped_part_way(e: Error, done: &[Outcome], failed: &str, rest: &[String]) -> Error {
+    if !done
+        .iter()
+        .any(|o| matches!(o.status, Status::Loaded | Status::Replaced))
+    {
+        return e;
+    }
+    let (cause, why) = match &e {
+        Error::Conflict(m) => (format!("conflict: {m}"), "conflict"),
+        other => (other.to_string(), "error"),
+    };
+    let mut parts: Vec<String> = done
+        .iter()
+        .map(|o| format!("wave {}: {}", o.wave, o.status.as_str()))
+        .collect();
+    parts.push(format!("wave {failed}: not loaded: {why}"));
+    parts.extend(
+        rest.iter()
+            .map(|w| format!("wave {w}: not loaded: not attempted")),
+    );
+    Error::Partial {
+        message: format!(
+            "{cause}. This command stopped part-way: {}. The waves loaded or replaced stay committed; run the command again to load the others",
+            parts.join("; ")
+        ),
+        code: e.exit_code(),
     }
 }
 
@@ -535,44 +583,68 @@ async fn write_wave(
     previous: Option<&str>,
 ) -> Result<u64> {
     let spec = &r.spec;
-    let load_id = match &staged {
-        Some(s) => s.load_id.clone(),
-        None => new_load_id(&spec.wave),
-    };
     let mut versions: HashMap<String, i64> = HashMap::new();
     let mut cell_rows: Vec<CellStat> = Vec::new();
-    let (kind, respondents, rows) = match v {
+    let mut segments: Vec<String> = Vec::new();
+    // Small tables written before `cellstats` and `statements`: (table, rows).
+    let mut small: Vec<(&str, RecordBatch)> = Vec::new();
+    let (load_id, lease, kind, respondents, rows) = match v {
         Validated::Microdata(summary, raked) => {
-            let staged =
+            let mut staged =
                 staged.ok_or_else(|| Error::Other("a microdata wave was not staged".into()))?;
-            let version = match commit_responses(store, r, &staged).await {
-                Ok(v) => v,
-                Err(e) => {
-                    discard(store, &staged.paths, &staged.new_dirs).await;
-                    return Err(e);
+            let mut restaged = 0;
+            let version = loop {
+                match commit_responses(store, &staged).await {
+                    Ok(Some(v)) => break v,
+                    // Another writer added one of this wave's segment columns, spelled
+                    // differently, after these files were written: they are written
+                    // again with the table's spelling.
+                    Ok(None) if restaged < 3 => {
+                        restaged += 1;
+                        info!(event = "restage", wave = %spec.wave, "wave {}: a segment column was added meanwhile with another spelling; writing the files again", spec.wave);
+                        discard_staged(store, staged).await;
+                        let weights = raked.as_ref().map(|k| k.weights.clone());
+                        staged = stage_responses(store, r, weights, previous).await?.0;
+                    }
+                    Ok(None) => {
+                        discard_staged(store, staged).await;
+                        return Err(Error::Conflict(format!(
+                            "wave {}: other writers kept adding its segment columns with other spellings",
+                            spec.wave
+                        )));
+                    }
+                    Err(e) => {
+                        discard_staged(store, staged).await;
+                        return Err(e);
+                    }
                 }
             };
+            let load_id = staged.load_id.clone();
+            segments = staged.seg_names.clone();
             versions.insert(RESPONSES.into(), version);
             if !staged.seg_rows.is_empty() {
                 let batch = tables::segstats_batch(&spec.wave, &load_id, &staged.seg_rows)?;
-                versions.insert(
-                    SEGSTATS.into(),
-                    append_small(store, SEGSTATS, &load_id, batch).await?,
-                );
+                small.push((SEGSTATS, batch));
             }
             if let Some(raked) = &raked {
                 let batch = tables::weighting_batch(&spec.wave, &load_id, &raked.report)?;
-                versions.insert(
-                    WEIGHTING.into(),
-                    append_small(store, WEIGHTING, &load_id, batch).await?,
-                );
+                small.push((WEIGHTING, batch));
             }
             for ((k, g), acc) in &staged.cells {
                 cell_rows.push(cell_stat(spec.statements[*k].id.clone(), g.clone(), acc));
             }
-            ("microdata", Some(summary.respondents as i64), staged.rows)
+            let lease = staged.lease.take();
+            (
+                load_id,
+                lease,
+                "microdata",
+                Some(summary.respondents as i64),
+                staged.rows,
+            )
         }
         Validated::Cells(cells) => {
+            let load_id = new_load_id(&spec.wave);
+            let lease = lease::Lease::take(store, &spec.wave, &load_id, previous).await?;
             for c in &cells {
                 let n = c.n.map(|n| n as f64);
                 let p = c.pct / 100.0;
@@ -587,9 +659,50 @@ async fn write_wave(
                     pct: c.pct,
                 });
             }
-            ("cells", None, cells.len() as u64)
+            (load_id, Some(lease), "cells", None, cells.len() as u64)
         }
     };
+    let result = commit_rest(
+        store,
+        r,
+        load_id,
+        kind,
+        respondents,
+        segments,
+        versions,
+        small,
+        cell_rows,
+        previous,
+    )
+    .await;
+    if let Some(l) = lease {
+        l.release().await;
+    }
+    result.map(|()| rows)
+}
+
+/// The small tables and the catalog commit of a wave whose `responses` files (if any)
+/// are committed; then the cleanup of the load it replaced.
+#[allow(clippy::too_many_arguments)]
+async fn commit_rest(
+    store: &Store,
+    r: &Resolved,
+    load_id: String,
+    kind: &str,
+    respondents: Option<i64>,
+    segments: Vec<String>,
+    mut versions: HashMap<String, i64>,
+    small: Vec<(&str, RecordBatch)>,
+    mut cell_rows: Vec<CellStat>,
+    previous: Option<&str>,
+) -> Result<()> {
+    let spec = &r.spec;
+    for (name, batch) in small {
+        versions.insert(
+            name.to_string(),
+            append_small(store, name, &load_id, batch).await?,
+        );
+    }
     cell_rows.sort_by(|a, b| (&a.statement, &a.grp).cmp(&(&b.statement, &b.grp)));
     let batch = tables::cellstats_batch(&spec.wave, &load_id, &cell_rows)?;
     versions.insert(
@@ -642,11 +755,8 @@ async fn write_wave(
         spec: spec.spec_path.clone(),
         spec_sha256: r.spec_sha256.clone(),
         loaded_at: chrono::Utc::now().timestamp_micros(),
-        segments: spec
-            .respondent
-            .as_ref()
-            .map(|x| x.segments.clone())
-            .unwrap_or_default(),
+        // As the `responses` table spells them.
+        segments,
     };
     catalog::test_halt("data_committed").await;
     if let Err(e) = catalog::commit_entry(store, &entry, previous, &versions).await {
@@ -671,7 +781,7 @@ async fn write_wave(
     if let Some(old) = previous {
         cleanup_load(store, &spec.wave, old).await;
     }
-    Ok(rows)
+    Ok(())
 }
 
 /// Deletes the rows of a load that is no longer in the catalog. Failures are logged, not
@@ -754,10 +864,11 @@ fn holds_load(t: &DeltaTable, load_id: &str) -> bool {
     })
 }
 
-/// The `responses` table with a column for every segment of this wave: created if it
-/// does not exist, widened (a schema-only commit) when the wave brings new segments.
+/// The `responses` table with a column for every segment of this wave (matched without
+/// regard to case): created if it does not exist, widened (a schema-only commit) when
+/// the wave brings new segments.
 async fn responses_table(store: &Store, segments: &[String]) -> Result<DeltaTable> {
-    let mut table = match store.load(RESPONSES, None).await? {
+    let table = match store.load(RESPONSES, None).await? {
         Some(t) => t,
         None => {
             let mut columns = tables::responses_columns();
@@ -781,31 +892,26 @@ async fn responses_table(store: &Store, segments: &[String]) -> Result<DeltaTabl
             }
         }
     };
-    for _ in 0..5 {
-        let existing = responses_column_names(&table)?;
-        let missing: Vec<_> = segments
-            .iter()
-            .filter(|s| !existing.iter().any(|e| e.eq_ignore_ascii_case(s)))
-            .map(|s| tables::segment_column(s))
-            .collect();
-        if missing.is_empty() {
-            return Ok(table);
-        }
-        match table.clone().add_columns().with_fields(missing).await {
-            Ok(t) => return Ok(t),
-            Err(e) => {
-                // A concurrent writer changed the table: reload and look again.
-                warn!(event = "retry", "widening responses: {e}");
-                table = store
-                    .load(RESPONSES, None)
-                    .await?
-                    .ok_or_else(|| Error::Other("the responses table disappeared".into()))?;
-            }
-        }
+    let existing = responses_column_names(&table)?;
+    let missing: Vec<_> = segments
+        .iter()
+        .filter(|s| !existing.iter().any(|e| e.eq_ignore_ascii_case(s)))
+        .map(|s| tables::segment_column(s))
+        .collect();
+    if missing.is_empty() {
+        return Ok(table);
     }
-    Err(Error::Conflict(
-        "the responses table kept changing while adding segment columns".into(),
-    ))
+    // A schema-only commit. When another writer committed first (an append, or other
+    // new columns) it fails; the caller reads the table again and tries again.
+    table
+        .add_columns()
+        .with_fields(missing)
+        .with_commit_properties(CommitProperties::default().with_max_retries(0))
+        .await
+        .map_err(|e| {
+            warn!(event = "retry", "widening responses: {e}");
+            Error::Conflict(format!("adding segment columns to responses: {e}"))
+        })
 }
 
 fn cell_stat(statement: String, grp: String, acc: &microdata::CellAcc) -> CellStat {
@@ -834,9 +940,22 @@ struct Staged {
     /// Directories of a local store that this load created.
     new_dirs: Vec<PathBuf>,
     rows: u64,
+    /// The segment columns of the files, as `responses` spelled them when they were
+    /// written.
+    seg_names: Vec<String>,
     seg_rows: Vec<SegStat>,
     /// The cells of the write pass: with rim weighting, weighted by the final weights.
     cells: BTreeMap<(usize, String), microdata::CellAcc>,
+    /// Holds the load against `vacuum` until its catalog commit is done.
+    lease: Option<lease::Lease>,
+}
+
+/// Removes the files of a staged load that is not going to be committed, and its lease.
+async fn discard_staged(store: &Store, mut s: Staged) {
+    if let Some(l) = s.lease.take() {
+        l.release().await;
+    }
+    discard(store, &s.paths, &s.new_dirs).await;
 }
 
 /// Removes the files of a load that is not going to be committed (and, on a local
@@ -859,8 +978,6 @@ async fn discard(store: &Store, paths: &[object_store::path::Path], new_dirs: &[
     }
 }
 
-/// The segment columns of this wave's files: spelled as the `responses` table spells
-/// them where it has them (names match case-insensitively).
 /// The column names of the loaded `responses` table.
 fn responses_column_names(table: &DeltaTable) -> Result<Vec<String>> {
     Ok(table
@@ -872,12 +989,10 @@ fn responses_column_names(table: &DeltaTable) -> Result<Vec<String>> {
         .collect())
 }
 
-async fn file_segments(store: &Store, wave_segments: &[String]) -> Result<Vec<String>> {
-    let existing = match store.load(RESPONSES, None).await? {
-        Some(t) => responses_column_names(&t)?,
-        None => Vec::new(),
-    };
-    Ok(wave_segments
+/// Segment names as the columns `existing` spell them (names match without regard to
+/// case; the spelling already stored wins); a name not there keeps its own spelling.
+fn spelled(existing: &[String], segments: &[String]) -> Vec<String> {
+    segments
         .iter()
         .map(|s| {
             existing
@@ -886,7 +1001,18 @@ async fn file_segments(store: &Store, wave_segments: &[String]) -> Result<Vec<St
                 .cloned()
                 .unwrap_or_else(|| s.clone())
         })
-        .collect())
+        .collect()
+}
+
+/// The segment columns of this wave's files, spelled as the `responses` table spells
+/// them where it has them. The same spelling names the wave's segments in `segstats`
+/// and in the catalog.
+async fn file_segments(store: &Store, wave_segments: &[String]) -> Result<Vec<String>> {
+    let existing = match store.load(RESPONSES, None).await? {
+        Some(t) => responses_column_names(&t)?,
+        None => Vec::new(),
+    };
+    Ok(spelled(&existing, wave_segments))
 }
 
 /// Reads the source once more (or for the first time: a wave without rim weighting is
@@ -897,6 +1023,7 @@ async fn stage_responses(
     store: &Store,
     r: &Resolved,
     weights: Option<Vec<f64>>,
+    replaces: Option<&str>,
 ) -> Result<(Staged, microdata::Summary)> {
     let spec = r.spec.clone();
     let load_id = new_load_id(&spec.wave);
@@ -906,6 +1033,7 @@ async fn stage_responses(
         .map(|x| x.segments.clone())
         .unwrap_or_default();
     let seg_names = file_segments(store, &wave_segments).await?;
+    let staged_names = seg_names.clone();
     let dir = format!("{RESPONSES}/wave={}/load_id={load_id}", spec.wave);
     let new_dirs: Vec<PathBuf> = match store.url.to_file_path() {
         Ok(base) if store.is_local() => {
@@ -916,17 +1044,21 @@ async fn stage_responses(
                 .map(PathBuf::from)
                 .collect();
             out.reverse();
-            let mut d = base.clone();
-            for part in dir.split('/') {
-                d = d.join(part);
-                if !d.exists() {
-                    out.push(d.clone());
+            for sub in [dir.as_str(), lease::LEASES] {
+                let mut d = base.clone();
+                for part in sub.split('/') {
+                    d = d.join(part);
+                    if !d.exists() {
+                        out.push(d.clone());
+                    }
                 }
             }
             out
         }
         _ => Vec::new(),
     };
+    // Taken before the first file is written: `vacuum` leaves the load alone.
+    let lease = lease::Lease::take(store, &spec.wave, &load_id, replaces).await?;
     let (root, _) = store.object_store();
     let statements: Arc<Vec<String>> =
         Arc::new(spec.statements.iter().map(|s| s.id.clone()).collect());
@@ -1096,6 +1228,7 @@ async fn stage_responses(
     let (summary, (files, seg, last)) = match outcome {
         Ok(x) => x,
         Err(e) => {
+            lease.release().await;
             discard(store, &paths, &new_dirs).await;
             return Err(e);
         }
@@ -1121,7 +1254,7 @@ async fn stage_responses(
         })
         .collect();
     let seg_rows = match &last {
-        Some(last) => seg_stats(&spec, seg.into_cells(last)),
+        Some(last) => seg_stats(&spec, &staged_names, seg.into_cells(last)),
         None => Vec::new(),
     };
     let rows = rows_done.load(std::sync::atomic::Ordering::Relaxed);
@@ -1132,8 +1265,10 @@ async fn stage_responses(
             paths,
             new_dirs,
             rows,
+            seg_names: staged_names,
             seg_rows,
             cells: summary.cells.clone(),
+            lease: Some(lease),
         },
         summary,
     ))
@@ -1173,16 +1308,12 @@ fn close_file(
     Ok((rel, size, stats))
 }
 
-/// Segment statistics rows, sorted.
+/// Segment statistics rows, sorted; `names` are the segments as `responses` spells them.
 fn seg_stats(
     spec: &WaveSpec,
+    names: &[String],
     cells: Vec<(usize, String, String, Vec<microdata::CellAcc>)>,
 ) -> Vec<SegStat> {
-    let names = spec
-        .respondent
-        .as_ref()
-        .map(|r| r.segments.clone())
-        .unwrap_or_default();
     let mut rows: Vec<SegStat> = Vec::new();
     for (si, g, v, block) in cells {
         for (k, acc) in block.iter().enumerate() {
@@ -1207,51 +1338,82 @@ fn seg_stats(
 }
 
 /// Commits the staged files as one append to `responses` (creating or widening the
-/// table first). Returns the table version.
-async fn commit_responses(store: &Store, r: &Resolved, staged: &Staged) -> Result<i64> {
-    let wave_segments = r
-        .spec
-        .respondent
-        .as_ref()
-        .map(|x| x.segments.clone())
-        .unwrap_or_default();
-    let table = responses_table(store, &wave_segments).await?;
+/// table first). Returns the table version, or `None` when the table now spells one of
+/// the wave's segment columns otherwise than its files do (another writer added it
+/// meanwhile): the files must then be written again.
+///
+/// Another writer's commit in between (an append, or the schema-only commit of a wave
+/// that adds segment columns) is merged by trying again on the new table version.
+async fn commit_responses(store: &Store, staged: &Staged) -> Result<Option<i64>> {
     let load_id = &staged.load_id;
-    let actions: Vec<Action> = staged.adds.iter().cloned().map(Action::Add).collect();
-    let snapshot = table
-        .snapshot()
-        .map_err(|e| Error::delta("reading the responses table", e))?;
-    let done = CommitBuilder::from(CommitProperties::default())
-        .with_actions(actions)
-        .build(
-            Some(snapshot),
-            table.log_store(),
-            DeltaOperation::Write {
-                mode: SaveMode::Append,
-                partition_by: Some(PARTITIONS.iter().map(|s| s.to_string()).collect()),
-                predicate: None,
-            },
-        )
-        .await;
-    match done {
-        Ok(done) => Ok(done.version() as i64),
-        Err(e) => {
-            let e = Error::delta("committing responses", e);
-            // A commit whose answer was lost is retried and finds its version taken
-            // by itself; deltalake may then report a conflict. The table decides:
-            // files of this load (its id is unique) mean the commit landed.
-            match store.load(RESPONSES, None).await {
-                Ok(Some(t)) if matches!(e, Error::Conflict(_)) && holds_load(&t, load_id) => {
-                    info!(
-                        event = "commit_recognised",
-                        table = RESPONSES,
-                        "the responses commit did land"
-                    );
-                    Ok(t.version().unwrap_or(0) as i64)
+    let mut attempts = 0;
+    crate::store::commit_with_retries("committing responses", || {
+        attempts += 1;
+        let first = attempts == 1;
+        async move {
+            if !first {
+                // A commit whose answer was lost is retried and finds its version taken
+                // by itself. The table decides: files of this load (its id is unique)
+                // mean the commit landed.
+                if let Some(t) = store.load(RESPONSES, None).await? {
+                    if holds_load(&t, load_id) {
+                        info!(
+                            event = "commit_recognised",
+                            table = RESPONSES,
+                            "the responses commit did land"
+                        );
+                        return Ok(Some(t.version().unwrap_or(0) as i64));
+                    }
                 }
-                _ => Err(e),
             }
+            let table = responses_table(store, &staged.seg_names).await?;
+            let existing = responses_column_names(&table)?;
+            if spelled(&existing, &staged.seg_names) != staged.seg_names {
+                return Ok(None);
+            }
+            responses_barrier().await;
+            let actions: Vec<Action> = staged.adds.iter().cloned().map(Action::Add).collect();
+            let snapshot = table
+                .snapshot()
+                .map_err(|e| Error::delta("reading the responses table", e))?;
+            let done = CommitBuilder::from(CommitProperties::default())
+                .with_actions(actions)
+                .build(
+                    Some(snapshot),
+                    table.log_store(),
+                    DeltaOperation::Write {
+                        mode: SaveMode::Append,
+                        partition_by: Some(PARTITIONS.iter().map(|s| s.to_string()).collect()),
+                        predicate: None,
+                    },
+                )
+                .await
+                .map_err(|e| Error::delta("committing responses", e))?;
+            Ok(Some(done.version() as i64))
         }
+    })
+    .await
+}
+
+/// A hook for tests of concurrent writers: with `GAPTRACK_TEST_RESPONSES_BARRIER=DIR`, the
+/// first load of the process to reach its `responses` append (the table read, and
+/// widened for its segments) creates `DIR/<pid>.ready` and waits (at most 60 s) until
+/// `DIR/go` exists. Two loads that each add a column are so released with the table
+/// read before the other's schema-only commit: the first append then has to be tried
+/// again on the new version.
+async fn responses_barrier() {
+    static PASSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let Some(dir) = std::env::var_os("GAPTRACK_TEST_RESPONSES_BARRIER") else {
+        return;
+    };
+    if PASSED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let dir = PathBuf::from(dir);
+    let _ = std::fs::write(dir.join(format!("{}.ready", std::process::id())), b"");
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    while !dir.join("go").exists() && Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 }
 
@@ -1272,8 +1434,13 @@ pub async fn remove(store: &Store, wave: &str) -> Result<()> {
             ),
         )));
     };
-    catalog::remove_entry(store, wave, &entry.load_id).await?;
-    info!(event = "removed", wave, "wave {wave} removed");
-    cleanup_load(store, wave, &entry.load_id).await;
-    Ok(())
+    // Holds the removed load against `vacuum` while its rows are cleaned up here.
+    let lease = lease::Lease::take(store, wave, &new_load_id(wave), Some(&entry.load_id)).await?;
+    let result = catalog::remove_entry(store, wave, &entry.load_id).await;
+    if result.is_ok() {
+        info!(event = "removed", wave, "wave {wave} removed");
+        cleanup_load(store, wave, &entry.load_id).await;
+    }
+    lease.release().await;
+    result.map(|_| ())
 }

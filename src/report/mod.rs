@@ -351,6 +351,17 @@ pub async fn add_breakdowns(r: &mut Report, session: &Session, by: &[String]) ->
         .iter()
         .flat_map(|e| e.segments.iter().map(String::as_str))
         .collect();
+    // Segment names match without regard to case: `--by SIZE` names the stored `size`.
+    let by: Vec<String> = by
+        .iter()
+        .map(|s| {
+            known
+                .iter()
+                .find(|k| k.eq_ignore_ascii_case(s))
+                .map_or_else(|| s.clone(), |k| k.to_string())
+        })
+        .collect();
+    let by = by.as_slice();
     for segment in by {
         if !known.contains(segment.as_str()) {
             let listed = if known.is_empty() {

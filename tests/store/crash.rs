@@ -114,7 +114,7 @@ fn vacuum_and_check(
     new: &(Wave, Contents),
     what: &str,
 ) {
-    let o = d.vacuum(&["--retain-hours", "0"]);
+    let o = d.vacuum(&["--retain-hours", "0", "--force"]);
     check(&o, &format!("{what}: vacuum"));
     let raw = b.store(store);
     assert_no_stray_rows(&raw, &format!("{what}: after vacuum"));

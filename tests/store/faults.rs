@@ -296,7 +296,7 @@ fn transient_faults_s3() {
         proxy.set_rate(0);
         let shown = visible(&faulty);
         check(
-            &faulty.vacuum(&["--retain-hours", "0"]),
+            &faulty.vacuum(&["--retain-hours", "0", "--force"]),
             "vacuum after faults",
         );
         assert_no_stray_rows(&b.store(&faulty.store), &tag);
