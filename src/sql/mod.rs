@@ -691,8 +691,8 @@ pub(crate) mod tests {
         for (g, name) in ["marketing", "sales"].iter().enumerate() {
             for (i, w) in weights[g].iter().enumerate() {
                 csv.push_str(&format!("{name}-{i},{name},{w:?},{}", ["small", "large"][i % 2]));
-                for s in 0..statements {
-                    match answers[g][s][i] {
+                for answers in &answers[g] {
+                    match answers[i] {
                         0 => csv.push(','),
                         a => csv.push_str(&format!(",{a}")),
                     }

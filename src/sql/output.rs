@@ -24,8 +24,8 @@ enum Sink<W: Write + Send> {
         rows: usize,
         printed: bool,
     },
-    Csv(arrow::csv::Writer<W>),
-    Json(arrow::json::ArrayWriter<W>),
+    Csv(Box<arrow::csv::Writer<W>>),
+    Json(Box<arrow::json::ArrayWriter<W>>),
     Parquet(Box<parquet::arrow::ArrowWriter<W>>, Arc<Schema>),
 }
 
@@ -49,12 +49,12 @@ impl<W: Write + Send> RowWriter<W> {
                 rows: 0,
                 printed: false,
             },
-            OutputFormat::Csv => Sink::Csv(
+            OutputFormat::Csv => Sink::Csv(Box::new(
                 arrow::csv::WriterBuilder::new()
                     .with_header(true)
                     .build(out),
-            ),
-            OutputFormat::Json => Sink::Json(arrow::json::ArrayWriter::new(out)),
+            )),
+            OutputFormat::Json => Sink::Json(Box::new(arrow::json::ArrayWriter::new(out))),
             OutputFormat::Parquet => {
                 let portable = portable_schema(&schema);
                 let w = parquet::arrow::ArrowWriter::try_new(
