@@ -30,8 +30,8 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
-    /// Variance of the estimates in every view and report: kish (CONTRACT §6) or
-    /// linearized (Taylor, weights-only design). For `run`, overrides the config.
+    /// Variance of the estimates in every view and report: kish (Kish effective base,
+    /// the default) or linearized (Taylor, weights-only design); see docs/statistics.md. For `run`, overrides the config.
     #[arg(long, global = true, env = "GAPTRACK_VARIANCE", value_enum)]
     pub variance: Option<crate::sql::Variance>,
 

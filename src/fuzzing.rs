@@ -39,7 +39,7 @@ pub fn spec(data: &[u8]) {
 }
 
 const MICRODATA: &[&str] = &[
-    // SPSS .sav, the columns of tests/data/formats/wave.sav (its seeds reach deep)
+    // SPSS .sav, the columns of tests/data/formats/wave.sav (inputs built from it reach deep into the reader)
     r#"wave = "w"
 date = "2020-01-01"
 source = "w.sav"

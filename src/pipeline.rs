@@ -1,4 +1,4 @@
-//! The scheduled job (CONTRACT §7): `gaptrack run --config pipeline.toml` validates every
+//! The scheduled job (docs/commands.md, "The scheduled job"): `gaptrack run --config pipeline.toml` validates every
 //! matched wave, ingests the new or changed ones, then publishes the report.
 //!
 //! Relative paths in the config (store, wave globs, report output) are resolved against

@@ -1,4 +1,4 @@
-//! Wave specs (CONTRACT §3): one TOML file per wave, parsed strictly (unknown keys are
+//! Wave specs (docs/spec.md): one TOML file per wave, parsed strictly (unknown keys are
 //! errors) and validated as a whole, so every problem of a spec is reported at once with
 //! the spec's line.
 

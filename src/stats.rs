@@ -1,4 +1,4 @@
-//! The statistics of CONTRACT §6, as plain functions. The SQL views call them through
+//! The statistics of docs/statistics.md, as plain functions. The SQL views call them through
 //! the UDFs of `sql::udf`; tests check them against independently computed references
 //! (`tests/data/reference/formulas.json`).
 

@@ -1021,6 +1021,373 @@ fn readme_main_job_runs_on_the_sample_data() {
     assert!(!tmp.path().join("data/warehouse").exists());
 }
 
+/// The pages of the documentation: README.md and docs/*.md.
+fn doc_pages() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut pages = vec![root.join("README.md")];
+    for e in std::fs::read_dir(root.join("docs")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md") {
+            pages.push(p);
+        }
+    }
+    pages.sort();
+    pages
+}
+
+/// The lines of a markdown text outside fenced code blocks (a fence is a line starting
+/// with three backticks), with their 1-based numbers.
+fn prose_lines(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut fenced = false;
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with("```") {
+            fenced = !fenced;
+        } else if !fenced {
+            out.push((i + 1, line));
+        }
+    }
+    out
+}
+
+/// A line without its inline code spans (a run of n backticks up to the next run of
+/// exactly n), so that code is never read as a link.
+fn without_code_spans(line: &str) -> String {
+    let b: Vec<char> = line.chars().collect();
+    let run = |i: usize| b[i..].iter().take_while(|c| **c == '`').count();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != '`' {
+            out.push(b[i]);
+            i += 1;
+            continue;
+        }
+        let n = run(i);
+        let mut j = i + n;
+        let mut end = None;
+        while j < b.len() {
+            if b[j] == '`' {
+                let m = run(j);
+                if m == n {
+                    end = Some(j + m);
+                    break;
+                }
+                j += m;
+            } else {
+                j += 1;
+            }
+        }
+        match end {
+            Some(e) => {
+                out.push_str("CODE");
+                i = e;
+            }
+            None => {
+                out.extend(&b[i..i + n]);
+                i += n;
+            }
+        }
+    }
+    out
+}
+
+/// The anchors GitHub gives the headings of a markdown text: lower case, characters other
+/// than letters, digits, `_`, `-` and spaces dropped, spaces turned into `-`; a repeated
+/// slug gets `-1`, `-2`, ….
+fn heading_anchors(text: &str) -> Vec<String> {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (_, line) in prose_lines(text) {
+        let Some(title) = line.strip_prefix('#') else {
+            continue;
+        };
+        let title = title.trim_start_matches('#');
+        if !title.starts_with(' ') {
+            continue;
+        }
+        let slug: String = title
+            .trim()
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | ' '))
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect();
+        let n = seen.entry(slug.clone()).or_insert(0);
+        out.push(if *n == 0 {
+            slug.clone()
+        } else {
+            format!("{slug}-{n}")
+        });
+        *n += 1;
+    }
+    out
+}
+
+/// The targets of the inline links `[text](target)` of a markdown text, with their line.
+fn link_targets(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (no, line) in prose_lines(text) {
+        let line = without_code_spans(line);
+        let mut rest = line.as_str();
+        while let Some(at) = rest.find("](") {
+            let after = &rest[at + 2..];
+            let Some(end) = after.find(')') else { break };
+            let target = after[..end].split_whitespace().next().unwrap_or("");
+            out.push((no, target.to_string()));
+            rest = &after[end..];
+        }
+    }
+    out
+}
+
+/// The ```sql blocks of a markdown text: (line, SQL, params from a
+/// `<!-- params: a=x b=y -->` comment on the line right before the block).
+fn sql_blocks(text: &str) -> Vec<(usize, String, Vec<String>)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i].trim_end() == "```sql" {
+            let params = i
+                .checked_sub(1)
+                .and_then(|p| lines[p].trim().strip_prefix("<!-- params:"))
+                .and_then(|p| p.strip_suffix("-->"))
+                .map(|p| p.split_whitespace().map(String::from).collect())
+                .unwrap_or_default();
+            let end = (i + 1..lines.len())
+                .find(|j| lines[*j].starts_with("```"))
+                .expect("a ```sql block is closed");
+            out.push((i + 1, lines[i + 1..end].join("\n"), params));
+            i = end;
+        } else if lines[i].starts_with("```") {
+            // Skip other fenced blocks whole.
+            i = (i + 1..lines.len())
+                .find(|j| lines[*j].starts_with("```"))
+                .unwrap_or(lines.len());
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The tracked files of the repository (all files outside build output when git cannot
+/// list them).
+fn repository_files(root: &Path) -> Vec<PathBuf> {
+    if let Ok(o) = Command::new("git")
+        .current_dir(root)
+        .args(["ls-files", "-z"])
+        .output()
+    {
+        if o.status.success() && !o.stdout.is_empty() {
+            return o
+                .stdout
+                .split(|b| *b == 0)
+                .filter(|p| !p.is_empty())
+                .map(|p| root.join(String::from_utf8_lossy(p).as_ref()))
+                .collect();
+        }
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            if p.is_dir() {
+                if !["target", ".git", "warehouse", "report"].contains(&name.as_str()) {
+                    stack.push(p);
+                }
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// The documentation holds: (a) every relative link of README.md and docs/*.md resolves
+/// to a file of the repository, and its `#anchor` to a heading of the target; (b) no
+/// tracked file refers to a path outside the repository; (c) every ```sql block of the
+/// docs and every file of queries/ (by name, with the `--param`s of its `Usage:` line)
+/// runs on the fixture waves; (d) every table `SHOW TABLES` lists is documented in
+/// docs/sql.md (a heading naming it).
+#[test]
+fn docs_links_resolve_and_every_sql_example_runs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let canon_root = root.canonicalize().unwrap();
+    let pages = doc_pages();
+    assert!(pages.len() >= 7, "{pages:?}");
+
+    // (a) Links.
+    let mut problems = Vec::new();
+    let mut links = 0;
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        let shown = page.strip_prefix(root).unwrap().display().to_string();
+        for (no, target) in link_targets(&text) {
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            links += 1;
+            let (path, anchor) = match target.split_once('#') {
+                Some((p, a)) => (p, Some(a)),
+                None => (target.as_str(), None),
+            };
+            let file = if path.is_empty() {
+                page.clone()
+            } else {
+                page.parent().unwrap().join(path)
+            };
+            match file.canonicalize() {
+                Ok(f) if f.starts_with(&canon_root) && f.exists() => {
+                    if let Some(anchor) = anchor {
+                        let target_text = std::fs::read_to_string(&f).unwrap_or_default();
+                        if !heading_anchors(&target_text).iter().any(|a| a == anchor) {
+                            problems.push(format!(
+                                "{shown} line {no}: {target}: no heading with anchor #{anchor}"
+                            ));
+                        }
+                    }
+                }
+                Ok(_) => problems.push(format!(
+                    "{shown} line {no}: {target} is outside the repository"
+                )),
+                Err(_) => problems.push(format!("{shown} line {no}: {target} does not exist")),
+            }
+        }
+    }
+    assert!(
+        links > 50,
+        "only {links} links found: is the parser broken?"
+    );
+
+    // (b) No reference to a path outside the repository (the words are built here, so
+    // that this file does not contain them).
+    let outside = ["..", "/shared"].concat();
+    let contract = ["CONT", "RACT"].concat();
+    let mut files = 0;
+    for f in repository_files(root) {
+        let Ok(bytes) = std::fs::read(&f) else {
+            continue;
+        };
+        let Ok(text) = String::from_utf8(bytes) else {
+            continue;
+        };
+        files += 1;
+        for (i, line) in text.lines().enumerate() {
+            if line.contains(&outside) || line.contains(&contract) {
+                problems.push(format!(
+                    "{} line {}: refers outside the repository: {}",
+                    f.strip_prefix(root).unwrap_or(&f).display(),
+                    i + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    assert!(files > 100, "only {files} text files found");
+
+    // (c) Every SQL example of the docs, and every shipped query, runs on the fixture
+    // waves. The working directory is the repository, so `query NAME` runs the file
+    // queries/NAME.sql itself.
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let o = ingest_all(&store, &fixture());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let query = |sql: &str, params: &[String]| {
+        let mut c = bin();
+        c.current_dir(root)
+            .arg("--store")
+            .arg(&store)
+            .args(["query", sql, "--format", "csv"]);
+        for p in params {
+            c.arg("--param").arg(p);
+        }
+        c.output().unwrap()
+    };
+    let mut blocks = 0;
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        let shown = page.strip_prefix(root).unwrap().display().to_string();
+        for (no, sql, params) in sql_blocks(&text) {
+            blocks += 1;
+            let o = query(&sql, &params);
+            if !o.status.success() {
+                problems.push(format!(
+                    "{shown} line {no}: the SQL example exits {:?}: {}",
+                    o.status.code(),
+                    stderr(&o).trim()
+                ));
+            }
+        }
+    }
+    assert!(blocks >= 15, "only {blocks} SQL examples found");
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(root.join("queries")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "sql") {
+            names.push(p);
+        }
+    }
+    names.sort();
+    assert!(names.len() >= 9, "{names:?}");
+    for p in &names {
+        let name = p.file_stem().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(p).unwrap();
+        // `-- Usage: gaptrack query NAME --param a=x --param b=y` names the parameters.
+        let mut params = Vec::new();
+        if let Some(usage) = text.lines().find(|l| l.contains("Usage: gaptrack query")) {
+            let words: Vec<&str> = usage.split_whitespace().collect();
+            for w in words.windows(2) {
+                if w[0] == "--param" {
+                    params.push(w[1].to_string());
+                }
+            }
+        }
+        let o = query(&name, &params);
+        if !o.status.success() {
+            problems.push(format!(
+                "queries/{name}.sql exits {:?}: {}",
+                o.status.code(),
+                stderr(&o).trim()
+            ));
+        } else if stdout(&o).lines().count() < 2 {
+            problems.push(format!(
+                "queries/{name}.sql returns no row on the fixture waves"
+            ));
+        }
+    }
+
+    // (d) Every table and view SHOW TABLES lists is documented in docs/sql.md: a heading
+    // names `name` (schema public) or `store.name`; information_schema views are named.
+    let sql_md = std::fs::read_to_string(root.join("docs/sql.md")).unwrap();
+    let headings: Vec<&str> = prose_lines(&sql_md)
+        .into_iter()
+        .map(|(_, l)| l)
+        .filter(|l| l.starts_with('#'))
+        .collect();
+    let o = query("SHOW TABLES", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let listed = parse_csv(&stdout(&o));
+    assert!(listed.len() >= 20, "{listed:?}");
+    for row in &listed {
+        let (schema, table) = (&row["table_schema"], &row["table_name"]);
+        let documented = match schema.as_str() {
+            "public" => headings.iter().any(|h| h.contains(&format!("`{table}`"))),
+            "store" => headings
+                .iter()
+                .any(|h| h.contains(&format!("`store.{table}`"))),
+            _ => sql_md.contains(&format!("`{schema}.{table}`")),
+        };
+        if !documented {
+            problems.push(format!("{schema}.{table} is not documented in docs/sql.md"));
+        }
+    }
+
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// A wave without rim weighting is validated and written in one pass: its files are
 /// staged, and removed again when it, or another wave of the command, is invalid.
 /// Here the problem shows only at the end of the source (a repeated respondent id, found
@@ -1137,10 +1504,16 @@ fn no_statement_aborts() {
     assert_eq!(query_csv(&store, &q), "n,s\n1500,1500\n");
     // Too deep: refused before planning.
     for (sql, what) in [
-        (format!("SELECT {}", chain(10_000, " + ", "1")), "levels deep"),
+        (
+            format!("SELECT {}", chain(10_000, " + ", "1")),
+            "levels deep",
+        ),
         (chain(3_000, " UNION ALL ", "SELECT 1"), "SELECTs"),
         (
-            format!("SELECT * FROM waves WHERE {}", chain(5_000, " OR ", "wave = 'x'")),
+            format!(
+                "SELECT * FROM waves WHERE {}",
+                chain(5_000, " OR ", "wave = 'x'")
+            ),
             "levels deep",
         ),
     ] {
@@ -1157,10 +1530,24 @@ fn no_statement_aborts() {
     ];
     let o = run_limited(&store, None, &env, &["query", cross, "--format", "csv"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("GAPTRACK_MEMORY_LIMIT"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("GAPTRACK_MEMORY_LIMIT"),
+        "{}",
+        stderr(&o)
+    );
     // Under an address-space limit the default memory limit follows it.
-    let o = run_limited(&store, Some(3 << 20), &[("GAPTRACK_SPILL_LIMIT", "0")], &["query", cross, "--format", "csv"]);
-    assert!(matches!(o.status.code(), Some(0 | 1)), "{:?}: {}", o.status, stderr(&o));
+    let o = run_limited(
+        &store,
+        Some(3 << 20),
+        &[("GAPTRACK_SPILL_LIMIT", "0")],
+        &["query", cross, "--format", "csv"],
+    );
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "{:?}: {}",
+        o.status,
+        stderr(&o)
+    );
     // A result far larger than the memory the process may use streams to its end.
     let big = "SELECT repeat('x', 1000) AS s FROM generate_series(1, 1500000)";
     let out = tmp.path().join("big.csv");
@@ -1168,7 +1555,14 @@ fn no_statement_aborts() {
         &store,
         Some(2 << 20),
         &[],
-        &["query", big, "--format", "csv", "--output", out.to_str().unwrap()],
+        &[
+            "query",
+            big,
+            "--format",
+            "csv",
+            "--output",
+            out.to_str().unwrap(),
+        ],
     );
     assert!(o.status.success(), "{:?}: {}", o.status, stderr(&o));
     assert_eq!(std::fs::metadata(&out).unwrap().len(), 2 + 1_500_000 * 1001);

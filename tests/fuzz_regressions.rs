@@ -1,7 +1,7 @@
 //! Replays, under `cargo test`, the inputs the fuzzers found (`fuzz/regressions/<target>/`)
 //! and the files every fuzzing run starts from (the specs and data files of
 //! `tests/data/`), through the same checks as the fuzz targets (`gaptrack::fuzzing`): no
-//! panic, no empty message, consistent results. See the README's "Fuzzing" section.
+//! panic, no empty message, consistent results. See docs/development.md, "Fuzzing".
 
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,4 @@
-//! The formulas of CONTRACT §6 against reference values computed independently with
+//! The formulas of docs/statistics.md against reference values computed independently with
 //! statsmodels and scipy (`tests/reference/make_reference.py` wrote
 //! `tests/data/reference/formulas.json`; provenance in `tests/reference/README.md`).
 

@@ -1,5 +1,5 @@
 //! `gaptrack-sample`: writes the sample data of gaptrack, a yearly "Sales & Marketing
-//! Alignment Benchmark" with one wide CSV file and one wave spec (CONTRACT §3) per wave.
+//! Alignment Benchmark" with one wide CSV file and one wave spec (docs/spec.md) per wave.
 //!
 //! Every wave asks respondents from sales, marketing and other functions (operations, IT,
 //! customer service) whether they agree with the same statements on a 5-point scale

@@ -1,4 +1,4 @@
-//! The published report (CONTRACT §8): the year-over-year trend of one pair of groups,
+//! The published report (docs/report.md): the year-over-year trend of one pair of groups,
 //! built from the views through SQL and rendered as `trend.csv`, `trend.json`,
 //! `trend.md` and `index.html`. The same store state gives byte-identical files.
 

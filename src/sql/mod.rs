@@ -62,10 +62,10 @@ pub fn query_text(name: &str) -> Option<&'static str> {
     QUERIES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }
 
-/// Variance method of the views (CONTRACT §6 uses Kish).
+/// Variance method of the views (the default is Kish; see docs/statistics.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Variance {
-    /// Kish effective base (CONTRACT §6).
+    /// Kish effective base: var(p) = p(1−p) / n_eff, n_eff = (Σw)² / Σw².
     #[default]
     Kish,
     /// Taylor-linearized variance of a weighted proportion (weights-only design).

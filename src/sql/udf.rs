@@ -1,4 +1,4 @@
-//! The statistics of CONTRACT §6 as SQL scalar functions, so analysts can use the same
+//! The statistics of docs/statistics.md as SQL scalar functions, so analysts can use the same
 //! formulas in their own queries:
 //!
 //! | function | returns |

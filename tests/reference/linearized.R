@@ -1,5 +1,5 @@
-# Reference values of the linearized (Taylor) variance of CONTRACT §6 / README
-# "Statistics", computed with R's survey package from the fixture waves.
+# Reference values of the linearized (Taylor) variance of docs/statistics.md
+# ("Variance methods"), computed with R's survey package from the fixture waves.
 #
 #   apt-get install r-base-core r-cran-survey
 #   Rscript tests/reference/linearized.R > tests/sql/agreement_linearized.slt
@@ -48,7 +48,7 @@ for (w in waves) {
     est <- svyby(~agree, ~grp, des, svymean, na.rm = TRUE)
     answered_by_grp <- tapply(answered, d$grp, sum)
     for (i in seq_len(nrow(est))) {
-      # A group without an answer has no agreement row (CONTRACT §6).
+      # A group without an answer has no agreement row (docs/sql.md, `agreement`).
       if (answered_by_grp[[as.character(est$grp[i])]] == 0) next
       out <- rbind(out, data.frame(wave = w$id, statement = s$id, grp = as.character(est$grp[i]),
                                    pct = 100 * est$agree[i], se = 100 * SE(est)[i],

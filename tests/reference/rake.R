@@ -1,4 +1,4 @@
-# Reference rim weights for gaptrack's [weighting] (README "Weighting"), computed with
+# Reference rim weights for gaptrack's [weighting] (docs/weighting.md), computed with
 # R's survey package. Run from the repository root:
 #
 #   apt-get install r-base-core r-cran-survey
