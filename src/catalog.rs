@@ -8,8 +8,8 @@ use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
 use deltalake::DeltaTable;
 
-use crate::error::{Error, Result};
 use crate::error::InputError;
+use crate::error::{Error, Result};
 use crate::store::{commit_with_retries, CommitError, Store, DATA_TABLES, WAVES};
 use crate::tables::{self, CatalogEntry};
 
@@ -53,7 +53,6 @@ pub async fn read(table: &DeltaTable) -> Result<Vec<CatalogEntry>> {
     let batches = ctx.read_table(provider)?.collect().await?;
     tables::catalog_from_batches(&batches)
 }
-
 
 /// The latest catalog.
 pub async fn current(store: &Store) -> Result<Catalog> {

@@ -380,8 +380,8 @@ pub async fn write_rows(
     schema: std::sync::Arc<arrow::datatypes::Schema>,
     mut rows: datafusion::execution::SendableRecordBatchStream,
 ) -> Result<()> {
-    use futures::StreamExt;
     use crate::sql::output::RowWriter;
+    use futures::StreamExt;
     let Some(target) = target else {
         let out = Stdout {
             out: std::io::BufWriter::new(std::io::stdout()),

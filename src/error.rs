@@ -141,6 +141,11 @@ pub enum Error {
     #[error("{0}")]
     Arrow(#[from] arrow::error::ArrowError),
 
+    /// A staging thread of ingest stopped because another one failed first (internal: the
+    /// first error is the one reported).
+    #[error("a responses writer stopped")]
+    WriterStopped,
+
     #[error("{0}")]
     Other(String),
 }
@@ -168,13 +173,9 @@ impl Error {
             deltalake::DeltaTableError::ObjectStore { source } => {
                 return Error::object_store(format!("store {context}"), source)
             }
-            deltalake::DeltaTableError::Parquet {
-                source: parquet::errors::ParquetError::External(inner),
-            } => match inner.downcast::<object_store::Error>() {
-                Ok(e) => return Error::object_store(format!("store {context}"), *e),
-                Err(inner) => deltalake::DeltaTableError::Parquet {
-                    source: parquet::errors::ParquetError::External(inner),
-                },
+            deltalake::DeltaTableError::Parquet { .. } => match storage_cause(&source) {
+                Some(cause) => return Error::Other(format!("store {context}: {cause}")),
+                None => source,
             },
             other => other,
         };
@@ -207,6 +208,21 @@ impl From<datafusion::error::DataFusionError> for Error {
     fn from(e: datafusion::error::DataFusionError) -> Self {
         Error::DataFusion(Box::new(e))
     }
+}
+
+/// The storage's own words in an error chain: the first object-store or I/O error in it.
+fn storage_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur = Some(e);
+    while let Some(x) = cur {
+        if let Some(os) = x.downcast_ref::<object_store::Error>() {
+            return Some(os.to_string());
+        }
+        if let Some(io) = x.downcast_ref::<std::io::Error>() {
+            return Some(io.to_string());
+        }
+        cur = x.source();
+    }
+    None
 }
 
 fn is_conflict(e: &deltalake::DeltaTableError) -> bool {

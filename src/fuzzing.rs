@@ -1,6 +1,6 @@
 //! The checks behind the fuzz targets (`fuzz/`, run with `cargo fuzz`), in the library so
 //! that the inputs the fuzzers found are replayed by `cargo test` too
-//! (`tests/fuzz_regressions.rs` over `fuzz/regressions/`). Each function takes arbitrary
+//! (`tests/it/fuzz_regressions.rs` over `fuzz/regressions/`). Each function takes arbitrary
 //! bytes and panics only when gaptrack breaks a promise: a panic on input, an empty error
 //! message, or an accepted input whose result is inconsistent.
 

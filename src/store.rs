@@ -379,7 +379,9 @@ impl Store {
             .filter_map(|o| {
                 let file = o.location.filename()?;
                 let stem = file.strip_suffix(".json")?;
-                (stem.len() == 20).then(|| stem.parse::<i64>().ok()).flatten()
+                (stem.len() == 20)
+                    .then(|| stem.parse::<i64>().ok())
+                    .flatten()
             })
             .max())
     }
@@ -1671,7 +1673,6 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RedactingStderr {
         RedactingWriter
     }
 }
-
 
 /// Storage options as deltalake wants them (unused keys are fine).
 pub fn no_options() -> HashMap<String, String> {

@@ -11,7 +11,7 @@
 //!
 //! Files are standard Parquet (format v1 data pages, `RLE_DICTIONARY`/`PLAIN`, zstd,
 //! chunk statistics) that any reader opens; tests read them back with the Parquet reader,
-//! and tests/interop.rs with Python `deltalake` and Polars.
+//! and tests/it/interop.rs with Python `deltalake` and Polars.
 
 use std::collections::HashMap;
 use std::sync::Arc;

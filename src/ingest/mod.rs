@@ -42,8 +42,6 @@ use crate::tables::{self, CatalogEntry, CellStat, SegStat, StatementRow, PARTITI
 /// Whether to draw a progress bar on stderr (set by the CLI for text output on a TTY).
 pub static PROGRESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-const WRITER_STOPPED: &str = "a responses writer stopped";
-
 /// What happened to one wave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -1127,7 +1125,7 @@ async fn stage_responses(
                     last = Some(chunk);
                 }
                 if failed.load(std::sync::atomic::Ordering::SeqCst) {
-                    return Err(Error::Other(WRITER_STOPPED.into()));
+                    return Err(Error::WriterStopped);
                 }
                 if let Some(c) = cur.take() {
                     files.push(close_file(&handle, c, &put_err)?);
@@ -1154,8 +1152,7 @@ async fn stage_responses(
             let mut keyer = longfile::Keyer::new(n_statements, n_segments);
             let read = microdata::read(&spec, &path, &shown, weights.as_deref(), |row| {
                 if let Some(chunk) = keyer.push(row) {
-                    tx.send(chunk)
-                        .map_err(|_| Error::Other(WRITER_STOPPED.into()))?;
+                    tx.send(chunk).map_err(|_| Error::WriterStopped)?;
                 }
                 Ok(())
             })
@@ -1171,8 +1168,7 @@ async fn stage_responses(
             match read {
                 Ok(summary) => {
                     // The last chunk, even if empty: it carries the final dictionaries.
-                    tx.send(keyer.take())
-                        .map_err(|_| Error::Other(WRITER_STOPPED.into()))?;
+                    tx.send(keyer.take()).map_err(|_| Error::WriterStopped)?;
                     Ok(summary)
                 }
                 Err(e) => {
@@ -1220,7 +1216,7 @@ async fn stage_responses(
         (Ok(summary), Ok(enc)) => Ok((summary, enc)),
         // A reader error (bad input, a changed source) comes first; an encoder that
         // stopped only because of it is not the cause.
-        (Err(e), _) if !matches!(&e, Error::Other(m) if m == WRITER_STOPPED) => Err(e),
+        (Err(e), _) if !matches!(&e, Error::WriterStopped) => Err(e),
         (Err(e), enc) => Err(enc.err().unwrap_or(e)),
         (Ok(_), Err(e)) => Err(e),
     };

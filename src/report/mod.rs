@@ -15,6 +15,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 
 use crate::error::{Error, Result};
+use crate::sql::quote_lit;
 use crate::sql::Session;
 use model::*;
 pub use publish::{publish, publish_to, refuse_inside_store, Manifest, ManifestFile, MANIFEST};
@@ -70,10 +71,6 @@ pub fn parse_pair(s: &str) -> std::result::Result<(String, String), String> {
     }
 }
 
-fn q(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 fn f64s(b: &RecordBatch, name: &str) -> Result<Vec<Option<f64>>> {
     let c = cast(b.column_by_name(name).expect("column"), &DataType::Float64)?;
     let a = c.as_primitive::<Float64Type>();
@@ -125,10 +122,10 @@ pub async fn build(session: &Session, a: &str, b: &str) -> Result<Report> {
          LEFT JOIN statements st ON st.wave = g.wave AND st.statement = g.statement
          WHERE g.group_a = {qlo} AND g.group_b = {qhi}
          ORDER BY g.date, g.wave, g.statement",
-        qa = q(a),
-        qb = q(b),
-        qlo = q(lo),
-        qhi = q(hi)
+        qa = quote_lit(a),
+        qb = quote_lit(b),
+        qlo = quote_lit(lo),
+        qhi = quote_lit(hi)
     );
     let batches = session.ctx.sql(&sql).await?.collect().await?;
     if batches.iter().all(|b| b.num_rows() == 0) {
@@ -413,9 +410,9 @@ pub async fn add_breakdowns(r: &mut Report, session: &Session, by: &[String]) ->
              LEFT JOIN statements st ON st.wave = g.wave AND st.statement = g.statement
              WHERE g.segment = {qs} AND g.group_a = {qlo} AND g.group_b = {qhi}
              ORDER BY g.date, g.wave, g.statement, g.segment_value",
-            qs = q(segment),
-            qlo = q(lo),
-            qhi = q(hi)
+            qs = quote_lit(segment),
+            qlo = quote_lit(lo),
+            qhi = quote_lit(hi)
         );
         let batches = session.ctx.sql(&sql).await?.collect().await?;
         let settings = session.settings;

@@ -175,7 +175,8 @@ fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-fn quote_lit(s: &str) -> String {
+/// A SQL string literal.
+pub fn quote_lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
@@ -681,7 +682,9 @@ pub(crate) mod tests {
             "wave = \"{id}\"\ndate = \"{date}\"\nsource = \"{id}.csv\"\n\n[respondent]\nid = \"id\"\ngroup = \"grp\"\nweight = \"w\"\nsegments = [\"size\"]\n\n[scale]\npoints = 5\nagree = [4, 5]\n"
         );
         for s in 0..statements {
-            spec.push_str(&format!("\n[statements.s{s}]\ncolumn = \"q{s}\"\ntext = \"Statement {s}\"\n"));
+            spec.push_str(&format!(
+                "\n[statements.s{s}]\ncolumn = \"q{s}\"\ntext = \"Statement {s}\"\n"
+            ));
         }
         let mut csv = String::from("id,grp,w,size");
         for s in 0..statements {
@@ -690,7 +693,10 @@ pub(crate) mod tests {
         csv.push('\n');
         for (g, name) in ["marketing", "sales"].iter().enumerate() {
             for (i, w) in weights[g].iter().enumerate() {
-                csv.push_str(&format!("{name}-{i},{name},{w:?},{}", ["small", "large"][i % 2]));
+                csv.push_str(&format!(
+                    "{name}-{i},{name},{w:?},{}",
+                    ["small", "large"][i % 2]
+                ));
                 for answers in &answers[g] {
                     match answers[i] {
                         0 => csv.push(','),
@@ -805,7 +811,9 @@ pub(crate) mod tests {
         let spec = write_wave(dir.path(), "w", "2021-01-31", &weights, &answers);
         let specs = crate::ingest::load_specs(&[spec]).unwrap();
         crate::ingest::ingest(&store, specs, false).await.unwrap();
-        let session = Session::open(&store, None, Settings::default()).await.unwrap();
+        let session = Session::open(&store, None, Settings::default())
+            .await
+            .unwrap();
         let (_, rows) = query::run(
             &session,
             "SELECT min(pct), max(pct), min(se), max(se) FROM agreement",

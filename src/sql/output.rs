@@ -129,8 +129,7 @@ impl<W: Write + Send> RowWriter<W> {
                         .iter()
                         .map(|f| f.name().as_str())
                         .collect();
-                    writeln!(out, "(no rows; columns: {})", names.join(", "))
-                        .map_err(write_err)?;
+                    writeln!(out, "(no rows; columns: {})", names.join(", ")).map_err(write_err)?;
                 }
                 out
             }

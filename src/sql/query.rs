@@ -7,12 +7,12 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
 use datafusion::common::ParamValues;
 use datafusion::dataframe::DataFrame;
-use datafusion::execution::SendableRecordBatchStream;
-use futures::TryStreamExt;
 use datafusion::execution::context::SQLOptions;
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::scalar::ScalarValue;
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
+use futures::TryStreamExt;
 
 use crate::error::{Error, Result};
 use crate::sql::Session;
@@ -106,10 +106,7 @@ pub async fn run(
     let (schema, stream) = stream(session, sql, params).await?;
     let started = std::time::Instant::now();
     let batches: Vec<RecordBatch> = stream.try_collect().await.map_err(execution_error)?;
-    tracing::debug!(
-        run_ms = started.elapsed().as_secs_f64() * 1e3,
-        "query ran"
-    );
+    tracing::debug!(run_ms = started.elapsed().as_secs_f64() * 1e3, "query ran");
     Ok((schema, batches))
 }
 

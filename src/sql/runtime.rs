@@ -74,7 +74,11 @@ pub fn parse_size(s: &str, of: Option<u64>) -> std::result::Result<u64, String> 
     let bad = || {
         format!(
             "not a size: give bytes with an optional unit (512M, 4G, 4GiB){}",
-            if of.is_some() { " or a share (25%)" } else { "" }
+            if of.is_some() {
+                " or a share (25%)"
+            } else {
+                ""
+            }
         )
     };
     if let (Some(pct), Some(total)) = (t.strip_suffix('%'), of) {
@@ -121,11 +125,14 @@ fn meminfo_total() -> Option<u64> {
 }
 
 fn cgroup_limit() -> Option<u64> {
-    ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]
-        .iter()
-        .filter_map(|p| std::fs::read_to_string(p).ok())
-        .filter_map(|s| s.trim().parse::<u64>().ok())
-        .min()
+    [
+        "/sys/fs/cgroup/memory.max",
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    ]
+    .iter()
+    .filter_map(|p| std::fs::read_to_string(p).ok())
+    .filter_map(|s| s.trim().parse::<u64>().ok())
+    .min()
 }
 
 /// `ulimit -v`, less what the process already maps (the binary, its threads' stacks).

@@ -1,7 +1,7 @@
 """Reads a gaptrack store with Python `deltalake` alone, as an outside engine should while
 loads may be in flight: the catalog `<store>/waves` names each wave's live load, and
 `<store>/responses` is joined on it. Prints, per wave, the live rows, the sum of `value`
-and the distinct respondents, as JSON (used by tests/store/crash.rs)."""
+and the distinct respondents, as JSON (used by tests/it/store/crash.rs)."""
 import json
 import sys
 

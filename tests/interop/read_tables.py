@@ -1,5 +1,5 @@
 """Reads a gaptrack store with other Delta readers (Python `deltalake` and Polars'
-`read_delta`), unaided, and prints what tests/interop.rs compares with gaptrack's own
+`read_delta`), unaided, and prints what tests/it/interop.rs compares with gaptrack's own
 answers: row counts per table, and agreement per wave x statement x group computed here
 from the stored microdata (weighted share of agree among answers)."""
 import json

@@ -18,7 +18,7 @@
 #   Bounded raking's solution is w = clip(exp(x'lambda), lower, upper) meeting the
 #   margins; gaptrack's rake-then-clip iteration (weightipy's scheme) reaches the same
 #   weights when, as here, a weight that hits a cap stays at it (the comparison in
-#   tests/weighting.rs checks that it does on this wave).
+#   tests/it/weighting.rs checks that it does on this wave).
 suppressPackageStartupMessages(library(survey))
 
 set.seed(20261124)

@@ -7,6 +7,7 @@
 //! The fixtures are copies of `good.toml` / `good.csv` with one thing broken; the comment
 //! on the first line of each spec says what. `make_fixtures.py` writes them all.
 
+use crate::support::{snapshot, stderr};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -139,31 +140,6 @@ fn gaptrack(store: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-/// Every file (with its bytes) and directory under `dir`.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                out.insert(p.clone(), None);
-                stack.push(p);
-            } else {
-                out.insert(p.clone(), Some(std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    out
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]

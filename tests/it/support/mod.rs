@@ -1,5 +1,6 @@
-//! Test support for the store tests: child processes with time limits, the loopback
-//! S3 (moto) and Azure (Azurite) servers, and the few raw HTTP calls that set them up.
+//! Test support shared by every module: the `gaptrack` binary and what it printed,
+//! snapshots of directories, child processes with time limits, the loopback S3 (moto)
+//! and Azure (Azurite) servers, and the few raw HTTP calls that set them up.
 //!
 //! The servers are found through environment variables that `.ci/run` exports:
 //! `GAPTRACK_MOTO` (moto's `moto_server`) and `GAPTRACK_AZURITE` (`azurite-blob`). They
@@ -13,6 +14,48 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+/// The `gaptrack` binary, without a store from the environment.
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gaptrack"));
+    c.env_remove("GAPTRACK_STORE");
+    c
+}
+
+/// `gaptrack --store STORE ARGS…`, run to its end.
+pub fn run(store: &Path, args: &[&str]) -> std::process::Output {
+    bin().arg("--store").arg(store).args(args).output().unwrap()
+}
+
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Every file (with its bytes) and directory (`None`) under `dir`: a store or an output
+/// directory is "unchanged" when this is equal.
+pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Option<Vec<u8>>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.insert(p.clone(), None);
+                stack.push(p);
+            } else {
+                out.insert(p.clone(), Some(std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out
+}
 
 /// What a finished process printed.
 #[derive(Debug, Clone)]

@@ -4,15 +4,10 @@
 //! files, with R and survey versions in their header). Expected agreement figures are
 //! computed here from R's weights and the raw answers.
 
+use crate::support::{bin, run, stderr, stdout};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gaptrack"));
-    c.env_remove("GAPTRACK_STORE");
-    c
-}
 
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/weighting")
@@ -22,17 +17,6 @@ fn reference(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/reference")
         .join(name)
-}
-
-fn run(store: &Path, args: &[&str]) -> Output {
-    bin().arg("--store").arg(store).args(args).output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).to_string()
-}
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
 }
 
 fn query_csv(store: &Path, sql: &str) -> Vec<Vec<String>> {

@@ -1,0 +1,27 @@
+//! The integration tests, in one binary (each module was a test binary of its own; one
+//! link of a datafusion-sized binary instead of nine). Shared helpers are in `support`.
+//! The SQL views are tested apart, by the sqllogictest runner `tests/sqllogic.rs`.
+//!
+//! | module | what it checks |
+//! |---|---|
+//! | `bad_input` | every kind of invalid input: exit 3, a message naming file, line, column and value, the store untouched |
+//! | `browser` | the published page rendered by headless Chromium |
+//! | `cli` | the `gaptrack` binary end to end: exit codes, replace, unchanged, remove, formats, reports, docs examples |
+//! | `formats` | the same wave in every source format loads to the same rows |
+//! | `fuzz_regressions` | inputs the fuzzers found, replayed |
+//! | `interop` | the tables read by Python deltalake and Polars |
+//! | `stats_reference` | the formulas against statsmodels, scipy and R references |
+//! | `store` | store conformance on local disk, memory, S3 (moto) and Azure (Azurite); concurrency, kill -9, faults, credentials, vacuum, `--as-of` |
+//! | `weighting` | rim weighting against R's `survey::rake` |
+
+mod support;
+
+mod bad_input;
+mod browser;
+mod cli;
+mod formats;
+mod fuzz_regressions;
+mod interop;
+mod stats_reference;
+mod store;
+mod weighting;
