@@ -8,7 +8,6 @@
 //! on the first line of each spec says what. `make_fixtures.py` writes them all.
 
 use crate::support::{snapshot, stderr};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -8,7 +8,6 @@
 //! rows of wave.csv (see `write_parquet`); the `.sav` files were written by ReadStat
 //! (pyreadstat) with tests/data/formats/make_sav.py.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;

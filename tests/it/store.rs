@@ -1999,7 +1999,7 @@ fn every_version_reads_back_as_it_was() {
             );
             loaded.insert(id);
             block_on(async {
-                let specs = gaptrack::ingest::load_specs(&[w.spec.clone()])?;
+                let specs = gaptrack::ingest::load_specs(std::slice::from_ref(&w.spec))?;
                 gaptrack::ingest::ingest(&store, specs, false)
                     .await
                     .map(|_| ())
