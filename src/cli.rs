@@ -108,7 +108,7 @@ pub struct QueryArgs {
     /// SQL text, a file stem of queries/ (e.g. gap_trend), or a table/view name.
     #[arg(conflicts_with = "file", required_unless_present = "file")]
     pub sql: Option<String>,
-    /// Read the SQL from a file.
+    /// Read the SQL from a file (`-`: standard input).
     #[arg(short = 'f', long = "file")]
     pub file: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]

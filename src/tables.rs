@@ -31,6 +31,14 @@ pub fn responses_columns() -> Vec<StructField> {
     ]
 }
 
+/// Whether `name` is one of the fixed [`responses_columns`] (any other column of the
+/// table is a segment).
+pub fn is_responses_column(name: &str) -> bool {
+    responses_columns()
+        .iter()
+        .any(|f| f.name().eq_ignore_ascii_case(name))
+}
+
 /// The Arrow fields of a `responses` data file before its segment columns:
 /// [`responses_columns`] without the partition columns `wave` and `load_id`.
 pub fn responses_file_fields() -> Vec<Field> {

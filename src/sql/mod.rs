@@ -412,16 +412,6 @@ impl Session {
         };
         // Segment columns: every column of the stored responses table beyond the fixed
         // ones (the table gains one when a wave brings a new segment).
-        let fixed = [
-            "wave",
-            "load_id",
-            "respondent",
-            "grp",
-            "weight",
-            "statement",
-            "value",
-            "agree",
-        ];
         let seg_cols: String = schema
             .table(RESPONSES)
             .await?
@@ -430,7 +420,7 @@ impl Session {
                     .fields()
                     .iter()
                     .map(|f| f.name().clone())
-                    .filter(|n| !fixed.contains(&n.as_str()))
+                    .filter(|n| !tables::is_responses_column(n))
                     .map(|n| format!(", {}", quote_ident(&n)))
                     .collect()
             })

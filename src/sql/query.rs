@@ -40,6 +40,16 @@ pub enum QuerySource {
 /// (`SELECT * FROM name`), or SQL text.
 pub fn resolve(src: &QuerySource, session: &Session) -> Result<String> {
     match src {
+        QuerySource::File(p) if p.as_os_str() == "-" => {
+            let mut sql = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut sql).map_err(|e| {
+                Error::input(crate::error::InputError::new(
+                    "standard input",
+                    format!("cannot read the SQL: {}", crate::spec::io_reason(&e)),
+                ))
+            })?;
+            Ok(sql)
+        }
         QuerySource::File(p) => std::fs::read_to_string(p).map_err(|e| {
             Error::input(crate::error::InputError::new(
                 p.display().to_string(),
@@ -156,7 +166,7 @@ pub fn execution_error(e: datafusion::error::DataFusionError) -> Error {
             Error::Other(format!("reading the store failed: {msg}"))
         }
         _ if io => Error::Other(format!("reading the store failed: {msg}")),
-        _ => Error::Query(format!("SQL error: {}", first_line(&e.to_string()))),
+        _ => Error::Query(format!("SQL error: {}", sql_message(&e))),
     }
 }
 
@@ -200,9 +210,6 @@ async fn plan(session: &Session, sql: &str, params: &[(String, String)]) -> Resu
             return Err(execution_error(e));
         }
     };
-    if params.is_empty() {
-        return Ok(df);
-    }
     let types = df
         .logical_plan()
         .get_parameter_types()
@@ -223,15 +230,18 @@ async fn plan(session: &Session, sql: &str, params: &[(String, String)]) -> Resu
         };
         map.insert(k.clone(), value);
     }
-    for k in types.keys() {
-        if !map.contains_key(k) {
-            return Err(Error::Usage(format!(
-                "the query uses ${k}: give it with --param {k}=VALUE"
-            )));
-        }
+    let mut missing: Vec<&String> = types.keys().filter(|k| !map.contains_key(*k)).collect();
+    missing.sort();
+    if let Some(k) = missing.first() {
+        return Err(Error::Usage(format!(
+            "the query uses ${k}: give it with --param {k}=VALUE"
+        )));
+    }
+    if map.is_empty() {
+        return Ok(df);
     }
     df.with_param_values(ParamValues::from(map))
-        .map_err(|e| Error::Query(format!("SQL error: {}", first_line(&e.to_string()))))
+        .map_err(|e| Error::Query(format!("SQL error: {}", sql_message(&e))))
 }
 
 /// The deepest nesting of expressions and subqueries a statement may have (`1 + 1 + …`
@@ -329,6 +339,19 @@ fn writes_sql(statement: &SqlStatement) -> Option<&'static str> {
         SqlStatement::CreateView { .. } => Some("CREATE VIEW"),
         _ => Some("this statement"),
     }
+}
+
+/// A DataFusion error as one line without its wrappers: `SQL error: ParserError("…")`
+/// reads as the parser's own words.
+fn sql_message(e: &datafusion::error::DataFusionError) -> String {
+    let m = first_line(&e.strip_backtrace());
+    let m = m.strip_prefix("SQL error: ").unwrap_or(&m);
+    for wrapper in ["ParserError(\"", "TokenizerError(\""] {
+        if let Some(inner) = m.strip_prefix(wrapper) {
+            return inner.trim_end_matches("\")").replace("\\\"", "\"");
+        }
+    }
+    m.to_string()
 }
 
 fn first_line(s: &str) -> String {

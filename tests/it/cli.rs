@@ -1936,3 +1936,42 @@ fn segment_names_differing_by_case_are_one_column() {
     );
     assert_eq!(snapshot(&store), before, "a refused spec wrote something");
 }
+
+/// Query errors read plainly: a syntax error is the parser's words once (exit 3), a
+/// missing `--param` names the parameter (exit 2), and `-f -` reads standard input.
+#[test]
+fn query_errors_read_plainly_and_sql_comes_from_stdin() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    assert!(ingest_all(&store, &fixture()).status.success());
+    let o = run(&store, &["query", "SELEC wave FROM waves"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.starts_with("error: SQL error: "), "{err}");
+    assert!(
+        !err.contains("SQL error: SQL error") && !err.contains("ParserError"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let o = run(&store, &["query", "pair_trend"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--param a="), "{}", stderr(&o));
+    let mut child = bin()
+        .arg("--store")
+        .arg(&store)
+        .args(["query", "-f", "-", "--format", "csv"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"SELECT count(*) AS n FROM waves")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    assert_eq!(stdout(&o), "n\n3\n");
+}
