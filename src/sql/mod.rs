@@ -202,6 +202,253 @@ pub fn session_config() -> Result<SessionConfig> {
     Ok(cfg)
 }
 
+/// The tables of the `store` schema, with the schema each has when it does not exist.
+fn store_tables() -> [(&'static str, Arc<Schema>); 6] {
+    [
+        (RESPONSES, responses_schema()),
+        (CELLSTATS, tables::cellstats_schema()),
+        (SEGSTATS, tables::segstats_schema()),
+        (STATEMENTS, tables::statements_schema()),
+        (WEIGHTING, tables::weighting_schema()),
+        (WAVES, tables::waves_schema()),
+    ]
+}
+
+/// A DataFusion context with gaptrack's settings, functions and rules, the store's root
+/// object store registered as `gaptrack://store`, and an empty `store` schema.
+fn new_context(
+    store: &Store,
+) -> Result<(
+    SessionContext,
+    datafusion::execution::object_store::ObjectStoreUrl,
+    Arc<MemorySchemaProvider>,
+)> {
+    // The store's root object store, under a name of its own, for the files that
+    // gaptrack scans itself.
+    let (root, _) = store.object_store();
+    let url = datafusion::execution::object_store::ObjectStoreUrl::parse("gaptrack://store")?;
+    let state = SessionStateBuilder::new()
+        .with_config(session_config()?)
+        .with_runtime_env(runtime::Limits::from_env()?.runtime()?)
+        .with_default_features()
+        .with_physical_optimizer_rule(Arc::new(dict_group::DictGroupBy::new(
+            url.clone(),
+            root.clone(),
+        )))
+        .build();
+    let ctx = SessionContext::new_with_state(state);
+    udf::register(&ctx);
+    ctx.add_optimizer_rule(Arc::new(case_select::CaseToSelect::default()));
+    let schema = Arc::new(MemorySchemaProvider::new());
+    ctx.catalog("datafusion")
+        .expect("default catalog")
+        .register_schema("store", schema.clone())?;
+
+    ctx.register_object_store(url.as_ref(), root);
+    Ok((ctx, url, schema))
+}
+
+/// The tables of the `store` schema as Delta tables at the session's versions (`None`
+/// where a table does not exist there).
+async fn load_tables(
+    store: &Store,
+    cat: &Catalog,
+    waves: &Option<deltalake::DeltaTable>,
+    data_at: &DataAt,
+) -> Result<Vec<Option<deltalake::DeltaTable>>> {
+    let names = store_tables();
+    // The tables' logs are read concurrently. Every read runs to its end before an
+    // error is returned: a read dropped half-way leaves deltalake's blocking log
+    // replay without its receiver, which panics.
+    futures::future::join_all(names.iter().map(|(name, _)| async move {
+        if *name == WAVES {
+            // The catalog's own table, already loaded at the catalog's version.
+            match (cat.version, waves) {
+                (Some(v), Some(t)) if t.version().map(|tv| tv as i64) == Some(v) => {
+                    Ok(Some(t.clone()))
+                }
+                (Some(v), _) => store.load(name, Some(v)).await,
+                (None, _) => Ok(None),
+            }
+        } else {
+            match data_at {
+                DataAt::Latest => store.load(name, None).await,
+                DataAt::Versions(v) => match v.get(*name) {
+                    Some(v) => store.load(name, Some(*v)).await,
+                    // The table did not exist yet at that catalog version.
+                    None => Ok(None),
+                },
+                DataAt::Time(t) => store.load_at_time(name, *t).await,
+            }
+        }
+    }))
+    .await
+    .into_iter()
+    .collect::<Result<Vec<_>>>()
+}
+
+/// Registers the loaded tables in the `store` schema; returns the versions read and
+/// whether `store.responses` holds only the live loads' files.
+async fn register_tables(
+    ctx: &SessionContext,
+    schema: &Arc<MemorySchemaProvider>,
+    store: &Store,
+    url: &datafusion::execution::object_store::ObjectStoreUrl,
+    cat: &Catalog,
+    loaded: Vec<Option<deltalake::DeltaTable>>,
+) -> Result<(Vec<(&'static str, Option<i64>)>, bool)> {
+    let live_ids: std::collections::HashSet<&str> =
+        cat.entries.iter().map(|e| e.load_id.as_str()).collect();
+    let mut versions = Vec::new();
+    let mut responses_live_only = false;
+    let names = store_tables();
+    for ((name, empty), table) in names.into_iter().zip(loaded) {
+        let provider: Arc<dyn datafusion::catalog::TableProvider> = match table {
+            // The live loads' files, read by DataFusion's Parquet source.
+            Some(t) if name == RESPONSES => {
+                versions.push((name, t.version().map(|v| v as i64)));
+                let views = ctx
+                    .state()
+                    .config_options()
+                    .execution
+                    .parquet
+                    .schema_force_view_types;
+                match responses::ResponsesTable::try_new(store, url.clone(), &t, &live_ids, views)?
+                {
+                    Some(p) => {
+                        responses_live_only = true;
+                        Arc::new(p)
+                    }
+                    None => {
+                        t.update_datafusion_session(&ctx.state())
+                            .map_err(|e| Error::delta(format!("reading {name}"), e))?;
+                        t.table_provider().await?
+                    }
+                }
+            }
+            Some(t) => {
+                t.update_datafusion_session(&ctx.state())
+                    .map_err(|e| Error::delta(format!("reading {name}"), e))?;
+                versions.push((name, t.version().map(|v| v as i64)));
+                t.table_provider().await?
+            }
+            None => empty_table(empty)?,
+        };
+        schema.register_table(name.to_string(), provider)?;
+    }
+
+    Ok((versions, responses_live_only))
+}
+
+/// The one-row `settings` table.
+fn settings_batch(settings: &Settings, data_version: Option<i64>) -> Result<RecordBatch> {
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("min_base", DataType::Int64, false),
+            Field::new("suppress_below", DataType::Int64, false),
+            Field::new("variance", DataType::Utf8, false),
+            Field::new("data_version", DataType::Int64, true),
+        ])),
+        vec![
+            Arc::new(arrow::array::Int64Array::from(vec![settings.min_base])),
+            Arc::new(arrow::array::Int64Array::from(vec![
+                settings.suppress_below,
+            ])),
+            Arc::new(arrow::array::StringArray::from(vec![settings
+                .variance
+                .as_str()])),
+            Arc::new(arrow::array::Int64Array::from(vec![data_version])),
+        ],
+    )?)
+}
+
+/// The segment columns of `store.responses`: every column beyond the fixed ones (the
+/// table gains one when a wave brings a new segment), as `, "name"` list items.
+async fn segment_columns(schema: &Arc<MemorySchemaProvider>) -> Result<String> {
+    Ok(schema
+        .table(RESPONSES)
+        .await?
+        .map(|t| {
+            t.schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .filter(|n| !tables::is_responses_column(n))
+                .map(|n| format!(", {}", quote_ident(&n)))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// The views over the `store` tables that hold only the live loads' rows, and
+/// `all_cellstats`; the statistics views of `queries/` follow them.
+fn base_views(cat: &Catalog, seg_cols: &str, responses_live_only: bool) -> Vec<(String, String)> {
+    let live = if cat.entries.is_empty() {
+        "FALSE".to_string()
+    } else {
+        let ids: Vec<String> = cat.entries.iter().map(|e| quote_lit(&e.load_id)).collect();
+        format!("load_id IN ({})", ids.join(", "))
+    };
+    let base_views = [
+        (
+            "waves",
+            "SELECT wave, date, title, kind, respondents, source, source_sha256, loaded_at, spec, spec_sha256 \
+             FROM store.waves"
+                .to_string(),
+        ),
+        (
+            "statements",
+            format!(
+                "SELECT wave, statement, text, series_break, source_column, points, agree_codes, missing_codes \
+                 FROM store.statements WHERE {live}"
+            ),
+        ),
+        (
+            "responses",
+            format!(
+                "SELECT wave, respondent, grp, weight, statement, value, agree{seg_cols} \
+                 FROM store.responses WHERE {}",
+                if responses_live_only { "TRUE" } else { &live }
+            ),
+        ),
+        (
+            "cellstats",
+            format!(
+                "SELECT wave, statement, grp, n, sum_w, sum_wa, sum_w2, sum_w2a, pct \
+                 FROM store.cellstats WHERE {live}"
+            ),
+        ),
+        (
+            "segstats",
+            format!(
+                "SELECT wave, segment, segment_value, statement, grp, n, sum_w, sum_wa, sum_w2, sum_w2a, pct \
+                 FROM store.segstats WHERE {live}"
+            ),
+        ),
+        (
+            "weighting",
+            format!(
+                "SELECT wave, margin, category, target_share, unweighted_share, design_share, weighted_share, \
+                        respondents, n_eff, efficiency, iterations, max_residual, min_weight_ratio, max_weight_ratio \
+                 FROM store.weighting WHERE {live}"
+            ),
+        ),
+        (
+            "all_cellstats",
+            "SELECT CAST(NULL AS VARCHAR) AS segment, CAST(NULL AS VARCHAR) AS segment_value, \
+                    wave, statement, grp, n, sum_w, sum_wa, sum_w2, sum_w2a, pct FROM cellstats \
+             UNION ALL \
+             SELECT segment, segment_value, wave, statement, grp, n, sum_w, sum_wa, sum_w2, sum_w2a, pct \
+             FROM segstats"
+                .to_string(),
+        ),
+    ];
+    base_views
+        .into_iter()
+        .map(|(name, sql)| (name.to_string(), sql))
+        .collect()
+}
+
 impl Session {
     /// Opens a session over the store's latest state (or `as_of`).
     pub async fn open(store: &Store, as_of: Option<AsOf>, settings: Settings) -> Result<Session> {
@@ -281,209 +528,13 @@ impl Session {
         settings: Settings,
         lazy: bool,
     ) -> Result<Session> {
-        // The store's root object store, under a name of its own, for the files that
-        // gaptrack scans itself.
-        let (root, _) = store.object_store();
-        let url = datafusion::execution::object_store::ObjectStoreUrl::parse("gaptrack://store")?;
-        let state = SessionStateBuilder::new()
-            .with_config(session_config()?)
-            .with_runtime_env(runtime::Limits::from_env()?.runtime()?)
-            .with_default_features()
-            .with_physical_optimizer_rule(Arc::new(dict_group::DictGroupBy::new(
-                url.clone(),
-                root.clone(),
-            )))
-            .build();
-        let ctx = SessionContext::new_with_state(state);
-        udf::register(&ctx);
-        ctx.add_optimizer_rule(Arc::new(case_select::CaseToSelect::default()));
-        let schema = Arc::new(MemorySchemaProvider::new());
-        ctx.catalog("datafusion")
-            .expect("default catalog")
-            .register_schema("store", schema.clone())?;
-
-        ctx.register_object_store(url.as_ref(), root);
-        let live_ids: std::collections::HashSet<&str> =
-            cat.entries.iter().map(|e| e.load_id.as_str()).collect();
-        let mut versions = Vec::new();
-        let mut responses_live_only = false;
-        let names = [
-            (RESPONSES, responses_schema()),
-            (CELLSTATS, tables::cellstats_schema()),
-            (SEGSTATS, tables::segstats_schema()),
-            (STATEMENTS, tables::statements_schema()),
-            (WEIGHTING, tables::weighting_schema()),
-            (WAVES, tables::waves_schema()),
-        ];
-        // The tables' logs are read concurrently. Every read runs to its end before an
-        // error is returned: a read dropped half-way leaves deltalake's blocking log
-        // replay without its receiver, which panics.
-        let waves = &waves;
-        let loaded = futures::future::join_all(names.iter().map(|(name, _)| async move {
-            if *name == WAVES {
-                // The catalog's own table, already loaded at the catalog's version.
-                match (cat.version, waves) {
-                    (Some(v), Some(t)) if t.version().map(|tv| tv as i64) == Some(v) => {
-                        Ok(Some(t.clone()))
-                    }
-                    (Some(v), _) => store.load(name, Some(v)).await,
-                    (None, _) => Ok(None),
-                }
-            } else {
-                match data_at {
-                    DataAt::Latest => store.load(name, None).await,
-                    DataAt::Versions(v) => match v.get(*name) {
-                        Some(v) => store.load(name, Some(*v)).await,
-                        // The table did not exist yet at that catalog version.
-                        None => Ok(None),
-                    },
-                    DataAt::Time(t) => store.load_at_time(name, *t).await,
-                }
-            }
-        }))
-        .await
-        .into_iter()
-        .collect::<Result<Vec<_>>>()?;
-        for ((name, empty), table) in names.into_iter().zip(loaded) {
-            let provider: Arc<dyn datafusion::catalog::TableProvider> = match table {
-                // The live loads' files, read by DataFusion's Parquet source.
-                Some(t) if name == RESPONSES => {
-                    versions.push((name, t.version().map(|v| v as i64)));
-                    let views = ctx
-                        .state()
-                        .config_options()
-                        .execution
-                        .parquet
-                        .schema_force_view_types;
-                    match responses::ResponsesTable::try_new(
-                        store,
-                        url.clone(),
-                        &t,
-                        &live_ids,
-                        views,
-                    )? {
-                        Some(p) => {
-                            responses_live_only = true;
-                            Arc::new(p)
-                        }
-                        None => {
-                            t.update_datafusion_session(&ctx.state())
-                                .map_err(|e| Error::delta(format!("reading {name}"), e))?;
-                            t.table_provider().await?
-                        }
-                    }
-                }
-                Some(t) => {
-                    t.update_datafusion_session(&ctx.state())
-                        .map_err(|e| Error::delta(format!("reading {name}"), e))?;
-                    versions.push((name, t.version().map(|v| v as i64)));
-                    t.table_provider().await?
-                }
-                None => empty_table(empty)?,
-            };
-            schema.register_table(name.to_string(), provider)?;
-        }
-
-        let settings_batch = RecordBatch::try_new(
-            Arc::new(Schema::new(vec![
-                Field::new("min_base", DataType::Int64, false),
-                Field::new("suppress_below", DataType::Int64, false),
-                Field::new("variance", DataType::Utf8, false),
-                Field::new("data_version", DataType::Int64, true),
-            ])),
-            vec![
-                Arc::new(arrow::array::Int64Array::from(vec![settings.min_base])),
-                Arc::new(arrow::array::Int64Array::from(vec![
-                    settings.suppress_below,
-                ])),
-                Arc::new(arrow::array::StringArray::from(vec![settings
-                    .variance
-                    .as_str()])),
-                Arc::new(arrow::array::Int64Array::from(vec![cat.version])),
-            ],
-        )?;
-        ctx.register_batch("settings", settings_batch)?;
-
-        let live = if cat.entries.is_empty() {
-            "FALSE".to_string()
-        } else {
-            let ids: Vec<String> = cat.entries.iter().map(|e| quote_lit(&e.load_id)).collect();
-            format!("load_id IN ({})", ids.join(", "))
-        };
-        // Segment columns: every column of the stored responses table beyond the fixed
-        // ones (the table gains one when a wave brings a new segment).
-        let seg_cols: String = schema
-            .table(RESPONSES)
-            .await?
-            .map(|t| {
-                t.schema()
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().clone())
-                    .filter(|n| !tables::is_responses_column(n))
-                    .map(|n| format!(", {}", quote_ident(&n)))
-                    .collect()
-            })
-            .unwrap_or_default();
-
-        let base_views = [
-            (
-                "waves",
-                "SELECT wave, date, title, kind, respondents, source, source_sha256, loaded_at, spec, spec_sha256 \
-                 FROM store.waves"
-                    .to_string(),
-            ),
-            (
-                "statements",
-                format!(
-                    "SELECT wave, statement, text, series_break, source_column, points, agree_codes, missing_codes \
-                     FROM store.statements WHERE {live}"
-                ),
-            ),
-            (
-                "responses",
-                format!(
-                    "SELECT wave, respondent, grp, weight, statement, value, agree{seg_cols} \
-                     FROM store.responses WHERE {}",
-                    if responses_live_only { "TRUE" } else { &live }
-                ),
-            ),
-            (
-                "cellstats",
-                format!(
-                    "SELECT wave, statement, grp, n, sum_w, sum_wa, sum_w2, sum_w2a, pct \
-                     FROM store.cellstats WHERE {live}"
-                ),
-            ),
-            (
-                "segstats",
-                format!(
-                    "SELECT wave, segment, segment_value, statement, grp, n, sum_w, sum_wa, sum_w2, sum_w2a, pct \
-                     FROM store.segstats WHERE {live}"
-                ),
-            ),
-            (
-                "weighting",
-                format!(
-                    "SELECT wave, margin, category, target_share, unweighted_share, design_share, weighted_share, \
-                            respondents, n_eff, efficiency, iterations, max_residual, min_weight_ratio, max_weight_ratio \
-                     FROM store.weighting WHERE {live}"
-                ),
-            ),
-            (
-                "all_cellstats",
-                "SELECT CAST(NULL AS VARCHAR) AS segment, CAST(NULL AS VARCHAR) AS segment_value, \
-                        wave, statement, grp, n, sum_w, sum_wa, sum_w2, sum_w2a, pct FROM cellstats \
-                 UNION ALL \
-                 SELECT segment, segment_value, wave, statement, grp, n, sum_w, sum_wa, sum_w2, sum_w2a, pct \
-                 FROM segstats"
-                    .to_string(),
-            ),
-        ];
-        let mut views: Vec<(String, String)> = base_views
-            .into_iter()
-            .map(|(name, sql)| (name.to_string(), sql))
-            .collect();
+        let (ctx, url, schema) = new_context(store)?;
+        let loaded = load_tables(store, &cat, &waves, data_at).await?;
+        let (versions, responses_live_only) =
+            register_tables(&ctx, &schema, store, &url, &cat, loaded).await?;
+        ctx.register_batch("settings", settings_batch(&settings, cat.version)?)?;
+        let seg_cols = segment_columns(&schema).await?;
+        let mut views = base_views(&cat, &seg_cols, responses_live_only);
         for name in VIEWS {
             let body = query_text(name).expect("view sql is embedded");
             views.push((name.to_string(), body.to_string()));
