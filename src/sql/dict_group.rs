@@ -44,6 +44,7 @@ use datafusion::datasource::physical_plan::parquet::{
 use datafusion::datasource::physical_plan::{FileScanConfigBuilder, FileSource, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
@@ -627,6 +628,8 @@ impl ExecutionPlan for DictGroupExec {
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let batch_size = context.session_config().batch_size().max(1);
+        let reservation = MemoryConsumer::new(format!("DictGroupExec[{partition}]"))
+            .register(context.memory_pool());
         let input = self.input.execute(partition, context)?;
         let accs = self
             .aggr
@@ -655,6 +658,7 @@ impl ExecutionPlan for DictGroupExec {
             done: false,
             batch_size,
             baseline: BaselineMetrics::new(&self.metrics, partition),
+            reservation,
         }))
     }
 
@@ -679,6 +683,9 @@ struct DictGroupStream {
     done: bool,
     batch_size: usize,
     baseline: BaselineMetrics,
+    /// The groups' memory, held in the session's pool: a `Partial` stage that cannot
+    /// grow hands its groups on early; any other fails the query with the pool's error.
+    reservation: MemoryReservation,
 }
 
 impl DictGroupStream {
@@ -702,7 +709,20 @@ impl DictGroupStream {
         if self.mode == AggregateMode::Partial && total >= self.emit_groups {
             self.emit()?;
         }
-        Ok(())
+        self.reserve()
+    }
+
+    /// Holds the groups' current size in the memory pool.
+    fn reserve(&mut self) -> Result<()> {
+        let size = self.accs.iter().map(|a| a.size()).sum::<usize>() + self.groups.size();
+        match self.reservation.try_resize(size) {
+            Ok(()) => Ok(()),
+            Err(_) if self.mode == AggregateMode::Partial => {
+                self.emit()?;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Moves every group to the output (accumulator states in a `Partial` stage, final
@@ -720,6 +740,7 @@ impl DictGroupStream {
             }
         }
         self.groups = Groups::new(self.keys.len());
+        self.reservation.free();
         let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)?;
         let mut offset = 0;
         while offset < n {
@@ -901,6 +922,13 @@ struct Groups {
 }
 
 impl Groups {
+    /// Bytes held by the group table.
+    fn size(&self) -> usize {
+        self.keys.capacity() * std::mem::size_of::<u128>()
+            + self.map.capacity() * (std::mem::size_of::<(u128, u32)>() + 1)
+            + (self.dense.capacity() + self.comp.capacity()) * std::mem::size_of::<u32>()
+    }
+
     fn new(n: usize) -> Self {
         Groups {
             cols: (0..n).map(|_| KeyColumn::default()).collect(),
@@ -1452,6 +1480,68 @@ mod tests {
         let rows = sorted_rows(&batches);
         assert_eq!(rows, want);
         assert!(rows.len() > 1000);
+    }
+
+    /// The groups are held in the session's memory pool: under a pool too small for them a
+    /// `Partial` stage hands them on early (same result), and a single stage fails the
+    /// query with the pool's error instead of growing past the limit.
+    #[tokio::test]
+    async fn groups_are_held_in_the_memory_pool() {
+        use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+        let (_dir, session) = fixture().await;
+        let sql = "SELECT respondent, statement, count(*), max(value) FROM responses GROUP BY 1, 2";
+        let (plan_text, want) = plan_and_rows(&session.ctx, sql).await;
+        assert!(
+            plan_text.contains("DictGroupExec: mode=Partial"),
+            "{plan_text}"
+        );
+        let small = |bytes: usize| {
+            let runtime = RuntimeEnvBuilder::new()
+                .with_object_store_registry(session.ctx.runtime_env().object_store_registry.clone())
+                .with_memory_limit(bytes, 1.0)
+                .build_arc()
+                .unwrap();
+            Arc::new(TaskContext::from(&session.ctx.state()).with_runtime(runtime))
+        };
+        let plan = session
+            .ctx
+            .sql(sql)
+            .await
+            .unwrap()
+            .create_physical_plan()
+            .await
+            .unwrap();
+        // Partial: groups handed on whenever the pool is full; the final stage (DataFusion's
+        // own) gets room enough.
+        let batches = datafusion::physical_plan::collect(plan, small(4 << 20))
+            .await
+            .unwrap();
+        assert_eq!(sorted_rows(&batches), want);
+        // A single stage (one partition) cannot hand anything on: it fails cleanly.
+        let mut state = session.ctx.state();
+        state.config_mut().options_mut().execution.target_partitions = 1;
+        let single = datafusion::prelude::SessionContext::new_with_state(state);
+        let plan = single
+            .sql(sql)
+            .await
+            .unwrap()
+            .create_physical_plan()
+            .await
+            .unwrap();
+        let text = datafusion::physical_plan::displayable(plan.as_ref())
+            .indent(true)
+            .to_string();
+        assert!(text.contains("DictGroupExec: mode=Single"), "{text}");
+        let e = datafusion::physical_plan::collect(plan, small(16 << 10))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e.find_root(),
+                datafusion::error::DataFusionError::ResourcesExhausted(_)
+            ),
+            "{e}"
+        );
     }
 
     /// Where a key column is also filtered on, or a key is computed, the rule stays out.
