@@ -63,8 +63,14 @@ impl fmt::Display for InputError {
     }
 }
 
-/// Invalid input: one or more problems, the first one is the headline.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How many problems of one input are kept by [`Invalid::push`] (the first is the
+/// headline; all are counted).
+pub const MAX_ERRORS: usize = 21;
+
+/// Invalid input: one or more problems, the first one is the headline. Also the collector
+/// of an input's problems while it is read: [`Invalid::push`] keeps the first
+/// [`MAX_ERRORS`] and counts them all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Invalid {
     /// The problems found (at most a bounded number are kept).
     pub errors: Vec<InputError>,
@@ -77,6 +83,28 @@ impl Invalid {
         Invalid {
             errors: vec![e],
             total: 1,
+        }
+    }
+
+    /// Records one problem: kept while fewer than [`MAX_ERRORS`] are, counted always.
+    pub fn push(&mut self, e: InputError) {
+        self.total += 1;
+        if self.errors.len() < MAX_ERRORS {
+            self.errors.push(e);
+        }
+    }
+
+    /// `true` once a problem was recorded.
+    pub fn failed(&self) -> bool {
+        self.total > 0
+    }
+
+    /// `Err` with the problems recorded, if any.
+    pub fn check(self) -> Result<()> {
+        if self.failed() {
+            Err(Error::Invalid(self))
+        } else {
+            Ok(())
         }
     }
 }

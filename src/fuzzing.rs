@@ -6,7 +6,7 @@
 
 use std::sync::OnceLock;
 
-use crate::ingest::{cells, microdata};
+use crate::ingest::read::{self, cells};
 use crate::spec::WaveSpec;
 
 /// Any bytes as a wave spec: parsing never panics, and a spec that parses holds the
@@ -242,7 +242,7 @@ pub fn reader(data: &[u8]) {
     let mut enc = FileEncoder::new(statements, &segments).expect("an encoder");
     let mut file = Vec::new();
     let mut ids: Vec<String> = Vec::new();
-    let res = microdata::read_from(spec, body, "fuzz.csv", None, |row| {
+    let res = read::read_from(spec, body, "fuzz.csv", None, |row| {
         rows += 1;
         assert!(!row.id.is_empty() && !row.group.is_empty());
         assert!(row.weight.is_finite() && row.weight > 0.0);

@@ -8,6 +8,7 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod diag;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -20,6 +21,5 @@ pub mod stats;
 pub mod store;
 pub mod tables;
 pub mod vacuum;
-pub mod weighting;
 
 pub use error::{Error, Result};

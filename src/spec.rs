@@ -7,10 +7,16 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
+use encoding_rs::Encoding;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::error::{Error, InputError, Invalid, Result};
+pub mod weighting;
+
+pub(crate) use crate::diag::io_reason;
+pub use crate::diag::line_of;
+use crate::diag::Problems;
+use crate::error::{Error, InputError, Result};
 
 /// How a wave's source is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,7 +158,7 @@ pub struct WaveSpec {
     pub wave_line: Option<u64>,
     pub source_line: Option<u64>,
     /// Rim weighting (raking) to target shares, from `[weighting]`.
-    pub weighting: Option<crate::weighting::Weighting>,
+    pub weighting: Option<weighting::Weighting>,
 }
 
 impl WaveSpec {
@@ -183,7 +189,7 @@ struct RawSpec {
     groups: Option<BTreeMap<String, Spanned<Vec<String>>>>,
     scale: Option<Spanned<RawScale>>,
     statements: Option<BTreeMap<String, Spanned<RawStatement>>>,
-    weighting: Option<Spanned<crate::weighting::RawWeighting>>,
+    weighting: Option<Spanned<weighting::RawWeighting>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -214,40 +220,6 @@ struct RawStatement {
     series_break: Option<bool>,
 }
 
-/// Collects problems with their spec line.
-pub(crate) struct Problems<'a> {
-    pub(crate) file: &'a str,
-    pub(crate) text: &'a str,
-    list: Vec<InputError>,
-}
-
-impl Problems<'_> {
-    pub(crate) fn at(&mut self, span: Range<usize>, key: &str, msg: impl Into<String>) {
-        let line = line_of(self.text, span.start);
-        let e = InputError::new(self.file, msg)
-            .line(line)
-            .column(key.to_string());
-        // The default [scale] is checked once per statement: say each problem once.
-        if !self.list.contains(&e) {
-            self.list.push(e);
-        }
-    }
-    pub(crate) fn top(&mut self, key: &str, msg: impl Into<String>) {
-        self.list
-            .push(InputError::new(self.file, msg).column(key.to_string()));
-    }
-}
-
-/// 1-based line of a byte offset.
-pub fn line_of(text: &str, offset: usize) -> u64 {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count() as u64
-        + 1
-}
-
 /// A wave id: 1-64 chars of `[A-Za-z0-9._-]`.
 pub fn valid_wave_id(s: &str) -> bool {
     !s.is_empty()
@@ -261,6 +233,29 @@ pub(crate) fn valid_statement_id(s: &str) -> bool {
     valid_wave_id(s)
 }
 
+/// `true` when gaptrack can read this encoding label.
+pub fn supported_encoding(label: &str) -> bool {
+    encoding_for(label).is_some()
+}
+
+/// The encoding of a spec's `encoding` label (aliases such as latin-1 and utf-16 included).
+pub(crate) fn encoding_for(label: &str) -> Option<&'static Encoding> {
+    let l = label.trim().to_ascii_lowercase();
+    let l = match l.as_str() {
+        "latin1" | "latin-1" | "iso-8859-1" | "iso8859-1" => "windows-1252",
+        "utf8" => "utf-8",
+        "utf16" | "utf-16" => "utf-16le",
+        other => other,
+    };
+    let enc = Encoding::for_label(l.as_bytes())?;
+    // "replacement" and x-user-defined are WHATWG artefacts, not file encodings; UTF-16
+    // labels stay allowed (decoding them is what the spec asks for).
+    if enc == encoding_rs::REPLACEMENT || enc == encoding_rs::X_USER_DEFINED {
+        return None;
+    }
+    Some(enc)
+}
+
 /// Reads and validates a spec file from disk.
 pub fn load(path: &Path) -> Result<WaveSpec> {
     let shown = path.display().to_string();
@@ -272,14 +267,6 @@ pub fn load(path: &Path) -> Result<WaveSpec> {
     })?;
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     parse(&shown, &dir, bytes)
-}
-
-pub(crate) fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => e.to_string(),
-    }
 }
 
 /// Parses and validates spec text. `dir` resolves a relative `source`.
@@ -304,20 +291,10 @@ pub fn parse(file: &str, dir: &Path, bytes: Vec<u8>) -> Result<WaveSpec> {
         err.line = line;
         Error::input(err)
     })?;
-    let mut p = Problems {
-        file,
-        text,
-        list: Vec::new(),
-    };
+    let mut p = Problems::new(file, text);
     let spec = validate(raw, &mut p, dir, bytes.clone());
-    // In the order of the file; problems of a missing key (no line) after.
-    p.list.sort_by_key(|e| e.line.unwrap_or(u64::MAX));
-    if !p.list.is_empty() {
-        let total = p.list.len();
-        return Err(Error::Invalid(Invalid {
-            errors: p.list,
-            total,
-        }));
+    if let Some(invalid) = p.finish() {
+        return Err(Error::Invalid(invalid));
     }
     match spec {
         Some(spec) => Ok(spec),
@@ -514,7 +491,7 @@ fn validate(raw: RawSpec, p: &mut Problems, dir: &Path, bytes: Vec<u8>) -> Optio
         None => "utf-8".to_string(),
         Some(e) => {
             let label = e.get_ref().trim().to_ascii_lowercase();
-            if crate::ingest::decode::supported(&label) {
+            if supported_encoding(&label) {
                 label
             } else {
                 p.at(
@@ -872,7 +849,7 @@ fn validate(raw: RawSpec, p: &mut Problems, dir: &Path, bytes: Vec<u8>) -> Optio
             );
             None
         }
-        Some(w) => crate::weighting::Weighting::from_raw(w, respondent.as_ref(), p),
+        Some(w) => weighting::Weighting::from_raw(w, respondent.as_ref(), p),
     };
 
     let wave_line = raw.wave.as_ref().map(|v| line_of(p.text, v.span().start));

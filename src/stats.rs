@@ -2,6 +2,8 @@
 //! the UDFs of `sql::udf`; tests check them against independently computed references
 //! (`tests/data/reference/formulas.json`).
 
+pub mod rake;
+
 /// The 97.5 % quantile of the standard normal: every interval is 95 %.
 pub const Z: f64 = 1.959963984540054;
 

@@ -178,7 +178,7 @@ pub fn weighting_schema() -> SchemaRef {
 pub fn weighting_batch(
     wave: &str,
     load_id: &str,
-    r: &crate::weighting::Report,
+    r: &crate::stats::rake::Report,
 ) -> Result<RecordBatch> {
     let n = r.rows.len();
     let f = |v: f64| -> ArrayRef { Arc::new(Float64Array::from(vec![v; n])) };

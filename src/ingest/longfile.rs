@@ -28,7 +28,7 @@ use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, TrackedW
 use parquet::schema::types::{ColumnDescPtr, SchemaDescriptor};
 
 use crate::error::{Error, Result};
-use crate::ingest::microdata::{CellAcc, Row};
+use crate::ingest::read::{CellAcc, Row};
 
 /// Long rows per row group (rounded down to whole respondents).
 pub const ROW_GROUP_ROWS: usize = 1 << 20;
@@ -1037,7 +1037,7 @@ mod tests {
             let id = format!("r{i}");
             let segments = vec![Some(v.to_string())];
             let row = Row {
-                loc: crate::ingest::microdata::Loc::Line(i as u64 + 2),
+                loc: crate::ingest::read::validate::Loc::Line(i as u64 + 2),
                 id: &id,
                 group: "g",
                 group_key: 0,
@@ -1150,7 +1150,7 @@ mod tests {
                 ));
             }
             let row = Row {
-                loc: crate::ingest::microdata::Loc::Line(i as u64 + 2),
+                loc: crate::ingest::read::validate::Loc::Line(i as u64 + 2),
                 id: &id,
                 group: g,
                 group_key: gk,

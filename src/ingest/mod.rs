@@ -6,15 +6,10 @@
 //! one atomic switch that makes the wave visible) is made; the rows of the load it
 //! replaced are dropped.
 
-pub mod cells;
-pub mod decode;
-pub mod jsonl;
 pub mod lease;
 pub mod longfile;
-pub mod microdata;
-pub mod parquet_file;
-pub mod qualtrics;
-pub mod sav;
+pub mod read;
+pub mod weights;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -34,6 +29,7 @@ use sha2::Digest;
 use tracing::{info, warn};
 
 use crate::catalog;
+use crate::diag::io_reason;
 use crate::error::{Error, InputError, Invalid, Result};
 use crate::spec::{Format, Source, WaveSpec};
 use crate::store::{Store, CELLSTATS, RESPONSES, SEGSTATS, STATEMENTS, WEIGHTING};
@@ -81,7 +77,7 @@ pub struct Outcome {
     pub missing: Vec<(String, u64)>,
     pub seconds: f64,
     /// What rim weighting achieved (waves with `[weighting]`).
-    pub weighting: Option<crate::weighting::Report>,
+    pub weighting: Option<crate::stats::rake::Report>,
 }
 
 /// A spec whose source is readable locally (a store URL source is fetched to a temp file).
@@ -98,11 +94,8 @@ struct Resolved {
 enum Validated {
     /// The summary of the validation pass and, for a wave with `[weighting]`, the final
     /// weight of each respondent by its position.
-    Microdata(
-        Box<microdata::Summary>,
-        Option<Box<crate::weighting::Raked>>,
-    ),
-    Cells(Vec<cells::PublishedCell>),
+    Microdata(Box<read::Summary>, Option<Box<crate::stats::rake::Raked>>),
+    Cells(Vec<read::cells::PublishedCell>),
 }
 
 fn sha256_hex(b: &[u8]) -> String {
@@ -176,23 +169,20 @@ async fn resolve_source(spec: WaveSpec) -> Result<Resolved> {
             return Err(Error::input(
                 InputError::new(
                     &spec.spec_path,
-                    format!(
-                        "source {shown:?} cannot be read: {}",
-                        crate::spec::io_reason(&e)
-                    ),
+                    format!("source {shown:?} cannot be read: {}", io_reason(&e)),
                 )
                 .column("source"),
             ))
         }
     }
     let p2 = path.clone();
-    let (source_sha256, _) = tokio::task::spawn_blocking(move || microdata::sha256_file(&p2))
+    let (source_sha256, _) = tokio::task::spawn_blocking(move || read::sha256_file(&p2))
         .await
         .map_err(|e| Error::Other(e.to_string()))?
         .map_err(|e| {
             Error::input(InputError::new(
                 &shown,
-                format!("cannot read the source: {}", crate::spec::io_reason(&e)),
+                format!("cannot read the source: {}", io_reason(&e)),
             ))
         })?;
     Ok(Resolved {
@@ -210,12 +200,12 @@ async fn validate(r: &Resolved) -> Result<Validated> {
     let path = r.path.clone();
     let shown = r.shown.clone();
     tokio::task::spawn_blocking(move || match spec.format {
-        Format::Cells => cells::read(&spec, &path, &shown).map(|(c, _)| Validated::Cells(c)),
+        Format::Cells => read::cells::read(&spec, &path, &shown).map(|(c, _)| Validated::Cells(c)),
         // Every microdata format: rim weighting, where the spec asks for it, collects
         // what it needs in the same pass.
         _ => {
-            let mut rim = crate::weighting::Collector::new(&spec, &shown);
-            let read = microdata::read(&spec, &path, &shown, None, |row| {
+            let mut rim = weights::Collector::new(&spec, &shown);
+            let read = read::read(&spec, &path, &shown, None, |row| {
                 if let Some(c) = rim.as_mut() {
                     c.add(row);
                 }
@@ -912,7 +902,7 @@ async fn responses_table(store: &Store, segments: &[String]) -> Result<DeltaTabl
         })
 }
 
-fn cell_stat(statement: String, grp: String, acc: &microdata::CellAcc) -> CellStat {
+fn cell_stat(statement: String, grp: String, acc: &read::CellAcc) -> CellStat {
     CellStat {
         statement,
         grp,
@@ -943,7 +933,7 @@ struct Staged {
     seg_names: Vec<String>,
     seg_rows: Vec<SegStat>,
     /// The cells of the write pass: with rim weighting, weighted by the final weights.
-    cells: BTreeMap<(usize, String), microdata::CellAcc>,
+    cells: BTreeMap<(usize, String), read::CellAcc>,
     /// Holds the load against `vacuum` until its catalog commit is done.
     lease: Option<lease::Lease>,
 }
@@ -1022,7 +1012,7 @@ async fn stage_responses(
     r: &Resolved,
     weights: Option<Vec<f64>>,
     replaces: Option<&str>,
-) -> Result<(Staged, microdata::Summary)> {
+) -> Result<(Staged, read::Summary)> {
     let spec = r.spec.clone();
     let load_id = new_load_id(&spec.wave);
     let wave_segments = spec
@@ -1148,9 +1138,9 @@ async fn stage_responses(
         let (path, shown, expected_sha) =
             (r.path.clone(), r.shown.clone(), r.source_sha256.clone());
         let n_segments = wave_segments.len();
-        tokio::task::spawn_blocking(move || -> Result<microdata::Summary> {
+        tokio::task::spawn_blocking(move || -> Result<read::Summary> {
             let mut keyer = longfile::Keyer::new(n_statements, n_segments);
-            let read = microdata::read(&spec, &path, &shown, weights.as_deref(), |row| {
+            let read = read::read(&spec, &path, &shown, weights.as_deref(), |row| {
                 if let Some(chunk) = keyer.push(row) {
                     tx.send(chunk).map_err(|_| Error::WriterStopped)?;
                 }
@@ -1308,7 +1298,7 @@ fn close_file(
 fn seg_stats(
     spec: &WaveSpec,
     names: &[String],
-    cells: Vec<(usize, String, String, Vec<microdata::CellAcc>)>,
+    cells: Vec<(usize, String, String, Vec<read::CellAcc>)>,
 ) -> Vec<SegStat> {
     let mut rows: Vec<SegStat> = Vec::new();
     for (si, g, v, block) in cells {

@@ -12,11 +12,11 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 use parquet::file::reader::ChunkReader;
 
-use crate::error::{Error, InputError, Result};
-use crate::ingest::microdata::{
+use super::validate::{
     available, find_columns, missing_columns_error, needed_columns, respondent, Fields, Loc, Row,
     Summary, Validator,
 };
+use crate::error::{Error, InputError, Result};
 use crate::spec::WaveSpec;
 
 /// Rows per batch read.

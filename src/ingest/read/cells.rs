@@ -6,12 +6,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::Path;
 
-use crate::error::{Error, InputError, Invalid, Result};
-use crate::ingest::decode::Tracked;
-use crate::ingest::microdata::{
-    is_blank_record, lines_before, not_utf8, quote, read_header, record_line, unclosed_quote_error,
-    width_problem, Errors, HashingReader,
+use super::text::{
+    csv_input_error, decoder, is_blank_record, lines_before, read_header, record_line,
+    unclosed_quote_error, width_problem, Tracked,
 };
+use super::validate::HashingReader;
+use crate::diag::{io_reason, not_utf8, quote};
+use crate::error::{Error, InputError, Invalid, Result};
 use crate::spec::WaveSpec;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -32,7 +33,7 @@ pub fn read(spec: &WaveSpec, path: &Path, shown: &str) -> Result<(Vec<PublishedC
     let file = std::fs::File::open(path).map_err(|e| {
         Error::input(InputError::new(
             shown,
-            format!("cannot read the source: {}", crate::spec::io_reason(&e)),
+            format!("cannot read the source: {}", io_reason(&e)),
         ))
     })?;
     read_from(spec, file, shown)
@@ -47,7 +48,7 @@ pub fn read_from<R: Read>(
     use sha2::Digest;
     let file_err = |msg: String| Error::input(InputError::new(shown, msg));
     let mut hashing = HashingReader::new(source);
-    let text = crate::ingest::decode::decoder(&mut hashing, &spec.encoding)
+    let text = decoder(&mut hashing, &spec.encoding)
         .map_err(|e| file_err(format!("cannot read the source: {e}")))?;
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(spec.delimiter)
@@ -105,7 +106,7 @@ pub fn read_from<R: Read>(
         .iter()
         .map(|s| (s.id.as_str(), ()))
         .collect();
-    let mut errors = Errors::default();
+    let mut errors = Invalid::default();
     let mut seen: BTreeMap<(String, String), u64> = BTreeMap::new();
     let mut out = Vec::new();
     let mut k: u64 = 0;
@@ -114,7 +115,7 @@ pub fn read_from<R: Read>(
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                errors.push(crate::ingest::microdata::csv_input_error(shown, &e));
+                errors.push(csv_input_error(shown, &e));
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     break;
                 }
@@ -141,7 +142,7 @@ pub fn read_from<R: Read>(
         }
         let at = |i: usize| line + lines_before(&record, i);
         let mut ok = true;
-        let mut text = |i: usize, name: &str, errors: &mut Errors| -> &str {
+        let mut text = |i: usize, name: &str, errors: &mut Invalid| -> &str {
             match std::str::from_utf8(&record[i]) {
                 Ok(s) => s.trim(),
                 Err(e) => {
@@ -266,12 +267,7 @@ pub fn read_from<R: Read>(
         });
     }
     drop(rdr);
-    if errors.total > 0 {
-        return Err(Error::Invalid(Invalid {
-            errors: errors.list,
-            total: errors.total,
-        }));
-    }
+    errors.check()?;
     if out.is_empty() {
         return Err(Error::input(
             InputError::new(

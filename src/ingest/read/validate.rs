@@ -1,18 +1,16 @@
-//! The wide microdata reader: one row per respondent, one column per statement. Streams
-//! the file record by record against the spec (no schema inference), validates every
-//! field, and hands each valid respondent to a callback. Problems are collected (up to a
-//! bound) so a user can fix a file in one pass.
+//! The one validator of wide microdata, shared by every reader: one row per respondent,
+//! one column per statement. A reader streams its source record by record and hands each
+//! record ([`Fields`]) to the [`Validator`], which checks every field against the spec (no
+//! schema inference) and hands each valid respondent to a callback. Problems are collected
+//! (up to a bound) so a user can fix a file in one pass.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::Path;
 
-use crate::error::{Error, InputError, Invalid, Result};
-use crate::ingest::decode::Tracked;
-use crate::spec::{Format, Respondent, Scale, WaveSpec};
-
-/// How many problems of one file are kept (the first is the headline).
-pub const MAX_ERRORS: usize = 21;
+use crate::diag::{not_utf8, quote};
+use crate::error::{Error, InputError, Invalid, Result, MAX_ERRORS};
+use crate::spec::{Respondent, Scale, WaveSpec};
 
 /// Sufficient statistics of one wave × statement × group cell.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -104,22 +102,6 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-/// Problems of one file: the first [`MAX_ERRORS`] are kept, all are counted.
-#[derive(Default)]
-pub(crate) struct Errors {
-    pub(crate) list: Vec<InputError>,
-    pub(crate) total: usize,
-}
-
-impl Errors {
-    pub(crate) fn push(&mut self, e: InputError) {
-        self.total += 1;
-        if self.list.len() < MAX_ERRORS {
-            self.list.push(e);
-        }
-    }
-}
-
 /// sha256 of a file, hex.
 pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
     use sha2::Digest;
@@ -136,119 +118,6 @@ pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
         h.update(&buf[..n]);
     }
     Ok((hex::encode(h.finalize()), total))
-}
-
-/// Quotes a value for a message (at most 60 characters).
-pub(crate) fn quote(v: &str) -> String {
-    let mut s: String = v.chars().take(60).collect();
-    if v.chars().count() > 60 {
-        s.push('…');
-    }
-    format!("{s:?}")
-}
-
-/// Quotes bytes that may not be UTF-8: invalid bytes are shown as `\xE9`.
-pub(crate) fn quote_bytes(b: &[u8]) -> String {
-    quote_bytes_max(b, 60)
-}
-
-/// [`quote_bytes`] with at most `max` characters.
-fn quote_bytes_max(b: &[u8], max: usize) -> String {
-    let mut s = String::new();
-    let mut chars = 0;
-    'outer: for chunk in b.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if chars == max {
-                s.push('…');
-                break 'outer;
-            }
-            s.extend(c.escape_debug());
-            chars += 1;
-        }
-        for byte in chunk.invalid() {
-            if chars == max {
-                s.push('…');
-                break 'outer;
-            }
-            s.push_str(&format!("\\x{byte:02X}"));
-            chars += 1;
-        }
-    }
-    format!("\"{s}\"")
-}
-
-/// A message for bytes that are not UTF-8.
-pub(crate) fn not_utf8(value: &[u8], e: std::str::Utf8Error) -> String {
-    let byte = value[e.valid_up_to()..].first().copied().unwrap_or(0);
-    format!(
-        "{} is not valid UTF-8 (byte 0x{byte:02X}); set `encoding` in the spec to the file's encoding (e.g. encoding = \"windows-1252\" for Excel exports)",
-        quote_bytes(value)
-    )
-}
-
-/// Lines taken by the fields before field `i` of a record (quoted fields may span lines):
-/// added to the record's start line, the line of field `i`.
-pub(crate) fn lines_before(record: &csv::ByteRecord, i: usize) -> u64 {
-    record
-        .iter()
-        .take(i)
-        .map(|f| f.iter().filter(|&&b| b == b'\n').count() as u64)
-        .sum()
-}
-
-/// `true` for a row with nothing in it but delimiters and spaces (Excel writes `,,,,` for
-/// rows that were only formatted): not a respondent.
-pub(crate) fn is_blank_record(record: &csv::ByteRecord) -> bool {
-    record.iter().all(|f| f.trim_ascii().is_empty())
-}
-
-/// The message for a row whose number of fields differs from the header's, or `None`
-/// when the row fits (extra fields that are all empty, from a trailing delimiter, are
-/// tolerated).
-pub(crate) fn width_problem(record: &csv::ByteRecord, header: &[String]) -> Option<String> {
-    let width = header.len();
-    let n = record.len();
-    if n < width {
-        let next = header.get(n).map(String::as_str).unwrap_or("");
-        Some(format!(
-            "the row has {n} fields but the header has {width}: no value for column {} onwards (a missing delimiter, or a line break inside an unquoted field?)",
-            quote(next)
-        ))
-    } else if n > width {
-        let extra = record
-            .iter()
-            .skip(width)
-            .find(|f| !f.trim_ascii().is_empty())?;
-        Some(format!(
-            "the row has {n} fields but the header has {width}: extra value {} (a stray delimiter, a decimal comma, or an unquoted field containing a delimiter?)",
-            quote_bytes(extra.trim_ascii())
-        ))
-    } else {
-        None
-    }
-}
-
-/// The error for a quoted field that runs to the end of the input.
-pub(crate) fn unclosed_quote_error(
-    shown: &str,
-    line: u64,
-    column: Option<&str>,
-    value: Option<&[u8]>,
-) -> InputError {
-    let start = value
-        .map(|v| format!(" ({} runs to the end of the file)", quote_bytes_max(v, 30)))
-        .unwrap_or_default();
-    let mut e = InputError::new(
-        shown,
-        format!(
-            "a quoted field starting on line {line} is never closed{start}; add the closing quote (a quote inside a quoted field is written \"\")"
-        ),
-    )
-    .line(line);
-    if let Some(c) = column.filter(|c| !c.is_empty()) {
-        e = e.column(c);
-    }
-    e
 }
 
 /// A header name close to `name` (same letters, ignoring case, spaces, `_`, `-` and `.`).
@@ -539,10 +408,6 @@ pub(crate) fn missing_columns_error(
     })
 }
 
-/// The per-respondent validation of a wide microdata source, whatever its format: ids,
-/// duplicate ids, groups, weights, segments, answer codes against each statement's
-/// scale, the per-cell sums, and the [`Row`] handed to the caller. A format only
-/// supplies records ([`Fields`]) in the header's column order.
 /// The respondent ids of a source, for the duplicate check, in little memory: the ids'
 /// bytes one after the other in one buffer, and per respondent a 24-byte entry (a hash of
 /// the id, where its bytes are, and its line or row). The entries are sorted once the
@@ -602,7 +467,7 @@ impl SeenIds {
 
     /// Adds an error for every repeated id (naming the first place it was on) to
     /// `errors`, keeping `errors` in the order of the source.
-    fn duplicates(mut self, shown: &str, column: &str, errors: &mut Errors) {
+    fn duplicates(mut self, shown: &str, column: &str, errors: &mut Invalid) {
         let mut entries = std::mem::take(&mut self.entries);
         entries.sort_unstable_by(|a, b| {
             a.hash
@@ -646,8 +511,8 @@ impl SeenIds {
         // one line the id's problem comes first (the id is usually the first column).
         let place = |e: &InputError| e.line.or(e.row).unwrap_or(0);
         found.sort_by_key(place);
-        let mut merged = Vec::with_capacity(errors.list.len() + found.len());
-        let mut rest = std::mem::take(&mut errors.list).into_iter().peekable();
+        let mut merged = Vec::with_capacity(errors.errors.len() + found.len());
+        let mut rest = std::mem::take(&mut errors.errors).into_iter().peekable();
         for d in found {
             while rest.peek().is_some_and(|e| place(e) < place(&d)) {
                 merged.extend(rest.next());
@@ -656,11 +521,15 @@ impl SeenIds {
         }
         merged.extend(rest);
         merged.truncate(MAX_ERRORS);
-        errors.list = merged;
+        errors.errors = merged;
         errors.total += total;
     }
 }
 
+/// The per-respondent validation of a wide microdata source, whatever its format: ids,
+/// duplicate ids, groups, weights, segments, answer codes against each statement's
+/// scale, the per-cell sums, and the [`Row`] handed to the caller. A format only
+/// supplies records ([`Fields`]) in the header's column order.
 pub(crate) struct Validator<'s> {
     spec: &'s WaveSpec,
     resp: &'s Respondent,
@@ -681,7 +550,7 @@ pub(crate) struct Validator<'s> {
     agree: Vec<Option<bool>>,
     row_errs: Vec<(usize, InputError)>,
     /// Every problem found so far.
-    pub(crate) errors: Errors,
+    pub(crate) errors: Invalid,
     /// Added to the message of an answer that is not a number (a format's own advice).
     pub(crate) not_number_hint: &'static str,
     /// Replaces each valid respondent's weight by the one at its position (rim weights).
@@ -716,7 +585,7 @@ impl<'s> Validator<'s> {
             values: vec![None; n_stmt],
             agree: vec![None; n_stmt],
             row_errs: Vec::new(),
-            errors: Errors::default(),
+            errors: Invalid::default(),
             not_number_hint: "",
             weights,
             cols,
@@ -933,12 +802,7 @@ impl<'s> Validator<'s> {
         let ids = std::mem::take(&mut self.ids);
         let id_name = self.resp.id.clone();
         ids.duplicates(self.shown, &id_name, &mut self.errors);
-        if self.errors.total > 0 {
-            return Err(Error::Invalid(Invalid {
-                errors: self.errors.list,
-                total: self.errors.total,
-            }));
-        }
+        self.errors.check()?;
         let mut summary = self.summary;
         if summary.respondents == 0 {
             return Err(Error::input(no_rows));
@@ -957,289 +821,6 @@ impl<'s> Validator<'s> {
         }
         Ok(summary)
     }
-}
-
-/// A CSV record as [`Fields`]: quoted fields may span lines.
-struct CsvFields<'r> {
-    record: &'r csv::ByteRecord,
-    line: u64,
-}
-
-impl Fields for CsvFields<'_> {
-    #[inline]
-    fn get(&self, i: usize) -> &[u8] {
-        &self.record[i]
-    }
-    fn loc(&self, i: usize) -> Loc {
-        Loc::Line(self.line + lines_before(self.record, i))
-    }
-}
-
-/// Reads a wide microdata file (any microdata format of the spec), validating it against
-/// `spec`, calling `on_row` for every valid respondent. Returns the summary, or every
-/// problem found.
-pub fn read(
-    spec: &WaveSpec,
-    path: &Path,
-    shown: &str,
-    weights: Option<&[f64]>,
-    on_row: impl FnMut(&Row) -> Result<()>,
-) -> Result<Summary> {
-    let file = std::fs::File::open(path).map_err(|e| {
-        Error::input(InputError::new(
-            shown,
-            format!("cannot read the source: {}", crate::spec::io_reason(&e)),
-        ))
-    })?;
-    if spec.format == Format::Parquet {
-        let (sha, bytes) = sha256_file(path).map_err(|e| {
-            Error::input(InputError::new(
-                shown,
-                format!("cannot read the source: {}", crate::spec::io_reason(&e)),
-            ))
-        })?;
-        return crate::ingest::parquet_file::read(spec, file, shown, sha, bytes, weights, on_row);
-    }
-    read_from(spec, file, shown, weights, on_row)
-}
-
-/// [`read`] from any byte stream (the source's raw bytes, in the spec's encoding).
-/// `shown` names the source in messages. A Parquet source, which needs random access, is
-/// read into memory first (use [`read`] for files). `weights`, when given, replaces each
-/// valid respondent's weight by the one at its position (rim weights of the wave).
-pub fn read_from<R: Read>(
-    spec: &WaveSpec,
-    source: R,
-    shown: &str,
-    weights: Option<&[f64]>,
-    on_row: impl FnMut(&Row) -> Result<()>,
-) -> Result<Summary> {
-    match spec.format {
-        Format::Jsonl => crate::ingest::jsonl::read_from(spec, source, shown, weights, on_row),
-        Format::Sav => crate::ingest::sav::read_from(spec, source, shown, weights, on_row),
-        Format::Parquet => {
-            let mut source = source;
-            let mut buf = Vec::new();
-            source.read_to_end(&mut buf).map_err(|e| {
-                Error::input(InputError::new(
-                    shown,
-                    format!("cannot read the source: {e}"),
-                ))
-            })?;
-            use sha2::Digest;
-            let sha = hex::encode(sha2::Sha256::digest(&buf));
-            let n = buf.len() as u64;
-            crate::ingest::parquet_file::read(
-                spec,
-                bytes::Bytes::from(buf),
-                shown,
-                sha,
-                n,
-                weights,
-                on_row,
-            )
-        }
-        Format::Csv | Format::Tsv | Format::Qualtrics | Format::Cells => {
-            read_csv(spec, source, shown, weights, on_row)
-        }
-    }
-}
-
-/// The CSV/TSV/Qualtrics record source.
-fn read_csv<R: Read>(
-    spec: &WaveSpec,
-    source: R,
-    shown: &str,
-    weights: Option<&[f64]>,
-    mut on_row: impl FnMut(&Row) -> Result<()>,
-) -> Result<Summary> {
-    use sha2::Digest;
-    let file_err = |msg: String| Error::input(InputError::new(shown, msg));
-    let resp = respondent(spec)?;
-    let qualtrics = spec.format == Format::Qualtrics;
-    let mut hashing = HashingReader::new(source);
-    let text = crate::ingest::decode::decoder(&mut hashing, &spec.encoding)
-        .map_err(|e| file_err(format!("cannot read the source: {e}")))?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(spec.delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(1 << 20)
-        .from_reader(Tracked::new(text, spec.delimiter));
-
-    let mut record = csv::ByteRecord::new();
-
-    let (header_line, header) = read_header(
-        &mut rdr,
-        &mut record,
-        shown,
-        "the file is empty: expected a header row and data rows",
-    )?;
-    if header.iter().all(|h| h.is_empty()) {
-        return Err(Error::input(
-            InputError::new(shown, "the header row is empty: expected column names")
-                .line(header_line),
-        ));
-    }
-    if header.iter().any(|h| h.contains('\0')) {
-        return Err(Error::input(
-            InputError::new(
-                shown,
-                "the header contains NUL bytes: the file looks like UTF-16 without a BOM; set encoding = \"utf-16\" in the spec",
-            )
-            .line(header_line),
-        ));
-    }
-    // A Qualtrics export's extra header rows are checked first: a file without them
-    // would otherwise be reported as missing the spec's columns.
-    let mut k: u64 = 0;
-    let mut last_header_line = header_line;
-    if qualtrics {
-        (k, last_header_line) =
-            crate::ingest::qualtrics::header_rows(shown, &mut rdr, &mut record, &header)?;
-    }
-    let cols = match find_columns(spec, resp, &header, "is not in the header") {
-        Ok(c) => c,
-        Err(messages) => {
-            return Err(missing_columns_error(
-                shown,
-                messages,
-                &format!("the header has {}", available(&header)),
-                Some(Loc::Line(header_line)),
-            ))
-        }
-    };
-    let mut v = Validator::new(spec, resp, shown, cols, weights);
-    if qualtrics {
-        v.not_number_hint = crate::ingest::qualtrics::CHOICE_TEXT_HINT;
-    }
-
-    loop {
-        match rdr.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                v.errors.push(csv_input_error(shown, &e));
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    break;
-                }
-                continue;
-            }
-        }
-        k += 1;
-        let line = record_line(&mut rdr, &record);
-        if let Some((qline, i)) = rdr.get_ref().unclosed_quote(k) {
-            v.errors.push(unclosed_quote_error(
-                shown,
-                qline,
-                header.get(i).map(String::as_str),
-                record.get(i),
-            ));
-            break;
-        }
-        if is_blank_record(&record) {
-            continue;
-        }
-        if let Some(msg) = width_problem(&record, &header) {
-            v.errors.push(InputError::new(shown, msg).line(line));
-            continue;
-        }
-        v.record(
-            &CsvFields {
-                record: &record,
-                line,
-            },
-            &mut on_row,
-        )?;
-    }
-    debug_assert!(
-        rdr.get_mut().take_record_line().is_none() || v.failed(),
-        "the line tracker saw more records than the CSV reader"
-    );
-    drop(rdr);
-    let no_rows = if qualtrics {
-        InputError::new(
-            shown,
-            "the file has its three Qualtrics header rows but no responses: expected one row per respondent from line 4",
-        )
-        .line(last_header_line)
-    } else {
-        InputError::new(
-            shown,
-            "the file has a header row but no data rows: expected one row per respondent",
-        )
-        .line(header_line)
-    };
-    let mut summary = v.finish(no_rows)?;
-    summary.bytes = hashing.bytes;
-    summary.source_sha256 = hex::encode(hashing.hasher.finalize());
-    Ok(summary)
-}
-
-/// Reads a CSV source's header row into `record`: the line it starts on and its names,
-/// trimmed (a byte-order mark too). `empty` is the message for a file without rows.
-pub(crate) fn read_header<R: Read>(
-    rdr: &mut csv::Reader<Tracked<R>>,
-    record: &mut csv::ByteRecord,
-    shown: &str,
-    empty: &str,
-) -> Result<(u64, Vec<String>)> {
-    match rdr.read_byte_record(record) {
-        Ok(false) => return Err(Error::input(InputError::new(shown, empty.to_string()))),
-        Err(e) => return Err(csv_error(shown, &e)),
-        Ok(true) => {}
-    }
-    let line = record_line(rdr, record);
-    if let Some((qline, i)) = rdr.get_ref().unclosed_quote(0) {
-        return Err(Error::input(unclosed_quote_error(
-            shown,
-            qline,
-            None,
-            record.get(i),
-        )));
-    }
-    let mut names = Vec::with_capacity(record.len());
-    for (i, f) in record.iter().enumerate() {
-        match std::str::from_utf8(f) {
-            Ok(s) => names.push(s.trim().trim_start_matches('\u{feff}').trim().to_string()),
-            Err(e) => {
-                return Err(Error::input(
-                    InputError::new(shown, format!("header field {}: {}", i + 1, not_utf8(f, e)))
-                        .line(line + lines_before(record, i)),
-                ))
-            }
-        }
-    }
-    Ok((line, names))
-}
-
-/// The start line of the record just read (as an editor counts it).
-pub(crate) fn record_line<R: Read>(
-    rdr: &mut csv::Reader<Tracked<R>>,
-    record: &csv::ByteRecord,
-) -> u64 {
-    match rdr.get_mut().take_record_line() {
-        Some(line) => line,
-        None => {
-            debug_assert!(false, "the line tracker missed a record");
-            record.position().map(|p| p.line()).unwrap_or(1)
-        }
-    }
-}
-
-pub(crate) fn csv_input_error(shown: &str, e: &csv::Error) -> InputError {
-    let line = e.position().map(|p| p.line());
-    let msg = match e.kind() {
-        csv::ErrorKind::Io(io) => format!("cannot read the source: {io}"),
-        other => format!("malformed CSV: {other:?}"),
-    };
-    let mut ie = InputError::new(shown, msg);
-    ie.line = line;
-    ie
-}
-
-fn csv_error(shown: &str, e: &csv::Error) -> Error {
-    Error::input(csv_input_error(shown, e))
 }
 
 #[cfg(test)]
@@ -1266,11 +847,11 @@ mod tests {
         for (id, line) in [("a", 2), ("b", 3), ("a", 4), ("ab", 5), ("b", 6), ("a", 9)] {
             ids.add(id, Loc::Line(line));
         }
-        let mut errors = Errors::default();
+        let mut errors = Invalid::default();
         // A problem found while reading, between the duplicates.
         errors.push(InputError::new("f.csv", "bad answer").line(5).column("Q1"));
         ids.duplicates("f.csv", "id", &mut errors);
-        let got: Vec<String> = errors.list.iter().map(|e| e.to_string()).collect();
+        let got: Vec<String> = errors.errors.iter().map(|e| e.to_string()).collect();
         assert_eq!(
             got,
             [
@@ -1286,16 +867,16 @@ mod tests {
         let mut ids = SeenIds::default();
         ids.add("x", Loc::Row(1));
         ids.add("x", Loc::Row(7));
-        let mut errors = Errors::default();
+        let mut errors = Invalid::default();
         ids.duplicates("f.parquet", "id", &mut errors);
         assert!(
-            errors.list[0].to_string().contains("row 7")
-                && errors.list[0].to_string().contains("first on row 1")
+            errors.errors[0].to_string().contains("row 7")
+                && errors.errors[0].to_string().contains("first on row 1")
         );
         let mut ids = SeenIds::default();
         ids.add("x", Loc::Line(2));
         ids.add("y", Loc::Line(3));
-        let mut errors = Errors::default();
+        let mut errors = Invalid::default();
         ids.duplicates("f.csv", "id", &mut errors);
         assert_eq!(errors.total, 0);
     }
@@ -1316,12 +897,5 @@ mod tests {
             let e = parse_weight(s).unwrap_err();
             assert!(e.contains(why) && e.contains(&format!("{s:?}")), "{s}: {e}");
         }
-    }
-
-    #[test]
-    fn quoting() {
-        assert_eq!(quote_bytes(b"Caf\xE9"), "\"Caf\\xE9\"");
-        assert_eq!(quote_bytes("a\"b\n".as_bytes()), "\"a\\\"b\\n\"");
-        assert_eq!(quote(&"x".repeat(70)), format!("\"{}…\"", "x".repeat(60)));
     }
 }

@@ -23,11 +23,11 @@ use std::io::{BufReader, Read};
 
 use encoding_rs::Encoding;
 
-use crate::error::{Error, InputError, Result};
-use crate::ingest::microdata::{
+use super::validate::{
     available, find_columns, missing_columns_error, needed_columns, respondent, Fields,
     HashingReader, Loc, Row, Summary, Validator,
 };
+use crate::error::{Error, InputError, Result};
 use crate::spec::WaveSpec;
 
 /// Most 8-byte slots in one case (SPSS allows 32767 variables; very long strings add more).

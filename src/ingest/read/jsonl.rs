@@ -14,11 +14,13 @@ use std::io::{BufRead, BufReader, Read};
 
 use serde_json::Value;
 
-use crate::error::{Error, InputError, Result};
-use crate::ingest::microdata::{
-    find_columns, missing_columns_error, needed_columns, not_utf8, quote, respondent, Fields,
+use super::text::decoder;
+use super::validate::{
+    available, find_columns, missing_columns_error, needed_columns, respondent, Fields,
     HashingReader, Loc, Row, Summary, Validator,
 };
+use crate::diag::{not_utf8, quote};
+use crate::error::{Error, InputError, Result};
 use crate::spec::WaveSpec;
 
 /// Distinct keys remembered for the message about a missing key.
@@ -73,7 +75,7 @@ pub(crate) fn read_from<R: Read>(
     use sha2::Digest;
     let resp = respondent(spec)?;
     let mut hashing = HashingReader::new(source);
-    let text = crate::ingest::decode::decoder(&mut hashing, &spec.encoding).map_err(|e| {
+    let text = decoder(&mut hashing, &spec.encoding).map_err(|e| {
         Error::input(InputError::new(
             shown,
             format!("cannot read the source: {e}"),
@@ -209,10 +211,7 @@ pub(crate) fn read_from<R: Read>(
             return Err(missing_columns_error(
                 shown,
                 m,
-                &format!(
-                    "the lines have keys {}",
-                    crate::ingest::microdata::available(&keys)
-                ),
+                &format!("the lines have keys {}", available(&keys)),
                 None,
             ));
         }

@@ -11,6 +11,10 @@
 //! quoting rules byte by byte, to know on which line each record starts (the CSV reader
 //! only knows where the previous one ended, which is off after blank lines) and whether
 //! the file ended inside a quoted field (which the CSV reader silently accepts).
+//!
+//! The helpers after them read CSV records over a [`Tracked`] source (the header, the line
+//! of a record and of each field, blank and ragged rows, unclosed quotes) for the readers
+//! of CSV-shaped formats.
 
 use std::collections::VecDeque;
 use std::io::{self, Cursor, Read};
@@ -18,27 +22,9 @@ use std::io::{self, Cursor, Read};
 use encoding_rs::Encoding;
 use encoding_rs_io::DecodeReaderBytesBuilder;
 
-/// `true` when gaptrack can read this encoding label.
-pub fn supported(label: &str) -> bool {
-    encoding_for(label).is_some()
-}
-
-fn encoding_for(label: &str) -> Option<&'static Encoding> {
-    let l = label.trim().to_ascii_lowercase();
-    let l = match l.as_str() {
-        "latin1" | "latin-1" | "iso-8859-1" | "iso8859-1" => "windows-1252",
-        "utf8" => "utf-8",
-        "utf16" | "utf-16" => "utf-16le",
-        other => other,
-    };
-    let enc = Encoding::for_label(l.as_bytes())?;
-    // "replacement" and x-user-defined are WHATWG artefacts, not file encodings; UTF-16
-    // labels stay allowed (decoding them is what the spec asks for).
-    if enc == encoding_rs::REPLACEMENT || enc == encoding_rs::X_USER_DEFINED {
-        return None;
-    }
-    Some(enc)
-}
+use crate::diag::{not_utf8, quote, quote_bytes, quote_bytes_max};
+use crate::error::{Error, InputError, Result};
+use crate::spec::encoding_for;
 
 /// Wraps the raw bytes of a source into a reader of UTF-8 bytes (see the module docs).
 /// Only the first three bytes are read here, to look for a BOM.
@@ -228,6 +214,137 @@ impl<R: Read> Read for Tracked<R> {
     }
 }
 
+/// Lines taken by the fields before field `i` of a record (quoted fields may span lines):
+/// added to the record's start line, the line of field `i`.
+pub(crate) fn lines_before(record: &csv::ByteRecord, i: usize) -> u64 {
+    record
+        .iter()
+        .take(i)
+        .map(|f| f.iter().filter(|&&b| b == b'\n').count() as u64)
+        .sum()
+}
+
+/// `true` for a row with nothing in it but delimiters and spaces (Excel writes `,,,,` for
+/// rows that were only formatted): not a respondent.
+pub(crate) fn is_blank_record(record: &csv::ByteRecord) -> bool {
+    record.iter().all(|f| f.trim_ascii().is_empty())
+}
+
+/// The message for a row whose number of fields differs from the header's, or `None`
+/// when the row fits (extra fields that are all empty, from a trailing delimiter, are
+/// tolerated).
+pub(crate) fn width_problem(record: &csv::ByteRecord, header: &[String]) -> Option<String> {
+    let width = header.len();
+    let n = record.len();
+    if n < width {
+        let next = header.get(n).map(String::as_str).unwrap_or("");
+        Some(format!(
+            "the row has {n} fields but the header has {width}: no value for column {} onwards (a missing delimiter, or a line break inside an unquoted field?)",
+            quote(next)
+        ))
+    } else if n > width {
+        let extra = record
+            .iter()
+            .skip(width)
+            .find(|f| !f.trim_ascii().is_empty())?;
+        Some(format!(
+            "the row has {n} fields but the header has {width}: extra value {} (a stray delimiter, a decimal comma, or an unquoted field containing a delimiter?)",
+            quote_bytes(extra.trim_ascii())
+        ))
+    } else {
+        None
+    }
+}
+
+/// The error for a quoted field that runs to the end of the input.
+pub(crate) fn unclosed_quote_error(
+    shown: &str,
+    line: u64,
+    column: Option<&str>,
+    value: Option<&[u8]>,
+) -> InputError {
+    let start = value
+        .map(|v| format!(" ({} runs to the end of the file)", quote_bytes_max(v, 30)))
+        .unwrap_or_default();
+    let mut e = InputError::new(
+        shown,
+        format!(
+            "a quoted field starting on line {line} is never closed{start}; add the closing quote (a quote inside a quoted field is written \"\")"
+        ),
+    )
+    .line(line);
+    if let Some(c) = column.filter(|c| !c.is_empty()) {
+        e = e.column(c);
+    }
+    e
+}
+
+/// Reads a CSV source's header row into `record`: the line it starts on and its names,
+/// trimmed (a byte-order mark too). `empty` is the message for a file without rows.
+pub(crate) fn read_header<R: Read>(
+    rdr: &mut csv::Reader<Tracked<R>>,
+    record: &mut csv::ByteRecord,
+    shown: &str,
+    empty: &str,
+) -> Result<(u64, Vec<String>)> {
+    match rdr.read_byte_record(record) {
+        Ok(false) => return Err(Error::input(InputError::new(shown, empty.to_string()))),
+        Err(e) => return Err(csv_error(shown, &e)),
+        Ok(true) => {}
+    }
+    let line = record_line(rdr, record);
+    if let Some((qline, i)) = rdr.get_ref().unclosed_quote(0) {
+        return Err(Error::input(unclosed_quote_error(
+            shown,
+            qline,
+            None,
+            record.get(i),
+        )));
+    }
+    let mut names = Vec::with_capacity(record.len());
+    for (i, f) in record.iter().enumerate() {
+        match std::str::from_utf8(f) {
+            Ok(s) => names.push(s.trim().trim_start_matches('\u{feff}').trim().to_string()),
+            Err(e) => {
+                return Err(Error::input(
+                    InputError::new(shown, format!("header field {}: {}", i + 1, not_utf8(f, e)))
+                        .line(line + lines_before(record, i)),
+                ))
+            }
+        }
+    }
+    Ok((line, names))
+}
+
+/// The start line of the record just read (as an editor counts it).
+pub(crate) fn record_line<R: Read>(
+    rdr: &mut csv::Reader<Tracked<R>>,
+    record: &csv::ByteRecord,
+) -> u64 {
+    match rdr.get_mut().take_record_line() {
+        Some(line) => line,
+        None => {
+            debug_assert!(false, "the line tracker missed a record");
+            record.position().map(|p| p.line()).unwrap_or(1)
+        }
+    }
+}
+
+pub(crate) fn csv_input_error(shown: &str, e: &csv::Error) -> InputError {
+    let line = e.position().map(|p| p.line());
+    let msg = match e.kind() {
+        csv::ErrorKind::Io(io) => format!("cannot read the source: {io}"),
+        other => format!("malformed CSV: {other:?}"),
+    };
+    let mut ie = InputError::new(shown, msg);
+    ie.line = line;
+    ie
+}
+
+fn csv_error(shown: &str, e: &csv::Error) -> Error {
+    Error::input(csv_input_error(shown, e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,6 +388,7 @@ mod tests {
             .read_to_end(&mut raw)
             .unwrap();
         assert_eq!(raw, b"\xEF\xBB");
+        let supported = |l: &str| encoding_for(l).is_some();
         assert!(supported("latin-1") && supported("UTF-16") && supported("cp1252"));
         assert!(!supported("klingon") && !supported("replacement"));
     }
