@@ -1,223 +1,13 @@
-//! `trend.md`: the year-over-year table a person reads.
+//! `trend.md`: the year-over-year table a person reads, and the same gap table for a
+//! terminal.
 //!
 //! Statements are rows, waves are columns in date order, each cell the gap between the
 //! two groups in points with a marker for a significant change since the previous wave.
-//! Then the bases, a detail table per statement and a note on the methods.
-//!
-//! The cell logic and the wording shared with the HTML page (title, markers, methods)
-//! live here too, so both files always say the same thing.
+//! Then the bases, a detail table per statement and a note on the methods. The cells, the
+//! numbers and the wording come from `view`, shared with the HTML page.
 
 use super::model::*;
-use super::tables::{fixed, fixed_opt, is_suppressed, signed, DISPLAY_DECIMALS};
-
-/// Marker for a gap that widened significantly since the previous wave.
-pub const WIDENED: &str = "▲";
-/// Marker for a gap that narrowed significantly since the previous wave.
-pub const NARROWED: &str = "▼";
-/// Marker for a wave without answers from both groups to a statement: the statement was
-/// not in the wave, or a group had no respondent answering it (absent from the wave).
-pub const ABSENT: &str = "—";
-/// Marker for a cell where either base is below `min_base`.
-pub const LOW_BASE: &str = "†";
-/// Marker for a wave that starts a new series (the wording changed).
-pub const SERIES_BREAK: &str = "‖";
-
-/// A group id as a reader sees it: first letter upper-cased ("marketing" → "Marketing").
-pub fn display_group(name: &str) -> String {
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-/// "Marketing vs Sales: agreement gap by wave" (plain text, not escaped).
-pub fn title(r: &Report) -> String {
-    format!(
-        "{} vs {}: agreement gap by wave",
-        display_group(&r.group_a),
-        display_group(&r.group_b)
-    )
-}
-
-/// The marker text of a suppressed cell, e.g. `n<10`.
-pub fn suppressed_label(r: &Report) -> String {
-    format!("n<{}", r.suppress_below)
-}
-
-/// Direction of a significant change of the gap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    Widened,
-    Narrowed,
-}
-
-/// What one statement × wave cell of the gap table shows.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CellView<'a> {
-    /// No answers from both groups in this wave: the statement was not in it, or a group
-    /// had no respondent answering it.
-    Absent,
-    /// A base is below the suppression threshold: nothing but the bases is published.
-    Suppressed {
-        cell: &'a TrendCell,
-        series_break: bool,
-    },
-    /// A published cell; `gap` is `None` when the data has no gap.
-    Shown {
-        cell: &'a TrendCell,
-        gap: Option<f64>,
-        change: Option<Change>,
-        low_base: bool,
-        series_break: bool,
-    },
-}
-
-/// The cell of statement `st` in the wave `wave` (an id of `Report::waves`).
-pub fn cell_view<'a>(r: &Report, st: &'a StatementTrend, wave: &str) -> CellView<'a> {
-    let Some(pos) = st.cells.iter().position(|c| c.wave == wave) else {
-        return CellView::Absent;
-    };
-    let cell = &st.cells[pos];
-    // A break only means something after an earlier wave of the same statement.
-    let series_break = cell.series_break && pos > 0;
-    if is_suppressed(r, cell) {
-        return CellView::Suppressed { cell, series_break };
-    }
-    let change = if cell.series_break {
-        None
-    } else {
-        match cell.trend.as_deref() {
-            Some("widened") => Some(Change::Widened),
-            Some("narrowed") => Some(Change::Narrowed),
-            _ => None,
-        }
-    };
-    CellView::Shown {
-        cell,
-        gap: cell.gap_pp.filter(|g| g.is_finite()),
-        change,
-        low_base: cell.low_base,
-        series_break,
-    }
-}
-
-/// A percentage, a gap or a bound for reading: one decimal (`45.3`), or `n/a`.
-pub fn show(v: Option<f64>) -> String {
-    fixed_opt(v, DISPLAY_DECIMALS).unwrap_or_else(|| "n/a".to_string())
-}
-
-/// A gap or a change for reading, with its sign (`+5.0`, `-3.2`), or `n/a`.
-pub fn show_signed(v: Option<f64>) -> String {
-    v.and_then(|v| signed(v, DISPLAY_DECIMALS))
-        .unwrap_or_else(|| "n/a".to_string())
-}
-
-/// A p or q value for reading: three decimals, `<0.001` below that, or `n/a`.
-pub fn show_p(v: Option<f64>) -> String {
-    match v.filter(|v| v.is_finite()) {
-        Some(p) if p < 0.001 => "<0.001".to_string(),
-        Some(p) => fixed(p, 3).unwrap_or_default(),
-        None => "n/a".to_string(),
-    }
-}
-
-/// A base for reading, or `n/a` for a published figure without one.
-pub fn show_n(n: Option<i64>) -> String {
-    n.map_or_else(|| "n/a".to_string(), |n| n.to_string())
-}
-
-/// The breakdown rows of the wave a reading file shows (its latest wave), as a table:
-/// statement (id, text) × segment value -> row.
-pub fn breakdown_table(b: &Breakdown) -> Vec<(&str, &str, Vec<Option<&BreakdownRow>>)> {
-    let Some(wave) = b.latest_wave.as_deref() else {
-        return Vec::new();
-    };
-    let mut out: Vec<(&str, &str, Vec<Option<&BreakdownRow>>)> = Vec::new();
-    for row in b.rows.iter().filter(|x| x.wave == wave) {
-        if out.last().is_none_or(|(id, _, _)| *id != row.statement) {
-            out.push((&row.statement, &row.text, vec![None; b.values.len()]));
-        }
-        if let (Some(last), Some(k)) = (
-            out.last_mut(),
-            b.values.iter().position(|v| *v == row.segment_value),
-        ) {
-            last.2[k] = Some(row);
-        }
-    }
-    out
-}
-
-/// The gap text of one breakdown cell (`+5.0†`, `n<10`, `—`; plain, not escaped).
-pub fn breakdown_gap(r: &Report, row: Option<&BreakdownRow>) -> String {
-    match row {
-        None => ABSENT.to_string(),
-        Some(x) if x.suppressed => suppressed_label(r),
-        Some(x) => {
-            let lb = if x.low_base { LOW_BASE } else { "" };
-            format!("{}{lb}", show_signed(x.gap_pp))
-        }
-    }
-}
-
-/// Wording of the variance method.
-fn variance_sentence(r: &Report) -> String {
-    match r.variance.as_str() {
-        "kish" => "The variance method is kish: the variance of a weighted percentage is \
-                   p(1−p)/n_eff, with Kish's effective base."
-            .to_string(),
-        "linearized" => "The variance method is linearized: the variance of a weighted percentage \
-                         is the Taylor-linearized variance of the ratio Σw·agree / Σw."
-            .to_string(),
-        other => format!("The variance method is {other}."),
-    }
-}
-
-/// The methods note: one paragraph per entry, each a short heading ("Weights", empty for
-/// the closing line) and its plain text (safe in Markdown; the HTML page escapes it).
-pub fn methods(r: &Report) -> Vec<(&'static str, String)> {
-    vec![
-        (
-            "Weights",
-            "Percentages are weighted: 100·Σw·agree / Σw over the respondents of a group who \
-             answered the statement (w = 1 in a wave without weights). The effective base is \
-             Kish's n_eff = (Σw)² / Σw², which equals the number of respondents when there are no \
-             weights. The bases shown are respondent counts."
-                .to_string(),
-        ),
-        (
-            "Intervals",
-            "Each group's percentage has a Wilson score 95 % interval computed on its effective \
-             base. The gap (first group minus second, in percentage points) has Newcombe's hybrid \
-             score interval (his method 10), built from the two Wilson intervals."
-                .to_string(),
-        ),
-        (
-            "Tests",
-            "A gap is tested with a two-sided z test using the unpooled variance \
-             p_a(1−p_a)/n_eff_a + p_b(1−p_b)/n_eff_b. The change of a gap since the previous wave \
-             is tested with a two-sided z test that treats the two waves as independent samples \
-             (the variance is the sum of the four variances). The p values of all statements of a \
-             wave are adjusted with the Benjamini–Hochberg procedure (false discovery rate); a \
-             change is significant where q < 0.05, and is then called widened or narrowed by the \
-             size of the gap. A statement whose wording changed starts a new series and is not \
-             compared with the wave before."
-                .to_string(),
-        ),
-        (
-            "Bases",
-            format!(
-                "A cell where either group has fewer than {} respondents is flagged as a low base; \
-                 where either has fewer than {}, it is suppressed: no percentage, gap or change is \
-                 published, only the bases. Published figures loaded without a base have no \
-                 interval or test.",
-                r.min_base, r.suppress_below
-            ),
-        ),
-        ("Variance", variance_sentence(r)),
-        ("", format!("Built from data version {}.", r.data_version)),
-    ]
-}
+use super::view::*;
 
 /// Escapes text for Markdown: table pipes, emphasis and link characters, and line breaks.
 pub fn escape_md(s: &str) -> String {
@@ -358,10 +148,49 @@ pub fn render_text(r: &Report) -> String {
 
 /// `trend.md` for the report.
 pub fn render_markdown(r: &Report) -> String {
-    let a = escape_md(&display_group(&r.group_a));
-    let b = escape_md(&display_group(&r.group_b));
     let mut s = String::new();
     s.push_str(&format!("# {}\n\n", escape_md(&title(r))));
+    guide(r, &mut s);
+    if r.waves.is_empty() || r.statements.is_empty() {
+        s.push_str("No statement was asked of both groups in the loaded waves.\n\n");
+    } else {
+        wave_list(r, &mut s);
+        gap_table(r, &mut s);
+        bases_table(r, &mut s);
+        s.push_str("## Detail by statement\n\n");
+        for st in &r.statements {
+            detail(r, st, &mut s);
+        }
+    }
+    for bd in &r.breakdowns {
+        breakdown_section(r, bd, &mut s);
+    }
+    s.push_str("## Methods\n\n");
+    for (head, body) in methods(r) {
+        if !head.is_empty() {
+            s.push_str(&format!("**{head}.** "));
+        }
+        s.push_str(&body);
+        s.push_str("\n\n");
+    }
+    // Exactly one trailing newline.
+    while s.ends_with("\n\n") {
+        s.pop();
+    }
+    s
+}
+
+/// The group names of the pair as the file shows them (escaped).
+fn groups(r: &Report) -> (String, String) {
+    (
+        escape_md(&display_group(&r.group_a)),
+        escape_md(&display_group(&r.group_b)),
+    )
+}
+
+/// The paragraph on reading a cell and its markers.
+fn guide(r: &Report, s: &mut String) {
+    let (a, b) = groups(r);
     s.push_str(&format!(
         "Each cell is the agreement gap in percentage points: the share of {a} agreeing with the \
          statement minus the share of {b} agreeing (+5.0 means {a} agrees 5 points more often). \
@@ -376,214 +205,225 @@ pub fn render_markdown(r: &Report) -> String {
         suppressed_label(r),
         r.suppress_below,
     ));
+}
 
-    if r.waves.is_empty() || r.statements.is_empty() {
-        s.push_str("No statement was asked of both groups in the loaded waves.\n\n");
-    } else {
-        s.push_str("Waves, in date order: ");
-        let waves: Vec<String> = r
-            .waves
-            .iter()
-            .map(|w| {
-                let mut about = vec![escape_md(&w.date)];
-                if let Some(t) = w.title.as_deref().filter(|t| !t.trim().is_empty()) {
-                    about.push(escape_md(t));
-                }
-                if w.kind == "cells" {
-                    about.push("published figures".to_string());
-                }
-                format!("{} ({})", escape_md(&w.wave), about.join(", "))
-            })
-            .collect();
-        s.push_str(&waves.join("; "));
-        s.push_str(".\n\n");
-
-        // The gap table.
-        s.push_str(&format!("## Gap by wave ({a} − {b}, points)\n\n"));
-        let mut head = vec!["Statement".to_string()];
-        head.extend(r.waves.iter().map(|w| escape_md(&w.wave)));
-        s.push_str(&table_row(&head));
-        s.push_str(&table_rule(true, head.len()));
-        for st in &r.statements {
-            let mut row = vec![escape_md(&st.text)];
-            row.extend(
-                r.waves
-                    .iter()
-                    .map(|w| md_cell(r, &cell_view(r, st, &w.wave))),
-            );
-            s.push_str(&table_row(&row));
-        }
-        s.push('\n');
-
-        // The bases.
-        s.push_str(&format!("## Bases ({a} / {b}, respondents)\n\n"));
-        s.push_str(&table_row(&head));
-        s.push_str(&table_rule(true, head.len()));
-        for st in &r.statements {
-            let mut row = vec![escape_md(&st.text)];
-            for w in &r.waves {
-                row.push(match cell_view(r, st, &w.wave) {
-                    CellView::Absent => ABSENT.to_string(),
-                    CellView::Suppressed { cell, .. } | CellView::Shown { cell, .. } => {
-                        let flag = if cell.low_base { LOW_BASE } else { "" };
-                        format!("{} / {}{flag}", show_n(cell.a.n), show_n(cell.b.n))
-                    }
-                });
+/// The waves in date order, each with its date, title and kind.
+fn wave_list(r: &Report, s: &mut String) {
+    s.push_str("Waves, in date order: ");
+    let waves: Vec<String> = r
+        .waves
+        .iter()
+        .map(|w| {
+            let mut about = vec![escape_md(&w.date)];
+            if let Some(t) = w.title.as_deref().filter(|t| !t.trim().is_empty()) {
+                about.push(escape_md(t));
             }
-            s.push_str(&table_row(&row));
-        }
-        s.push('\n');
-
-        // Detail per statement.
-        s.push_str("## Detail by statement\n\n");
-        for st in &r.statements {
-            s.push_str(&format!("### {}\n\n", escape_md(&st.text)));
-            s.push_str(&format!(
-                "Statement id: `{}`\n\n",
-                st.statement.replace('`', "'")
-            ));
-            if st.cells.is_empty() {
-                s.push_str("No wave has answers from both groups to this statement.\n\n");
-                continue;
+            if w.kind == "cells" {
+                about.push("published figures".to_string());
             }
-            s.push_str(&table_row(&[
-                "Wave".to_string(),
-                format!("{a} % (95 % CI)"),
-                format!("{b} % (95 % CI)"),
-                "Gap (95 % CI)".to_string(),
-                "p".to_string(),
-                "Change".to_string(),
-                "q".to_string(),
-                "Trend".to_string(),
-            ]));
-            s.push_str(&table_rule(true, 8));
-            for w in &r.waves {
-                let view = cell_view(r, st, &w.wave);
-                let wave = escape_md(&w.wave);
-                let row = match view {
-                    CellView::Absent => continue,
-                    CellView::Suppressed { series_break, .. } => {
-                        let brk = if series_break {
-                            format!("{SERIES_BREAK} ")
-                        } else {
-                            String::new()
-                        };
-                        let sup = suppressed_label(r);
-                        vec![
-                            format!("{brk}{wave}"),
-                            sup.clone(),
-                            sup.clone(),
-                            sup,
-                            String::new(),
-                            String::new(),
-                            String::new(),
-                            String::new(),
-                        ]
-                    }
-                    CellView::Shown {
-                        cell,
-                        gap,
-                        change,
-                        low_base,
-                        series_break,
-                    } => {
-                        let brk = if series_break {
-                            format!("{SERIES_BREAK} ")
-                        } else {
-                            String::new()
-                        };
-                        let lb = if low_base { LOW_BASE } else { "" };
-                        let pct = |e: &GroupEstimate| match (e.ci_low, e.ci_high) {
-                            (Some(lo), Some(hi)) => {
-                                format!("{} ({}–{})", show(e.pct), show(Some(lo)), show(Some(hi)))
-                            }
-                            _ => show(e.pct),
-                        };
-                        let gap_text = match (cell.gap_ci_low, cell.gap_ci_high) {
-                            (Some(lo), Some(hi)) => format!(
-                                "{}{lb} ({} to {})",
-                                show_signed(gap),
-                                show_signed(Some(lo)),
-                                show_signed(Some(hi))
-                            ),
-                            _ => format!("{}{lb}", show_signed(gap)),
-                        };
-                        let (chg, q, trend) = if cell.series_break || cell.change_pp.is_none() {
-                            (String::new(), String::new(), String::new())
-                        } else {
-                            let trend = match (change, cell.trend.as_deref()) {
-                                (Some(Change::Widened), _) => format!("widened {WIDENED}"),
-                                (Some(Change::Narrowed), _) => format!("narrowed {NARROWED}"),
-                                (None, Some(t)) => escape_md(t),
-                                (None, None) => String::new(),
-                            };
-                            (
-                                show_signed(cell.change_pp),
-                                show_p(cell.change_q_value),
-                                trend,
-                            )
-                        };
-                        vec![
-                            format!("{brk}{wave}"),
-                            pct(&cell.a),
-                            pct(&cell.b),
-                            gap_text,
-                            if cell.gap_p_value.is_some() {
-                                show_p(cell.gap_p_value)
-                            } else {
-                                String::new()
-                            },
-                            chg,
-                            q,
-                            trend,
-                        ]
-                    }
-                };
-                s.push_str(&table_row(&row));
-            }
-            s.push('\n');
-        }
-    }
+            format!("{} ({})", escape_md(&w.wave), about.join(", "))
+        })
+        .collect();
+    s.push_str(&waves.join("; "));
+    s.push_str(".\n\n");
+}
 
-    for bd in &r.breakdowns {
-        let Some(wave) = bd.latest_wave.as_deref() else {
-            continue;
-        };
-        s.push_str(&format!(
-            "## Gap by {} (wave {}, {a} − {b}, points; bases {a} / {b})\n\n",
-            escape_md(&bd.segment),
-            escape_md(wave)
-        ));
-        let mut head = vec!["Statement".to_string()];
-        head.extend(bd.values.iter().map(|v| escape_md(v)));
-        s.push_str(&table_row(&head));
-        s.push_str(&table_rule(true, head.len()));
-        for (_, text, cells) in breakdown_table(bd) {
-            let mut row = vec![escape_md(text)];
-            row.extend(cells.iter().map(|c| match c {
-                None => ABSENT.to_string(),
-                Some(x) => format!("{} ({} / {})", breakdown_gap(r, Some(x)), x.n_a, x.n_b),
-            }));
-            s.push_str(&table_row(&row));
-        }
-        s.push_str(
-            "\nEvery wave of this breakdown, with intervals and p values, is in breakdown.csv.\n\n",
+/// The header row of a statement × wave table.
+fn wave_head(r: &Report) -> Vec<String> {
+    let mut head = vec!["Statement".to_string()];
+    head.extend(r.waves.iter().map(|w| escape_md(&w.wave)));
+    head
+}
+
+/// The gap table: statements as rows, waves as columns.
+fn gap_table(r: &Report, s: &mut String) {
+    let (a, b) = groups(r);
+    s.push_str(&format!("## Gap by wave ({a} − {b}, points)\n\n"));
+    let head = wave_head(r);
+    s.push_str(&table_row(&head));
+    s.push_str(&table_rule(true, head.len()));
+    for st in &r.statements {
+        let mut row = vec![escape_md(&st.text)];
+        row.extend(
+            r.waves
+                .iter()
+                .map(|w| md_cell(r, &cell_view(r, st, &w.wave))),
         );
+        s.push_str(&table_row(&row));
     }
+    s.push('\n');
+}
 
-    s.push_str("## Methods\n\n");
-    for (head, body) in methods(r) {
-        if !head.is_empty() {
-            s.push_str(&format!("**{head}.** "));
+/// The bases of every cell, suppressed ones included.
+fn bases_table(r: &Report, s: &mut String) {
+    let (a, b) = groups(r);
+    s.push_str(&format!("## Bases ({a} / {b}, respondents)\n\n"));
+    let head = wave_head(r);
+    s.push_str(&table_row(&head));
+    s.push_str(&table_rule(true, head.len()));
+    for st in &r.statements {
+        let mut row = vec![escape_md(&st.text)];
+        for w in &r.waves {
+            row.push(match cell_view(r, st, &w.wave) {
+                CellView::Absent => ABSENT.to_string(),
+                CellView::Suppressed { cell, .. } | CellView::Shown { cell, .. } => {
+                    let flag = if cell.low_base { LOW_BASE } else { "" };
+                    format!("{} / {}{flag}", show_n(cell.a.n), show_n(cell.b.n))
+                }
+            });
         }
-        s.push_str(&body);
-        s.push_str("\n\n");
+        s.push_str(&table_row(&row));
     }
-    // Exactly one trailing newline.
-    while s.ends_with("\n\n") {
-        s.pop();
+    s.push('\n');
+}
+
+/// The detail of one statement: a row per wave with both percentages, the gap, the
+/// change and its test.
+fn detail(r: &Report, st: &StatementTrend, s: &mut String) {
+    let (a, b) = groups(r);
+    s.push_str(&format!("### {}\n\n", escape_md(&st.text)));
+    s.push_str(&format!(
+        "Statement id: `{}`\n\n",
+        st.statement.replace('`', "'")
+    ));
+    if st.cells.is_empty() {
+        s.push_str("No wave has answers from both groups to this statement.\n\n");
+        return;
     }
-    s
+    s.push_str(&table_row(&[
+        "Wave".to_string(),
+        format!("{a} % (95 % CI)"),
+        format!("{b} % (95 % CI)"),
+        "Gap (95 % CI)".to_string(),
+        "p".to_string(),
+        "Change".to_string(),
+        "q".to_string(),
+        "Trend".to_string(),
+    ]));
+    s.push_str(&table_rule(true, 8));
+    for w in &r.waves {
+        let wave = escape_md(&w.wave);
+        let row = match cell_view(r, st, &w.wave) {
+            CellView::Absent => continue,
+            CellView::Suppressed { series_break, .. } => {
+                let sup = suppressed_label(r);
+                vec![
+                    format!("{}{wave}", break_mark(series_break)),
+                    sup.clone(),
+                    sup.clone(),
+                    sup,
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ]
+            }
+            CellView::Shown {
+                cell,
+                gap,
+                change,
+                low_base,
+                series_break,
+            } => {
+                let mut row = vec![format!("{}{wave}", break_mark(series_break))];
+                row.extend(detail_figures(cell, gap, change, low_base));
+                row
+            }
+        };
+        s.push_str(&table_row(&row));
+    }
+    s.push('\n');
+}
+
+/// The series-break marker that starts a wave's cell, or nothing.
+fn break_mark(series_break: bool) -> String {
+    if series_break {
+        format!("{SERIES_BREAK} ")
+    } else {
+        String::new()
+    }
+}
+
+/// The figures of a published detail row after the wave: both percentages with their
+/// intervals, the gap, its p value, the change, its q value and the trend.
+fn detail_figures(
+    cell: &TrendCell,
+    gap: Option<f64>,
+    change: Option<Change>,
+    low_base: bool,
+) -> Vec<String> {
+    let lb = if low_base { LOW_BASE } else { "" };
+    let pct = |e: &GroupEstimate| match (e.ci_low, e.ci_high) {
+        (Some(lo), Some(hi)) => {
+            format!("{} ({}–{})", show(e.pct), show(Some(lo)), show(Some(hi)))
+        }
+        _ => show(e.pct),
+    };
+    let gap_text = match (cell.gap_ci_low, cell.gap_ci_high) {
+        (Some(lo), Some(hi)) => format!(
+            "{}{lb} ({} to {})",
+            show_signed(gap),
+            show_signed(Some(lo)),
+            show_signed(Some(hi))
+        ),
+        _ => format!("{}{lb}", show_signed(gap)),
+    };
+    let (chg, q, trend) = if cell.series_break || cell.change_pp.is_none() {
+        (String::new(), String::new(), String::new())
+    } else {
+        let trend = match (change, cell.trend.as_deref()) {
+            (Some(Change::Widened), _) => format!("widened {WIDENED}"),
+            (Some(Change::Narrowed), _) => format!("narrowed {NARROWED}"),
+            (None, Some(t)) => escape_md(t),
+            (None, None) => String::new(),
+        };
+        (
+            show_signed(cell.change_pp),
+            show_p(cell.change_q_value),
+            trend,
+        )
+    };
+    vec![
+        pct(&cell.a),
+        pct(&cell.b),
+        gap_text,
+        if cell.gap_p_value.is_some() {
+            show_p(cell.gap_p_value)
+        } else {
+            String::new()
+        },
+        chg,
+        q,
+        trend,
+    ]
+}
+
+/// One segment breakdown (`--by`): the gap of its latest wave within each segment value.
+fn breakdown_section(r: &Report, bd: &Breakdown, s: &mut String) {
+    let Some(wave) = bd.latest_wave.as_deref() else {
+        return;
+    };
+    let (a, b) = groups(r);
+    s.push_str(&format!(
+        "## Gap by {} (wave {}, {a} − {b}, points; bases {a} / {b})\n\n",
+        escape_md(&bd.segment),
+        escape_md(wave)
+    ));
+    let mut head = vec!["Statement".to_string()];
+    head.extend(bd.values.iter().map(|v| escape_md(v)));
+    s.push_str(&table_row(&head));
+    s.push_str(&table_rule(true, head.len()));
+    for (_, text, cells) in breakdown_table(bd) {
+        let mut row = vec![escape_md(text)];
+        row.extend(cells.iter().map(|c| match c {
+            None => ABSENT.to_string(),
+            Some(x) => format!("{} ({} / {})", breakdown_gap(r, Some(x)), x.n_a, x.n_b),
+        }));
+        s.push_str(&table_row(&row));
+    }
+    s.push_str(
+        "\nEvery wave of this breakdown, with intervals and p values, is in breakdown.csv.\n\n",
+    );
 }
 
 #[cfg(test)]

@@ -2,11 +2,13 @@
 //! built from the views through SQL and rendered as `trend.csv`, `trend.json`,
 //! `trend.md` and `index.html`. The same store state gives byte-identical files.
 
+mod chart;
 mod html;
 mod md;
 pub mod model;
 mod publish;
 mod tables;
+mod view;
 
 use std::collections::{BTreeMap, HashMap};
 

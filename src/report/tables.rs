@@ -4,18 +4,16 @@
 //! percentages, points and interval bounds with 4 decimals, p and q values with 6.
 //! A missing value is an empty CSV field and a JSON `null`. A suppressed cell keeps its
 //! bases and flags but publishes no percentage, gap, interval, p value or change.
-//!
-//! This module also holds the one number formatter every renderer uses, so that the
+//! Numbers print with `view::fixed`, the one formatter every renderer uses, so that the
 //! same value prints the same way in every file.
 
 use super::model::*;
+use super::view::{fixed_opt, is_suppressed};
 
 /// Decimals for percentages, points and interval bounds in the data files.
 pub const DATA_DECIMALS: usize = 4;
 /// Decimals for p and q values in the data files.
 pub const P_DECIMALS: usize = 6;
-/// Decimals for percentages, points and interval bounds in the reading files (md, html).
-pub const DISPLAY_DECIMALS: usize = 1;
 
 /// The columns of `trend.csv`, which are also the keys of each `trend.json` row, in order.
 pub const COLUMNS: [&str; 19] = [
@@ -39,42 +37,6 @@ pub const COLUMNS: [&str; 19] = [
     "trend",
     "low_base",
 ];
-
-/// Formats `v` with exactly `decimals` decimals. Non-finite values have no text
-/// (`None`); a value that rounds to zero prints without a sign (never `-0.0`).
-pub fn fixed(v: f64, decimals: usize) -> Option<String> {
-    if !v.is_finite() {
-        return None;
-    }
-    let s = format!("{:.*}", decimals, v);
-    match s.strip_prefix('-') {
-        Some(rest) if rest.bytes().all(|b| b == b'0' || b == b'.') => Some(rest.to_string()),
-        _ => Some(s),
-    }
-}
-
-/// [`fixed`] for an optional value.
-pub fn fixed_opt(v: Option<f64>, decimals: usize) -> Option<String> {
-    v.and_then(|v| fixed(v, decimals))
-}
-
-/// Like [`fixed`], with an explicit `+` on positive values (a gap or a change):
-/// `+5.0`, `-3.2`, `0.0`.
-pub fn signed(v: f64, decimals: usize) -> Option<String> {
-    let s = fixed(v, decimals)?;
-    if s.starts_with('-') || s.bytes().all(|b| b == b'0' || b == b'.') {
-        Some(s)
-    } else {
-        Some(format!("+{s}"))
-    }
-}
-
-/// Whether a cell publishes no percentage: flagged by the builder, or (defensively)
-/// a known base below the report's suppression threshold.
-pub fn is_suppressed(r: &Report, c: &TrendCell) -> bool {
-    let below = |n: Option<i64>| n.is_some_and(|n| n < r.suppress_below);
-    c.suppressed || below(c.a.n) || below(c.b.n)
-}
 
 /// One value of a row, before it is written as CSV text or JSON.
 enum Val {
@@ -395,20 +357,6 @@ mod tests {
             variance: "kish".into(),
             breakdowns: vec![],
         }
-    }
-
-    #[test]
-    fn fixed_formats_and_drops_negative_zero() {
-        assert_eq!(fixed(1.23456, 4).as_deref(), Some("1.2346"));
-        assert_eq!(fixed(-0.00001, 4).as_deref(), Some("0.0000"));
-        assert_eq!(fixed(-0.04, 1).as_deref(), Some("0.0"));
-        assert_eq!(fixed(-0.06, 1).as_deref(), Some("-0.1"));
-        assert_eq!(fixed(f64::NAN, 1), None);
-        assert_eq!(fixed(f64::INFINITY, 1), None);
-        assert_eq!(signed(5.0, 1).as_deref(), Some("+5.0"));
-        assert_eq!(signed(-3.25, 1).as_deref(), Some("-3.2"));
-        assert_eq!(signed(-0.01, 1).as_deref(), Some("0.0"));
-        assert_eq!(signed(0.0, 1).as_deref(), Some("0.0"));
     }
 
     #[test]

@@ -1,0 +1,299 @@
+//! The view shared by every reading file (`trend.md`, the terminal table, `index.html`):
+//! how a statement × wave cell is shown, how numbers print, the title, the markers and
+//! the methods note, so that every file always says the same thing.
+//!
+//! The data files (`trend.csv`, `trend.json`) use the same number formatter, [`fixed`],
+//! so that the same value prints the same way in every file.
+
+use super::model::*;
+
+/// Decimals for percentages, points and interval bounds in the reading files (md, html).
+pub const DISPLAY_DECIMALS: usize = 1;
+
+/// Formats `v` with exactly `decimals` decimals. Non-finite values have no text
+/// (`None`); a value that rounds to zero prints without a sign (never `-0.0`).
+pub fn fixed(v: f64, decimals: usize) -> Option<String> {
+    if !v.is_finite() {
+        return None;
+    }
+    let s = format!("{:.*}", decimals, v);
+    match s.strip_prefix('-') {
+        Some(rest) if rest.bytes().all(|b| b == b'0' || b == b'.') => Some(rest.to_string()),
+        _ => Some(s),
+    }
+}
+
+/// [`fixed`] for an optional value.
+pub fn fixed_opt(v: Option<f64>, decimals: usize) -> Option<String> {
+    v.and_then(|v| fixed(v, decimals))
+}
+
+/// Like [`fixed`], with an explicit `+` on positive values (a gap or a change):
+/// `+5.0`, `-3.2`, `0.0`.
+pub fn signed(v: f64, decimals: usize) -> Option<String> {
+    let s = fixed(v, decimals)?;
+    if s.starts_with('-') || s.bytes().all(|b| b == b'0' || b == b'.') {
+        Some(s)
+    } else {
+        Some(format!("+{s}"))
+    }
+}
+
+/// Whether a cell publishes no percentage: flagged by the builder, or (defensively)
+/// a known base below the report's suppression threshold.
+pub fn is_suppressed(r: &Report, c: &TrendCell) -> bool {
+    let below = |n: Option<i64>| n.is_some_and(|n| n < r.suppress_below);
+    c.suppressed || below(c.a.n) || below(c.b.n)
+}
+
+/// Marker for a gap that widened significantly since the previous wave.
+pub const WIDENED: &str = "▲";
+/// Marker for a gap that narrowed significantly since the previous wave.
+pub const NARROWED: &str = "▼";
+/// Marker for a wave without answers from both groups to a statement: the statement was
+/// not in the wave, or a group had no respondent answering it (absent from the wave).
+pub const ABSENT: &str = "—";
+/// Marker for a cell where either base is below `min_base`.
+pub const LOW_BASE: &str = "†";
+/// Marker for a wave that starts a new series (the wording changed).
+pub const SERIES_BREAK: &str = "‖";
+
+/// A group id as a reader sees it: first letter upper-cased ("marketing" → "Marketing").
+pub fn display_group(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// "Marketing vs Sales: agreement gap by wave" (plain text, not escaped).
+pub fn title(r: &Report) -> String {
+    format!(
+        "{} vs {}: agreement gap by wave",
+        display_group(&r.group_a),
+        display_group(&r.group_b)
+    )
+}
+
+/// The marker text of a suppressed cell, e.g. `n<10`.
+pub fn suppressed_label(r: &Report) -> String {
+    format!("n<{}", r.suppress_below)
+}
+
+/// Direction of a significant change of the gap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Widened,
+    Narrowed,
+}
+
+/// What one statement × wave cell of the gap table shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CellView<'a> {
+    /// No answers from both groups in this wave: the statement was not in it, or a group
+    /// had no respondent answering it.
+    Absent,
+    /// A base is below the suppression threshold: nothing but the bases is published.
+    Suppressed {
+        cell: &'a TrendCell,
+        series_break: bool,
+    },
+    /// A published cell; `gap` is `None` when the data has no gap.
+    Shown {
+        cell: &'a TrendCell,
+        gap: Option<f64>,
+        change: Option<Change>,
+        low_base: bool,
+        series_break: bool,
+    },
+}
+
+/// The cell of statement `st` in the wave `wave` (an id of `Report::waves`).
+pub fn cell_view<'a>(r: &Report, st: &'a StatementTrend, wave: &str) -> CellView<'a> {
+    let Some(pos) = st.cells.iter().position(|c| c.wave == wave) else {
+        return CellView::Absent;
+    };
+    let cell = &st.cells[pos];
+    // A break only means something after an earlier wave of the same statement.
+    let series_break = cell.series_break && pos > 0;
+    if is_suppressed(r, cell) {
+        return CellView::Suppressed { cell, series_break };
+    }
+    let change = if cell.series_break {
+        None
+    } else {
+        match cell.trend.as_deref() {
+            Some("widened") => Some(Change::Widened),
+            Some("narrowed") => Some(Change::Narrowed),
+            _ => None,
+        }
+    };
+    CellView::Shown {
+        cell,
+        gap: cell.gap_pp.filter(|g| g.is_finite()),
+        change,
+        low_base: cell.low_base,
+        series_break,
+    }
+}
+
+/// A percentage, a gap or a bound for reading: one decimal (`45.3`), or `n/a`.
+pub fn show(v: Option<f64>) -> String {
+    fixed_opt(v, DISPLAY_DECIMALS).unwrap_or_else(|| "n/a".to_string())
+}
+
+/// A gap or a change for reading, with its sign (`+5.0`, `-3.2`), or `n/a`.
+pub fn show_signed(v: Option<f64>) -> String {
+    v.and_then(|v| signed(v, DISPLAY_DECIMALS))
+        .unwrap_or_else(|| "n/a".to_string())
+}
+
+/// A p or q value for reading: three decimals, `<0.001` below that, or `n/a`.
+pub fn show_p(v: Option<f64>) -> String {
+    match v.filter(|v| v.is_finite()) {
+        Some(p) if p < 0.001 => "<0.001".to_string(),
+        Some(p) => fixed(p, 3).unwrap_or_default(),
+        None => "n/a".to_string(),
+    }
+}
+
+/// A base for reading, or `n/a` for a published figure without one.
+pub fn show_n(n: Option<i64>) -> String {
+    n.map_or_else(|| "n/a".to_string(), |n| n.to_string())
+}
+
+/// The breakdown rows of the wave a reading file shows (its latest wave), as a table:
+/// statement (id, text) × segment value -> row.
+pub fn breakdown_table(b: &Breakdown) -> Vec<(&str, &str, Vec<Option<&BreakdownRow>>)> {
+    let Some(wave) = b.latest_wave.as_deref() else {
+        return Vec::new();
+    };
+    let mut out: Vec<(&str, &str, Vec<Option<&BreakdownRow>>)> = Vec::new();
+    for row in b.rows.iter().filter(|x| x.wave == wave) {
+        if out.last().is_none_or(|(id, _, _)| *id != row.statement) {
+            out.push((&row.statement, &row.text, vec![None; b.values.len()]));
+        }
+        if let (Some(last), Some(k)) = (
+            out.last_mut(),
+            b.values.iter().position(|v| *v == row.segment_value),
+        ) {
+            last.2[k] = Some(row);
+        }
+    }
+    out
+}
+
+/// The gap text of one breakdown cell (`+5.0†`, `n<10`, `—`; plain, not escaped).
+pub fn breakdown_gap(r: &Report, row: Option<&BreakdownRow>) -> String {
+    match row {
+        None => ABSENT.to_string(),
+        Some(x) if x.suppressed => suppressed_label(r),
+        Some(x) => {
+            let lb = if x.low_base { LOW_BASE } else { "" };
+            format!("{}{lb}", show_signed(x.gap_pp))
+        }
+    }
+}
+
+/// Wording of the variance method.
+fn variance_sentence(r: &Report) -> String {
+    match r.variance.as_str() {
+        "kish" => "The variance method is kish: the variance of a weighted percentage is \
+                   p(1−p)/n_eff, with Kish's effective base."
+            .to_string(),
+        "linearized" => "The variance method is linearized: the variance of a weighted percentage \
+                         is the Taylor-linearized variance of the ratio Σw·agree / Σw."
+            .to_string(),
+        other => format!("The variance method is {other}."),
+    }
+}
+
+/// The methods note: one paragraph per entry, each a short heading ("Weights", empty for
+/// the closing line) and its plain text (safe in Markdown; the HTML page escapes it).
+pub fn methods(r: &Report) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "Weights",
+            "Percentages are weighted: 100·Σw·agree / Σw over the respondents of a group who \
+             answered the statement (w = 1 in a wave without weights). The effective base is \
+             Kish's n_eff = (Σw)² / Σw², which equals the number of respondents when there are no \
+             weights. The bases shown are respondent counts."
+                .to_string(),
+        ),
+        (
+            "Intervals",
+            "Each group's percentage has a Wilson score 95 % interval computed on its effective \
+             base. The gap (first group minus second, in percentage points) has Newcombe's hybrid \
+             score interval (his method 10), built from the two Wilson intervals."
+                .to_string(),
+        ),
+        (
+            "Tests",
+            "A gap is tested with a two-sided z test using the unpooled variance \
+             p_a(1−p_a)/n_eff_a + p_b(1−p_b)/n_eff_b. The change of a gap since the previous wave \
+             is tested with a two-sided z test that treats the two waves as independent samples \
+             (the variance is the sum of the four variances). The p values of all statements of a \
+             wave are adjusted with the Benjamini–Hochberg procedure (false discovery rate); a \
+             change is significant where q < 0.05, and is then called widened or narrowed by the \
+             size of the gap. A statement whose wording changed starts a new series and is not \
+             compared with the wave before."
+                .to_string(),
+        ),
+        (
+            "Bases",
+            format!(
+                "A cell where either group has fewer than {} respondents is flagged as a low base; \
+                 where either has fewer than {}, it is suppressed: no percentage, gap or change is \
+                 published, only the bases. Published figures loaded without a base have no \
+                 interval or test.",
+                r.min_base, r.suppress_below
+            ),
+        ),
+        ("Variance", variance_sentence(r)),
+        ("", format!("Built from data version {}.", r.data_version)),
+    ]
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// A number as typeset: a true minus sign instead of the hyphen.
+pub fn typo(s: String) -> String {
+    match s.strip_prefix('-') {
+        Some(rest) => format!("\u{2212}{rest}"),
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_formats_and_drops_negative_zero() {
+        assert_eq!(fixed(1.23456, 4).as_deref(), Some("1.2346"));
+        assert_eq!(fixed(-0.00001, 4).as_deref(), Some("0.0000"));
+        assert_eq!(fixed(-0.04, 1).as_deref(), Some("0.0"));
+        assert_eq!(fixed(-0.06, 1).as_deref(), Some("-0.1"));
+        assert_eq!(fixed(f64::NAN, 1), None);
+        assert_eq!(fixed(f64::INFINITY, 1), None);
+        assert_eq!(signed(5.0, 1).as_deref(), Some("+5.0"));
+        assert_eq!(signed(-3.25, 1).as_deref(), Some("-3.2"));
+        assert_eq!(signed(-0.01, 1).as_deref(), Some("0.0"));
+        assert_eq!(signed(0.0, 1).as_deref(), Some("0.0"));
+    }
+}
