@@ -13,6 +13,8 @@ use crate::spec::weighting::{category_key, Weighting};
 use crate::spec::WaveSpec;
 use crate::stats::rake::{kish_n_eff, rake, CategoryRow, Options, Raked, Report};
 
+/// Collects, while a wave's source is validated, each respondent's design weight and
+/// category of every weighting column; problems (a blank value, a value without a target)
 /// are named with file, line, column and value.
 pub struct Collector<'a> {
     w: &'a Weighting,

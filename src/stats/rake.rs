@@ -172,8 +172,6 @@ pub struct Raked {
     pub report: Report,
 }
 
-/// Collects, while a wave's source is validated, each respondent's design weight and
-
 #[cfg(test)]
 mod tests {
     use super::*;

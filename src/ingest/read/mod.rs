@@ -4,11 +4,11 @@
 //! (decoding, line tracking, CSV records). A new format is one file here and one arm in
 //! [`read_from`].
 //!
-//! - [`csv`]: CSV and TSV, and Qualtrics exports (their two extra header rows)
-//! - [`jsonl`]: JSON Lines
-//! - [`parquet`]: Parquet
-//! - [`sav`]: SPSS `.sav` / `.zsav`
-//! - [`cells`]: published figures (one row per statement × group), not microdata
+//! - [`csv`] — CSV and TSV, and Qualtrics exports (their two extra header rows)
+//! - [`jsonl`] — JSON Lines
+//! - [`parquet`] — Parquet
+//! - [`sav`] — SPSS `.sav` / `.zsav`
+//! - [`cells`] — published figures (one row per statement × group), not microdata
 
 pub mod cells;
 pub mod csv;
