@@ -1,6 +1,12 @@
 //! The published report (docs/report.md): the year-over-year trend of one pair of groups,
 //! built from the views through SQL and rendered as `trend.csv`, `trend.json`,
 //! `trend.md` and `index.html`. The same store state gives byte-identical files.
+//!
+//! Layout: `model` is the data a report shows and `build` fills it from the views;
+//! `view` holds what every reading file shows the same way (cells, number formatting,
+//! labels, markers, the methods note); `md` and `html` (with `chart` for its SVG and
+//! `report.css` for its style sheet) render only from the model and the view; `tables`
+//! writes the CSV and JSON files; `publish` writes a set of files with its manifest.
 
 mod build;
 mod chart;
