@@ -412,8 +412,13 @@ pub async fn write_rows(
             .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
         (parent, None)
     };
-    let tmp = tempfile::Builder::new()
-        .prefix(".gaptrack-output-")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".gaptrack-output-");
+    // The file is renamed into place: it gets the mode any new file gets (0666 less the
+    // umask), not a temporary file's 0600.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let tmp = builder
         .tempfile_in(&dir)
         .map_err(|e| Error::io(format!("creating a file in {}", dir.display()), e))?;
     let file = tmp
