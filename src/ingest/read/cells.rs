@@ -6,10 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::Path;
 
-use super::text::{
-    csv_input_error, decoder, is_blank_record, lines_before, read_header, record_line,
-    unclosed_quote_error, width_problem, Tracked,
-};
+use super::text::{decoder, lines_before, next_record, read_header, Tracked};
 use super::validate::HashingReader;
 use crate::diag::{io_reason, not_utf8, quote};
 use crate::error::{Error, InputError, Invalid, Result};
@@ -110,36 +107,7 @@ pub fn read_from<R: Read>(
     let mut seen: BTreeMap<(String, String), u64> = BTreeMap::new();
     let mut out = Vec::new();
     let mut k: u64 = 0;
-    loop {
-        match rdr.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                errors.push(csv_input_error(shown, &e));
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    break;
-                }
-                continue;
-            }
-        }
-        k += 1;
-        let line = record_line(&mut rdr, &record);
-        if let Some((qline, i)) = rdr.get_ref().unclosed_quote(k) {
-            errors.push(unclosed_quote_error(
-                shown,
-                qline,
-                names.get(i).map(String::as_str),
-                record.get(i),
-            ));
-            break;
-        }
-        if is_blank_record(&record) {
-            continue;
-        }
-        if let Some(msg) = width_problem(&record, &names) {
-            errors.push(InputError::new(shown, msg).line(line));
-            continue;
-        }
+    while let Some(line) = next_record(&mut rdr, &mut record, &mut k, shown, &names, &mut errors) {
         let at = |i: usize| line + lines_before(&record, i);
         let mut ok = true;
         let mut text = |i: usize, name: &str, errors: &mut Invalid| -> &str {

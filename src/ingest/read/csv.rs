@@ -7,8 +7,8 @@
 use std::io::Read;
 
 use super::text::{
-    csv_input_error, decoder, is_blank_record, lines_before, read_header, record_line,
-    unclosed_quote_error, width_problem, Tracked,
+    csv_input_error, decoder, is_blank_record, lines_before, next_record, read_header, record_line,
+    unclosed_quote_error, Tracked,
 };
 use super::validate::{
     available, find_columns, missing_columns_error, respondent, Fields, HashingReader, Loc, Row,
@@ -175,36 +175,8 @@ pub(super) fn read<R: Read>(
         v.not_number_hint = CHOICE_TEXT_HINT;
     }
 
-    loop {
-        match rdr.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                v.errors.push(csv_input_error(shown, &e));
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    break;
-                }
-                continue;
-            }
-        }
-        k += 1;
-        let line = record_line(&mut rdr, &record);
-        if let Some((qline, i)) = rdr.get_ref().unclosed_quote(k) {
-            v.errors.push(unclosed_quote_error(
-                shown,
-                qline,
-                header.get(i).map(String::as_str),
-                record.get(i),
-            ));
-            break;
-        }
-        if is_blank_record(&record) {
-            continue;
-        }
-        if let Some(msg) = width_problem(&record, &header) {
-            v.errors.push(InputError::new(shown, msg).line(line));
-            continue;
-        }
+    while let Some(line) = next_record(&mut rdr, &mut record, &mut k, shown, &header, &mut v.errors)
+    {
         v.record(
             &CsvFields {
                 record: &record,

@@ -316,6 +316,52 @@ pub(crate) fn read_header<R: Read>(
     Ok((line, names))
 }
 
+/// Reads the next data record of a CSV file, after the checks every CSV reader makes: a
+/// read error, a blank record or a wrong width is recorded in `errors` (when there is
+/// something to say) and skipped; an I/O error or an unclosed quote ends the file.
+/// `k` counts the records read. Returns the record's start line, `None` at the end.
+pub(crate) fn next_record<R: Read>(
+    rdr: &mut csv::Reader<Tracked<R>>,
+    record: &mut csv::ByteRecord,
+    k: &mut u64,
+    shown: &str,
+    header: &[String],
+    errors: &mut crate::error::Invalid,
+) -> Option<u64> {
+    loop {
+        match rdr.read_byte_record(record) {
+            Ok(false) => return None,
+            Ok(true) => {}
+            Err(e) => {
+                errors.push(csv_input_error(shown, &e));
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    return None;
+                }
+                continue;
+            }
+        }
+        *k += 1;
+        let line = record_line(rdr, record);
+        if let Some((qline, i)) = rdr.get_ref().unclosed_quote(*k) {
+            errors.push(unclosed_quote_error(
+                shown,
+                qline,
+                header.get(i).map(String::as_str),
+                record.get(i),
+            ));
+            return None;
+        }
+        if is_blank_record(record) {
+            continue;
+        }
+        if let Some(msg) = width_problem(record, header) {
+            errors.push(InputError::new(shown, msg).line(line));
+            continue;
+        }
+        return Some(line);
+    }
+}
+
 /// The start line of the record just read (as an editor counts it).
 pub(crate) fn record_line<R: Read>(
     rdr: &mut csv::Reader<Tracked<R>>,
