@@ -16,6 +16,8 @@ SELECT
   group_b,
   n_a,
   n_b,
+  n_eff_a,
+  n_eff_b,
   pct_a,
   pct_b,
   gap_pp,

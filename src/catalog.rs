@@ -192,12 +192,8 @@ pub async fn commit_entry(
     } else {
         "loaded"
     };
-    let what = format!("committing wave {}", entry.wave);
-    let what = &what;
-    let mut attempts = 0;
-    commit_with_retries(what, || {
-        attempts += 1;
-        let first = attempts == 1;
+    let what = &format!("committing wave {}", entry.wave);
+    commit_catalog(what, |first| {
         async move {
             let batch = tables::waves_batch(std::slice::from_ref(entry))?;
             let existing = store.load(WAVES, None).await?;
@@ -260,6 +256,21 @@ pub async fn commit_entry(
     .await
 }
 
+/// [`commit_with_retries`] of a catalog commit: `attempt(first)` is told whether it is
+/// the first attempt (which waits at the test barrier).
+async fn commit_catalog<T, F, Fut>(what: &str, mut attempt: F) -> Result<T>
+where
+    F: FnMut(bool) -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, CommitError>>,
+{
+    let mut attempts = 0;
+    commit_with_retries(what, || {
+        attempts += 1;
+        attempt(attempts == 1)
+    })
+    .await
+}
+
 /// A hook for tests of concurrent writers: with `GAPTRACK_TEST_COMMIT_BARRIER=DIR`, the
 /// first attempt of a catalog commit, once it has read the catalog, creates
 /// `DIR/<pid>.ready` and waits (at most 60 s) until `DIR/go` exists. A test releases
@@ -301,12 +312,8 @@ pub async fn test_halt(point: &str) {
 /// other waves are retried as in [`commit_entry`]; a concurrent change of the same wave
 /// is a [`Error::Conflict`].
 pub async fn remove_entry(store: &Store, wave: &str, expected: &str) -> Result<i64> {
-    let what = format!("removing wave {wave}");
-    let what = &what;
-    let mut attempts = 0;
-    commit_with_retries(what, || {
-        attempts += 1;
-        let first = attempts == 1;
+    let what = &format!("removing wave {wave}");
+    commit_catalog(what, |first| {
         async move {
             let Some(t) = store.load(WAVES, None).await? else {
                 return Err(CommitError::Fail(changed_meanwhile(

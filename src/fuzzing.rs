@@ -24,161 +24,113 @@ pub fn spec(data: &[u8]) {
             for st in &s.statements {
                 let sc = &st.scale;
                 for a in &sc.agree {
-                    assert!(
-                        *a >= 1 && *a <= sc.points,
-                        "agree {a} outside 1..{}",
-                        sc.points
-                    );
+                    assert!(sc.is_answer(*a), "agree {a} outside {}..{}", sc.min, sc.max);
                 }
                 for m in &sc.missing {
-                    assert!(!sc.is_answer(*m), "missing code {m} inside the scale");
+                    assert!(!sc.is_answer(*m), "missing code {m} is an answer");
+                    assert!(
+                        *m != sc.min && *m != sc.max,
+                        "missing code {m} ends the range"
+                    );
                 }
             }
         }
     }
 }
 
-const MICRODATA: &[&str] = &[
-    // SPSS .sav, the columns of tests/data/formats/wave.sav (inputs built from it reach deep into the reader)
-    r#"wave = "w"
-date = "2020-01-01"
-source = "w.sav"
-format = "sav"
-[respondent]
-id = "respondent_id"
-group = "function_code"
-weight = "weight_final"
-segments = ["region"]
-[groups]
-sales = ["Sales"]
-[scale]
-points = 5
-agree = [4, 5]
-missing = [9]
-[statements.a]
-column = "Q5_1"
-[statements.b]
-column = "Q5_2"
-"#,
-    // JSON Lines, the columns of tests/data/formats/wave.jsonl
-    r#"wave = "w"
-date = "2020-01-01"
-source = "w.jsonl"
-format = "jsonl"
-[respondent]
-id = "respondent_id"
-group = "function"
-weight = "weight_final"
-segments = ["region"]
-[scale]
-points = 5
-agree = [4, 5]
-missing = [9]
-[statements.a]
-column = "Q5_1"
-[statements.b]
-column = "Q5_2"
-"#,
-    // a Qualtrics export
-    r#"wave = "w"
-date = "2020-01-01"
-source = "w.csv"
-format = "qualtrics"
-[respondent]
-id = "ResponseId"
-group = "function"
-[scale]
-points = 5
-agree = [4, 5]
-missing = [9]
-[statements.a]
-column = "Q5_1"
-"#,
-    // Parquet, the columns of the formats fixture
-    r#"wave = "w"
-date = "2020-01-01"
-source = "w.parquet"
-format = "parquet"
-[respondent]
-id = "respondent_id"
-group = "function"
-weight = "weight_final"
-[scale]
-points = 5
-agree = [4, 5]
-missing = [9]
-[statements.a]
-column = "Q5_1"
-"#,
-    // csv, weights, segments, a 7-point statement with its own missing code
-    r#"wave = "w"
-date = "2020-01-01"
-source = "w.csv"
-[respondent]
-id = "id"
-group = "grp"
-weight = "wt"
-segments = ["region"]
-[groups]
-sales = ["Sales", "Sales Ops"]
-[scale]
-points = 5
-agree = [4, 5]
-missing = [9]
-[statements.a]
-column = "Q1"
-[statements.b]
-column = "Q2"
-points = 7
-agree = [6, 7]
-missing = [99]
-"#,
-    // tsv, no weights
-    r#"wave = "w"
-date = "2020-01-01"
-source = "w.tsv"
-[respondent]
-id = "id"
-group = "grp"
-[scale]
-points = 5
-agree = [4, 5]
-[statements.a]
-column = "Q1"
-"#,
-    // semicolons in windows-1252
-    r#"wave = "w"
-date = "2020-01-01"
-source = "w.csv"
-delimiter = ";"
-encoding = "windows-1252"
-[respondent]
-id = "id"
-group = "grp"
-weight = "wt"
-[scale]
-points = 5
-agree = [4, 5]
-missing = [9]
-[statements.a]
-column = "Q1"
-"#,
-    // utf-16
-    r#"wave = "w"
-date = "2020-01-01"
-source = "w.csv"
-encoding = "utf-16"
-[respondent]
-id = "id"
-group = "grp"
-[scale]
-points = 4
-agree = [3, 4]
-missing = [8, 9]
-[statements.a]
-column = "Q1"
-"#,
-];
+/// The 5-point scale most fuzz specs use.
+const SCALE: &str = "[scale]\npoints = 5\nagree = [4, 5]\nmissing = [9]\n";
+/// The statement of column Q5_1 (the formats fixture), and with it that of Q5_2.
+const Q5_1: &str = "[statements.a]\ncolumn = \"Q5_1\"\n";
+const Q5_2: &str = "[statements.b]\ncolumn = \"Q5_2\"\n";
+/// The respondent columns of the formats fixture (tests/data/formats/).
+const FORMATS_RESPONDENT: &str =
+    "id = \"respondent_id\"\ngroup = \"function\"\nweight = \"weight_final\"\n";
+/// The respondent columns of the small csv fixtures.
+const CSV_RESPONDENT: &str = "id = \"id\"\ngroup = \"grp\"\n";
+
+/// A fuzz spec of wave `w`: the top-level lines `top` (source, format, ...), the
+/// `[respondent]` table (and any table after it), the scale and the statements.
+fn wave(top: &str, respondent: &str, scale: &str, statements: &[&str]) -> String {
+    format!(
+        "wave = \"w\"\ndate = \"2020-01-01\"\n{top}[respondent]\n{respondent}{scale}{}",
+        statements.concat()
+    )
+}
+
+/// The microdata specs the first byte of a `reader` input picks from (their order is that
+/// of the inputs in `fuzz/regressions/`).
+fn microdata() -> Vec<String> {
+    vec![
+        // SPSS .sav, the columns of tests/data/formats/wave.sav (inputs built from it reach
+        // deep into the reader)
+        wave(
+            "source = \"w.sav\"\nformat = \"sav\"\n",
+            "id = \"respondent_id\"\ngroup = \"function_code\"\nweight = \"weight_final\"\n\
+             segments = [\"region\"]\n[groups]\nsales = [\"Sales\"]\n",
+            SCALE,
+            &[Q5_1, Q5_2],
+        ),
+        // JSON Lines, the columns of tests/data/formats/wave.jsonl
+        wave(
+            "source = \"w.jsonl\"\nformat = \"jsonl\"\n",
+            &format!("{FORMATS_RESPONDENT}segments = [\"region\"]\n"),
+            SCALE,
+            &[Q5_1, Q5_2],
+        ),
+        // a Qualtrics export
+        wave(
+            "source = \"w.csv\"\nformat = \"qualtrics\"\n",
+            "id = \"ResponseId\"\ngroup = \"function\"\n",
+            SCALE,
+            &[Q5_1],
+        ),
+        // Parquet, the columns of the formats fixture
+        wave(
+            "source = \"w.parquet\"\nformat = \"parquet\"\n",
+            FORMATS_RESPONDENT,
+            SCALE,
+            &[Q5_1],
+        ),
+        // csv, weights, segments, a 7-point statement with its own missing code
+        wave(
+            "source = \"w.csv\"\n",
+            &format!(
+                "{CSV_RESPONDENT}weight = \"wt\"\nsegments = [\"region\"]\n\
+                 [groups]\nsales = [\"Sales\", \"Sales Ops\"]\n"
+            ),
+            SCALE,
+            &[
+                "[statements.a]\ncolumn = \"Q1\"\n",
+                "[statements.b]\ncolumn = \"Q2\"\npoints = 7\nagree = [6, 7]\nmissing = [99]\n",
+            ],
+        ),
+        // tsv, no weights
+        wave(
+            "source = \"w.tsv\"\n",
+            CSV_RESPONDENT,
+            "[scale]\npoints = 5\nagree = [4, 5]\n",
+            &[Q1],
+        ),
+        // semicolons in windows-1252
+        wave(
+            "source = \"w.csv\"\ndelimiter = \";\"\nencoding = \"windows-1252\"\n",
+            &format!("{CSV_RESPONDENT}weight = \"wt\"\n"),
+            SCALE,
+            &[Q1],
+        ),
+        // utf-16
+        wave(
+            "source = \"w.csv\"\nencoding = \"utf-16\"\n",
+            CSV_RESPONDENT,
+            "[scale]\npoints = 4\nagree = [3, 4]\nmissing = [8, 9]\n",
+            &[Q1],
+        ),
+    ]
+}
+
+/// The statement of column Q1.
+const Q1: &str = "[statements.a]\ncolumn = \"Q1\"\n";
 
 const CELLS: &str = r#"wave = "p"
 date = "2017-01-01"
@@ -196,7 +148,7 @@ fn specs() -> &'static (Vec<WaveSpec>, WaveSpec) {
         let dir = std::path::Path::new("/nonexistent-gaptrack-fuzz");
         let parse = |t: &str| crate::spec::parse("fuzz.toml", dir, t.as_bytes().to_vec());
         (
-            MICRODATA
+            microdata()
                 .iter()
                 .map(|t| parse(t).expect("a fuzz spec"))
                 .collect(),

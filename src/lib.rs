@@ -8,6 +8,7 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod commands;
 pub mod diag;
 pub mod error;
 #[doc(hidden)]
@@ -15,6 +16,8 @@ pub mod fuzzing;
 pub mod ingest;
 pub mod pipeline;
 pub mod report;
+pub mod serve;
+pub mod shell;
 pub mod spec;
 pub mod sql;
 pub mod stats;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::{Error, InputError, Invalid, Result};
-use crate::ingest::{self, Outcome};
+use crate::ingest::{self, IngestOptions, Outcome};
 use crate::report::{self, ReportFormat};
 use crate::sql::{Session, Settings};
 use crate::store::Store;
@@ -87,117 +87,20 @@ pub fn load(path: &Path) -> Result<Config> {
     } else {
         dir
     };
-    let mut problems = Vec::new();
-    let at = |span: std::ops::Range<usize>, key: &str, msg: String| {
-        InputError::new(&shown, msg)
-            .line(crate::spec::line_of(&text, span.start))
-            .column(key)
+    let mut problems = Problems {
+        shown: &shown,
+        text: &text,
+        found: Vec::new(),
     };
-    let mut specs = Vec::new();
-    if raw.waves.get_ref().is_empty() {
-        problems.push(at(
-            raw.waves.span(),
-            "waves",
-            "`waves` lists no globs of wave specs".into(),
-        ));
-    }
-    for pattern in raw.waves.get_ref() {
-        let full = resolve_location(&dir, pattern);
-        match glob::glob(&full) {
-            Err(e) => problems.push(at(
-                raw.waves.span(),
-                "waves",
-                format!("{pattern:?} is not a valid glob: {e}"),
-            )),
-            Ok(paths) => {
-                let mut n = 0;
-                for p in paths.flatten() {
-                    if p.is_file() {
-                        specs.push(p);
-                        n += 1;
-                    }
-                }
-                if n == 0 {
-                    problems.push(at(
-                        raw.waves.span(),
-                        "waves",
-                        format!("{pattern:?} matches no wave spec"),
-                    ));
-                }
-            }
-        }
-    }
-    specs.sort();
-    specs.dedup();
-    let report = match &raw.report {
-        None => None,
-        Some(r) => {
-            let pair = match &r.pair {
-                None => ("marketing".to_string(), "sales".to_string()),
-                Some(p) => match report::parse_pair(p.get_ref()) {
-                    Ok(x) => x,
-                    Err(m) => {
-                        problems.push(at(p.span(), "report.pair", m));
-                        ("marketing".into(), "sales".into())
-                    }
-                },
-            };
-            let mut settings = Settings::default();
-            if let Some(v) = &raw.variance {
-                match crate::sql::Variance::parse(v.get_ref()) {
-                    Ok(v) => settings.variance = v,
-                    Err(m) => problems.push(at(v.span(), "variance", m)),
-                }
-            }
-            if let Some(m) = &r.min_base {
-                if *m.get_ref() < 1 {
-                    problems.push(at(
-                        m.span(),
-                        "report.min_base",
-                        format!(
-                            "\"{}\" is not a valid minimum base (a positive number)",
-                            m.get_ref()
-                        ),
-                    ));
-                }
-                settings.min_base = *m.get_ref();
-            }
-            if let Some(m) = &r.suppress_below {
-                if *m.get_ref() < 0 {
-                    problems.push(at(
-                        m.span(),
-                        "report.suppress_below",
-                        format!("\"{}\" is not a valid suppression threshold", m.get_ref()),
-                    ));
-                }
-                settings.suppress_below = *m.get_ref();
-            }
-            let formats = match &r.formats {
-                None => ReportFormat::all(),
-                Some(f) => {
-                    let mut out = Vec::new();
-                    for s in f.get_ref() {
-                        match ReportFormat::parse(s) {
-                            Ok(x) => out.push(x),
-                            Err(m) => problems.push(at(f.span(), "report.formats", m)),
-                        }
-                    }
-                    out
-                }
-            };
-            Some(ReportConfig {
-                out: resolve_location(&dir, r.out.get_ref()),
-                pair,
-                settings,
-                formats,
-                by: r.by.clone().unwrap_or_default(),
-            })
-        }
-    };
-    if !problems.is_empty() {
-        let total = problems.len();
+    let specs = wave_specs(&dir, &raw.waves, &mut problems);
+    let report = raw
+        .report
+        .as_ref()
+        .map(|r| report_config(&dir, r, raw.variance.as_ref(), &mut problems));
+    if !problems.found.is_empty() {
+        let total = problems.found.len();
         return Err(Error::Invalid(Invalid {
-            errors: problems,
+            errors: problems.found,
             total,
         }));
     }
@@ -207,6 +110,133 @@ pub fn load(path: &Path) -> Result<Config> {
         specs,
         report,
     })
+}
+
+/// The problems of a config, each at the line of its key.
+struct Problems<'a> {
+    shown: &'a str,
+    text: &'a str,
+    found: Vec<InputError>,
+}
+
+impl Problems<'_> {
+    fn at(&mut self, span: std::ops::Range<usize>, key: &str, msg: String) {
+        self.found.push(
+            InputError::new(self.shown, msg)
+                .line(crate::spec::line_of(self.text, span.start))
+                .column(key),
+        );
+    }
+}
+
+/// The wave specs matched by the `waves` globs, sorted, deduplicated.
+fn wave_specs(dir: &Path, waves: &Spanned<Vec<String>>, problems: &mut Problems) -> Vec<PathBuf> {
+    let mut specs = Vec::new();
+    if waves.get_ref().is_empty() {
+        problems.at(
+            waves.span(),
+            "waves",
+            "`waves` lists no globs of wave specs".into(),
+        );
+    }
+    for pattern in waves.get_ref() {
+        let full = resolve_location(dir, pattern);
+        match glob::glob(&full) {
+            Err(e) => problems.at(
+                waves.span(),
+                "waves",
+                format!("{pattern:?} is not a valid glob: {e}"),
+            ),
+            Ok(paths) => {
+                let mut n = 0;
+                for p in paths.flatten() {
+                    if p.is_file() {
+                        specs.push(p);
+                        n += 1;
+                    }
+                }
+                if n == 0 {
+                    problems.at(
+                        waves.span(),
+                        "waves",
+                        format!("{pattern:?} matches no wave spec"),
+                    );
+                }
+            }
+        }
+    }
+    specs.sort();
+    specs.dedup();
+    specs
+}
+
+/// The `[report]` table (with the config's `variance`).
+fn report_config(
+    dir: &Path,
+    r: &RawReport,
+    variance: Option<&Spanned<String>>,
+    problems: &mut Problems,
+) -> ReportConfig {
+    let pair = match &r.pair {
+        None => ("marketing".to_string(), "sales".to_string()),
+        Some(p) => match report::parse_pair(p.get_ref()) {
+            Ok(x) => x,
+            Err(m) => {
+                problems.at(p.span(), "report.pair", m);
+                ("marketing".into(), "sales".into())
+            }
+        },
+    };
+    let mut settings = Settings::default();
+    if let Some(v) = variance {
+        match crate::sql::Variance::parse(v.get_ref()) {
+            Ok(v) => settings.variance = v,
+            Err(m) => problems.at(v.span(), "variance", m),
+        }
+    }
+    if let Some(m) = &r.min_base {
+        if *m.get_ref() < 1 {
+            problems.at(
+                m.span(),
+                "report.min_base",
+                format!(
+                    "\"{}\" is not a valid minimum base (a positive number)",
+                    m.get_ref()
+                ),
+            );
+        }
+        settings.min_base = *m.get_ref();
+    }
+    if let Some(m) = &r.suppress_below {
+        if *m.get_ref() < 0 {
+            problems.at(
+                m.span(),
+                "report.suppress_below",
+                format!("\"{}\" is not a valid suppression threshold", m.get_ref()),
+            );
+        }
+        settings.suppress_below = *m.get_ref();
+    }
+    let formats = match &r.formats {
+        None => ReportFormat::all(),
+        Some(f) => {
+            let mut out = Vec::new();
+            for s in f.get_ref() {
+                match ReportFormat::parse(s) {
+                    Ok(x) => out.push(x),
+                    Err(m) => problems.at(f.span(), "report.formats", m),
+                }
+            }
+            out
+        }
+    };
+    ReportConfig {
+        out: resolve_location(dir, r.out.get_ref()),
+        pair,
+        settings,
+        formats,
+        by: r.by.clone().unwrap_or_default(),
+    }
 }
 
 /// What a run did.
@@ -220,8 +250,8 @@ pub struct RunOutcome {
     pub report: Option<report::model::Report>,
 }
 
-/// Runs the job: validate all, ingest changed, publish.
-pub async fn run(config: &Config, store: &Store) -> Result<RunOutcome> {
+/// Runs the job: validate all, ingest changed (with `options`), publish.
+pub async fn run(config: &Config, store: &Store, options: &IngestOptions) -> Result<RunOutcome> {
     if let Some(r) = &config.report {
         // Checked before anything is loaded.
         report::refuse_inside_store(store, &r.out, "report.out")?;
@@ -259,7 +289,7 @@ pub async fn run(config: &Config, store: &Store) -> Result<RunOutcome> {
             ));
         }
     }
-    let waves = ingest::ingest_paths(store, &config.specs, false).await?;
+    let waves = ingest::ingest_paths(store, &config.specs, options).await?;
     let mut out = RunOutcome {
         waves,
         report_files: vec![],

@@ -2,7 +2,7 @@
 //! errors) and validated as a whole, so every problem of a spec is reported at once with
 //! the spec's line.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -11,7 +11,17 @@ use encoding_rs::Encoding;
 use serde::Deserialize;
 use toml::Spanned;
 
+pub mod groups;
+mod respondent;
+pub mod rows;
+pub mod scale;
+mod source;
+mod statements;
 pub mod weighting;
+
+pub use groups::GroupValue;
+pub use rows::RowRule;
+pub use scale::{label_key, Label, Scale};
 
 pub(crate) use crate::diag::io_reason;
 pub use crate::diag::line_of;
@@ -25,9 +35,9 @@ pub enum Format {
     Tsv,
     Jsonl,
     Parquet,
-    /// A Qualtrics CSV export (three header rows); explicit only.
+    /// A Qualtrics CSV export (three header rows, or two in a legacy export); explicit only.
     Qualtrics,
-    /// An SPSS system file (`.sav`).
+    /// An SPSS system file (`.sav`, or `.zsav` zlib-compressed).
     Sav,
     Cells,
 }
@@ -44,14 +54,14 @@ impl Format {
             Format::Cells => "cells",
         }
     }
-    fn parse(s: &str) -> Option<Format> {
+    pub(crate) fn parse(s: &str) -> Option<Format> {
         Some(match s.to_ascii_lowercase().as_str() {
             "csv" => Format::Csv,
             "tsv" | "tab" => Format::Tsv,
             "jsonl" | "ndjson" => Format::Jsonl,
             "parquet" => Format::Parquet,
             "qualtrics" => Format::Qualtrics,
-            "sav" | "spss" => Format::Sav,
+            "sav" | "zsav" | "spss" => Format::Sav,
             "cells" => Format::Cells,
             _ => return None,
         })
@@ -76,42 +86,6 @@ impl Source {
     }
 }
 
-/// The scale of one statement.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scale {
-    /// Valid answers are the integers 1..=points.
-    pub points: u32,
-    /// Answers counted as agreement.
-    pub agree: Vec<u32>,
-    /// Codes meaning "not asked / don't know", excluded from the base.
-    pub missing: Vec<i64>,
-}
-
-impl Scale {
-    /// `true` when `v` is a valid answer on this scale.
-    pub fn is_answer(&self, v: i64) -> bool {
-        v >= 1 && v <= self.points as i64
-    }
-    pub fn describe(&self) -> String {
-        let missing = if self.missing.is_empty() {
-            "none".to_string()
-        } else {
-            join(&self.missing)
-        };
-        format!(
-            "an answer on the 1-{} scale (missing codes: {missing})",
-            self.points
-        )
-    }
-}
-
-fn join<T: ToString>(v: &[T]) -> String {
-    v.iter()
-        .map(|x| x.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
     /// Stable id across waves (the crosswalk key).
@@ -128,6 +102,8 @@ pub struct Respondent {
     pub id: String,
     pub group: String,
     pub weight: Option<String>,
+    /// `weight = false`: no weight, not even the one the file names (`WEIGHT BY`).
+    pub unweighted: bool,
     pub segments: Vec<String>,
 }
 
@@ -152,6 +128,14 @@ pub struct WaveSpec {
     pub respondent: Option<Respondent>,
     /// Lower-cased trimmed raw value -> canonical group.
     pub groups: HashMap<String, String>,
+    /// Every raw value of `[groups]`, with its group and spec line (to report a value no
+    /// respondent has).
+    pub group_values: Vec<GroupValue>,
+    /// `[rows]`: which source rows are respondents (drop rules first, then keep rules).
+    pub rows: Vec<RowRule>,
+    /// `strict = true` (or `ingest --strict`): what is otherwise a warning (a `[groups]`
+    /// value no respondent has) is an error.
+    pub strict: bool,
     /// In id order.
     pub statements: Vec<Statement>,
     /// The spec's line of `wave` and of `source` (for messages about them).
@@ -175,6 +159,9 @@ impl WaveSpec {
 
 // ---------- raw, as written ----------
 
+/// The spec as written. Tables that may be defined only implicitly (`[scale.labels]`
+/// without `[scale]`, `[weighting.targets.x]` without `[weighting]`) are not `Spanned`:
+/// an implicit table has no span; [`table_span`] finds their line instead.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSpec {
@@ -185,39 +172,33 @@ struct RawSpec {
     format: Option<Spanned<String>>,
     delimiter: Option<Spanned<String>>,
     encoding: Option<Spanned<String>>,
-    respondent: Option<Spanned<RawRespondent>>,
-    groups: Option<BTreeMap<String, Spanned<Vec<String>>>>,
-    scale: Option<Spanned<RawScale>>,
-    statements: Option<BTreeMap<String, Spanned<RawStatement>>>,
-    weighting: Option<Spanned<weighting::RawWeighting>>,
+    strict: Option<bool>,
+    respondent: Option<Spanned<respondent::RawRespondent>>,
+    groups: Option<groups::RawGroups>,
+    scale: Option<scale::RawScale>,
+    rows: Option<rows::RawRows>,
+    statements: Option<statements::RawStatements>,
+    weighting: Option<weighting::RawWeighting>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRespondent {
-    id: Option<Spanned<String>>,
-    group: Option<Spanned<String>>,
-    weight: Option<Spanned<String>>,
-    segments: Option<Spanned<Vec<String>>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawScale {
-    points: Option<Spanned<i64>>,
-    agree: Option<Spanned<Vec<i64>>>,
-    missing: Option<Spanned<Vec<i64>>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStatement {
-    column: Option<Spanned<String>>,
-    text: Option<Spanned<String>>,
-    points: Option<Spanned<i64>>,
-    agree: Option<Spanned<Vec<i64>>>,
-    missing: Option<Spanned<Vec<i64>>>,
-    series_break: Option<bool>,
+/// The span of the first header of top-level table `name` (`[name]` or `[name.…]`), for
+/// tables deserialized without a span; the start of the text when there is none.
+fn table_span(text: &str, name: &str) -> Range<usize> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_start();
+        if let Some(rest) = t.strip_prefix('[') {
+            let rest = rest.trim_start();
+            if let Some(after) = rest.strip_prefix(name) {
+                if after.trim_start().starts_with([']', '.']) {
+                    let start = offset + (line.len() - t.len());
+                    return start..start + line.trim_end().len() - (line.len() - t.len());
+                }
+            }
+        }
+        offset += line.len();
+    }
+    0..0
 }
 
 /// A wave id: 1-64 chars of `[A-Za-z0-9._-]`.
@@ -327,677 +308,87 @@ fn friendly_toml(msg: &str) -> String {
     m
 }
 
-fn string_value(v: &Spanned<toml::Value>) -> Option<String> {
-    match v.get_ref() {
-        toml::Value::String(s) => Some(s.clone()),
-        toml::Value::Integer(i) => Some(i.to_string()),
-        toml::Value::Datetime(d) => Some(d.to_string()),
-        _ => None,
-    }
+/// Names a segment column may not take (they are columns of `responses`, or `segments`).
+pub fn is_reserved_column(s: &str) -> bool {
+    crate::tables::is_responses_column(s) || s.eq_ignore_ascii_case("segments")
 }
 
 fn validate(raw: RawSpec, p: &mut Problems, dir: &Path, bytes: Vec<u8>) -> Option<WaveSpec> {
-    // wave
-    let wave = match &raw.wave {
-        None => {
-            p.top(
-                "wave",
-                "the spec has no `wave` (a unique id of 1-64 characters of A-Z a-z 0-9 . _ -)",
-            );
-            None
-        }
-        Some(v) => {
-            match v.get_ref() {
-                toml::Value::String(s) if valid_wave_id(s) => Some(s.clone()),
-                toml::Value::Integer(i) => Some(i.to_string()),
-                _ => {
-                    let shown = string_value(v).unwrap_or_else(|| v.get_ref().to_string());
-                    p.at(
-                    v.span(),
-                    "wave",
-                    format!("{shown:?} is not a valid wave id (1-64 characters of A-Z a-z 0-9 . _ -)"),
-                );
-                    None
-                }
-            }
-        }
-    };
-    // date
-    let date = match &raw.date {
-        None => {
-            p.top(
-                "date",
-                "the spec has no `date` (an ISO date such as 2019-04-30)",
-            );
-            None
-        }
-        Some(v) => {
-            let s = string_value(v).unwrap_or_default();
-            match NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
-                Ok(d) if s.len() == 10 => Some(d),
-                _ => {
-                    p.at(
-                        v.span(),
-                        "date",
-                        format!("{s:?} is not a valid ISO date (YYYY-MM-DD, e.g. 2019-04-30)"),
-                    );
-                    None
-                }
-            }
-        }
-    };
-    let title = raw.title.as_ref().map(|t| t.get_ref().clone());
-    // format
-    let source_text = raw.source.as_ref().map(|s| s.get_ref().trim().to_string());
-    let format = match &raw.format {
-        Some(f) => match Format::parse(f.get_ref()) {
-            Some(fm) => Some(fm),
-            None => {
-                p.at(
-                    f.span(),
-                    "format",
-                    format!(
-                        "{:?} is not a known format (csv, tsv, jsonl, parquet, qualtrics, sav, cells)",
-                        f.get_ref()
-                    ),
-                );
-                None
-            }
-        },
-        None => match &source_text {
-            Some(s) => {
-                let lower = s.to_ascii_lowercase();
-                let ext = lower.rsplit('.').next().unwrap_or("");
-                match ext {
-                    "csv" | "txt" => Some(Format::Csv),
-                    "tsv" | "tab" => Some(Format::Tsv),
-                    "jsonl" | "ndjson" => Some(Format::Jsonl),
-                    "parquet" => Some(Format::Parquet),
-                    "sav" => Some(Format::Sav),
-                    _ => {
-                        let span = raw.source.as_ref().map(|s| s.span()).unwrap_or(0..0);
-                        p.at(
-                            span,
-                            "source",
-                            format!("cannot tell the format of {s:?} from its extension; set `format` (csv, tsv, jsonl, parquet, qualtrics, sav, cells)"),
-                        );
-                        None
-                    }
-                }
-            }
-            None => None,
-        },
-    };
-    // source
-    let source = match (&raw.source, &source_text) {
-        (Some(sp), Some(s)) if !s.is_empty() => {
-            if let Some(path) = s.strip_prefix("file://") {
-                Some(Source::Path(PathBuf::from(path)))
-            } else if s.contains("://") {
-                Some(Source::Url(s.clone()))
-            } else {
-                let path = Path::new(s);
-                if path.is_absolute() {
-                    Some(Source::Path(path.to_path_buf()))
-                } else {
-                    let _ = sp;
-                    Some(Source::Path(dir.join(path)))
-                }
-            }
-        }
-        (Some(sp), _) => {
-            p.at(sp.span(), "source", "`source` is empty: name the data file");
-            None
-        }
-        (None, _) => {
-            p.top(
-                "source",
-                "the spec has no `source` (the data file: relative to the spec, absolute, or a store URL)",
-            );
-            None
-        }
-    };
-    // delimiter
-    let default_delim = if format == Some(Format::Tsv) {
-        b'\t'
-    } else {
-        b','
-    };
-    let delimiter = match &raw.delimiter {
-        None => default_delim,
-        Some(d) => {
-            let s = d.get_ref();
-            let b = match s.as_str() {
-                "\\t" | "tab" | "\t" => Some(b'\t'),
-                _ if s.len() == 1 && s.is_ascii() && s != "\"" && s != "\n" && s != "\r" => {
-                    Some(s.as_bytes()[0])
-                }
-                _ => None,
-            };
-            match b {
-                Some(b) => b,
-                None => {
-                    p.at(
-                        d.span(),
-                        "delimiter",
-                        format!("{s:?} is not a valid delimiter (one ASCII character such as \",\", \";\", \"|\" or \"\\t\")"),
-                    );
-                    default_delim
-                }
-            }
-        }
-    };
-    let encoding = match &raw.encoding {
-        None => "utf-8".to_string(),
-        Some(e) => {
-            let label = e.get_ref().trim().to_ascii_lowercase();
-            if supported_encoding(&label) {
-                label
-            } else {
-                p.at(
-                    e.span(),
-                    "encoding",
-                    format!(
-                        "{:?} is not a supported encoding (utf-8, utf-16, windows-1252, latin-1, …)",
-                        e.get_ref()
-                    ),
-                );
-                "utf-8".to_string()
-            }
-        }
-    };
+    let wave = source::wave(raw.wave.as_ref(), p);
+    let date = source::date(raw.date.as_ref(), p);
+    let format = source::format(raw.format.as_ref(), raw.source.as_ref(), p);
+    let src = source::source(raw.source.as_ref(), dir, p);
+    let delimiter = source::delimiter(raw.delimiter.as_ref(), format, p);
+    let encoding = source::encoding(raw.encoding.as_ref(), p);
     let is_cells = format == Some(Format::Cells);
-
-    // respondent
-    let respondent = match (&raw.respondent, is_cells) {
-        (Some(r), true) => {
-            p.at(
-                r.span(),
-                "respondent",
-                "a `cells` wave (published figures) has no [respondent] table",
-            );
-            None
-        }
-        (None, false) => {
-            if format.is_some() {
-                p.top(
-                    "respondent",
-                    "the spec has no [respondent] table (with `id` and `group` columns)",
-                );
-            }
-            None
-        }
-        (None, true) => None,
-        (Some(r), false) => {
-            let table_span = r.span();
-            let r = r.get_ref();
-            let id = r.id.as_ref().map(|s| s.get_ref().trim().to_string());
-            let group = r.group.as_ref().map(|s| s.get_ref().trim().to_string());
-            if id.as_deref().unwrap_or("").is_empty() {
-                let span = r.id.as_ref().map_or(table_span.clone(), |s| s.span());
-                p.at(
-                    span,
-                    "respondent.id",
-                    "[respondent] needs `id`: the respondent id column",
-                );
-            }
-            if group.as_deref().unwrap_or("").is_empty() {
-                let span = r.group.as_ref().map_or(table_span.clone(), |s| s.span());
-                p.at(
-                    span,
-                    "respondent.group",
-                    "[respondent] needs `group`: the column with the respondent's group (function)",
-                );
-            }
-            let segments: Vec<String> = r
-                .segments
-                .as_ref()
-                .map(|s| s.get_ref().iter().map(|x| x.trim().to_string()).collect())
-                .unwrap_or_default();
-            if let Some(sp) = &r.segments {
-                // Segment names are matched without regard to case (they name one
-                // column of `responses` each): two that differ only by case clash.
-                let mut seen: HashMap<String, &str> = HashMap::new();
-                for s in &segments {
-                    if !valid_statement_id(s) {
-                        p.at(
-                            sp.span(),
-                            "respondent.segments",
-                            format!("{s:?} is not a valid segment name (1-64 characters of A-Z a-z 0-9 . _ -)"),
-                        );
-                    } else if is_reserved_column(s) {
-                        p.at(
-                            sp.span(),
-                            "respondent.segments",
-                            format!(
-                                "{s:?} cannot be a segment name: it is a column of `responses`"
-                            ),
-                        );
-                    } else if let Some(first) = seen.get(&s.to_ascii_lowercase()) {
-                        let msg = if *first == s.as_str() {
-                            format!("segment {s:?} is listed twice")
-                        } else {
-                            format!(
-                                "segments {first:?} and {s:?} differ only by case; segment names are matched without regard to case, so they would be one column"
-                            )
-                        };
-                        p.at(sp.span(), "respondent.segments", msg);
-                    } else {
-                        seen.insert(s.to_ascii_lowercase(), s);
-                    }
-                }
-            }
-            Some(Respondent {
-                id: id.unwrap_or_default(),
-                group: group.unwrap_or_default(),
-                weight: r
-                    .weight
-                    .as_ref()
-                    .map(|w| w.get_ref().trim().to_string())
-                    .filter(|w| !w.is_empty()),
-                segments,
-            })
-        }
-    };
-
-    // groups
-    let mut groups = HashMap::new();
-    if let Some(g) = &raw.groups {
-        let mut owner: HashMap<String, String> = HashMap::new();
-        for (canon, raws) in g {
-            let canon_t = canon.trim();
-            if !valid_statement_id(canon_t) {
-                p.at(
-                    raws.span(),
-                    "groups",
-                    format!("{canon:?} is not a valid group name (1-64 characters of A-Z a-z 0-9 . _ -)"),
-                );
-                continue;
-            }
-            for r in raws.get_ref() {
-                let key = r.trim().to_lowercase();
-                if key.is_empty() {
-                    p.at(
-                        raws.span(),
-                        &format!("groups.{canon_t}"),
-                        "an empty raw value cannot name a group",
-                    );
-                    continue;
-                }
-                if let Some(prev) = owner.get(&key) {
-                    if prev != canon_t {
-                        p.at(
-                            raws.span(),
-                            &format!("groups.{canon_t}"),
-                            format!("raw value {r:?} is mapped to both {prev:?} and {canon_t:?}"),
-                        );
-                    }
-                    continue;
-                }
-                owner.insert(key.clone(), canon_t.to_string());
-                groups.insert(key, canon_t.to_string());
-            }
-        }
-    }
-
-    // default scale
-    let default_scale = raw.scale.as_ref().map(|s| {
-        let s = s.get_ref();
-        (s.points.clone(), s.agree.clone(), s.missing.clone())
-    });
+    let respondent = respondent::respondent(raw.respondent.as_ref(), is_cells, format.is_some(), p);
+    let (groups, group_values) = groups::groups(raw.groups.as_ref(), p);
+    let text = p.text;
     if is_cells {
-        if let Some(s) = &raw.scale {
-            p.at(
-                s.span(),
-                "scale",
-                "a `cells` wave (published figures) has no [scale]",
-            );
-        }
-    }
-
-    // statements
-    let mut statements = Vec::new();
-    match &raw.statements {
-        None => p.top(
-            "statements",
-            "the spec has no statements: add at least one [statements.<id>] table",
-        ),
-        Some(map) if map.is_empty() => p.top(
-            "statements",
-            "the spec has no statements: add at least one [statements.<id>] table",
-        ),
-        Some(map) => {
-            let mut columns: HashMap<String, String> = HashMap::new();
-            for (id, st) in map {
-                let key = format!("statements.{id}");
-                let span = st.span();
-                let st = st.get_ref();
-                if !valid_statement_id(id) {
-                    p.at(
-                        span.clone(),
-                        &key,
-                        format!("{id:?} is not a valid statement id (1-64 characters of A-Z a-z 0-9 . _ -)"),
-                    );
-                }
-                let text = st.text.as_ref().map(|t| t.get_ref().trim().to_string());
-                let column = st.column.as_ref().map(|c| c.get_ref().trim().to_string());
-                if is_cells {
-                    if text.as_deref().unwrap_or("").is_empty() {
-                        p.at(
-                            span.clone(),
-                            &key,
-                            "a statement of a `cells` wave needs `text`",
-                        );
-                    }
-                    for (name, present) in [
-                        ("column", st.column.is_some()),
-                        ("points", st.points.is_some()),
-                        ("agree", st.agree.is_some()),
-                        ("missing", st.missing.is_some()),
-                    ] {
-                        if present {
-                            p.at(
-                                span.clone(),
-                                &format!("{key}.{name}"),
-                                format!(
-                                    "`{name}` has no meaning in a `cells` wave (published figures)"
-                                ),
-                            );
-                        }
-                    }
-                    statements.push(Statement {
-                        id: id.clone(),
-                        column: None,
-                        text,
-                        scale: Scale {
-                            points: 0,
-                            agree: vec![],
-                            missing: vec![],
-                        },
-                        series_break: st.series_break.unwrap_or(false),
-                    });
-                    continue;
-                }
-                match &column {
-                    None => p.at(
-                        span.clone(),
-                        &format!("{key}.column"),
-                        format!(
-                            "statement {id:?} needs `column`: the source column with its answers"
-                        ),
-                    ),
-                    Some(c) if c.is_empty() => {
-                        p.at(span.clone(), &format!("{key}.column"), "`column` is empty")
-                    }
-                    Some(c) => {
-                        if let Some(prev) = columns.insert(c.clone(), id.clone()) {
-                            let sp = st.column.as_ref().map(|x| x.span()).unwrap_or(span.clone());
-                            p.at(
-                                sp,
-                                &format!("{key}.column"),
-                                format!(
-                                    "column {c:?} is used by both statements {prev:?} and {id:?}"
-                                ),
-                            );
-                        }
-                        if let Some(r) = &respondent {
-                            let mut roles = vec![("respondent id", &r.id), ("group", &r.group)];
-                            if let Some(w) = &r.weight {
-                                roles.push(("weight", w));
-                            }
-                            for (role, name) in roles {
-                                if name == c {
-                                    let sp = st
-                                        .column
-                                        .as_ref()
-                                        .map(|x| x.span())
-                                        .unwrap_or(span.clone());
-                                    p.at(
-                                        sp,
-                                        &format!("{key}.column"),
-                                        format!("column {c:?} is already the {role} column"),
-                                    );
-                                }
-                            }
-                        }
-                    }
-                }
-                let points = st
-                    .points
-                    .clone()
-                    .or_else(|| default_scale.as_ref().and_then(|d| d.0.clone()));
-                let agree = st
-                    .agree
-                    .clone()
-                    .or_else(|| default_scale.as_ref().and_then(|d| d.1.clone()));
-                let missing = st
-                    .missing
-                    .clone()
-                    .or_else(|| default_scale.as_ref().and_then(|d| d.2.clone()));
-                // A problem of the default [scale] is reported once, under its own key.
-                let key_of = |own: bool, inherited: bool, name: &str| {
-                    if !own && inherited {
-                        format!("scale.{name}")
-                    } else {
-                        format!("{key}.{name}")
-                    }
-                };
-                let keys = [
-                    key_of(st.points.is_some(), points.is_some(), "points"),
-                    key_of(st.agree.is_some(), agree.is_some(), "agree"),
-                    key_of(st.missing.is_some(), missing.is_some(), "missing"),
-                ];
-                let scale = scale_of(p, id, &keys, span.clone(), points, agree, missing);
-                statements.push(Statement {
-                    id: id.clone(),
-                    column,
-                    text,
-                    scale: scale.unwrap_or(Scale {
-                        points: 0,
-                        agree: vec![],
-                        missing: vec![],
-                    }),
-                    series_break: st.series_break.unwrap_or(false),
-                });
-            }
-        }
-    }
-    if let (Some(r), Some(rr)) = (&respondent, &raw.respondent) {
-        let table = rr.span();
-        let rr = rr.get_ref();
-        let span_of = |s: Option<Range<usize>>| s.unwrap_or(table.clone());
-        let mut seen: HashMap<&str, &str> = HashMap::new();
-        let mut roles: Vec<(&str, &str, Range<usize>)> = vec![
-            ("id", &r.id, span_of(rr.id.as_ref().map(|x| x.span()))),
-            (
-                "group",
-                &r.group,
-                span_of(rr.group.as_ref().map(|x| x.span())),
-            ),
-        ];
-        if let Some(w) = &r.weight {
-            roles.push(("weight", w, span_of(rr.weight.as_ref().map(|x| x.span()))));
-        }
-        for s in &r.segments {
-            roles.push((
-                "segments",
-                s,
-                span_of(rr.segments.as_ref().map(|x| x.span())),
-            ));
-        }
-        for (role, col, span) in roles {
-            if col.is_empty() {
-                continue;
-            }
-            if let Some(prev) = seen.insert(col, role) {
+        for (name, present) in [("scale", raw.scale.is_some()), ("rows", raw.rows.is_some())] {
+            if present {
                 p.at(
-                    span,
-                    &format!("respondent.{role}"),
-                    format!("column {col:?} is used both as `{prev}` and as `{role}`; each column has one role"),
+                    table_span(text, name),
+                    name,
+                    format!("a `cells` wave (published figures) has no [{name}]"),
                 );
             }
         }
     }
-
+    let rows = raw
+        .rows
+        .as_ref()
+        .filter(|_| !is_cells)
+        .map(|r| rows::rules(r, p))
+        .unwrap_or_default();
+    let statements = statements::statements(
+        raw.statements.as_ref(),
+        raw.scale.as_ref(),
+        respondent.as_ref(),
+        is_cells,
+        p,
+    );
+    if format.is_some_and(|f| f != Format::Sav) {
+        statements::labels_need_a_file(&statements, p);
+    }
     let weighting = match &raw.weighting {
         None => None,
-        Some(w) if is_cells => {
+        Some(_) if is_cells => {
             p.at(
-                w.span(),
+                table_span(text, "weighting"),
                 "weighting",
                 "a `cells` wave (published figures) cannot be weighted: [weighting] needs microdata",
             );
             None
         }
-        Some(w) => weighting::Weighting::from_raw(w, respondent.as_ref(), p),
+        Some(w) => {
+            weighting::Weighting::from_raw(w, table_span(text, "weighting"), respondent.as_ref(), p)
+        }
     };
-
-    let wave_line = raw.wave.as_ref().map(|v| line_of(p.text, v.span().start));
-    let source_line = raw.source.as_ref().map(|v| line_of(p.text, v.span().start));
     Some(WaveSpec {
-        wave_line,
-        source_line,
+        wave_line: raw.wave.as_ref().map(|v| line_of(text, v.span().start)),
+        source_line: raw.source.as_ref().map(|v| line_of(text, v.span().start)),
         spec_path: p.file.to_string(),
         spec_bytes: bytes,
         wave: wave?,
         date: date?,
-        title,
-        source: source?,
-        source_text: source_text.unwrap_or_default(),
+        title: raw.title.as_ref().map(|t| t.get_ref().clone()),
+        source: src?,
+        source_text: raw
+            .source
+            .as_ref()
+            .map(|s| s.get_ref().trim().to_string())
+            .unwrap_or_default(),
         format: format?,
         delimiter,
         encoding,
         respondent: if is_cells { None } else { Some(respondent?) },
         groups,
+        group_values,
+        rows,
+        strict: raw.strict.unwrap_or(false),
         statements,
         weighting,
-    })
-}
-
-/// Names a segment column may not take (they are columns of `responses`).
-pub fn is_reserved_column(s: &str) -> bool {
-    matches!(
-        s.to_ascii_lowercase().as_str(),
-        "wave"
-            | "respondent"
-            | "grp"
-            | "weight"
-            | "statement"
-            | "value"
-            | "agree"
-            | "load_id"
-            | "segments"
-    )
-}
-
-/// Validates one statement's scale; `keys` name where points, agree and missing come
-/// from (the statement or the default [scale]).
-fn scale_of(
-    p: &mut Problems,
-    id: &str,
-    keys: &[String; 3],
-    span: Range<usize>,
-    points: Option<Spanned<i64>>,
-    agree: Option<Spanned<Vec<i64>>>,
-    missing: Option<Spanned<Vec<i64>>>,
-) -> Option<Scale> {
-    let Some(points) = points else {
-        p.at(
-            span,
-            &keys[0],
-            "no scale: set `points` in [scale] or on the statement",
-        );
-        return None;
-    };
-    let n = *points.get_ref();
-    if !(2..=1000).contains(&n) {
-        p.at(
-            points.span(),
-            &keys[0],
-            format!("\"{n}\" is not a valid number of scale points (2 to 1000)"),
-        );
-        return None;
-    }
-    let Some(agree) = agree else {
-        p.at(
-            span,
-            &keys[1],
-            "no agree codes: set `agree` in [scale] or on the statement (e.g. agree = [4, 5])",
-        );
-        return None;
-    };
-    // A statement's own scale is named: a default code may fit the default scale only.
-    let scale = if keys[0].starts_with("scale.") {
-        format!("the 1-{n} scale")
-    } else {
-        format!("the 1-{n} scale of statement {id:?}")
-    };
-    let mut ok = true;
-    if agree.get_ref().is_empty() {
-        p.at(
-            agree.span(),
-            &keys[1],
-            "`agree` is empty: list the answers counted as agreement",
-        );
-        ok = false;
-    }
-    let mut agree_codes = Vec::new();
-    for &a in agree.get_ref() {
-        if a < 1 || a > n {
-            p.at(
-                agree.span(),
-                &keys[1],
-                format!(
-                    "agree code \"{a}\" is outside {scale} (agree codes are answers from 1 to {n})"
-                ),
-            );
-            ok = false;
-        } else if agree_codes.contains(&(a as u32)) {
-            p.at(
-                agree.span(),
-                &keys[1],
-                format!("agree code \"{a}\" is listed twice"),
-            );
-            ok = false;
-        } else {
-            agree_codes.push(a as u32);
-        }
-    }
-    let mut missing_codes = Vec::new();
-    if let Some(m) = &missing {
-        for &c in m.get_ref() {
-            if agree.get_ref().contains(&c) {
-                p.at(
-                    m.span(),
-                    &keys[2],
-                    format!("missing code \"{c}\" is also an agree code; a code is either an answer or a missing code"),
-                );
-                ok = false;
-            } else if i32::try_from(c).is_err() {
-                p.at(
-                    m.span(),
-                    &keys[2],
-                    format!("missing code \"{c}\" is too large (codes are whole numbers such as 9, 99 or -1)"),
-                );
-                ok = false;
-            } else if c >= 1 && c <= n {
-                p.at(
-                    m.span(),
-                    &keys[2],
-                    format!("missing code \"{c}\" is a valid answer on {scale}; missing codes must lie outside it (e.g. 9, 99, -1)"),
-                );
-                ok = false;
-            } else if !missing_codes.contains(&c) {
-                missing_codes.push(c);
-            }
-        }
-    }
-    agree_codes.sort_unstable();
-    missing_codes.sort_unstable();
-    ok.then_some(Scale {
-        points: n as u32,
-        agree: agree_codes,
-        missing: missing_codes,
     })
 }
 
@@ -1050,7 +441,8 @@ series_break = true
         assert_eq!(s.canonical_group("  sales operations "), "sales");
         assert_eq!(s.canonical_group(" Marketing"), "marketing");
         let seven = s.statements.iter().find(|s| s.id == "seven").unwrap();
-        assert_eq!(seven.scale.points, 7);
+        assert_eq!(seven.scale.points(), Some(7));
+        assert_eq!((seven.scale.min, seven.scale.max), (1, 7));
         assert_eq!(seven.scale.agree, vec![6, 7]);
         assert_eq!(seven.scale.missing, vec![9]);
         assert!(seven.series_break);
@@ -1095,7 +487,7 @@ series_break = true
         let e = first_error(&GOOD.replace("agree = [4, 5]", "agree = [4, 6]"));
         assert!(
             e.message
-                .contains("agree code \"6\" is outside the 1-5 scale"),
+                .contains("agree code \"6\" is outside the scale from 1 to 5"),
             "{e}"
         );
         match parse_str(&GOOD.replace("missing = [9]", "missing = [5]")) {
@@ -1109,7 +501,206 @@ series_break = true
             other => panic!("expected invalid, got {other:?}"),
         }
         let e = first_error(&GOOD.replace("missing = [9]", "missing = [3]"));
-        assert!(e.message.contains("valid answer"), "{e}");
+        assert!(
+            e.message
+                .contains("missing code \"3\" is a valid answer on the scale"),
+            "{e}"
+        );
+        assert!(e.message.contains("list it in `missing_in_range`"), "{e}");
+    }
+
+    fn scale_of(spec: &str, id: &str) -> Scale {
+        let s = parse_str(spec).unwrap();
+        s.statements.into_iter().find(|s| s.id == id).unwrap().scale
+    }
+
+    #[test]
+    fn any_integer_range() {
+        // 0-10 (NPS style), 0/1 items, -2..+2.
+        let nps = GOOD
+            .replace(
+                "points = 5\nagree = [4, 5]",
+                "min = 0\nmax = 10\nagree = [9, 10]",
+            )
+            .replace("missing = [9]", "missing = [99]");
+        let sc = scale_of(&nps, "understands");
+        assert_eq!((sc.min, sc.max, sc.points()), (0, 10, None));
+        assert!(sc.is_answer(0) && sc.is_answer(10) && !sc.is_answer(11) && !sc.is_answer(-1));
+        assert_eq!(sc.describe(), "an answer from 0 to 10 (missing codes: 99)");
+        let binary = GOOD.replace(
+            "points = 5\nagree = [4, 5]",
+            "min = 0\nmax = 1\nagree = [1]",
+        );
+        assert_eq!(scale_of(&binary, "understands").agree, vec![1]);
+        let neg = GOOD.replace(
+            "points = 5\nagree = [4, 5]\nmissing = [9]",
+            "min = -2\nmax = 2\nagree = [1, 2]\nmissing = [-9]",
+        );
+        let sc = scale_of(&neg, "understands");
+        assert_eq!((sc.min, sc.max, sc.missing.clone()), (-2, 2, vec![-9]));
+        assert!(sc.is_answer(-2) && !sc.is_answer(-3));
+        // A statement's own range replaces the default one whole.
+        let own = nps
+            .replace("points = 7", "min = -3\nmax = 3")
+            .replace("agree = [7, 6]", "agree = [3]");
+        let sc = scale_of(&own, "seven");
+        assert_eq!((sc.min, sc.max, sc.agree.clone()), (-3, 3, vec![3]));
+        // The default scale of the statement without its own.
+        assert_eq!(scale_of(&own, "understands").max, 10);
+    }
+
+    #[test]
+    fn range_problems() {
+        let base = GOOD
+            .replace(
+                "points = 5\nagree = [4, 5]",
+                "min = 0\nmax = 10\nagree = [9, 10]",
+            )
+            .replace("missing = [9]", "missing = [99]")
+            .replace("points = 7", "min = 0\nmax = 10");
+        // The end of the range as a missing code would drop real answers.
+        let e = first_error(&base.replace("missing = [99]", "missing = [0]"));
+        assert!(
+            e.message
+                .contains("missing code \"0\" is a valid answer on the scale"),
+            "{e}"
+        );
+        assert!(e.message.contains("(from 0 to 10)"), "{e}");
+        assert!(
+            e.message.contains("leave it out of the range (min = 1)"),
+            "{e}"
+        );
+        // Even declared inside the range, an end of it is refused.
+        let e = first_error(
+            &base
+                .replace("missing = [99]", "missing_in_range = [10]")
+                .replace("agree = [9, 10]", "agree = [9]"),
+        );
+        assert!(
+            e.message
+                .contains("code \"10\" of `missing_in_range` ends the scale"),
+            "{e}"
+        );
+        assert!(e.message.contains("max = 9"), "{e}");
+        let e = first_error(&base.replace("missing = [99]", "missing_in_range = [99]"));
+        assert!(e.message.contains("is not inside the scale"), "{e}");
+        assert!(e.message.contains("list it in `missing`"), "{e}");
+        assert_eq!(e.column.as_deref(), Some("scale.missing_in_range"));
+        let e = first_error(&base.replace("agree = [9, 10]", "agree = [11]"));
+        assert!(
+            e.message
+                .contains("agree code \"11\" is outside the scale from 0 to 10"),
+            "{e}"
+        );
+        let e = first_error(&base.replace("max = 10", "max = 0"));
+        assert!(
+            e.message.contains("min = 0, max = 0 is not a valid range"),
+            "{e}"
+        );
+        let e = first_error(&base.replace("max = 10\n", ""));
+        assert!(e.message.contains("`min` without `max`"), "{e}");
+        let e = first_error(&base.replace("min = 0", "points = 5\nmin = 0"));
+        assert!(
+            e.message.contains("`points` and `min`/`max` both set"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_missing_code_inside_the_range_is_allowed_and_said() {
+        // SPSS style: 3 = "don't know" on 1..5.
+        let s = GOOD.replace("missing = [9]", "missing = [9]\nmissing_in_range = [3]");
+        let sc = scale_of(&s, "understands");
+        assert_eq!(sc.missing, vec![3, 9]);
+        assert!(!sc.is_answer(3) && sc.is_answer(2));
+        assert_eq!(sc.missing_inside(), vec![3]);
+        assert_eq!(
+            sc.describe(),
+            "an answer from 1 to 5 (missing codes: 3, 9; 3 inside the range count as missing)"
+        );
+    }
+
+    #[test]
+    fn labels_name_codes() {
+        let s = GOOD.replace(
+            "missing = [9]\n",
+            "missing = [9]\n[scale.labels]\n\"Strongly disagree\" = 1\n\"Disagree\" = 2\n\"Neutral\" = 3\n\"Agree\" = 4\n\"Strongly agree\" = 5\n\"Don't know\" = 9\n",
+        );
+        let sc = scale_of(&s, "understands");
+        assert_eq!(sc.code_of_label("  strongly AGREE "), Some(5));
+        assert_eq!(sc.code_of_label("don't know"), Some(9));
+        assert_eq!(sc.code_of_label("Maybe"), None);
+        assert_eq!(sc.labels[0].text, "Strongly disagree");
+        assert!(
+            sc.describe()
+                .ends_with("\"Strongly agree\" = 5, \"Don't know\" = 9"),
+            "{}",
+            sc.describe()
+        );
+        // Statement seven has its own range (1-7) but inherits the labels.
+        assert_eq!(scale_of(&s, "seven").code_of_label("agree"), Some(4));
+        // A label of a code that is neither an answer nor a missing code.
+        let e = first_error(&s.replace("\"Don't know\" = 9", "\"Don't know\" = 8"));
+        assert!(
+            e.message.contains("label \"Don't know\" names code \"8\""),
+            "{e}"
+        );
+        assert_eq!(e.column.as_deref(), Some("scale.labels"));
+        let e = first_error(&s.replace("\"Agree\" = 4", "\"agree \" = 4\n\"Agree\" = 4"));
+        assert!(e.message.contains("differ only by case"), "{e}");
+    }
+
+    #[test]
+    fn rows_rules_and_strict() {
+        let s = format!(
+            "strict = true\n{GOOD}\n[rows]\nkeep = {{ Finished = [\"1\", \"True\", true] }}\ndrop = {{ Status = [\"Survey Preview\", 1] }}\n"
+        );
+        let spec = parse_str(&s).unwrap();
+        assert!(spec.strict);
+        let rules: Vec<String> = spec.rows.iter().map(|r| r.describe()).collect();
+        assert_eq!(
+            rules,
+            [
+                "[rows] drop Status = \"Survey Preview\", \"1\"",
+                "[rows] keep Finished = \"1\", \"True\", \"true\""
+            ]
+        );
+        let line_of_drop = s.lines().position(|l| l.starts_with("drop")).unwrap() as u64 + 1;
+        assert_eq!(spec.rows[0].line, line_of_drop);
+        assert_eq!(spec.rows[1].line, line_of_drop - 1);
+        // As sub-tables without a [rows] table.
+        let s = format!("{GOOD}\n[rows.drop]\nStatus = [\"1\"]\n");
+        assert_eq!(parse_str(&s).unwrap().rows.len(), 1);
+        let e = first_error(&format!("{GOOD}\n[rows]\nkeep = {{ Finished = [] }}\n"));
+        assert!(e.message.contains("would remove every row"), "{e}");
+        let e = first_error(&format!(
+            "{GOOD}\n[rows]\nkept = {{ Finished = [\"1\"] }}\n"
+        ));
+        assert!(e.message.contains("kept"), "{e}");
+    }
+
+    #[test]
+    fn group_values_keep_their_line() {
+        let spec = parse_str(GOOD).unwrap();
+        let raws: Vec<(&str, &str, u64)> = spec
+            .group_values
+            .iter()
+            .map(|g| (g.group.as_str(), g.raw.as_str(), g.line))
+            .collect();
+        assert_eq!(
+            raws,
+            [("sales", "Sales", 13), ("sales", "Sales Operations", 13)]
+        );
+    }
+
+    #[test]
+    fn reserved_columns_are_those_of_responses() {
+        for c in [
+            "wave", "GRP", "value", "agree", "load_id", "segments", "Weight",
+        ] {
+            assert!(is_reserved_column(c), "{c}");
+        }
+        assert!(!is_reserved_column("region"));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The statistics of docs/statistics.md, as plain functions. The SQL views call them through
 //! the UDFs of `sql::udf`; tests check them against independently computed references
-//! (`tests/data/reference/formulas.json`).
+//! (`tests/data/reference/formulas.json`). What the views compute in SQL alone (the
+//! Benjamini–Hochberg q values and the trend labels of `gap_trend`) is not repeated here.
 
+pub mod gamma;
 pub mod rake;
 
 /// The 97.5 % quantile of the standard normal: every interval is 95 %.
@@ -36,11 +38,6 @@ pub fn newcombe(p1: f64, n1: f64, p2: f64, n2: f64) -> Option<(f64, f64)> {
     Some((low, high))
 }
 
-/// Variance of a proportion under simple random sampling with effective size `n`.
-pub fn var_prop(p: f64, n: f64) -> Option<f64> {
-    (n > 0.0).then(|| p * (1.0 - p) / n)
-}
-
 /// Two-sided p value of a z test of `estimate` with variance `variance`. `None` when the
 /// variance is not positive (the test is undefined).
 pub fn z_test_p(estimate: f64, variance: f64) -> Option<f64> {
@@ -49,36 +46,6 @@ pub fn z_test_p(estimate: f64, variance: f64) -> Option<f64> {
     }
     let z = estimate.abs() / variance.sqrt();
     Some(libm::erfc(z / std::f64::consts::SQRT_2))
-}
-
-/// Benjamini–Hochberg adjusted p values (as R's `p.adjust(p, "BH")`): q_(i) =
-/// min_{j ≥ i} (m / j · p_(j)), capped at 1, returned in the input order.
-pub fn bh_adjust(p: &[f64]) -> Vec<f64> {
-    let m = p.len();
-    let mut idx: Vec<usize> = (0..m).collect();
-    idx.sort_by(|&a, &b| p[a].total_cmp(&p[b]).then(a.cmp(&b)));
-    let mut q = vec![0.0; m];
-    let mut running = f64::INFINITY;
-    for rank in (0..m).rev() {
-        let i = idx[rank];
-        let v = (p[i] * m as f64 / (rank + 1) as f64).min(1.0);
-        running = running.min(v);
-        q[i] = running;
-    }
-    q
-}
-
-/// `narrowed` / `widened` (by |gap|) where q < 0.05, `stable` where not.
-pub fn trend_label(gap: f64, prev_gap: f64, q: f64) -> &'static str {
-    if q < 0.05 {
-        if gap.abs() < prev_gap.abs() {
-            "narrowed"
-        } else {
-            "widened"
-        }
-    } else {
-        "stable"
-    }
 }
 
 #[cfg(test)]
@@ -116,15 +83,5 @@ mod tests {
         assert!((z_test_p(Z, 1.0).unwrap() - 0.05).abs() < 1e-15);
         assert_eq!(z_test_p(0.0, 1.0), Some(1.0));
         assert_eq!(z_test_p(1.0, 0.0), None);
-    }
-
-    #[test]
-    fn bh_matches_r() {
-        // R: p.adjust(c(0.01, 0.04, 0.03, 0.005), "BH") = 0.02 0.04 0.04 0.02
-        let q = bh_adjust(&[0.01, 0.04, 0.03, 0.005]);
-        let want = [0.02, 0.04, 0.04, 0.02];
-        for (a, b) in q.iter().zip(want) {
-            assert!((a - b).abs() < 1e-15, "{q:?}");
-        }
     }
 }

@@ -33,6 +33,7 @@ use deltalake::logstore::{
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError, ObjectStore};
 use object_store::memory::InMemory;
 use object_store::path::Path as ObjPath;
+use object_store::{aws, azure, gcp};
 use object_store::{ObjectStoreExt, PutPayload};
 use tracing::info;
 use url::Url;
@@ -182,56 +183,26 @@ impl Store {
         register_cloud_logstores();
         let display = redact_location(location);
         let url = parse_location(location, &display)?;
-        let host = url.host_str().unwrap_or("").to_string();
         let root: Arc<dyn ObjectStore> = match url.scheme() {
             "file" => Arc::new(object_store::local::LocalFileSystem::new()),
             "memory" => memory_store(),
-            "s3" | "s3a" => {
-                if host.is_empty() {
-                    return Err(invalid_url(
-                        &display,
-                        "an s3 URL needs a bucket: s3://bucket/prefix",
-                    ));
-                }
-                let http = HttpSettings::from_env()?;
-                let mut b = s3_builder(&url, &http);
-                for (k, v) in http.client_keys() {
-                    b = b.with_config(object_store::aws::AmazonS3ConfigKey::Client(k), v);
-                }
-                Arc::new(b.build().map_err(|e| build_error(&display, e))?)
-            }
+            "s3" | "s3a" => cloud_store::<aws::AmazonS3Builder>(
+                &url,
+                &display,
+                "an s3 URL needs a bucket: s3://bucket/prefix",
+            )?,
             "az" | "abfs" | "abfss" | "azure" => {
-                if host.is_empty() {
-                    return Err(invalid_url(
-                        &display,
-                        "an Azure URL needs a container: az://container/prefix",
-                    ));
-                }
-                let http = HttpSettings::from_env()?;
-                let mut b = object_store::azure::MicrosoftAzureBuilder::from_env()
-                    .with_url(url.as_str())
-                    .with_retry(retry_config(&http));
-                for (k, v) in http.client_keys() {
-                    b = b.with_config(object_store::azure::AzureConfigKey::Client(k), v);
-                }
-                Arc::new(b.build().map_err(|e| build_error(&display, e))?)
+                cloud_store::<azure::MicrosoftAzureBuilder>(
+                    &url,
+                    &display,
+                    "an Azure URL needs a container: az://container/prefix",
+                )?
             }
-            "gs" => {
-                if host.is_empty() {
-                    return Err(invalid_url(
-                        &display,
-                        "a gs URL needs a bucket: gs://bucket/prefix",
-                    ));
-                }
-                let http = HttpSettings::from_env()?;
-                let mut b = object_store::gcp::GoogleCloudStorageBuilder::from_env()
-                    .with_url(url.as_str())
-                    .with_retry(retry_config(&http));
-                for (k, v) in http.client_keys() {
-                    b = b.with_config(object_store::gcp::GoogleConfigKey::Client(k), v);
-                }
-                Arc::new(b.build().map_err(|e| build_error(&display, e))?)
-            }
+            "gs" => cloud_store::<gcp::GoogleCloudStorageBuilder>(
+                &url,
+                &display,
+                "a gs URL needs a bucket: gs://bucket/prefix",
+            )?,
             other => {
                 return Err(invalid_url(
                     &display,
@@ -843,6 +814,77 @@ pub fn redact_location(location: &str) -> String {
     }
 }
 
+/// The builder of one cloud's object store, as [`cloud_store`] uses it.
+trait CloudBuilder: Sized {
+    type Store: ObjectStore;
+    /// The builder for `url`, from the cloud's standard environment and `http`.
+    fn for_url(url: &Url, http: &HttpSettings) -> Self;
+    /// Sets one HTTP client option.
+    fn client(self, key: object_store::ClientConfigKey, value: String) -> Self;
+    fn finish(self) -> object_store::Result<Self::Store>;
+}
+
+/// [`CloudBuilder`] for a builder of the object_store crate; `$key` wraps a client option
+/// in the builder's own key type. Without `$make`, the builder is the cloud's standard
+/// environment with the URL and the retry settings.
+macro_rules! cloud_builder {
+    ($builder:ty, $store:ty, $key:path) => {
+        cloud_builder!($builder, $store, $key, |url, http| <$builder>::from_env()
+            .with_url(url.as_str())
+            .with_retry(retry_config(http)));
+    };
+    ($builder:ty, $store:ty, $key:path, |$url:ident, $http:ident| $make:expr) => {
+        impl CloudBuilder for $builder {
+            type Store = $store;
+            fn for_url($url: &Url, $http: &HttpSettings) -> Self {
+                $make
+            }
+            fn client(self, key: object_store::ClientConfigKey, value: String) -> Self {
+                self.with_config($key(key), value)
+            }
+            fn finish(self) -> object_store::Result<$store> {
+                self.build()
+            }
+        }
+    };
+}
+
+cloud_builder!(
+    aws::AmazonS3Builder,
+    aws::AmazonS3,
+    aws::AmazonS3ConfigKey::Client,
+    |url, http| s3_builder(url, http)
+);
+cloud_builder!(
+    azure::MicrosoftAzureBuilder,
+    azure::MicrosoftAzure,
+    azure::AzureConfigKey::Client
+);
+cloud_builder!(
+    gcp::GoogleCloudStorageBuilder,
+    gcp::GoogleCloudStorage,
+    gcp::GoogleConfigKey::Client
+);
+
+/// A cloud object store for `url`: refuses a URL without a bucket or container (`needs`
+/// says what it lacks), then builds the client from the cloud's environment with the HTTP
+/// settings of [`HttpSettings::from_env`] as client options.
+fn cloud_store<B: CloudBuilder>(
+    url: &Url,
+    display: &str,
+    needs: &str,
+) -> Result<Arc<dyn ObjectStore>> {
+    if url.host_str().unwrap_or("").is_empty() {
+        return Err(invalid_url(display, needs));
+    }
+    let http = HttpSettings::from_env()?;
+    let mut b = B::for_url(url, &http);
+    for (k, v) in http.client_keys() {
+        b = b.client(k, v);
+    }
+    Ok(Arc::new(b.finish().map_err(|e| build_error(display, e))?))
+}
+
 fn build_error(display: &str, e: object_store::Error) -> Error {
     invalid_url(display, redact(&e.to_string()))
 }
@@ -1331,15 +1373,37 @@ pub fn init_redaction() {
     let _ = secrets();
 }
 
-/// Replaces the value that follows each `marker` (matched whatever the case, up to a
-/// delimiter) by `***`.
-fn redact_after(s: &str, marker: &str) -> String {
+/// Replaces by `***` the value each match of `needle` (found whatever the case) stands
+/// for: `value(at)` gives the byte range of the value of the match at `at`, or `None`
+/// where that match names no value. The search goes on after a replaced value.
+fn redact_values(s: &str, needle: &str, value: impl Fn(usize) -> Option<(usize, usize)>) -> String {
+    // ASCII lower-casing keeps every byte offset.
     let lower = s.to_ascii_lowercase();
     let mut out = String::with_capacity(s.len());
     let mut pos = 0;
-    while let Some(i) = lower[pos..].find(marker) {
-        let start = pos + i + marker.len();
-        out.push_str(&s[pos..start]);
+    let mut from = 0;
+    while let Some(i) = lower[from..].find(needle) {
+        let at = from + i;
+        from = at + needle.len();
+        match value(at) {
+            Some((k, end)) if end > k => {
+                out.push_str(&s[pos..k]);
+                out.push_str("***");
+                pos = end;
+                from = end;
+            }
+            _ => {}
+        }
+    }
+    out.push_str(&s[pos..]);
+    out
+}
+
+/// Replaces the value that follows each `marker` (matched whatever the case, up to a
+/// delimiter) by `***`.
+fn redact_after(s: &str, marker: &str) -> String {
+    redact_values(s, marker, |at| {
+        let start = at + marker.len();
         let tail = &s[start..];
         let end = tail
             .find(|c: char| {
@@ -1347,35 +1411,24 @@ fn redact_after(s: &str, marker: &str) -> String {
                     || matches!(c, '&' | '"' | '\'' | '<' | '>' | ')' | ',' | '\\' | ';')
             })
             .unwrap_or(tail.len());
-        if end > 0 {
-            out.push_str("***");
-        }
-        pos = start + end;
-    }
-    out.push_str(&s[pos..]);
-    out
+        Some((start, start + end))
+    })
 }
 
 /// Replaces the value of a header `name: value` (also quoted, also inside a JSON
 /// string) by `***`, up to the end of the line or of the quoted value.
 fn redact_header(s: &str, name: &str) -> String {
-    let lower = s.to_ascii_lowercase();
     let b = s.as_bytes();
-    let mut out = String::with_capacity(s.len());
-    let mut pos = 0;
-    let mut from = 0;
-    while let Some(i) = lower[from..].find(name) {
-        let at = from + i;
-        from = at + name.len();
+    redact_values(s, name, |at| {
         if at > 0 && (b[at - 1].is_ascii_alphanumeric() || b[at - 1] == b'-') {
-            continue;
+            return None;
         }
-        let mut k = from;
+        let mut k = at + name.len();
         while k < b.len() && matches!(b[k], b'"' | b'\\') {
             k += 1;
         }
         if k >= b.len() || b[k] != b':' {
-            continue;
+            return None;
         }
         k += 1;
         while k < b.len() && matches!(b[k], b' ' | b'"' | b'\\') {
@@ -1384,34 +1437,20 @@ fn redact_header(s: &str, name: &str) -> String {
         let end = s[k..]
             .find(['"', '\\', '\'', '<', '>', '\n', '\r', ';'])
             .map_or(s.len(), |e| k + e);
-        if end > k {
-            out.push_str(&s[pos..k]);
-            out.push_str("***");
-            pos = end;
-            from = end;
-        }
-    }
-    out.push_str(&s[pos..]);
-    out
+        Some((k, end))
+    })
 }
 
 /// Replaces the quoted value of `key` by `***`: `"key": "v"`, `key: "v"`,
 /// `key: Some("v")`, `("key", "v")`, `key="v"`, also inside a JSON string (`\"v\"`).
 fn redact_key(s: &str, key: &str) -> String {
-    let lower = s.to_ascii_lowercase();
     let b = s.as_bytes();
-    let mut out = String::with_capacity(s.len());
-    let mut pos = 0;
-    let mut from = 0;
-    while let Some(i) = lower[from..].find(key) {
-        let at = from + i;
-        from = at + key.len();
-        if at > 0 && b[at - 1].is_ascii_alphanumeric() {
-            continue;
-        }
-        let mut k = from;
-        if k < b.len() && (b[k].is_ascii_alphanumeric() || b[k] == b'_') {
-            continue;
+    redact_values(s, key, |at| {
+        let mut k = at + key.len();
+        if (at > 0 && b[at - 1].is_ascii_alphanumeric())
+            || (k < b.len() && (b[k].is_ascii_alphanumeric() || b[k] == b'_'))
+        {
+            return None;
         }
         while k < b.len() && matches!(b[k], b'"' | b'\\') {
             k += 1;
@@ -1420,7 +1459,7 @@ fn redact_key(s: &str, key: &str) -> String {
             k += 1;
         }
         if k >= b.len() || !matches!(b[k], b':' | b'=' | b',') {
-            continue;
+            return None;
         }
         k += 1;
         while k < b.len() && b[k] == b' ' {
@@ -1435,36 +1474,30 @@ fn redact_key(s: &str, key: &str) -> String {
         } else if s[k..].starts_with('"') {
             k += 1;
         } else {
-            continue;
+            return None;
         }
-        // The closing quote: `\"` inside a JSON string, else a `"` not escaped.
-        let mut end = k;
-        loop {
-            match s[end..].find('"') {
-                None => {
-                    end = s.len();
-                    break;
+        Some((k, closing_quote(s, k, escaped)))
+    })
+}
+
+/// The end of a quoted value that starts at `k`: the next `\"` inside a JSON string
+/// (`escaped`), else the next `"` not escaped; the end of `s` without one.
+fn closing_quote(s: &str, k: usize, escaped: bool) -> usize {
+    let b = s.as_bytes();
+    let mut end = k;
+    loop {
+        match s[end..].find('"') {
+            None => return s.len(),
+            Some(q) => {
+                let q = end + q;
+                let backslash = q > 0 && b[q - 1] == b'\\';
+                if escaped == backslash {
+                    return if escaped { q - 1 } else { q };
                 }
-                Some(q) => {
-                    let q = end + q;
-                    let backslash = q > 0 && b[q - 1] == b'\\';
-                    if escaped == backslash {
-                        end = if escaped { q - 1 } else { q };
-                        break;
-                    }
-                    end = q + 1;
-                }
+                end = q + 1;
             }
         }
-        if end > k {
-            out.push_str(&s[pos..k]);
-            out.push_str("***");
-            pos = end;
-            from = end;
-        }
     }
-    out.push_str(&s[pos..]);
-    out
 }
 
 /// Replaces the content of the XML element `tag` by `***`.
@@ -1486,6 +1519,43 @@ fn redact_tag(s: &str, tag: &str) -> String {
     out
 }
 
+/// A token of a printed list of numbers as a decimal byte (`0`–`255`) and as a hex byte
+/// (`57`, `0x57`), where it is one.
+fn byte_token(t: &str) -> (Option<u8>, Option<u8>) {
+    let dec = (t.len() <= 3 && t.bytes().all(|c| c.is_ascii_digit()))
+        .then(|| t.parse::<u16>().ok())
+        .flatten()
+        .and_then(|v| u8::try_from(v).ok());
+    let h = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
+    let hex = (!h.is_empty() && h.len() <= 2 && h.bytes().all(|c| c.is_ascii_hexdigit()))
+        .then(|| u8::from_str_radix(h, 16).ok())
+        .flatten();
+    (dec, hex)
+}
+
+/// The end of the spaces, commas and line breaks (also escaped ones: `\n`) from `k` in
+/// `b`, and how many commas they hold.
+fn separator(b: &[u8], mut k: usize) -> (usize, usize) {
+    let n = b.len();
+    let mut commas = 0;
+    loop {
+        if k < n && matches!(b[k], b' ' | b'\t' | b'\n' | b'\r') {
+            k += 1;
+        } else if k < n && b[k] == b',' {
+            commas += 1;
+            k += 1;
+        } else if k + 1 < n && b[k] == b'\\' && matches!(b[k + 1], b'n' | b't' | b'r') {
+            k += 2;
+        } else {
+            break;
+        }
+    }
+    (k, commas)
+}
+
 /// Replaces every printed list of numbers (`[87, 82, …]` as `Debug` prints bytes, also
 /// one number a line, also in hex as `{:x?}` prints it) that holds a credential's bytes,
 /// or a run of at least [`MIN_SECRET_LEN`] of them, by `***`. `None` if there is none.
@@ -1497,21 +1567,6 @@ fn redact_byte_lists(s: &str, secrets: &[Vec<u8>]) -> Option<String> {
     let n = b.len();
     let is_tok = |c: u8| c.is_ascii_hexdigit() || c == b'x' || c == b'X';
     let is_word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-    // A token: a decimal byte (`0`–`255`) and/or a hex byte (`57`, `0x57`).
-    let parse = |t: &str| -> (Option<u8>, Option<u8>) {
-        let dec = (t.len() <= 3 && t.bytes().all(|c| c.is_ascii_digit()))
-            .then(|| t.parse::<u16>().ok())
-            .flatten()
-            .and_then(|v| u8::try_from(v).ok());
-        let h = t
-            .strip_prefix("0x")
-            .or_else(|| t.strip_prefix("0X"))
-            .unwrap_or(t);
-        let hex = (!h.is_empty() && h.len() <= 2 && h.bytes().all(|c| c.is_ascii_hexdigit()))
-            .then(|| u8::from_str_radix(h, 16).ok())
-            .flatten();
-        (dec, hex)
-    };
     let overlaps = |run: &[u8]| {
         secrets.iter().any(|sec| {
             if run.len() >= sec.len() {
@@ -1544,7 +1599,7 @@ fn redact_byte_lists(s: &str, secrets: &[Vec<u8>]) -> Option<String> {
             if j < n && is_word(b[j]) {
                 break;
             }
-            let (d, h) = parse(&s[ts..j]);
+            let (d, h) = byte_token(&s[ts..j]);
             let (nd, nh) = (all_dec && d.is_some(), all_hex && h.is_some());
             if !nd && !nh {
                 break;
@@ -1554,20 +1609,7 @@ fn redact_byte_lists(s: &str, secrets: &[Vec<u8>]) -> Option<String> {
             hex.extend(h);
             end = j;
             // The separator: one comma, and spaces or line breaks (also escaped ones).
-            let mut k = j;
-            let mut commas = 0;
-            loop {
-                if k < n && matches!(b[k], b' ' | b'\t' | b'\n' | b'\r') {
-                    k += 1;
-                } else if k < n && b[k] == b',' {
-                    commas += 1;
-                    k += 1;
-                } else if k + 1 < n && b[k] == b'\\' && matches!(b[k + 1], b'n' | b't' | b'r') {
-                    k += 2;
-                } else {
-                    break;
-                }
-            }
+            let (k, commas) = separator(b, j);
             if commas == 1 && k < n && is_tok(b[k]) {
                 j = k;
             } else {

@@ -89,23 +89,39 @@ fn strings(n: usize, v: &str) -> ArrayRef {
     Arc::new(StringArray::from(vec![Some(v); n]))
 }
 
+/// A column of one string of each row.
+fn text<'a, T>(rows: &'a [T], f: impl Fn(&'a T) -> &'a str) -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(rows.iter().map(f)))
+}
+
+/// A column of one string or null of each row.
+fn opt_text<'a, T>(rows: &'a [T], f: impl Fn(&'a T) -> Option<&'a str>) -> ArrayRef {
+    Arc::new(StringArray::from_iter(rows.iter().map(f)))
+}
+
+/// A column of one number of each row.
+fn floats<T>(rows: &[T], f: impl Fn(&T) -> f64) -> ArrayRef {
+    Arc::new(Float64Array::from_iter_values(rows.iter().map(f)))
+}
+
+/// A column of one number or null of each row.
+fn opt_floats<T>(rows: &[T], f: impl Fn(&T) -> Option<f64>) -> ArrayRef {
+    Arc::new(Float64Array::from_iter(rows.iter().map(f)))
+}
+
 pub fn cellstats_batch(wave: &str, load_id: &str, rows: &[CellStat]) -> Result<RecordBatch> {
     let n = rows.len();
     let cols: Vec<ArrayRef> = vec![
         strings(n, wave),
         strings(n, load_id),
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| r.statement.as_str()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| r.grp.as_str()),
-        )),
+        text(rows, |r| r.statement.as_str()),
+        text(rows, |r| r.grp.as_str()),
         Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.n))),
-        Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.sum_w))),
-        Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.sum_wa))),
-        Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.sum_w2))),
-        Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.sum_w2a))),
-        Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.pct))),
+        opt_floats(rows, |r| r.sum_w),
+        opt_floats(rows, |r| r.sum_wa),
+        opt_floats(rows, |r| r.sum_w2),
+        opt_floats(rows, |r| r.sum_w2a),
+        floats(rows, |r| r.pct),
     ];
     Ok(RecordBatch::try_new(cellstats_schema(), cols)?)
 }
@@ -142,12 +158,8 @@ pub fn segstats_batch(wave: &str, load_id: &str, rows: &[SegStat]) -> Result<Rec
     let mut cols: Vec<ArrayRef> = vec![
         base.column(0).clone(),
         base.column(1).clone(),
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| r.segment.as_str()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| r.segment_value.as_str()),
-        )),
+        text(rows, |r| r.segment.as_str()),
+        text(rows, |r| r.segment_value.as_str()),
     ];
     cols.extend(base.columns().iter().skip(2).cloned());
     Ok(RecordBatch::try_new(segstats_schema(), cols)?)
@@ -185,24 +197,12 @@ pub fn weighting_batch(
     let cols: Vec<ArrayRef> = vec![
         strings(n, wave),
         strings(n, load_id),
-        Arc::new(StringArray::from_iter_values(
-            r.rows.iter().map(|x| x.margin.as_str()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            r.rows.iter().map(|x| x.category.as_str()),
-        )),
-        Arc::new(Float64Array::from_iter_values(
-            r.rows.iter().map(|x| x.target_share),
-        )),
-        Arc::new(Float64Array::from_iter_values(
-            r.rows.iter().map(|x| x.unweighted_share),
-        )),
-        Arc::new(Float64Array::from_iter_values(
-            r.rows.iter().map(|x| x.design_share),
-        )),
-        Arc::new(Float64Array::from_iter_values(
-            r.rows.iter().map(|x| x.weighted_share),
-        )),
+        text(&r.rows, |x| x.margin.as_str()),
+        text(&r.rows, |x| x.category.as_str()),
+        floats(&r.rows, |x| x.target_share),
+        floats(&r.rows, |x| x.unweighted_share),
+        floats(&r.rows, |x| x.design_share),
+        floats(&r.rows, |x| x.weighted_share),
         Arc::new(Int64Array::from(vec![r.respondents as i64; n])),
         f(r.n_eff),
         f(r.efficiency),
@@ -221,7 +221,11 @@ pub struct StatementRow {
     pub text: Option<String>,
     pub series_break: bool,
     pub column: Option<String>,
+    /// Scale points of a 1..N scale (NULL for any other range, and for `cells`).
     pub points: Option<i32>,
+    /// The range of valid answers (NULL for `cells`).
+    pub min_code: Option<i32>,
+    pub max_code: Option<i32>,
     pub agree_codes: Option<String>,
     pub missing_codes: Option<String>,
 }
@@ -237,6 +241,8 @@ pub fn statements_schema() -> SchemaRef {
         Field::new("points", ArrowType::Int32, true),
         Field::new("agree_codes", ArrowType::Utf8, true),
         Field::new("missing_codes", ArrowType::Utf8, true),
+        Field::new("min_code", ArrowType::Int32, true),
+        Field::new("max_code", ArrowType::Int32, true),
     ]))
 }
 
@@ -245,25 +251,17 @@ pub fn statements_batch(wave: &str, load_id: &str, rows: &[StatementRow]) -> Res
     let cols: Vec<ArrayRef> = vec![
         strings(n, wave),
         strings(n, load_id),
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| r.statement.as_str()),
-        )),
-        Arc::new(StringArray::from_iter(
-            rows.iter().map(|r| r.text.as_deref()),
-        )),
+        text(rows, |r| r.statement.as_str()),
+        opt_text(rows, |r| r.text.as_deref()),
         Arc::new(BooleanArray::from_iter(
             rows.iter().map(|r| Some(r.series_break)),
         )),
-        Arc::new(StringArray::from_iter(
-            rows.iter().map(|r| r.column.as_deref()),
-        )),
+        opt_text(rows, |r| r.column.as_deref()),
         Arc::new(Int32Array::from_iter(rows.iter().map(|r| r.points))),
-        Arc::new(StringArray::from_iter(
-            rows.iter().map(|r| r.agree_codes.as_deref()),
-        )),
-        Arc::new(StringArray::from_iter(
-            rows.iter().map(|r| r.missing_codes.as_deref()),
-        )),
+        opt_text(rows, |r| r.agree_codes.as_deref()),
+        opt_text(rows, |r| r.missing_codes.as_deref()),
+        Arc::new(Int32Array::from_iter(rows.iter().map(|r| r.min_code))),
+        Arc::new(Int32Array::from_iter(rows.iter().map(|r| r.max_code))),
     ];
     Ok(RecordBatch::try_new(statements_schema(), cols)?)
 }
@@ -318,34 +316,18 @@ fn days_since_epoch(d: NaiveDate) -> i32 {
 
 pub fn waves_batch(rows: &[CatalogEntry]) -> Result<RecordBatch> {
     let cols: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| r.wave.as_str()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| r.load_id.as_str()),
-        )),
+        text(rows, |r| r.wave.as_str()),
+        text(rows, |r| r.load_id.as_str()),
         Arc::new(Date32Array::from_iter_values(
             rows.iter().map(|r| days_since_epoch(r.date)),
         )),
-        Arc::new(StringArray::from_iter(
-            rows.iter().map(|r| r.title.as_deref()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| r.kind.as_str()),
-        )),
+        opt_text(rows, |r| r.title.as_deref()),
+        text(rows, |r| r.kind.as_str()),
         Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.respondents))),
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| r.source.as_str()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| r.source_sha256.as_str()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| r.spec.as_str()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| r.spec_sha256.as_str()),
-        )),
+        text(rows, |r| r.source.as_str()),
+        text(rows, |r| r.source_sha256.as_str()),
+        text(rows, |r| r.spec.as_str()),
+        text(rows, |r| r.spec_sha256.as_str()),
         Arc::new(
             TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| r.loaded_at))
                 .with_timezone("UTC"),

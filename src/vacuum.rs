@@ -168,12 +168,7 @@ async fn orphans(
     }
     // The catalog is read after the data tables: a load whose catalog commit lands
     // between the two reads is live here, never an orphan.
-    let live: BTreeSet<(String, String)> = catalog::current(store)
-        .await?
-        .entries
-        .into_iter()
-        .map(|e| (e.wave, e.load_id))
-        .collect();
+    let live = live_loads(store).await?;
     let mut old = Vec::new();
     let mut young = Vec::new();
     for (key, (load, newest)) in per_load {
@@ -188,6 +183,16 @@ async fn orphans(
         }
     }
     Ok((old, young))
+}
+
+/// The (wave, load id) of every load the catalog names now.
+async fn live_loads(store: &Store) -> Result<BTreeSet<(String, String)>> {
+    Ok(catalog::current(store)
+        .await?
+        .entries
+        .into_iter()
+        .map(|e| (e.wave, e.load_id))
+        .collect())
 }
 
 fn load_predicate(loads: &[&OrphanLoad]) -> Option<Expr> {
@@ -209,12 +214,7 @@ async fn delete_loads(store: &Store, loads: &[OrphanLoad]) -> Result<()> {
     for name in DATA_TABLES {
         let what = format!("vacuum: deleting orphan rows from {name}");
         crate::store::commit_with_retries(&what, || async {
-            let live: BTreeSet<(String, String)> = catalog::current(store)
-                .await?
-                .entries
-                .into_iter()
-                .map(|e| (e.wave, e.load_id))
-                .collect();
+            let live = live_loads(store).await?;
             let here: Vec<&OrphanLoad> = loads
                 .iter()
                 .filter(|l| l.tables.contains_key(name))
@@ -295,6 +295,41 @@ async fn held_loads(store: &Store) -> Result<(HashMap<String, String>, Vec<Strin
     Ok((held, dead))
 }
 
+/// The files the latest version of table `name` references, and those its log removed
+/// with the time of their (latest) removal; both as paths inside the table.
+async fn logged_files(
+    store: &Store,
+    name: &str,
+) -> Result<(HashSet<String>, HashMap<String, Option<i64>>)> {
+    let mut referenced: HashSet<String> = HashSet::new();
+    let mut removed: HashMap<String, Option<i64>> = HashMap::new();
+    let Some(t) = store.load(name, None).await? else {
+        return Ok((referenced, removed));
+    };
+    let snapshot = t
+        .snapshot()
+        .map_err(|e| Error::delta(format!("reading table {name}"), e))?;
+    for f in snapshot.log_data().iter() {
+        referenced.insert(decoded(&f.path()));
+    }
+    let log_store = t.log_store();
+    let tombstones: Vec<_> = snapshot
+        .all_tombstones(log_store.as_ref())
+        .try_collect()
+        .await
+        .map_err(|e| Error::delta(format!("reading table {name}"), e))?;
+    for r in tombstones {
+        let ts = r.deletion_timestamp();
+        let e = removed.entry(decoded(&r.path())).or_insert(ts);
+        // Removed twice: the later removal counts.
+        *e = match (*e, ts) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
+    }
+    Ok((referenced, removed))
+}
+
 /// Removes (with `dry_run`: lists) the data files of one table that no version within
 /// the retention needs (see the module documentation). `cutoff_ms`: the retention's
 /// start; `floor_ms`: the latest modification time of a file that can be attributed to
@@ -324,31 +359,7 @@ async fn vacuum_files(
     // 2. Which loads are running (after the listing).
     let (held, _) = held_loads(store).await?;
     // 3. The table's latest version (after both).
-    let mut referenced: HashSet<String> = HashSet::new();
-    let mut removed: HashMap<String, Option<i64>> = HashMap::new();
-    if let Some(t) = store.load(name, None).await? {
-        let snapshot = t
-            .snapshot()
-            .map_err(|e| Error::delta(format!("reading table {name}"), e))?;
-        for f in snapshot.log_data().iter() {
-            referenced.insert(decoded(&f.path()));
-        }
-        let log_store = t.log_store();
-        let tombstones: Vec<_> = snapshot
-            .all_tombstones(log_store.as_ref())
-            .try_collect()
-            .await
-            .map_err(|e| Error::delta(format!("reading table {name}"), e))?;
-        for r in tombstones {
-            let ts = r.deletion_timestamp();
-            let e = removed.entry(decoded(&r.path())).or_insert(ts);
-            // Removed twice: the later removal counts.
-            *e = match (*e, ts) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                _ => None,
-            };
-        }
-    }
+    let (referenced, removed) = logged_files(store, name).await?;
     let base = format!("{prefix}/");
     for m in objects {
         let p = m.location.to_string();

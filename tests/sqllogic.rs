@@ -1,9 +1,14 @@
 //! sqllogictest runner for the SQL of `queries/` (the way DataFusion tests its SQL).
 //!
 //! Each `tests/sql/*.slt` file runs against a fresh store loaded with the fixture waves of
-//! `tests/data/fixture/` through gaptrack's own ingest, in a read-only session exactly as
+//! `tests/data/fixture/` through gaptrack's own ingest (plus the waves of each directory a
+//! header line `# with waves: DIR` names), in a read-only session exactly as
 //! `gaptrack query` uses it. Expected results come from `tests/reference/make_reference.py`
 //! (computed independently with pandas/statsmodels), see `tests/reference/README.md`.
+//!
+//! A record `gaptrack query NAME --param a=x …` runs the shipped query `queries/NAME.sql`
+//! with those parameters; a line `# settings: min_base=N suppress_below=N` sets the
+//! session's settings for its file (a file named `…linearized…` uses that variance).
 //!
 //! `GAPTRACK_SLT_COMPLETE=1 cargo test --test sqllogic` rewrites the expected output of
 //! the hand-written files; files generated from an independent reference (a first line
@@ -72,7 +77,8 @@ impl sqllogictest::AsyncDB for Db {
     type ColumnType = DefaultColumnType;
 
     async fn run(&mut self, sql: &str) -> Result<DBOutput<Self::ColumnType>, Self::Error> {
-        let (schema, batches) = query::run(&self.session, sql, &[])
+        let (sql, params) = shipped(sql).map_err(SqlError)?;
+        let (schema, batches) = query::run(&self.session, &sql, &params)
             .await
             .map_err(|e| SqlError(e.to_string()))?;
         let types = schema
@@ -96,15 +102,80 @@ impl sqllogictest::AsyncDB for Db {
     }
 }
 
-async fn fixture_session(dir: &Path, settings: Settings) -> Arc<Session> {
-    let store = Store::open(dir.to_str().unwrap()).unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixture");
+/// A record `gaptrack query NAME --param name=value …` runs the shipped query
+/// `queries/NAME.sql` with those parameters, as the command line does; any other record
+/// is SQL, run as it is.
+fn shipped(sql: &str) -> Result<(String, Vec<(String, String)>), String> {
+    let Some(rest) = sql.trim().strip_prefix("gaptrack query ") else {
+        return Ok((sql.to_string(), Vec::new()));
+    };
+    let mut words = rest.split_whitespace();
+    let name = words.next().unwrap_or_default();
+    let text = gaptrack::sql::query_text(name).ok_or(format!("no shipped query {name:?}"))?;
+    let mut params = Vec::new();
+    while let Some(w) = words.next() {
+        let pair = match (w, words.next()) {
+            ("--param", Some(p)) => p.split_once('='),
+            _ => None,
+        };
+        let (k, v) = pair.ok_or(format!("{sql:?}: expected --param name=value"))?;
+        params.push((k.to_string(), v.to_string()));
+    }
+    Ok((text.to_string(), params))
+}
+
+/// The settings a file runs with: the defaults, the linearized variance for a file whose
+/// name says `linearized`, and what a line `# settings: min_base=N suppress_below=N`
+/// sets.
+fn file_settings(file: &Path) -> Settings {
+    let mut settings = Settings::default();
+    if file.to_string_lossy().contains("linearized") {
+        settings.variance = gaptrack::sql::Variance::Linearized;
+    }
+    let text = std::fs::read_to_string(file).unwrap();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("# settings:") else {
+            continue;
+        };
+        for item in rest.split_whitespace() {
+            match item.split_once('=') {
+                Some(("min_base", v)) => settings.min_base = v.parse().unwrap(),
+                Some(("suppress_below", v)) => settings.suppress_below = v.parse().unwrap(),
+                _ => panic!("{}: unknown setting {item:?}", file.display()),
+            }
+        }
+    }
+    settings
+}
+
+/// The wave specs (`*.toml`) of a directory of the repository, sorted.
+fn specs_in(dir: &str) -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let mut specs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .unwrap()
+        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     specs.sort();
+    specs
+}
+
+/// The directories a `.slt` file asks to load besides the fixture: each comment line
+/// `# with waves: DIR` of its header (the comment lines before its first record).
+fn extra_wave_dirs(text: &str) -> Vec<String> {
+    text.lines()
+        .take_while(|l| l.starts_with('#') || l.trim().is_empty())
+        .filter_map(|l| l.strip_prefix("# with waves:"))
+        .map(|d| d.trim().to_string())
+        .collect()
+}
+
+async fn fixture_session(dir: &Path, settings: Settings, extra: &[String]) -> Arc<Session> {
+    let store = Store::open(dir.to_str().unwrap()).unwrap();
+    let mut specs = specs_in("tests/data/fixture");
+    for d in extra {
+        specs.extend(specs_in(d));
+    }
     let specs = gaptrack::ingest::load_specs(&specs).expect("fixture specs are valid");
     gaptrack::ingest::ingest(&store, specs, false)
         .await
@@ -162,16 +233,13 @@ fn main() {
     let (mut passed, mut failed) = (0, 0);
     for file in files {
         let tmp = tempfile::tempdir().unwrap();
-        // A file whose name says `linearized` runs with the linearized variance.
-        let settings = Settings {
-            variance: if file.to_string_lossy().contains("linearized") {
-                gaptrack::sql::Variance::Linearized
-            } else {
-                gaptrack::sql::Variance::Kish
-            },
-            ..Settings::default()
-        };
-        let session = rt.block_on(fixture_session(tmp.path(), settings));
+        let settings = file_settings(&file);
+        let text = std::fs::read_to_string(&file).unwrap();
+        let session = rt.block_on(fixture_session(
+            tmp.path(),
+            settings,
+            &extra_wave_dirs(&text),
+        ));
         let mut runner = sqllogictest::Runner::new(move || {
             let session = session.clone();
             async move { Ok::<_, SqlError>(Db { session }) }
@@ -180,9 +248,7 @@ fn main() {
         let name = file.file_name().unwrap().to_string_lossy().to_string();
         // Files whose expected values come from an independent reference are never
         // rewritten with gaptrack's own output: they are only checked.
-        let generated = std::fs::read_to_string(&file)
-            .unwrap()
-            .starts_with("# Generated by tests/reference/");
+        let generated = text.starts_with("# Generated by tests/reference/");
         let res = if complete && !generated {
             rt.block_on(runner.update_test_file(
                 &file,

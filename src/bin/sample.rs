@@ -602,6 +602,186 @@ struct WaveSummary {
     csv_bytes: u64,
 }
 
+/// The designed answers of one wave: per group × statement (index `g * ns + k`) the
+/// target share agreeing, its standard deviation, and the running sums that steer the
+/// answers towards the target.
+struct Targets {
+    ns: usize,
+    target: Vec<f64>,
+    spread: Vec<f64>,
+    cells: Vec<Cell>,
+}
+
+impl Targets {
+    fn new(stmts: &[Statement], w: usize) -> Targets {
+        let ns = stmts.len();
+        let mut target = vec![0.0f64; GROUPS.len() * ns];
+        let mut spread = vec![0.0f64; GROUPS.len() * ns];
+        for (g, (_, frac)) in GROUPS.iter().enumerate() {
+            for (k, s) in stmts.iter().enumerate() {
+                let (ps, pm) = s.targets[w];
+                let p = ps + frac * (pm - ps);
+                target[g * ns + k] = p;
+                spread[g * ns + k] = (p * (1.0 - p)).sqrt();
+            }
+        }
+        Targets {
+            ns,
+            target,
+            spread,
+            cells: vec![Cell::default(); GROUPS.len() * ns],
+        }
+    }
+
+    /// The answer (1 to 5) of a respondent of group `g` to statement `k`: `shift` is the
+    /// respondent's disposition, `weight` its weight, `enthusiasm` its chance of a 5
+    /// given agreement.
+    fn answer(
+        &mut self,
+        r: &mut Rng,
+        (g, k): (usize, usize),
+        shift: f64,
+        weight: f64,
+        enthusiasm: f64,
+    ) -> u8 {
+        let c = g * self.ns + k;
+        let p = self.target[c];
+        let cell = &mut self.cells[c];
+        let p_i = clamp(p + self.spread[c] * shift, 0.01, 0.99);
+        // Shortfalls (in respondents of average weight) of the unweighted and the
+        // weighted count of agreement against the target.
+        let short_n = p * cell.n - cell.agree;
+        let short_w = p * cell.w - cell.agree_w;
+        // Pull towards agreement where both fall short, and use the respondent's
+        // weight to steer where the two disagree.
+        let q = clamp(
+            p_i + GAIN * (short_n + short_w) + STEER * (short_w - short_n) * (weight - 1.0),
+            0.0,
+            1.0,
+        );
+        let agree = r.f64() < q;
+        cell.n += 1.0;
+        cell.w += weight;
+        if agree {
+            cell.agree += 1.0;
+            cell.agree_w += weight;
+            if r.f64() < enthusiasm {
+                5
+            } else {
+                4
+            }
+        } else {
+            let v = r.f64();
+            if v < 0.42 + 0.05 * shift {
+                3
+            } else if v < 0.80 {
+                2
+            } else {
+                1
+            }
+        }
+    }
+}
+
+/// The header row of a wave's CSV file.
+fn header(stmts: &[Statement]) -> Vec<u8> {
+    let mut row: Vec<u8> = Vec::with_capacity(64 + 2 * stmts.len());
+    row.extend_from_slice(b"resp_id,function,industry,company_size,wt");
+    for s in stmts {
+        row.push(b',');
+        row.extend_from_slice(s.column.as_bytes());
+    }
+    row.push(b'\n');
+    row
+}
+
+/// Digits of the respondent numbers of a wave of `n` (at least 5).
+fn id_width(n: u64) -> usize {
+    let mut d = 1;
+    let mut v = n;
+    while v >= 10 {
+        v /= 10;
+        d += 1;
+    }
+    d.max(5)
+}
+
+/// The shares each respondent's attributes are drawn with.
+struct Shares {
+    functions: Vec<f64>,
+    industries: Vec<f64>,
+    sizes: Vec<f64>,
+    regions: Vec<f64>,
+}
+
+impl Shares {
+    fn new() -> Shares {
+        Shares {
+            functions: FUNCTIONS.iter().map(|f| f.2).collect(),
+            industries: INDUSTRIES.iter().map(|i| i.1).collect(),
+            sizes: SIZES.iter().map(|s| s.1).collect(),
+            regions: REGIONS.iter().map(|r| r.0).collect(),
+        }
+    }
+}
+
+/// Draws respondent `i` of wave `w` and appends its row (without the newline) to `row`.
+fn respondent_row(
+    args: &Args,
+    r: &mut Rng,
+    t: &mut Targets,
+    shares: &Shares,
+    (w, i, id_width): (usize, u64, usize),
+    row: &mut Vec<u8>,
+) {
+    let p9 = args.missing_rate;
+    let p_empty = p9 + args.missing_rate / 3.0;
+    let f = r.pick(&shares.functions);
+    let (raw, g, _, fn_shift) = FUNCTIONS[f];
+    let function = raw_function(r, raw);
+    let ind = r.pick(&shares.industries);
+    let size = r.pick(&shares.sizes);
+    let region = r.pick(&shares.regions);
+
+    // Post-stratification weight: population share / sample share of the size and
+    // region cells, with a small raking adjustment; trimmed to [0.3, 3].
+    let cell_w = (SIZES[size].2 / SIZES[size].1) * (REGIONS[region].1 / REGIONS[region].0);
+    let raked = cell_w * (1.0 + 0.08 * r.normalish());
+    let w4 = (clamp(raked, 0.3, 3.0) * 10_000.0).round() as u64;
+    let weight = w4 as f64 / 10_000.0;
+
+    // General disposition of the respondent plus the shifts of the cells.
+    let shift = 0.45 * r.normalish() + SIZES[size].3 + INDUSTRIES[ind].2 + fn_shift;
+    let enthusiasm = clamp(0.38 + 0.08 * shift, 0.15, 0.70);
+
+    row.push(b'R');
+    push_uint(row, (FIRST_YEAR as usize + w) as u64, 4);
+    row.push(b'-');
+    push_uint(row, i, id_width);
+    row.push(b',');
+    push_csv_field(row, &function);
+    row.push(b',');
+    row.extend_from_slice(INDUSTRIES[ind].0.as_bytes());
+    row.push(b',');
+    row.extend_from_slice(SIZES[size].0.as_bytes());
+    row.push(b',');
+    push_weight(row, w4);
+
+    for k in 0..t.ns {
+        row.push(b',');
+        let u = r.f64();
+        if u < p9 {
+            row.push(b'9');
+            continue;
+        }
+        if u < p_empty {
+            continue;
+        }
+        let v = t.answer(r, (g, k), shift, weight, enthusiasm);
+        row.push(b'0' + v);
+    }
+}
+
 fn write_wave(
     args: &Args,
     stmts: &[Statement],
@@ -612,129 +792,17 @@ fn write_wave(
     let path = args.out.join(format!("{wave}.csv"));
     let file = File::create(&path)?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
-    let mut row: Vec<u8> = Vec::with_capacity(64 + 2 * stmts.len());
-
-    row.extend_from_slice(b"resp_id,function,industry,company_size,wt");
-    for s in stmts {
-        row.push(b',');
-        row.extend_from_slice(s.column.as_bytes());
-    }
-    row.push(b'\n');
+    let mut row = header(stmts);
     out.write_all(&row)?;
     let mut bytes = row.len() as u64;
 
-    // Per group × statement: target share and its standard deviation.
-    let ns = stmts.len();
-    let mut target = vec![0.0f64; GROUPS.len() * ns];
-    let mut spread = vec![0.0f64; GROUPS.len() * ns];
-    for (g, (_, frac)) in GROUPS.iter().enumerate() {
-        for (k, s) in stmts.iter().enumerate() {
-            let (ps, pm) = s.targets[w];
-            let p = ps + frac * (pm - ps);
-            target[g * ns + k] = p;
-            spread[g * ns + k] = (p * (1.0 - p)).sqrt();
-        }
-    }
-    let mut cells = vec![Cell::default(); GROUPS.len() * ns];
-
-    let fn_shares: Vec<f64> = FUNCTIONS.iter().map(|f| f.2).collect();
-    let ind_shares: Vec<f64> = INDUSTRIES.iter().map(|i| i.1).collect();
-    let size_shares: Vec<f64> = SIZES.iter().map(|s| s.1).collect();
-    let region_shares: Vec<f64> = REGIONS.iter().map(|r| r.0).collect();
-    let id_width = {
-        let mut d = 1;
-        let mut v = n;
-        while v >= 10 {
-            v /= 10;
-            d += 1;
-        }
-        d.max(5)
-    };
-    let p9 = args.missing_rate;
-    let p_empty = p9 + args.missing_rate / 3.0;
-
+    let mut targets = Targets::new(stmts, w);
+    let shares = Shares::new();
+    let width = id_width(n);
     let mut r = Rng::new(&[args.seed, 0xDA7A_0001, w as u64]);
     for i in 1..=n {
         row.clear();
-        let f = r.pick(&fn_shares);
-        let (raw, g, _, fn_shift) = FUNCTIONS[f];
-        let function = raw_function(&mut r, raw);
-        let ind = r.pick(&ind_shares);
-        let size = r.pick(&size_shares);
-        let region = r.pick(&region_shares);
-
-        // Post-stratification weight: population share / sample share of the size and
-        // region cells, with a small raking adjustment; trimmed to [0.3, 3].
-        let cell_w = (SIZES[size].2 / SIZES[size].1) * (REGIONS[region].1 / REGIONS[region].0);
-        let raked = cell_w * (1.0 + 0.08 * r.normalish());
-        let w4 = (clamp(raked, 0.3, 3.0) * 10_000.0).round() as u64;
-        let weight = w4 as f64 / 10_000.0;
-
-        // General disposition of the respondent plus the shifts of the cells.
-        let shift = 0.45 * r.normalish() + SIZES[size].3 + INDUSTRIES[ind].2 + fn_shift;
-        let enthusiasm = clamp(0.38 + 0.08 * shift, 0.15, 0.70);
-
-        row.push(b'R');
-        push_uint(&mut row, (FIRST_YEAR as usize + w) as u64, 4);
-        row.push(b'-');
-        push_uint(&mut row, i, id_width);
-        row.push(b',');
-        push_csv_field(&mut row, &function);
-        row.push(b',');
-        row.extend_from_slice(INDUSTRIES[ind].0.as_bytes());
-        row.push(b',');
-        row.extend_from_slice(SIZES[size].0.as_bytes());
-        row.push(b',');
-        push_weight(&mut row, w4);
-
-        for k in 0..ns {
-            row.push(b',');
-            let u = r.f64();
-            if u < p9 {
-                row.push(b'9');
-                continue;
-            }
-            if u < p_empty {
-                continue;
-            }
-            let c = g * ns + k;
-            let p = target[c];
-            let cell = &mut cells[c];
-            let p_i = clamp(p + spread[c] * shift, 0.01, 0.99);
-            // Shortfalls (in respondents of average weight) of the unweighted and the
-            // weighted count of agreement against the target.
-            let short_n = p * cell.n - cell.agree;
-            let short_w = p * cell.w - cell.agree_w;
-            // Pull towards agreement where both fall short, and use the respondent's
-            // weight to steer where the two disagree.
-            let q = clamp(
-                p_i + GAIN * (short_n + short_w) + STEER * (short_w - short_n) * (weight - 1.0),
-                0.0,
-                1.0,
-            );
-            let agree = r.f64() < q;
-            cell.n += 1.0;
-            cell.w += weight;
-            let v = if agree {
-                cell.agree += 1.0;
-                cell.agree_w += weight;
-                if r.f64() < enthusiasm {
-                    5
-                } else {
-                    4
-                }
-            } else {
-                let v = r.f64();
-                if v < 0.42 + 0.05 * shift {
-                    3
-                } else if v < 0.80 {
-                    2
-                } else {
-                    1
-                }
-            };
-            row.push(b'0' + v);
-        }
+        respondent_row(args, &mut r, &mut targets, &shares, (w, i, width), &mut row);
         row.push(b'\n');
         out.write_all(&row)?;
         bytes += row.len() as u64;

@@ -415,227 +415,20 @@ impl FileEncoder {
         let mut chunks: Vec<(Bytes, ColumnCloseResult)> = Vec::with_capacity(cols.len());
         let mut stats: Vec<ColStats> = Vec::with_capacity(cols.len());
         let comp = &mut self.compressor;
-
-        // respondent: a dictionary of this chunk's ids, a run of S per respondent.
-        let id = |i: usize| -> &[u8] {
-            let a = if i == 0 { 0 } else { c.id_ends[i - 1] as usize };
-            &c.ids[a..c.id_ends[i] as usize]
+        // Each column is compressed as soon as it is encoded.
+        let mut add = |i: usize, col: ColumnData| -> Result<()> {
+            chunks.push(column(comp, &cols[i], col.dict, col.pages, &col.stats)?);
+            stats.push(col.stats);
+            Ok(())
         };
-        let mut dict = Vec::with_capacity(c.ids.len() + 4 * r);
-        let (mut lo, mut hi) = (id(0), id(0));
-        for i in 0..r {
-            let v = id(i);
-            dict.extend_from_slice(&(v.len() as u32).to_le_bytes());
-            dict.extend_from_slice(v);
-            lo = lo.min(v);
-            hi = hi.max(v);
-        }
-        let st = ColStats::Str(Some((lo.to_vec(), hi.to_vec())), 0);
-        let bw = bit_width(r);
-        let data = per_respondent_pages(&pages, s, bw, |i| i as u32);
-        chunks.push(column(comp, &cols[0], Some((dict, r)), data, &st)?);
-        stats.push(st);
-
-        // grp: the groups seen so far, a run of S per respondent.
-        let (dict, st) = str_dict(&c.dicts.groups, c.groups.iter().copied(), 0);
-        let bw = bit_width(c.dicts.groups.len());
-        let data = per_respondent_pages(&pages, s, bw, |i| c.groups[i]);
-        chunks.push(column(
-            comp,
-            &cols[1],
-            Some((dict, c.dicts.groups.len())),
-            data,
-            &st,
-        )?);
-        stats.push(st);
-
-        // weight: the chunk's distinct weights, a run of S per respondent.
-        let mut wkeys: HashMap<u64, u32> = HashMap::new();
-        let mut wdict: Vec<u8> = Vec::new();
-        let mut wk: Vec<u32> = Vec::with_capacity(r);
-        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        for &w in &c.weights {
-            let next = wkeys.len() as u32;
-            let k = *wkeys.entry(w.to_bits()).or_insert_with(|| {
-                wdict.extend_from_slice(&w.to_le_bytes());
-                next
-            });
-            wk.push(k);
-            lo = lo.min(w);
-            hi = hi.max(w);
-        }
-        let st = ColStats::F64(Some((lo, hi)), 0);
-        let bw = bit_width(wkeys.len());
-        let data = per_respondent_pages(&pages, s, bw, |i| wk[i]);
-        chunks.push(column(
-            comp,
-            &cols[2],
-            Some((wdict, wkeys.len())),
-            data,
-            &st,
-        )?);
-        stats.push(st);
-
-        // statement: keys 0..S for every respondent.
-        let (dict, st) = str_dict(&self.statements, 0..s as u32, 0);
-        let bw = bit_width(s);
-        let data = pages
-            .iter()
-            .map(|&(a, b)| {
-                dict_page_data(s * (b - a), None, bw, |e| {
-                    for _ in a..b {
-                        for k in 0..s as u32 {
-                            e.push(k)
-                        }
-                    }
-                })
-            })
-            .collect();
-        chunks.push(column(comp, &cols[3], Some((dict, s)), data, &st)?);
-        stats.push(st);
-
-        // value: per row, NULL for an empty cell.
-        let codes = &c.dicts.values;
-        let mut used = vec![false; codes.len()];
-        let mut nulls = 0u64;
-        for &k in &c.values {
-            if k == NULL {
-                nulls += 1;
-            } else {
-                used[k as usize] = true;
-            }
-        }
-        let mm = codes
-            .iter()
-            .zip(&used)
-            .filter(|(_, u)| **u)
-            .map(|(c, _)| *c)
-            .fold(None, |m: Option<(i32, i32)>, v| match m {
-                None => Some((v, v)),
-                Some((a, b)) => Some((a.min(v), b.max(v))),
-            });
-        let st = ColStats::I32(mm, nulls);
-        let mut dict = Vec::with_capacity(codes.len() * 4);
-        for c in codes.iter() {
-            dict.extend_from_slice(&c.to_le_bytes());
-        }
-        let bw = bit_width(codes.len());
-        let data = pages
-            .iter()
-            .map(|&(a, b)| {
-                let keys = &c.values[a * s..b * s];
-                dict_page_data(
-                    keys.len(),
-                    Some(&mut |d: &mut Rle| {
-                        for &k in keys {
-                            d.push((k != NULL) as u32)
-                        }
-                    }),
-                    bw,
-                    |e| {
-                        for &k in keys {
-                            if k != NULL {
-                                e.push(k)
-                            }
-                        }
-                    },
-                )
-            })
-            .collect();
-        chunks.push(column(
-            comp,
-            &cols[4],
-            Some((dict, codes.len())),
-            data,
-            &st,
-        )?);
-        stats.push(st);
-
-        // agree: PLAIN booleans, NULL where missing.
-        let (mut yes, mut no, mut nulls) = (false, false, 0u64);
-        for &a in &c.agree {
-            match a {
-                0 => no = true,
-                1 => yes = true,
-                _ => nulls += 1,
-            }
-        }
-        let mm = match (no, yes) {
-            (false, false) => None,
-            (true, false) => Some((false, false)),
-            (false, true) => Some((true, true)),
-            (true, true) => Some((false, true)),
-        };
-        let st = ColStats::Bool(mm, nulls);
-        let data = pages
-            .iter()
-            .map(|&(a, b)| {
-                let vals = &c.agree[a * s..b * s];
-                let mut def = Rle::new(1);
-                let mut bits = Vec::with_capacity(vals.len() / 8 + 1);
-                let (mut acc, mut nb) = (0u8, 0u32);
-                for &v in vals {
-                    def.push((v != 2) as u32);
-                    if v != 2 {
-                        acc |= v << nb;
-                        nb += 1;
-                        if nb == 8 {
-                            bits.push(acc);
-                            acc = 0;
-                            nb = 0;
-                        }
-                    }
-                }
-                if nb > 0 {
-                    bits.push(acc);
-                }
-                let mut page = levels(def);
-                page.extend_from_slice(&bits);
-                (page, vals.len(), Encoding::PLAIN)
-            })
-            .collect();
-        chunks.push(column(comp, &cols[5], None, data, &st)?);
-        stats.push(st);
-
-        // segments: a dictionary per segment column, a run of S per respondent.
-        for (j, keys) in c.segments.iter().enumerate() {
-            let values = &c.seg_values[j];
-            let (dict, mut st) = str_dict(values, keys.iter().copied().filter(|&k| k != NULL), 0);
-            let null_resp = keys.iter().filter(|&&k| k == NULL).count();
-            if let ColStats::Str(_, n) = &mut st {
-                *n = (null_resp * s) as u64;
-            }
-            let bw = bit_width(values.len());
-            let data = pages
-                .iter()
-                .map(|&(a, b)| {
-                    let keys = &keys[a..b];
-                    dict_page_data(
-                        s * (b - a),
-                        Some(&mut |d: &mut Rle| {
-                            for &k in keys {
-                                d.run((k != NULL) as u32, s)
-                            }
-                        }),
-                        bw,
-                        |e| {
-                            for &k in keys {
-                                if k != NULL {
-                                    e.run(k, s)
-                                }
-                            }
-                        },
-                    )
-                })
-                .collect();
-            chunks.push(column(
-                comp,
-                &cols[6 + j],
-                Some((dict, values.len())),
-                data,
-                &st,
-            )?);
-            stats.push(st);
+        add(0, respondent_column(c, &pages, s))?;
+        add(1, group_column(c, &pages, s))?;
+        add(2, weight_column(c, &pages, s))?;
+        add(3, statement_column(&self.statements, &pages))?;
+        add(4, value_column(c, &pages, s))?;
+        add(5, agree_column(c, &pages, s))?;
+        for j in 0..c.segments.len() {
+            add(6 + j, segment_column(c, j, &pages, s))?;
         }
 
         let mut rg = self.writer.next_row_group().map_err(perr)?;
@@ -652,6 +445,244 @@ impl FileEncoder {
         }
         self.rows += n as u64;
         Ok(())
+    }
+}
+
+/// One column of a row group before compression: the dictionary page (PLAIN values,
+/// count), the data pages (bytes, values, encoding), the statistics.
+struct ColumnData {
+    dict: Option<(Vec<u8>, usize)>,
+    pages: Vec<(Vec<u8>, usize, Encoding)>,
+    stats: ColStats,
+}
+
+/// `respondent`: a dictionary of the chunk's ids, a run of S per respondent. `pages`:
+/// the respondents of each data page; `s`: the statements.
+fn respondent_column(c: &Chunk, pages: &[(usize, usize)], s: usize) -> ColumnData {
+    let r = c.respondents();
+    let id = |i: usize| -> &[u8] {
+        let a = if i == 0 { 0 } else { c.id_ends[i - 1] as usize };
+        &c.ids[a..c.id_ends[i] as usize]
+    };
+    let mut dict = Vec::with_capacity(c.ids.len() + 4 * r);
+    let (mut lo, mut hi) = (id(0), id(0));
+    for i in 0..r {
+        let v = id(i);
+        dict.extend_from_slice(&(v.len() as u32).to_le_bytes());
+        dict.extend_from_slice(v);
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    let stats = ColStats::Str(Some((lo.to_vec(), hi.to_vec())), 0);
+    let bw = bit_width(r);
+    ColumnData {
+        dict: Some((dict, r)),
+        pages: per_respondent_pages(pages, s, bw, |i| i as u32),
+        stats,
+    }
+}
+
+/// `grp`: the groups seen so far, a run of S per respondent.
+fn group_column(c: &Chunk, pages: &[(usize, usize)], s: usize) -> ColumnData {
+    let (dict, stats) = str_dict(&c.dicts.groups, c.groups.iter().copied(), 0);
+    let bw = bit_width(c.dicts.groups.len());
+    ColumnData {
+        dict: Some((dict, c.dicts.groups.len())),
+        pages: per_respondent_pages(pages, s, bw, |i| c.groups[i]),
+        stats,
+    }
+}
+
+/// `weight`: the chunk's distinct weights, a run of S per respondent.
+fn weight_column(c: &Chunk, pages: &[(usize, usize)], s: usize) -> ColumnData {
+    let mut wkeys: HashMap<u64, u32> = HashMap::new();
+    let mut wdict: Vec<u8> = Vec::new();
+    let mut wk: Vec<u32> = Vec::with_capacity(c.respondents());
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for &w in &c.weights {
+        let next = wkeys.len() as u32;
+        let k = *wkeys.entry(w.to_bits()).or_insert_with(|| {
+            wdict.extend_from_slice(&w.to_le_bytes());
+            next
+        });
+        wk.push(k);
+        lo = lo.min(w);
+        hi = hi.max(w);
+    }
+    let bw = bit_width(wkeys.len());
+    ColumnData {
+        dict: Some((wdict, wkeys.len())),
+        pages: per_respondent_pages(pages, s, bw, |i| wk[i]),
+        stats: ColStats::F64(Some((lo, hi)), 0),
+    }
+}
+
+/// `statement`: keys 0..S for every respondent.
+fn statement_column(statements: &[String], pages: &[(usize, usize)]) -> ColumnData {
+    let s = statements.len();
+    let (dict, stats) = str_dict(statements, 0..s as u32, 0);
+    let bw = bit_width(s);
+    let pages = pages
+        .iter()
+        .map(|&(a, b)| {
+            dict_page_data(s * (b - a), None, bw, |e| {
+                for _ in a..b {
+                    for k in 0..s as u32 {
+                        e.push(k)
+                    }
+                }
+            })
+        })
+        .collect();
+    ColumnData {
+        dict: Some((dict, s)),
+        pages,
+        stats,
+    }
+}
+
+/// `value`: per row, NULL for an empty cell.
+fn value_column(c: &Chunk, pages: &[(usize, usize)], s: usize) -> ColumnData {
+    let codes = &c.dicts.values;
+    let mut used = vec![false; codes.len()];
+    let mut nulls = 0u64;
+    for &k in &c.values {
+        if k == NULL {
+            nulls += 1;
+        } else {
+            used[k as usize] = true;
+        }
+    }
+    let mm = codes
+        .iter()
+        .zip(&used)
+        .filter(|(_, u)| **u)
+        .map(|(c, _)| *c)
+        .fold(None, |m: Option<(i32, i32)>, v| match m {
+            None => Some((v, v)),
+            Some((a, b)) => Some((a.min(v), b.max(v))),
+        });
+    let mut dict = Vec::with_capacity(codes.len() * 4);
+    for c in codes.iter() {
+        dict.extend_from_slice(&c.to_le_bytes());
+    }
+    let bw = bit_width(codes.len());
+    let pages = pages
+        .iter()
+        .map(|&(a, b)| {
+            let keys = &c.values[a * s..b * s];
+            dict_page_data(
+                keys.len(),
+                Some(&mut |d: &mut Rle| {
+                    for &k in keys {
+                        d.push((k != NULL) as u32)
+                    }
+                }),
+                bw,
+                |e| {
+                    for &k in keys {
+                        if k != NULL {
+                            e.push(k)
+                        }
+                    }
+                },
+            )
+        })
+        .collect();
+    ColumnData {
+        dict: Some((dict, codes.len())),
+        pages,
+        stats: ColStats::I32(mm, nulls),
+    }
+}
+
+/// `agree`: PLAIN booleans, NULL where missing.
+fn agree_column(c: &Chunk, pages: &[(usize, usize)], s: usize) -> ColumnData {
+    let (mut yes, mut no, mut nulls) = (false, false, 0u64);
+    for &a in &c.agree {
+        match a {
+            0 => no = true,
+            1 => yes = true,
+            _ => nulls += 1,
+        }
+    }
+    let mm = match (no, yes) {
+        (false, false) => None,
+        (true, false) => Some((false, false)),
+        (false, true) => Some((true, true)),
+        (true, true) => Some((false, true)),
+    };
+    let pages = pages
+        .iter()
+        .map(|&(a, b)| {
+            let vals = &c.agree[a * s..b * s];
+            let mut def = Rle::new(1);
+            let mut bits = Vec::with_capacity(vals.len() / 8 + 1);
+            let (mut acc, mut nb) = (0u8, 0u32);
+            for &v in vals {
+                def.push((v != 2) as u32);
+                if v != 2 {
+                    acc |= v << nb;
+                    nb += 1;
+                    if nb == 8 {
+                        bits.push(acc);
+                        acc = 0;
+                        nb = 0;
+                    }
+                }
+            }
+            if nb > 0 {
+                bits.push(acc);
+            }
+            let mut page = levels(def);
+            page.extend_from_slice(&bits);
+            (page, vals.len(), Encoding::PLAIN)
+        })
+        .collect();
+    ColumnData {
+        dict: None,
+        pages,
+        stats: ColStats::Bool(mm, nulls),
+    }
+}
+
+/// The `j`-th segment column: the chunk's dictionary of its values, a run of S per
+/// respondent.
+fn segment_column(c: &Chunk, j: usize, pages: &[(usize, usize)], s: usize) -> ColumnData {
+    let keys = &c.segments[j];
+    let values = &c.seg_values[j];
+    let (dict, mut stats) = str_dict(values, keys.iter().copied().filter(|&k| k != NULL), 0);
+    let null_resp = keys.iter().filter(|&&k| k == NULL).count();
+    if let ColStats::Str(_, n) = &mut stats {
+        *n = (null_resp * s) as u64;
+    }
+    let bw = bit_width(values.len());
+    let pages = pages
+        .iter()
+        .map(|&(a, b)| {
+            let keys = &keys[a..b];
+            dict_page_data(
+                s * (b - a),
+                Some(&mut |d: &mut Rle| {
+                    for &k in keys {
+                        d.run((k != NULL) as u32, s)
+                    }
+                }),
+                bw,
+                |e| {
+                    for &k in keys {
+                        if k != NULL {
+                            e.run(k, s)
+                        }
+                    }
+                },
+            )
+        })
+        .collect();
+    ColumnData {
+        dict: Some((dict, values.len())),
+        pages,
+        stats,
     }
 }
 

@@ -9,13 +9,15 @@ use std::collections::HashMap;
 use crate::diag::quote;
 use crate::error::{Error, InputError, Invalid, Result, MAX_ERRORS};
 use crate::ingest::read::Row;
-use crate::spec::weighting::{category_key, Weighting};
+use crate::spec::weighting::Weighting;
 use crate::spec::WaveSpec;
 use crate::stats::rake::{kish_n_eff, rake, CategoryRow, Options, Raked, Report};
 
 /// Collects, while a wave's source is validated, each respondent's design weight and
-/// category of every weighting column; problems (a blank value, a value without a target)
-/// are named with file, line, column and value.
+/// category of every weighting column. The validator checks every row's categories
+/// (a blank value, a value without a target, a target without respondents), so that all
+/// problems of a raked wave are named in one pass; a problem found here too is named with
+/// file, line, column and value.
 pub struct Collector<'a> {
     w: &'a Weighting,
     shown: String,
@@ -24,44 +26,19 @@ pub struct Collector<'a> {
     design: Vec<f64>,
     cats: Vec<u16>,
     errors: Invalid,
-    /// Per margin: a listing of the targets for messages.
-    listing: Vec<String>,
 }
 
 impl<'a> Collector<'a> {
     /// `None` when the spec has no `[weighting]`.
     pub fn new(spec: &'a WaveSpec, shown: &str) -> Option<Collector<'a>> {
         let w = spec.weighting.as_ref()?;
-        let index = w
-            .margins
-            .iter()
-            .map(|m| {
-                m.targets
-                    .iter()
-                    .enumerate()
-                    .map(|(k, t)| (category_key(&t.category), k as u16))
-                    .collect()
-            })
-            .collect();
-        let listing = w
-            .margins
-            .iter()
-            .map(|m| {
-                m.targets
-                    .iter()
-                    .map(|t| quote(&t.category))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .collect();
         Some(Collector {
             w,
             shown: shown.to_string(),
-            index,
+            index: w.index(),
             design: Vec::new(),
             cats: Vec::new(),
             errors: Invalid::default(),
-            listing,
         })
     }
 
@@ -71,30 +48,17 @@ impl<'a> Collector<'a> {
         let start = self.cats.len();
         for (m, margin) in self.w.margins.iter().enumerate() {
             let value = row.segments.get(margin.segment).and_then(|v| v.as_deref());
-            let problem = match value.map(str::trim) {
-                None | Some("") => format!(
-                    "\"\" is blank: every respondent needs a value of the weighting column {:?} (one of {})",
-                    margin.column, self.listing[m]
-                ),
-                Some(v) => match self.index[m].get(&category_key(v)) {
-                    Some(&k) => {
-                        self.cats.push(k);
-                        continue;
-                    }
-                    None => format!(
-                        "{} has no target in [weighting.targets.{}]; the targets are {} (matched trimmed, case-insensitively)",
-                        quote(v),
-                        margin.column,
-                        self.listing[m]
-                    ),
-                },
-            };
-            ok = false;
-            self.errors.push(
-                row.loc
-                    .on(InputError::new(&self.shown, problem))
-                    .column(&margin.column),
-            );
+            match self.w.category(&self.index[m], m, value) {
+                Ok(k) => self.cats.push(k),
+                Err(problem) => {
+                    ok = false;
+                    self.errors.push(
+                        row.loc
+                            .on(InputError::new(&self.shown, problem))
+                            .column(&margin.column),
+                    );
+                }
+            }
         }
         if ok {
             self.design.push(row.weight);
@@ -113,14 +77,10 @@ impl<'a> Collector<'a> {
         Invalid { errors, total }
     }
 
-    /// Rakes the wave. Errors: the problems found in the data, a target category without
-    /// respondents, or raking that does not converge.
-    pub fn finish(self, spec: &WaveSpec) -> Result<Raked> {
-        self.errors.check()?;
+    /// Respondents and sum of design weights per margin and target.
+    fn counts(&self) -> (Vec<Vec<u64>>, Vec<Vec<f64>>) {
         let w = self.w;
-        let n = self.design.len();
         let mc = w.margins.len();
-        // Every target category needs respondents.
         let mut counts: Vec<Vec<u64>> =
             w.margins.iter().map(|m| vec![0; m.targets.len()]).collect();
         let mut design_sums: Vec<Vec<f64>> = w
@@ -135,26 +95,16 @@ impl<'a> Collector<'a> {
                 design_sums[m][c] += d;
             }
         }
-        let mut errors = Vec::new();
-        for (m, margin) in w.margins.iter().enumerate() {
-            for (c, t) in margin.targets.iter().enumerate() {
-                if counts[m][c] == 0 {
-                    errors.push(
-                        InputError::new(
-                            &spec.spec_path,
-                            format!(
-                                "no respondent of {} has {} = {}: a target category needs respondents to weight (drop the target or merge it into another category)",
-                                self.shown,
-                                margin.column,
-                                quote(&t.category)
-                            ),
-                        )
-                        .line(t.line)
-                        .column(format!("weighting.targets.{}", margin.column)),
-                    );
-                }
-            }
-        }
+        (counts, design_sums)
+    }
+
+    /// Rakes the wave. Errors: the problems found in the data, a target category without
+    /// respondents, or raking that does not converge.
+    pub fn finish(mut self, spec: &WaveSpec) -> Result<Raked> {
+        std::mem::take(&mut self.errors).check()?;
+        let w = self.w;
+        let (counts, design_sums) = self.counts();
+        let errors = w.empty_targets(&spec.spec_path, &self.shown, &counts);
         if !errors.is_empty() {
             let total = errors.len();
             return Err(Error::Invalid(Invalid { errors, total }));
@@ -175,43 +125,74 @@ impl<'a> Collector<'a> {
             },
         );
         if !fit.converged {
-            let (m, c) = fit.worst;
-            let margin = &w.margins[m];
-            let t = &margin.targets[c];
-            let achieved: f64 = fit
-                .weights
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| self.cats[i * mc + m] as usize == c)
-                .map(|(_, x)| x)
-                .sum::<f64>()
-                / fit.weights.iter().sum::<f64>();
-            let caps = match w.trim {
-                Some((lo, hi)) if fit.cap_excess > w.tolerance => format!(
-                    "; weights still exceed the trim caps [{lo}, {hi}] by up to {:.3}",
-                    fit.cap_excess
-                ),
-                _ => String::new(),
-            };
-            return Err(Error::input(
-                InputError::new(
-                    &spec.spec_path,
-                    format!(
-                        "wave {:?}: raking did not converge in {} iterations: the worst margin is {} = {} with weighted share {:.6} against its target {:.6} (tolerance {}){caps}; raise `max_iterations` or `tolerance`, widen `trim`, or check that the targets fit the sample",
-                        spec.wave,
-                        fit.iterations,
-                        margin.column,
-                        quote(&t.category),
-                        achieved,
-                        t.share,
-                        w.tolerance
-                    ),
-                )
-                .line(w.line)
-                .column("weighting"),
-            ));
+            return Err(self.not_converged(spec, &fit));
         }
-        let weights = fit.weights;
+        let report = self.report(
+            &fit.weights,
+            fit.iterations,
+            fit.max_residual,
+            &counts,
+            &design_sums,
+        );
+        Ok(Raked {
+            weights: fit.weights,
+            report,
+        })
+    }
+
+    /// The error of raking that did not converge: the worst margin and category.
+    fn not_converged(&self, spec: &WaveSpec, fit: &crate::stats::rake::Fit) -> Error {
+        let w = self.w;
+        let mc = w.margins.len();
+        let (m, c) = fit.worst;
+        let margin = &w.margins[m];
+        let t = &margin.targets[c];
+        let achieved: f64 = fit
+            .weights
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.cats[i * mc + m] as usize == c)
+            .map(|(_, x)| x)
+            .sum::<f64>()
+            / fit.weights.iter().sum::<f64>();
+        let caps = match w.trim {
+            Some((lo, hi)) if fit.cap_excess > w.tolerance => format!(
+                "; weights still exceed the trim caps [{lo}, {hi}] by up to {:.3}",
+                fit.cap_excess
+            ),
+            _ => String::new(),
+        };
+        Error::input(
+            InputError::new(
+                &spec.spec_path,
+                format!(
+                    "wave {:?}: raking did not converge in {} iterations: the worst margin is {} = {} with weighted share {:.6} against its target {:.6} (tolerance {}){caps}; raise `max_iterations` or `tolerance`, widen `trim`, or check that the targets fit the sample",
+                    spec.wave,
+                    fit.iterations,
+                    margin.column,
+                    quote(&t.category),
+                    achieved,
+                    t.share,
+                    w.tolerance
+                ),
+            )
+            .line(w.line)
+            .column("weighting"),
+        )
+    }
+
+    /// What raking achieved, per margin and category.
+    fn report(
+        &self,
+        weights: &[f64],
+        iterations: u32,
+        max_residual: f64,
+        counts: &[Vec<u64>],
+        design_sums: &[Vec<f64>],
+    ) -> Report {
+        let w = self.w;
+        let n = self.design.len();
+        let mc = w.margins.len();
         let total_w: f64 = weights.iter().sum();
         let total_d: f64 = self.design.iter().sum();
         let mut final_sums: Vec<Vec<f64>> = w
@@ -238,17 +219,16 @@ impl<'a> Collector<'a> {
             }
         }
         let mean = total_w / n as f64;
-        let n_eff = kish_n_eff(&weights);
-        let report = Report {
+        let n_eff = kish_n_eff(weights);
+        Report {
             respondents: n as u64,
             n_eff,
             efficiency: n_eff / n as f64,
-            iterations: fit.iterations,
-            max_residual: fit.max_residual,
+            iterations,
+            max_residual,
             min_ratio: weights.iter().fold(f64::INFINITY, |a, &x| a.min(x)) / mean,
             max_ratio: weights.iter().fold(0.0, |a: f64, &x| a.max(x)) / mean,
             rows,
-        };
-        Ok(Raked { weights, report })
+        }
     }
 }

@@ -10,38 +10,41 @@ use arrow::datatypes::{DataType, Float64Type, Int64Type};
 
 use super::model::*;
 use crate::error::{Error, InputError, Result};
-use crate::sql::{quote_lit, Session, Settings};
+use crate::sql::{run_shipped, Session};
+
+/// The column `name` of `b` cast to `ty`, each value read with `get` (`None` where null).
+fn column<T>(
+    b: &RecordBatch,
+    name: &str,
+    ty: &DataType,
+    get: impl Fn(&dyn Array, usize) -> T,
+) -> Result<Vec<Option<T>>> {
+    let c = cast(b.column_by_name(name).expect("column"), ty)?;
+    Ok((0..c.len())
+        .map(|i| (!c.is_null(i)).then(|| get(c.as_ref(), i)))
+        .collect())
+}
 
 fn f64s(b: &RecordBatch, name: &str) -> Result<Vec<Option<f64>>> {
-    let c = cast(b.column_by_name(name).expect("column"), &DataType::Float64)?;
-    let a = c.as_primitive::<Float64Type>();
-    Ok((0..a.len())
-        .map(|i| (!a.is_null(i)).then(|| a.value(i)))
-        .collect())
+    column(b, name, &DataType::Float64, |a, i| {
+        a.as_primitive::<Float64Type>().value(i)
+    })
 }
 
 fn i64s(b: &RecordBatch, name: &str) -> Result<Vec<Option<i64>>> {
-    let c = cast(b.column_by_name(name).expect("column"), &DataType::Int64)?;
-    let a = c.as_primitive::<Int64Type>();
-    Ok((0..a.len())
-        .map(|i| (!a.is_null(i)).then(|| a.value(i)))
-        .collect())
+    column(b, name, &DataType::Int64, |a, i| {
+        a.as_primitive::<Int64Type>().value(i)
+    })
 }
 
 fn strs(b: &RecordBatch, name: &str) -> Result<Vec<Option<String>>> {
-    let c = cast(b.column_by_name(name).expect("column"), &DataType::Utf8)?;
-    let a = c.as_string::<i32>();
-    Ok((0..a.len())
-        .map(|i| (!a.is_null(i)).then(|| a.value(i).to_string()))
-        .collect())
+    column(b, name, &DataType::Utf8, |a, i| {
+        a.as_string::<i32>().value(i).to_string()
+    })
 }
 
 fn bools(b: &RecordBatch, name: &str) -> Result<Vec<Option<bool>>> {
-    let c = cast(b.column_by_name(name).expect("column"), &DataType::Boolean)?;
-    let a = c.as_boolean();
-    Ok((0..a.len())
-        .map(|i| (!a.is_null(i)).then(|| a.value(i)))
-        .collect())
+    column(b, name, &DataType::Boolean, |a, i| a.as_boolean().value(i))
 }
 
 /// The position of each item in `items` by its id (waves in date order, statements in
@@ -55,8 +58,7 @@ type ByStatement = BTreeMap<String, (usize, Option<String>, Vec<TrendCell>)>;
 
 /// Builds the report model for the pair `a:b` from a session.
 pub async fn build(session: &Session, a: &str, b: &str) -> Result<Report> {
-    let flip = a > b;
-    let batches = session.ctx.sql(&trend_sql(a, b)).await?.collect().await?;
+    let batches = run_shipped(session, "report_trend", &[("a", a), ("b", b)]).await?;
     if batches.iter().all(|b| b.num_rows() == 0) {
         // Nothing to publish: say why, and publish nothing (the last good report stays).
         return Err(empty_pair(session, a, b).await?);
@@ -76,9 +78,12 @@ pub async fn build(session: &Session, a: &str, b: &str) -> Result<Report> {
     let settings = session.settings;
     let mut by_stmt = ByStatement::new();
     for batch in &batches {
-        trend_cells(batch, flip, &settings, &wave_pos, &mut by_stmt)?;
+        trend_cells(batch, &wave_pos, &mut by_stmt)?;
     }
-    blank_changes_against_suppressed(&mut by_stmt, &wave_pos);
+    // The cells of each statement in wave order.
+    for (_, _, cells) in by_stmt.values_mut() {
+        cells.sort_by_key(|c| wave_pos.get(c.wave.as_str()).copied().unwrap_or(usize::MAX));
+    }
     let mut statements: Vec<(usize, StatementTrend)> = by_stmt
         .into_iter()
         .map(|(id, (pos, text, cells))| {
@@ -106,110 +111,76 @@ pub async fn build(session: &Session, a: &str, b: &str) -> Result<Report> {
     })
 }
 
-/// The query of the trend: one row per statement × wave of the pair, with both groups'
-/// estimates, the gap (stored for the pair in id order), its change and the wording.
-fn trend_sql(a: &str, b: &str) -> String {
-    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-    format!(
-        "SELECT g.statement, g.wave, CAST(g.date AS VARCHAR) AS date_s,
-                aa.n AS n_a, aa.pct AS pct_a, aa.ci_low AS lo_a, aa.ci_high AS hi_a,
-                ab.n AS n_b, ab.pct AS pct_b, ab.ci_low AS lo_b, ab.ci_high AS hi_b,
-                g.gap_pp, g.ci_low, g.ci_high, g.p_value,
-                t.prev_wave, t.change_pp, t.p_value AS change_p, t.q_value, t.trend,
-                coalesce(st.series_break, false) AS series_break, st.text
-         FROM gaps g
-         JOIN agreement aa ON aa.wave = g.wave AND aa.statement = g.statement AND aa.grp = {qa}
-         JOIN agreement ab ON ab.wave = g.wave AND ab.statement = g.statement AND ab.grp = {qb}
-         LEFT JOIN gap_trend t ON t.wave = g.wave AND t.statement = g.statement
-              AND t.group_a = g.group_a AND t.group_b = g.group_b
-         LEFT JOIN statements st ON st.wave = g.wave AND st.statement = g.statement
-         WHERE g.group_a = {qlo} AND g.group_b = {qhi}
-         ORDER BY g.date, g.wave, g.statement",
-        qa = quote_lit(a),
-        qb = quote_lit(b),
-        qlo = quote_lit(lo),
-        qhi = quote_lit(hi)
-    )
-}
-
-/// Reads the cells of one batch of the trend query into `by_stmt`: signs turned for the
-/// pair's order (`flip`), flagged and suppressed by the bases.
+/// Reads the cells of one batch of `queries/report_trend.sql` into `by_stmt`: the query
+/// has turned them for the pair's order and suppressed them by the bases.
 fn trend_cells(
     batch: &RecordBatch,
-    flip: bool,
-    settings: &Settings,
     wave_pos: &HashMap<&str, usize>,
     by_stmt: &mut ByStatement,
 ) -> Result<()> {
-    let neg = |v: Option<f64>| if flip { v.map(|x| -x) } else { v };
     let st = strs(batch, "statement")?;
     let wave = strs(batch, "wave")?;
-    let date = strs(batch, "date_s")?;
-    let (n_a, pct_a, lo_a, hi_a) = (
-        i64s(batch, "n_a")?,
-        f64s(batch, "pct_a")?,
-        f64s(batch, "lo_a")?,
-        f64s(batch, "hi_a")?,
-    );
-    let (n_b, pct_b, lo_b, hi_b) = (
-        i64s(batch, "n_b")?,
-        f64s(batch, "pct_b")?,
-        f64s(batch, "lo_b")?,
-        f64s(batch, "hi_b")?,
-    );
+    let date = strs(batch, "date")?;
+    let estimate = |g: &str| -> Result<Vec<GroupEstimate>> {
+        let (n, pct) = (
+            i64s(batch, &format!("n_{g}"))?,
+            f64s(batch, &format!("pct_{g}"))?,
+        );
+        let (lo, hi) = (
+            f64s(batch, &format!("ci_low_{g}"))?,
+            f64s(batch, &format!("ci_high_{g}"))?,
+        );
+        Ok((0..batch.num_rows())
+            .map(|i| GroupEstimate {
+                n: n[i],
+                pct: pct[i],
+                ci_low: lo[i],
+                ci_high: hi[i],
+            })
+            .collect())
+    };
+    let (a, b) = (estimate("a")?, estimate("b")?);
     let (gap, gl, gh, gp) = (
         f64s(batch, "gap_pp")?,
-        f64s(batch, "ci_low")?,
-        f64s(batch, "ci_high")?,
-        f64s(batch, "p_value")?,
+        f64s(batch, "gap_ci_low")?,
+        f64s(batch, "gap_ci_high")?,
+        f64s(batch, "gap_p_value")?,
     );
-    let prev = strs(batch, "prev_wave")?;
     let (chg, chp, chq) = (
         f64s(batch, "change_pp")?,
-        f64s(batch, "change_p")?,
-        f64s(batch, "q_value")?,
+        f64s(batch, "change_p_value")?,
+        f64s(batch, "change_q_value")?,
     );
-    let trend = strs(batch, "trend")?;
-    let brk = bools(batch, "series_break")?;
-    let text = strs(batch, "text")?;
+    let (trend, prev, text) = (
+        strs(batch, "trend")?,
+        strs(batch, "prev_wave")?,
+        strs(batch, "text")?,
+    );
+    let (low, sup, brk) = (
+        bools(batch, "low_base")?,
+        bools(batch, "suppressed")?,
+        bools(batch, "series_break")?,
+    );
     for i in 0..batch.num_rows() {
         let sid = st[i].clone().unwrap_or_default();
         let w = wave[i].clone().unwrap_or_default();
         let pos = wave_pos.get(w.as_str()).copied().unwrap_or(usize::MAX);
-        let small = |n: Option<i64>| n.is_some_and(|n| n < settings.suppress_below);
-        let suppressed = small(n_a[i]) || small(n_b[i]);
-        let low = |n: Option<i64>| n.is_some_and(|n| n < settings.min_base);
-        let (gap_ci_low, gap_ci_high) = if flip {
-            (neg(gh[i]), neg(gl[i]))
-        } else {
-            (gl[i], gh[i])
-        };
         let cell = TrendCell {
-            wave: w.clone(),
+            wave: w,
             date: date[i].clone().unwrap_or_default(),
-            a: GroupEstimate {
-                n: n_a[i],
-                pct: (!suppressed).then_some(pct_a[i]).flatten(),
-                ci_low: (!suppressed).then_some(lo_a[i]).flatten(),
-                ci_high: (!suppressed).then_some(hi_a[i]).flatten(),
-            },
-            b: GroupEstimate {
-                n: n_b[i],
-                pct: (!suppressed).then_some(pct_b[i]).flatten(),
-                ci_low: (!suppressed).then_some(lo_b[i]).flatten(),
-                ci_high: (!suppressed).then_some(hi_b[i]).flatten(),
-            },
-            gap_pp: (!suppressed).then_some(neg(gap[i])).flatten(),
-            gap_ci_low: (!suppressed).then_some(gap_ci_low).flatten(),
-            gap_ci_high: (!suppressed).then_some(gap_ci_high).flatten(),
-            gap_p_value: (!suppressed).then_some(gp[i]).flatten(),
-            change_pp: (!suppressed).then_some(neg(chg[i])).flatten(),
-            change_p_value: (!suppressed).then_some(chp[i]).flatten(),
-            change_q_value: (!suppressed).then_some(chq[i]).flatten(),
-            trend: if suppressed { None } else { trend[i].clone() },
+            a: a[i].clone(),
+            b: b[i].clone(),
+            gap_pp: gap[i],
+            gap_ci_low: gl[i],
+            gap_ci_high: gh[i],
+            gap_p_value: gp[i],
+            change_pp: chg[i],
+            change_p_value: chp[i],
+            change_q_value: chq[i],
+            trend: trend[i].clone(),
             prev_wave: prev[i].clone(),
-            low_base: low(n_a[i]) || low(n_b[i]),
-            suppressed,
+            low_base: low[i].unwrap_or(false),
+            suppressed: sup[i].unwrap_or(false),
             series_break: brk[i].unwrap_or(false),
         };
         let entry = by_stmt.entry(sid).or_insert((pos, None, Vec::new()));
@@ -220,29 +191,6 @@ fn trend_cells(
         entry.2.push(cell);
     }
     Ok(())
-}
-
-/// A change against a suppressed wave would reveal it: blank it too. Then the cells of
-/// each statement in wave order.
-fn blank_changes_against_suppressed(by_stmt: &mut ByStatement, wave_pos: &HashMap<&str, usize>) {
-    for (_, (_, _, cells)) in by_stmt.iter_mut() {
-        let suppressed: HashMap<String, bool> = cells
-            .iter()
-            .map(|c| (c.wave.clone(), c.suppressed))
-            .collect();
-        for c in cells.iter_mut() {
-            if c.prev_wave
-                .as_ref()
-                .is_some_and(|p| suppressed.get(p).copied().unwrap_or(false))
-            {
-                c.change_pp = None;
-                c.change_p_value = None;
-                c.change_q_value = None;
-                c.trend = None;
-            }
-        }
-        cells.sort_by_key(|c| wave_pos.get(c.wave.as_str()).copied().unwrap_or(usize::MAX));
-    }
 }
 
 fn quoted_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
@@ -369,26 +317,13 @@ fn known_segments(session: &Session, by: &[String]) -> Result<Vec<String>> {
 /// order, then waves in date order, then values.
 async fn breakdown(r: &Report, session: &Session, segment: &str) -> Result<Breakdown> {
     let (a, b) = (&r.group_a, &r.group_b);
-    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-    let flip = a > b;
     let wave_pos = positions(&r.waves, |w| w.wave.as_str());
     let stmt_pos = positions(&r.statements, |s| s.statement.as_str());
-    let sql = format!(
-        "SELECT g.statement, g.wave, CAST(g.date AS VARCHAR) AS date_s, g.segment_value,
-                g.n_a, g.n_b, g.pct_a, g.pct_b, g.gap_pp, g.ci_low, g.ci_high, g.p_value,
-                g.suppressed, st.text
-         FROM gaps_by_segment g
-         LEFT JOIN statements st ON st.wave = g.wave AND st.statement = g.statement
-         WHERE g.segment = {qs} AND g.group_a = {qlo} AND g.group_b = {qhi}
-         ORDER BY g.date, g.wave, g.statement, g.segment_value",
-        qs = quote_lit(segment),
-        qlo = quote_lit(lo),
-        qhi = quote_lit(hi)
-    );
-    let batches = session.ctx.sql(&sql).await?.collect().await?;
+    let params = [("segment", segment), ("a", a.as_str()), ("b", b.as_str())];
+    let batches = run_shipped(session, "report_breakdown", &params).await?;
     let mut rows = Vec::new();
     for batch in &batches {
-        breakdown_rows(batch, flip, &session.settings, &mut rows)?;
+        breakdown_rows(batch, &mut rows)?;
     }
     // The statement order of the report (texts from the main table, so both agree),
     // then waves in date order, then values.
@@ -446,50 +381,24 @@ async fn breakdown(r: &Report, session: &Session, segment: &str) -> Result<Break
     })
 }
 
-/// Reads the rows of one batch of the breakdown query into `rows`: turned for the pair's
-/// order (`flip`), flagged and suppressed by the bases.
-fn breakdown_rows(
-    batch: &RecordBatch,
-    flip: bool,
-    settings: &Settings,
-    rows: &mut Vec<BreakdownRow>,
-) -> Result<()> {
+/// Reads the rows of one batch of `queries/report_breakdown.sql` into `rows`: the query
+/// has turned them for the pair's order and suppressed them by the bases.
+fn breakdown_rows(batch: &RecordBatch, rows: &mut Vec<BreakdownRow>) -> Result<()> {
     let st = strs(batch, "statement")?;
     let wave = strs(batch, "wave")?;
-    let date = strs(batch, "date_s")?;
+    let date = strs(batch, "date")?;
     let value = strs(batch, "segment_value")?;
-    let (n_lo, n_hi) = (i64s(batch, "n_a")?, i64s(batch, "n_b")?);
-    let (p_lo, p_hi) = (f64s(batch, "pct_a")?, f64s(batch, "pct_b")?);
+    let (n_a, n_b) = (i64s(batch, "n_a")?, i64s(batch, "n_b")?);
+    let (pct_a, pct_b) = (f64s(batch, "pct_a")?, f64s(batch, "pct_b")?);
     let (gap, gl, gh, gp) = (
         f64s(batch, "gap_pp")?,
-        f64s(batch, "ci_low")?,
-        f64s(batch, "ci_high")?,
-        f64s(batch, "p_value")?,
+        f64s(batch, "gap_ci_low")?,
+        f64s(batch, "gap_ci_high")?,
+        f64s(batch, "gap_p_value")?,
     );
-    let sup = bools(batch, "suppressed")?;
+    let (low, sup) = (bools(batch, "low_base")?, bools(batch, "suppressed")?);
     let text = strs(batch, "text")?;
     for i in 0..batch.num_rows() {
-        let (n_a, n_b) = if flip {
-            (n_hi[i], n_lo[i])
-        } else {
-            (n_lo[i], n_hi[i])
-        };
-        let (n_a, n_b) = (n_a.unwrap_or(0), n_b.unwrap_or(0));
-        let suppressed = sup[i].unwrap_or(false)
-            || n_a < settings.suppress_below
-            || n_b < settings.suppress_below;
-        let keep = |v: Option<f64>| if suppressed { None } else { v };
-        let (pct_a, pct_b, gap_pp, ci_low, ci_high) = if flip {
-            (
-                p_hi[i],
-                p_lo[i],
-                gap[i].map(|x| -x),
-                gh[i].map(|x| -x),
-                gl[i].map(|x| -x),
-            )
-        } else {
-            (p_lo[i], p_hi[i], gap[i], gl[i], gh[i])
-        };
         let sid = st[i].clone().unwrap_or_default();
         rows.push(BreakdownRow {
             text: text[i].clone().unwrap_or_else(|| sid.clone()),
@@ -497,16 +406,16 @@ fn breakdown_rows(
             wave: wave[i].clone().unwrap_or_default(),
             date: date[i].clone().unwrap_or_default(),
             segment_value: value[i].clone().unwrap_or_default(),
-            n_a,
-            n_b,
-            pct_a: keep(pct_a),
-            pct_b: keep(pct_b),
-            gap_pp: keep(gap_pp),
-            gap_ci_low: keep(ci_low),
-            gap_ci_high: keep(ci_high),
-            gap_p_value: keep(gp[i]),
-            low_base: n_a < settings.min_base || n_b < settings.min_base,
-            suppressed,
+            n_a: n_a[i].unwrap_or(0),
+            n_b: n_b[i].unwrap_or(0),
+            pct_a: pct_a[i],
+            pct_b: pct_b[i],
+            gap_pp: gap[i],
+            gap_ci_low: gl[i],
+            gap_ci_high: gh[i],
+            gap_p_value: gp[i],
+            low_base: low[i].unwrap_or(false),
+            suppressed: sup[i].unwrap_or(false),
         });
     }
     Ok(())

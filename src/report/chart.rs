@@ -85,11 +85,9 @@ fn runs(r: &Report, st: &StatementTrend, pick: fn(&TrendCell) -> &GroupEstimate)
     let mut out: Vec<Vec<Pt>> = Vec::new();
     let mut cur: Vec<Pt> = Vec::new();
     for (i, w) in r.waves.iter().enumerate() {
-        let view = cell_view(r, st, &w.wave);
+        let view = cell_view(st, &w.wave);
         let (cell, brk) = match view {
-            CellView::Shown {
-                cell, series_break, ..
-            } => (cell, series_break),
+            CellView::Shown(v) => (v.cell, v.series_break),
             CellView::Suppressed { .. } | CellView::Absent => {
                 if !cur.is_empty() {
                     out.push(std::mem::take(&mut cur));
@@ -201,11 +199,11 @@ pub fn key(r: &Report, st: &StatementTrend, s: &mut String) {
     let has_break = r.waves.iter().enumerate().any(|(i, w)| {
         i > 0
             && matches!(
-                cell_view(r, st, &w.wave),
-                CellView::Shown {
+                cell_view(st, &w.wave),
+                CellView::Shown(Shown {
                     series_break: true,
                     ..
-                } | CellView::Suppressed {
+                }) | CellView::Suppressed {
                     series_break: true,
                     ..
                 }
@@ -213,8 +211,8 @@ pub fn key(r: &Report, st: &StatementTrend, s: &mut String) {
     });
     let has_low = r.waves.iter().any(|w| {
         matches!(
-            cell_view(r, st, &w.wave),
-            CellView::Shown { low_base: true, .. }
+            cell_view(st, &w.wave),
+            CellView::Shown(Shown { low_base: true, .. })
         )
     });
     chart_key(r, has_break, has_low, s);
@@ -260,12 +258,12 @@ pub fn chart(r: &Report, st: &StatementTrend, idx: usize, s: &mut String) {
 fn text_alternative(r: &Report, st: &StatementTrend, a: &str, b: &str) -> String {
     let mut desc = Vec::new();
     for w in &r.waves {
-        let line = match cell_view(r, st, &w.wave) {
+        let line = match cell_view(st, &w.wave) {
             CellView::Absent => format!("{}: no answers from both groups", w.wave),
             CellView::Suppressed { .. } => {
                 format!("{}: suppressed ({})", w.wave, suppressed_label(r))
             }
-            CellView::Shown { cell, gap, .. } => format!(
+            CellView::Shown(Shown { cell, gap, .. }) => format!(
                 "{}: {a} {} %, {b} {} %, gap {} points",
                 w.wave,
                 show(cell.a.pct),
@@ -328,10 +326,9 @@ fn draw_x_labels(r: &Report, f: &Frame, s: &mut String) {
 /// Series breaks: a dashed rule between the wave before and the wave that starts anew.
 fn draw_breaks(r: &Report, st: &StatementTrend, f: &Frame, s: &mut String) {
     for (i, w) in r.waves.iter().enumerate() {
-        let brk = match cell_view(r, st, &w.wave) {
-            CellView::Shown { series_break, .. } | CellView::Suppressed { series_break, .. } => {
-                series_break
-            }
+        let brk = match cell_view(st, &w.wave) {
+            CellView::Shown(Shown { series_break, .. })
+            | CellView::Suppressed { series_break, .. } => series_break,
             CellView::Absent => false,
         };
         if brk && i > 0 {
@@ -357,13 +354,13 @@ fn draw_waves(r: &Report, st: &StatementTrend, f: &Frame, s: &mut String) {
         .iter()
         .rposition(|w| {
             matches!(
-                cell_view(r, st, &w.wave),
-                CellView::Shown { gap: Some(_), .. }
+                cell_view(st, &w.wave),
+                CellView::Shown(Shown { gap: Some(_), .. })
             )
         })
         .unwrap_or(usize::MAX);
     for (i, w) in r.waves.iter().enumerate() {
-        let view = cell_view(r, st, &w.wave);
+        let view = cell_view(st, &w.wave);
         let (cell, gap, change) = match view {
             CellView::Absent => continue,
             CellView::Suppressed { .. } => {
@@ -379,9 +376,7 @@ fn draw_waves(r: &Report, st: &StatementTrend, f: &Frame, s: &mut String) {
                 }
                 continue;
             }
-            CellView::Shown {
-                cell, gap, change, ..
-            } => (cell, gap, change),
+            CellView::Shown(v) => (v.cell, v.gap, v.change),
         };
         let x = f.x(i);
         let pa = cell.a.pct.filter(|p| p.is_finite());

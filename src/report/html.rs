@@ -128,9 +128,9 @@ fn gap_table(r: &Report, s: &mut String) {
             escape_html(&st.text)
         );
         for w in &r.waves {
-            let view = cell_view(r, st, &w.wave);
+            let view = cell_view(st, &w.wave);
             let prev = match &view {
-                CellView::Shown { cell, .. } => cell.prev_wave.as_deref(),
+                CellView::Shown(v) => v.cell.prev_wave.as_deref(),
                 _ => None,
             };
             gap_td(r, &view, prev, s);
@@ -178,11 +178,11 @@ fn bases_table(r: &Report, s: &mut String) {
     for st in &r.statements {
         let _ = write!(s, "\n<tr><th scope=\"row\">{}</th>", escape_html(&st.text));
         for w in &r.waves {
-            match cell_view(r, st, &w.wave) {
+            match cell_view(st, &w.wave) {
                 CellView::Absent => {
                     let _ = write!(s, r#"<td class="abs">{ABSENT}</td>"#);
                 }
-                CellView::Suppressed { cell, .. } | CellView::Shown { cell, .. } => {
+                CellView::Suppressed { cell, .. } | CellView::Shown(Shown { cell, .. }) => {
                     let lb = if cell.low_base {
                         format!(r#"<span class="lb">{LOW_BASE}</span>"#)
                     } else {
@@ -224,9 +224,9 @@ fn statement_card(r: &Report, st: &StatementTrend, idx: usize, s: &mut String) {
         escape_html(&st.text),
         escape_html(&st.statement)
     );
-    let any_shown = st.cells.iter().any(|c| !is_suppressed(r, c));
+    let any_shown = st.cells.iter().any(|c| !c.suppressed);
     let drawable = st.cells.iter().any(|c| {
-        !is_suppressed(r, c)
+        !c.suppressed
             && (c.a.pct.is_some_and(f64::is_finite) || c.b.pct.is_some_and(f64::is_finite))
     });
     if st.cells.is_empty() {
@@ -332,7 +332,7 @@ fn summary(r: &Report, st: &StatementTrend, s: &mut String) {
     };
     let wave_txt = escape_html(&wave.wave);
     s.push_str(r#"<p class="summary">"#);
-    match cell_view(r, st, &wave.wave) {
+    match cell_view(st, &wave.wave) {
         CellView::Absent => {}
         CellView::Suppressed { .. } => {
             let _ = write!(
@@ -341,22 +341,16 @@ fn summary(r: &Report, st: &StatementTrend, s: &mut String) {
                 r.suppress_below
             );
         }
-        CellView::Shown { gap: None, .. } => {
+        CellView::Shown(Shown { gap: None, .. }) => {
             let _ = write!(s, "Latest wave ({wave_txt}): no gap published.");
         }
-        CellView::Shown {
-            cell,
-            gap,
-            change,
-            low_base,
-            series_break,
-        } => {
+        CellView::Shown(v) => {
             let _ = write!(
                 s,
                 "Latest wave ({wave_txt}): gap <b>{}</b> points",
-                typo(show_signed(gap))
+                typo(show_signed(v.gap))
             );
-            if let (Some(lo), Some(hi)) = (cell.gap_ci_low, cell.gap_ci_high) {
+            if let (Some(lo), Some(hi)) = (v.cell.gap_ci_low, v.cell.gap_ci_high) {
                 let _ = write!(
                     s,
                     " (95 % CI {} to {})",
@@ -365,26 +359,26 @@ fn summary(r: &Report, st: &StatementTrend, s: &mut String) {
                 );
             }
             s.push('.');
-            if low_base {
+            if v.low_base {
                 let _ = write!(s, " Low base (under {}).", r.min_base);
             }
-            if series_break {
+            if v.series_break {
                 s.push_str(" New wording: not compared with the wave before.");
-            } else if let (Some(ch), Some(prev)) = (cell.change_pp, cell.prev_wave.as_deref()) {
+            } else if let (Some(ch), Some(prev)) = (v.cell.change_pp, v.cell.prev_wave.as_deref()) {
                 let _ = write!(
                     s,
                     " Change since {}: {} points",
                     escape_html(prev),
                     typo(show_signed(Some(ch)))
                 );
-                if cell.change_q_value.is_some() {
+                if v.cell.change_q_value.is_some() {
                     let _ = write!(
                         s,
                         ", q = {}",
-                        show_p(cell.change_q_value).replace('<', "&lt;")
+                        show_p(v.cell.change_q_value).replace('<', "&lt;")
                     );
                 }
-                match change {
+                match v.change {
                     Some(Change::Widened) => {
                         let _ = write!(s, r#", <span class="up">{WIDENED} widened</span>"#);
                     }
@@ -392,7 +386,7 @@ fn summary(r: &Report, st: &StatementTrend, s: &mut String) {
                         let _ = write!(s, r#", <span class="down">{NARROWED} narrowed</span>"#);
                     }
                     None => {
-                        if let Some(t) = cell.trend.as_deref() {
+                        if let Some(t) = v.cell.trend.as_deref() {
                             let _ = write!(s, ", {}", escape_html(t));
                         }
                     }
@@ -419,7 +413,7 @@ fn figures(r: &Report, st: &StatementTrend, s: &mut String) {
         b = b
     );
     for w in &r.waves {
-        let view = cell_view(r, st, &w.wave);
+        let view = cell_view(st, &w.wave);
         let wave = escape_html(&w.wave);
         match view {
             CellView::Absent => continue,
@@ -432,24 +426,18 @@ fn figures(r: &Report, st: &StatementTrend, s: &mut String) {
                     show_n(cell.b.n)
                 );
             }
-            CellView::Shown {
-                cell,
-                gap,
-                low_base,
-                series_break,
-                ..
-            } => {
-                let brk = if series_break {
+            CellView::Shown(v) => {
+                let brk = if v.series_break {
                     format!(r#"<span class="bk">{SERIES_BREAK}</span>"#)
                 } else {
                     String::new()
                 };
-                let lb = if low_base {
+                let lb = if v.low_base {
                     format!(r#"<span class="lb">{LOW_BASE}</span>"#)
                 } else {
                     String::new()
                 };
-                let ci = match (cell.gap_ci_low, cell.gap_ci_high) {
+                let ci = match (v.cell.gap_ci_low, v.cell.gap_ci_high) {
                     (Some(lo), Some(hi)) => format!(
                         " ({} to {})",
                         typo(show_signed(Some(lo))),
@@ -457,22 +445,22 @@ fn figures(r: &Report, st: &StatementTrend, s: &mut String) {
                     ),
                     _ => String::new(),
                 };
-                let (chg, q) = if series_break || cell.change_pp.is_none() {
+                let (chg, q) = if v.series_break || v.cell.change_pp.is_none() {
                     (String::new(), String::new())
                 } else {
                     (
-                        typo(show_signed(cell.change_pp)),
-                        escape_html(&show_p(cell.change_q_value)),
+                        typo(show_signed(v.cell.change_pp)),
+                        escape_html(&show_p(v.cell.change_q_value)),
                     )
                 };
                 let _ = write!(
                     s,
                     r#"<tr><th scope="row">{brk}{wave}</th><td>{}</td><td>{}</td><td>{} / {}{lb}</td><td>{}{ci}</td><td>{chg}</td><td>{q}</td></tr>"#,
-                    show(cell.a.pct),
-                    show(cell.b.pct),
-                    show_n(cell.a.n),
-                    show_n(cell.b.n),
-                    typo(show_signed(gap)),
+                    show(v.cell.a.pct),
+                    show(v.cell.b.pct),
+                    show_n(v.cell.a.n),
+                    show_n(v.cell.b.n),
+                    typo(show_signed(v.gap)),
                 );
             }
         }
@@ -509,31 +497,25 @@ fn gap_td(r: &Report, view: &CellView, prev_wave: Option<&str>, s: &mut String) 
                 escape_html(&suppressed_label(r))
             );
         }
-        CellView::Shown {
-            gap,
-            change,
-            low_base,
-            series_break,
-            ..
-        } => {
+        CellView::Shown(v) => {
             let mut class = String::from("gap");
-            if *series_break {
+            if v.series_break {
                 class.push_str(" brk");
             }
-            match change {
+            match v.change {
                 Some(Change::Widened) => class.push_str(" up"),
                 Some(Change::Narrowed) => class.push_str(" down"),
                 None => {}
             }
             let _ = write!(s, r#"<td class="{class}">"#);
-            if *series_break {
+            if v.series_break {
                 let _ = write!(
                     s,
                     r#"<span class="bk" title="new series: wording changed">{SERIES_BREAK}</span>"#
                 );
             }
-            s.push_str(&typo(show_signed(*gap)));
-            if *low_base {
+            s.push_str(&typo(show_signed(v.gap)));
+            if v.low_base {
                 let _ = write!(
                     s,
                     r#"<span class="lb" title="low base: under {} respondents">{LOW_BASE}</span>"#,
@@ -545,7 +527,7 @@ fn gap_td(r: &Report, view: &CellView, prev_wave: Option<&str>, s: &mut String) 
             let since = prev_wave
                 .map(|p| format!(" since {}", escape_html(p)))
                 .unwrap_or_default();
-            match change {
+            match v.change {
                 Some(Change::Widened) => {
                     let _ = write!(
                         s,
@@ -589,36 +571,14 @@ fn table_head(r: &Report, first: &str, s: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::fixtures;
 
     fn est(n: i64, pct: f64) -> GroupEstimate {
-        GroupEstimate {
-            n: Some(n),
-            pct: Some(pct),
-            ci_low: Some(pct - 5.0),
-            ci_high: Some(pct + 5.0),
-        }
+        fixtures::est(Some(n), Some(pct), 5.0)
     }
 
     fn cell(wave: &str, a: GroupEstimate, b: GroupEstimate) -> TrendCell {
-        let gap = a.pct.zip(b.pct).map(|(x, y)| x - y);
-        TrendCell {
-            wave: wave.into(),
-            date: format!("{wave}-03-01"),
-            a,
-            b,
-            gap_pp: gap,
-            gap_ci_low: gap.map(|g| g - 6.0),
-            gap_ci_high: gap.map(|g| g + 6.0),
-            gap_p_value: gap.map(|_| 0.01),
-            change_pp: None,
-            change_p_value: None,
-            change_q_value: None,
-            trend: None,
-            prev_wave: None,
-            low_base: false,
-            suppressed: false,
-            series_break: false,
-        }
+        fixtures::cell(wave, format!("{wave}-03-01"), a, b, (6.0, 6.0), 0.01)
     }
 
     fn report() -> Report {
@@ -836,22 +796,7 @@ mod tests {
     #[test]
     fn all_missing_and_empty_reports_render() {
         let mut r = report();
-        for st in &mut r.statements {
-            for c in &mut st.cells {
-                c.a = GroupEstimate {
-                    n: None,
-                    pct: None,
-                    ci_low: None,
-                    ci_high: None,
-                };
-                c.b = c.a.clone();
-                c.gap_pp = None;
-                c.gap_ci_low = None;
-                c.gap_ci_high = None;
-                c.suppressed = false;
-                c.trend = None;
-            }
-        }
+        fixtures::all_missing(&mut r);
         let html = render_html(&r);
         assert!(html.contains("n/a"));
         assert!(!html.contains("<circle class=\"pa\""));

@@ -30,30 +30,15 @@ fn md_cell(r: &Report, view: &CellView) -> String {
     match view {
         CellView::Absent => ABSENT.to_string(),
         CellView::Suppressed { series_break, .. } => {
-            let brk = if *series_break {
-                format!("{SERIES_BREAK} ")
-            } else {
-                String::new()
-            };
-            format!("{brk}{}", suppressed_label(r))
+            format!("{}{}", break_mark(*series_break), suppressed_label(r))
         }
-        CellView::Shown {
-            gap,
-            change,
-            low_base,
-            series_break,
-            ..
-        } => {
-            let mut s = String::new();
-            if *series_break {
-                s.push_str(SERIES_BREAK);
-                s.push(' ');
-            }
-            s.push_str(&show_signed(*gap));
-            if *low_base {
+        CellView::Shown(v) => {
+            let mut s = break_mark(v.series_break);
+            s.push_str(&show_signed(v.gap));
+            if v.low_base {
                 s.push_str(LOW_BASE);
             }
-            match change {
+            match v.change {
                 Some(Change::Widened) => s.push_str(&format!(" {WIDENED}")),
                 Some(Change::Narrowed) => s.push_str(&format!(" {NARROWED}")),
                 None => {}
@@ -106,11 +91,7 @@ pub fn render_text(r: &Report) -> String {
     rows.push(head);
     for st in &r.statements {
         let mut row = vec![cut(&st.text)];
-        row.extend(
-            r.waves
-                .iter()
-                .map(|w| md_cell(r, &cell_view(r, st, &w.wave))),
-        );
+        row.extend(r.waves.iter().map(|w| md_cell(r, &cell_view(st, &w.wave))));
         rows.push(row);
     }
     let n = rows[0].len();
@@ -238,40 +219,32 @@ fn wave_head(r: &Report) -> Vec<String> {
 /// The gap table: statements as rows, waves as columns.
 fn gap_table(r: &Report, s: &mut String) {
     let (a, b) = groups(r);
-    s.push_str(&format!("## Gap by wave ({a} − {b}, points)\n\n"));
-    let head = wave_head(r);
-    s.push_str(&table_row(&head));
-    s.push_str(&table_rule(true, head.len()));
-    for st in &r.statements {
-        let mut row = vec![escape_md(&st.text)];
-        row.extend(
-            r.waves
-                .iter()
-                .map(|w| md_cell(r, &cell_view(r, st, &w.wave))),
-        );
-        s.push_str(&table_row(&row));
-    }
-    s.push('\n');
+    let title = format!("Gap by wave ({a} − {b}, points)");
+    wave_table(r, &title, s, |view| md_cell(r, view));
 }
 
 /// The bases of every cell, suppressed ones included.
 fn bases_table(r: &Report, s: &mut String) {
     let (a, b) = groups(r);
-    s.push_str(&format!("## Bases ({a} / {b}, respondents)\n\n"));
+    let title = format!("Bases ({a} / {b}, respondents)");
+    wave_table(r, &title, s, |view| match view {
+        CellView::Absent => ABSENT.to_string(),
+        CellView::Suppressed { cell, .. } | CellView::Shown(Shown { cell, .. }) => {
+            let flag = if cell.low_base { LOW_BASE } else { "" };
+            format!("{} / {}{flag}", show_n(cell.a.n), show_n(cell.b.n))
+        }
+    });
+}
+
+/// A section `title` with a table of statements × waves, each cell `cell` of its view.
+fn wave_table(r: &Report, title: &str, s: &mut String, cell: impl Fn(&CellView) -> String) {
+    s.push_str(&format!("## {title}\n\n"));
     let head = wave_head(r);
     s.push_str(&table_row(&head));
     s.push_str(&table_rule(true, head.len()));
     for st in &r.statements {
         let mut row = vec![escape_md(&st.text)];
-        for w in &r.waves {
-            row.push(match cell_view(r, st, &w.wave) {
-                CellView::Absent => ABSENT.to_string(),
-                CellView::Suppressed { cell, .. } | CellView::Shown { cell, .. } => {
-                    let flag = if cell.low_base { LOW_BASE } else { "" };
-                    format!("{} / {}{flag}", show_n(cell.a.n), show_n(cell.b.n))
-                }
-            });
-        }
+        row.extend(r.waves.iter().map(|w| cell(&cell_view(st, &w.wave))));
         s.push_str(&table_row(&row));
     }
     s.push('\n');
@@ -303,7 +276,7 @@ fn detail(r: &Report, st: &StatementTrend, s: &mut String) {
     s.push_str(&table_rule(true, 8));
     for w in &r.waves {
         let wave = escape_md(&w.wave);
-        let row = match cell_view(r, st, &w.wave) {
+        let row = match cell_view(st, &w.wave) {
             CellView::Absent => continue,
             CellView::Suppressed { series_break, .. } => {
                 let sup = suppressed_label(r);
@@ -318,15 +291,9 @@ fn detail(r: &Report, st: &StatementTrend, s: &mut String) {
                     String::new(),
                 ]
             }
-            CellView::Shown {
-                cell,
-                gap,
-                change,
-                low_base,
-                series_break,
-            } => {
-                let mut row = vec![format!("{}{wave}", break_mark(series_break))];
-                row.extend(detail_figures(cell, gap, change, low_base));
+            CellView::Shown(v) => {
+                let mut row = vec![format!("{}{wave}", break_mark(v.series_break))];
+                row.extend(detail_figures(&v));
                 row
             }
         };
@@ -346,12 +313,14 @@ fn break_mark(series_break: bool) -> String {
 
 /// The figures of a published detail row after the wave: both percentages with their
 /// intervals, the gap, its p value, the change, its q value and the trend.
-fn detail_figures(
-    cell: &TrendCell,
-    gap: Option<f64>,
-    change: Option<Change>,
-    low_base: bool,
-) -> Vec<String> {
+fn detail_figures(v: &Shown) -> Vec<String> {
+    let Shown {
+        cell,
+        gap,
+        change,
+        low_base,
+        ..
+    } = *v;
     let lb = if low_base { LOW_BASE } else { "" };
     let pct = |e: &GroupEstimate| match (e.ci_low, e.ci_high) {
         (Some(lo), Some(hi)) => {
@@ -429,36 +398,15 @@ fn breakdown_section(r: &Report, bd: &Breakdown, s: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::fixtures;
 
     fn est(n: i64, pct: f64) -> GroupEstimate {
-        GroupEstimate {
-            n: Some(n),
-            pct: Some(pct),
-            ci_low: Some(pct - 4.0),
-            ci_high: Some(pct + 4.0),
-        }
+        fixtures::est(Some(n), Some(pct), 4.0)
     }
 
     fn cell(wave: &str, a: GroupEstimate, b: GroupEstimate) -> TrendCell {
-        let gap = a.pct.zip(b.pct).map(|(x, y)| x - y);
-        TrendCell {
-            wave: wave.into(),
-            date: format!("20{}-01-01", &wave[1..]),
-            a,
-            b,
-            gap_pp: gap,
-            gap_ci_low: gap.map(|g| g - 6.0),
-            gap_ci_high: gap.map(|g| g + 6.0),
-            gap_p_value: gap.map(|_| 0.04),
-            change_pp: None,
-            change_p_value: None,
-            change_q_value: None,
-            trend: None,
-            prev_wave: None,
-            low_base: false,
-            suppressed: false,
-            series_break: false,
-        }
+        let date = format!("20{}-01-01", &wave[1..]);
+        fixtures::cell(wave, date, a, b, (6.0, 6.0), 0.04)
     }
 
     fn wave(id: &str) -> WaveInfo {
@@ -641,25 +589,7 @@ mod tests {
     #[test]
     fn all_values_missing() {
         let mut r = report();
-        for st in &mut r.statements {
-            for c in &mut st.cells {
-                c.a = GroupEstimate {
-                    n: None,
-                    pct: None,
-                    ci_low: None,
-                    ci_high: None,
-                };
-                c.b = c.a.clone();
-                c.gap_pp = None;
-                c.gap_ci_low = None;
-                c.gap_ci_high = None;
-                c.gap_p_value = None;
-                c.change_pp = None;
-                c.trend = None;
-                c.suppressed = false;
-                c.low_base = false;
-            }
-        }
+        fixtures::all_missing(&mut r);
         let md = render_markdown(&r);
         assert!(md.contains("| Leads are good | n/a | — | n/a |"), "{md}");
         assert!(md.contains("| n/a / n/a |"));

@@ -1,21 +1,24 @@
 //! The published report (docs/report.md): the year-over-year trend of one pair of groups,
 //! built from the views through SQL and rendered as `trend.csv`, `trend.json`,
-//! `trend.md` and `index.html`. The same store state gives byte-identical files.
+//! `trend.md`, `index.html` and `trend.xlsx`. The same store state gives byte-identical files.
 //!
 //! Layout: `model` is the data a report shows and `build` fills it from the views;
 //! `view` holds what every reading file shows the same way (cells, number formatting,
 //! labels, markers, the methods note); `md` and `html` (with `chart` for its SVG and
 //! `report.css` for its style sheet) render only from the model and the view; `tables`
-//! writes the CSV and JSON files; `publish` writes a set of files with its manifest.
+//! writes the CSV and JSON files; `xlsx` the Excel workbook; `publish` writes a set of files with its manifest.
 
 mod build;
 mod chart;
+#[cfg(test)]
+mod fixtures;
 mod html;
 mod md;
 pub mod model;
 mod publish;
 mod tables;
 mod view;
+mod xlsx;
 
 pub use build::{add_breakdowns, build};
 use model::*;
@@ -28,6 +31,7 @@ pub enum ReportFormat {
     Csv,
     Json,
     Html,
+    Xlsx,
 }
 
 impl ReportFormat {
@@ -37,8 +41,9 @@ impl ReportFormat {
             "csv" => Ok(ReportFormat::Csv),
             "json" => Ok(ReportFormat::Json),
             "html" => Ok(ReportFormat::Html),
+            "xlsx" | "excel" => Ok(ReportFormat::Xlsx),
             other => Err(format!(
-                "{other:?} is not a report format (md, csv, json, html)"
+                "{other:?} is not a report format (md, csv, json, html, xlsx)"
             )),
         }
     }
@@ -48,6 +53,7 @@ impl ReportFormat {
             ReportFormat::Csv => "trend.csv",
             ReportFormat::Json => "trend.json",
             ReportFormat::Html => "index.html",
+            ReportFormat::Xlsx => "trend.xlsx",
         }
     }
     pub fn all() -> Vec<ReportFormat> {
@@ -56,6 +62,7 @@ impl ReportFormat {
             ReportFormat::Csv,
             ReportFormat::Json,
             ReportFormat::Html,
+            ReportFormat::Xlsx,
         ]
     }
 }
@@ -75,12 +82,13 @@ pub fn parse_pair(s: &str) -> std::result::Result<(String, String), String> {
 pub use md::render_text;
 
 /// Renders one format.
-pub fn render(r: &Report, f: ReportFormat) -> String {
+pub fn render(r: &Report, f: ReportFormat) -> Vec<u8> {
     match f {
-        ReportFormat::Md => md::render_markdown(r),
-        ReportFormat::Csv => tables::render_csv(r),
-        ReportFormat::Json => tables::render_json(r),
-        ReportFormat::Html => html::render_html(r),
+        ReportFormat::Md => md::render_markdown(r).into_bytes(),
+        ReportFormat::Csv => tables::render_csv(r).into_bytes(),
+        ReportFormat::Json => tables::render_json(r).into_bytes(),
+        ReportFormat::Html => html::render_html(r).into_bytes(),
+        ReportFormat::Xlsx => xlsx::render_xlsx(r),
     }
 }
 
@@ -92,14 +100,14 @@ pub fn render_set(r: &Report, formats: &[ReportFormat]) -> Vec<(String, Vec<u8>)
     formats.dedup();
     let mut files = Vec::new();
     for f in formats {
-        files.push((f.file_name().to_string(), render(r, f).into_bytes()));
+        files.push((f.file_name().to_string(), render(r, f)));
         // The segment breakdowns (`--by`) go into files of their own, so that
         // trend.csv and trend.json keep exactly their columns and rows.
         let breakdown = match f {
             _ if r.breakdowns.is_empty() => None,
             ReportFormat::Csv => Some(("breakdown.csv", tables::render_breakdown_csv(r))),
             ReportFormat::Json => Some(("breakdown.json", tables::render_breakdown_json(r))),
-            ReportFormat::Md | ReportFormat::Html => None,
+            ReportFormat::Md | ReportFormat::Html | ReportFormat::Xlsx => None,
         };
         if let Some((name, text)) = breakdown {
             files.push((name.to_string(), text.into_bytes()));

@@ -33,8 +33,9 @@ use crate::store::{normalize_path, Store};
 pub const MANIFEST: &str = "manifest.json";
 
 /// The files a publication of an earlier version (before manifests) may hold.
-const KNOWN_FILES: [&str; 6] = [
+const KNOWN_FILES: [&str; 7] = [
     "trend.md",
+    "trend.xlsx",
     "trend.csv",
     "trend.json",
     "index.html",

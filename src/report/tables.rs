@@ -8,15 +8,16 @@
 //! same value prints the same way in every file.
 
 use super::model::*;
-use super::view::{fixed_opt, is_suppressed};
+use super::view::fixed_opt;
 
 /// Decimals for percentages, points and interval bounds in the data files.
 pub const DATA_DECIMALS: usize = 4;
 /// Decimals for p and q values in the data files.
 pub const P_DECIMALS: usize = 6;
 
-/// The columns of `trend.csv`, which are also the keys of each `trend.json` row, in order.
-pub const COLUMNS: [&str; 19] = [
+/// The columns `trend.csv` and `breakdown.csv` share: a statement × wave of the pair,
+/// both bases, both percentages and the gap.
+const GAP_COLUMNS: [&str; 14] = [
     "statement",
     "text",
     "wave",
@@ -31,15 +32,45 @@ pub const COLUMNS: [&str; 19] = [
     "gap_ci_low",
     "gap_ci_high",
     "gap_p_value",
-    "change_pp",
-    "change_p_value",
-    "change_q_value",
-    "trend",
-    "low_base",
 ];
 
-/// One value of a row, before it is written as CSV text or JSON.
-enum Val {
+/// `a`, then `b`, then `c` as one array of `N` (= their lengths' sum) names.
+const fn concat<const A: usize, const B: usize, const C: usize, const N: usize>(
+    a: [&'static str; A],
+    b: [&'static str; B],
+    c: [&'static str; C],
+) -> [&'static str; N] {
+    assert!(A + B + C == N);
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = if i < A {
+            a[i]
+        } else if i < A + B {
+            b[i - A]
+        } else {
+            c[i - A - B]
+        };
+        i += 1;
+    }
+    out
+}
+
+/// The columns of `trend.csv`, which are also the keys of each `trend.json` row, in order.
+pub const COLUMNS: [&str; 19] = concat(
+    [],
+    GAP_COLUMNS,
+    [
+        "change_pp",
+        "change_p_value",
+        "change_q_value",
+        "trend",
+        "low_base",
+    ],
+);
+
+/// One value of a row, before it is written as CSV text, JSON or a workbook cell.
+pub(super) enum Val {
     Text(String),
     /// Already formatted number (or integer) text.
     Num(String),
@@ -75,17 +106,39 @@ fn json_str(s: &str) -> String {
     serde_json::to_string(s).expect("a string always serializes")
 }
 
+/// The values of [`GAP_COLUMNS`]: `ids` are the statement, its text, the wave and its
+/// date; `figures` the two percentages, the gap, its interval and its p value, all
+/// missing where the cell is `suppressed`.
+fn gap_values(
+    r: &Report,
+    ids: [&str; 4],
+    n: [Option<i64>; 2],
+    figures: [Option<f64>; 6],
+    suppressed: bool,
+) -> Vec<Val> {
+    let mut v: Vec<Val> = ids.iter().map(|s| Val::Text(s.to_string())).collect();
+    v.push(Val::Text(r.group_a.clone()));
+    v.push(Val::Text(r.group_b.clone()));
+    v.extend(n.map(Val::int));
+    for (k, x) in figures.into_iter().enumerate() {
+        let decimals = if k == 5 { P_DECIMALS } else { DATA_DECIMALS };
+        v.push(if suppressed {
+            Val::Missing
+        } else {
+            Val::num(x, decimals)
+        });
+    }
+    v
+}
+
 /// The rows of the report, each with one value per entry of [`COLUMNS`].
-fn rows(r: &Report) -> Vec<Vec<Val>> {
+pub(super) fn rows(r: &Report) -> Vec<Vec<Val>> {
     let mut out = Vec::new();
     for st in &r.statements {
         for c in &st.cells {
-            let hidden = is_suppressed(r, c);
             // Change columns are empty for a suppressed cell and for a wave that starts
             // a new series (nothing is compared across a change of wording).
-            let no_change = hidden || c.series_break;
-            let shown =
-                |v: Option<f64>, d: usize| if hidden { Val::Missing } else { Val::num(v, d) };
+            let no_change = c.suppressed || c.series_break;
             let change = |v: Option<f64>, d: usize| {
                 if no_change {
                     Val::Missing
@@ -97,27 +150,28 @@ fn rows(r: &Report) -> Vec<Vec<Val>> {
                 (Some(t), false) => Val::Text(t.clone()),
                 _ => Val::Missing,
             };
-            out.push(vec![
-                Val::Text(st.statement.clone()),
-                Val::Text(st.text.clone()),
-                Val::Text(c.wave.clone()),
-                Val::Text(c.date.clone()),
-                Val::Text(r.group_a.clone()),
-                Val::Text(r.group_b.clone()),
-                Val::int(c.a.n),
-                Val::int(c.b.n),
-                shown(c.a.pct, DATA_DECIMALS),
-                shown(c.b.pct, DATA_DECIMALS),
-                shown(c.gap_pp, DATA_DECIMALS),
-                shown(c.gap_ci_low, DATA_DECIMALS),
-                shown(c.gap_ci_high, DATA_DECIMALS),
-                shown(c.gap_p_value, P_DECIMALS),
+            let mut row = gap_values(
+                r,
+                [&st.statement, &st.text, &c.wave, &c.date],
+                [c.a.n, c.b.n],
+                [
+                    c.a.pct,
+                    c.b.pct,
+                    c.gap_pp,
+                    c.gap_ci_low,
+                    c.gap_ci_high,
+                    c.gap_p_value,
+                ],
+                c.suppressed,
+            );
+            row.extend([
                 change(c.change_pp, DATA_DECIMALS),
                 change(c.change_p_value, P_DECIMALS),
                 change(c.change_q_value, P_DECIMALS),
                 trend,
                 Val::Bool(c.low_base),
             ]);
+            out.push(row);
         }
     }
     out
@@ -184,56 +238,33 @@ fn json_text(r: &Report, columns: &[&str], rows: &[Vec<Val>]) -> String {
 
 /// The columns of `breakdown.csv` (and the keys of each `breakdown.json` row), in order:
 /// the gap of the report's pair within each value of each `--by` segment, every wave.
-pub const BREAKDOWN_COLUMNS: [&str; 17] = [
-    "segment",
-    "segment_value",
-    "statement",
-    "text",
-    "wave",
-    "date",
-    "group_a",
-    "group_b",
-    "n_a",
-    "n_b",
-    "pct_a",
-    "pct_b",
-    "gap_pp",
-    "gap_ci_low",
-    "gap_ci_high",
-    "gap_p_value",
-    "low_base",
-];
+pub const BREAKDOWN_COLUMNS: [&str; 17] =
+    concat(["segment", "segment_value"], GAP_COLUMNS, ["low_base"]);
 
-fn breakdown_rows(r: &Report) -> Vec<Vec<Val>> {
+pub(super) fn breakdown_rows(r: &Report) -> Vec<Vec<Val>> {
     let mut out = Vec::new();
     for b in &r.breakdowns {
         for x in &b.rows {
-            let shown = |v: Option<f64>, d: usize| {
-                if x.suppressed {
-                    Val::Missing
-                } else {
-                    Val::num(v, d)
-                }
-            };
-            out.push(vec![
+            let mut row = vec![
                 Val::Text(b.segment.clone()),
                 Val::Text(x.segment_value.clone()),
-                Val::Text(x.statement.clone()),
-                Val::Text(x.text.clone()),
-                Val::Text(x.wave.clone()),
-                Val::Text(x.date.clone()),
-                Val::Text(r.group_a.clone()),
-                Val::Text(r.group_b.clone()),
-                Val::int(Some(x.n_a)),
-                Val::int(Some(x.n_b)),
-                shown(x.pct_a, DATA_DECIMALS),
-                shown(x.pct_b, DATA_DECIMALS),
-                shown(x.gap_pp, DATA_DECIMALS),
-                shown(x.gap_ci_low, DATA_DECIMALS),
-                shown(x.gap_ci_high, DATA_DECIMALS),
-                shown(x.gap_p_value, P_DECIMALS),
-                Val::Bool(x.low_base),
-            ]);
+            ];
+            row.extend(gap_values(
+                r,
+                [&x.statement, &x.text, &x.wave, &x.date],
+                [Some(x.n_a), Some(x.n_b)],
+                [
+                    x.pct_a,
+                    x.pct_b,
+                    x.gap_pp,
+                    x.gap_ci_low,
+                    x.gap_ci_high,
+                    x.gap_p_value,
+                ],
+                x.suppressed,
+            ));
+            row.push(Val::Bool(x.low_base));
+            out.push(row);
         }
     }
     out
@@ -253,39 +284,14 @@ pub fn render_breakdown_json(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::fixtures;
 
     fn est(n: Option<i64>, pct: Option<f64>) -> GroupEstimate {
-        GroupEstimate {
-            n,
-            pct,
-            ci_low: pct.map(|p| p - 5.0),
-            ci_high: pct.map(|p| p + 5.0),
-        }
+        fixtures::est(n, pct, 5.0)
     }
 
     fn cell(wave: &str, date: &str, a: GroupEstimate, b: GroupEstimate) -> TrendCell {
-        let gap = match (a.pct, b.pct) {
-            (Some(x), Some(y)) => Some(x - y),
-            _ => None,
-        };
-        TrendCell {
-            wave: wave.into(),
-            date: date.into(),
-            a,
-            b,
-            gap_pp: gap,
-            gap_ci_low: gap.map(|g| g - 7.123456),
-            gap_ci_high: gap.map(|g| g + 7.0),
-            gap_p_value: gap.map(|_| 0.0123456789),
-            change_pp: None,
-            change_p_value: None,
-            change_q_value: None,
-            trend: None,
-            prev_wave: None,
-            low_base: false,
-            suppressed: false,
-            series_break: false,
-        }
+        fixtures::cell(wave, date.into(), a, b, (7.123456, 7.0), 0.0123456789)
     }
 
     fn report() -> Report {

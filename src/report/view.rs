@@ -39,13 +39,6 @@ pub fn signed(v: f64, decimals: usize) -> Option<String> {
     }
 }
 
-/// Whether a cell publishes no percentage: flagged by the builder, or (defensively)
-/// a known base below the report's suppression threshold.
-pub fn is_suppressed(r: &Report, c: &TrendCell) -> bool {
-    let below = |n: Option<i64>| n.is_some_and(|n| n < r.suppress_below);
-    c.suppressed || below(c.a.n) || below(c.b.n)
-}
-
 /// Marker for a gap that widened significantly since the previous wave.
 pub const WIDENED: &str = "▲";
 /// Marker for a gap that narrowed significantly since the previous wave.
@@ -99,25 +92,30 @@ pub enum CellView<'a> {
         cell: &'a TrendCell,
         series_break: bool,
     },
-    /// A published cell; `gap` is `None` when the data has no gap.
-    Shown {
-        cell: &'a TrendCell,
-        gap: Option<f64>,
-        change: Option<Change>,
-        low_base: bool,
-        series_break: bool,
-    },
+    /// A published cell.
+    Shown(Shown<'a>),
+}
+
+/// What a published cell of the gap table shows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shown<'a> {
+    pub cell: &'a TrendCell,
+    /// `None` when the data has no gap.
+    pub gap: Option<f64>,
+    pub change: Option<Change>,
+    pub low_base: bool,
+    pub series_break: bool,
 }
 
 /// The cell of statement `st` in the wave `wave` (an id of `Report::waves`).
-pub fn cell_view<'a>(r: &Report, st: &'a StatementTrend, wave: &str) -> CellView<'a> {
+pub fn cell_view<'a>(st: &'a StatementTrend, wave: &str) -> CellView<'a> {
     let Some(pos) = st.cells.iter().position(|c| c.wave == wave) else {
         return CellView::Absent;
     };
     let cell = &st.cells[pos];
     // A break only means something after an earlier wave of the same statement.
     let series_break = cell.series_break && pos > 0;
-    if is_suppressed(r, cell) {
+    if cell.suppressed {
         return CellView::Suppressed { cell, series_break };
     }
     let change = if cell.series_break {
@@ -129,13 +127,13 @@ pub fn cell_view<'a>(r: &Report, st: &'a StatementTrend, wave: &str) -> CellView
             _ => None,
         }
     };
-    CellView::Shown {
+    CellView::Shown(Shown {
         cell,
         gap: cell.gap_pp.filter(|g| g.is_finite()),
         change,
         low_base: cell.low_base,
         series_break,
-    }
+    })
 }
 
 /// A percentage, a gap or a bound for reading: one decimal (`45.3`), or `n/a`.

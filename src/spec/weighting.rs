@@ -19,6 +19,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::diag::{line_of, Problems};
+use crate::error::InputError;
 use crate::spec::Respondent;
 
 /// Default of `max_iterations`.
@@ -93,15 +94,94 @@ fn number(v: &toml::Value) -> Option<f64> {
 }
 
 impl Weighting {
+    /// Per margin: category key -> index of its target.
+    pub fn index(&self) -> Vec<HashMap<String, u16>> {
+        self.margins
+            .iter()
+            .map(|m| {
+                m.targets
+                    .iter()
+                    .enumerate()
+                    .map(|(k, t)| (category_key(&t.category), k as u16))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The targets of margin `m`, quoted, for messages.
+    fn listing(&self, m: usize) -> String {
+        self.margins[m]
+            .targets
+            .iter()
+            .map(|t| crate::diag::quote(&t.category))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The target index of a respondent's `value` of margin `m` (`index` from
+    /// [`Weighting::index`]), or what is wrong with the value.
+    pub fn category(
+        &self,
+        index: &HashMap<String, u16>,
+        m: usize,
+        value: Option<&str>,
+    ) -> std::result::Result<u16, String> {
+        let margin = &self.margins[m];
+        match value.map(str::trim) {
+            None | Some("") => Err(format!(
+                "\"\" is blank: every respondent needs a value of the weighting column {:?} (one of {})",
+                margin.column,
+                self.listing(m)
+            )),
+            Some(v) => index.get(&category_key(v)).copied().ok_or_else(|| {
+                format!(
+                    "{} has no target in [weighting.targets.{}]; the targets are {} (matched trimmed, case-insensitively)",
+                    crate::diag::quote(v),
+                    margin.column,
+                    self.listing(m)
+                )
+            }),
+        }
+    }
+
+    /// An error for every target category without respondents (`counts`: respondents per
+    /// margin and target), against the spec's line of the target.
+    pub fn empty_targets(
+        &self,
+        spec_path: &str,
+        shown: &str,
+        counts: &[Vec<u64>],
+    ) -> Vec<InputError> {
+        let mut errors = Vec::new();
+        for (margin, counts) in self.margins.iter().zip(counts) {
+            for (t, n) in margin.targets.iter().zip(counts) {
+                if *n == 0 {
+                    errors.push(
+                        InputError::new(
+                            spec_path,
+                            format!(
+                                "no respondent of {shown} has {} = {}: a target category needs respondents to weight (drop the target or merge it into another category)",
+                                margin.column,
+                                crate::diag::quote(&t.category)
+                            ),
+                        )
+                        .line(t.line)
+                        .column(format!("weighting.targets.{}", margin.column)),
+                    );
+                }
+            }
+        }
+        errors
+    }
+
     /// Validates `[weighting]`; every problem is recorded in `p` with its spec line.
     pub(crate) fn from_raw(
-        raw: &Spanned<RawWeighting>,
+        raw: &RawWeighting,
+        table: Range<usize>,
         respondent: Option<&Respondent>,
         p: &mut Problems,
     ) -> Option<Weighting> {
-        let table = raw.span();
         let line = line_of(p.text, table.start);
-        let raw = raw.get_ref();
         let mut ok = true;
         let max_iterations = match &raw.max_iterations {
             None => DEFAULT_MAX_ITERATIONS,
@@ -161,16 +241,8 @@ impl Weighting {
             },
         };
         let mut margins = Vec::new();
-        match &raw.targets {
+        match raw.targets.as_ref().filter(|t| !t.is_empty()) {
             None => {
-                p.at(
-                    table.clone(),
-                    "weighting.targets",
-                    "[weighting] needs targets: a [weighting.targets.<segment>] table of category = share for each weighting column",
-                );
-                ok = false;
-            }
-            Some(t) if t.is_empty() => {
                 p.at(
                     table.clone(),
                     "weighting.targets",
@@ -197,15 +269,15 @@ impl Weighting {
     }
 }
 
-fn margin(
+/// The index of the weighting column `column` among the segments of `respondent`, or a
+/// problem at `span` (the column's targets table, named `key`).
+fn segment_index(
     column: &str,
-    cats: &Spanned<RawTargets>,
     respondent: Option<&Respondent>,
+    span: &Range<usize>,
+    key: &str,
     p: &mut Problems,
-) -> Option<Margin> {
-    let key = format!("weighting.targets.{column}");
-    let span: Range<usize> = cats.span();
-    let mut ok = true;
+) -> Option<usize> {
     let segments = respondent.map(|r| r.segments.as_slice()).unwrap_or(&[]);
     let segment = segments.iter().position(|s| s == column);
     if segment.is_none() {
@@ -225,11 +297,23 @@ fn margin(
         };
         p.at(
             span.clone(),
-            &key,
+            key,
             format!("{column:?} is not a segment column of [respondent]; a weighting column must be one of its `segments`{hint}"),
         );
-        ok = false;
     }
+    segment
+}
+
+fn margin(
+    column: &str,
+    cats: &Spanned<RawTargets>,
+    respondent: Option<&Respondent>,
+    p: &mut Problems,
+) -> Option<Margin> {
+    let key = format!("weighting.targets.{column}");
+    let span: Range<usize> = cats.span();
+    let segment = segment_index(column, respondent, &span, &key, p);
+    let mut ok = segment.is_some();
     let cats = cats.get_ref();
     if cats.is_empty() {
         p.at(
@@ -446,5 +530,21 @@ south = 0.75
         let (_, col, msg) = problem(SPEC.split("[weighting.targets.size]").next().unwrap_or(""));
         assert_eq!(col.as_deref(), Some("weighting.targets"));
         assert!(msg.contains("[weighting] needs targets"), "{msg}");
+    }
+
+    #[test]
+    fn targets_without_a_weighting_table_are_valid_toml() {
+        // `[weighting.targets.size]` alone defines `[weighting]` implicitly.
+        let implicit = SPEC
+            .replace("[weighting]\n", "")
+            .replace("max_iterations = 50\n", "")
+            .replace("tolerance = 1e-8\n", "")
+            .replace("trim = [0, 5]\n", "");
+        let w = parse(&implicit).unwrap().weighting.unwrap();
+        assert_eq!(w.margins.len(), 2);
+        assert_eq!(w.max_iterations, DEFAULT_MAX_ITERATIONS);
+        // Its line is that of the first [weighting.…] table.
+        assert_eq!(w.line, 13);
+        assert!((w.margins[1].targets[0].share - 0.7).abs() < 1e-15);
     }
 }

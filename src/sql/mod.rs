@@ -7,6 +7,7 @@ pub mod output;
 pub mod query;
 pub mod responses;
 pub mod runtime;
+pub mod statements;
 pub mod udf;
 
 use std::sync::Arc;
@@ -42,8 +43,25 @@ pub const QUERIES: &[(&str, &str)] = &[
         include_str!("../../queries/gaps_by_segment.sql"),
     ),
     ("gap_trend", include_str!("../../queries/gap_trend.sql")),
+    (
+        "gap_vs_baseline",
+        include_str!("../../queries/gap_vs_baseline.sql"),
+    ),
+    ("gap_slope", include_str!("../../queries/gap_slope.sql")),
+    (
+        "agreement_slope",
+        include_str!("../../queries/agreement_slope.sql"),
+    ),
     ("latest_gaps", include_str!("../../queries/latest_gaps.sql")),
     ("pair_trend", include_str!("../../queries/pair_trend.sql")),
+    (
+        "report_trend",
+        include_str!("../../queries/report_trend.sql"),
+    ),
+    (
+        "report_breakdown",
+        include_str!("../../queries/report_breakdown.sql"),
+    ),
 ];
 
 /// The views registered from `queries/`, in dependency order.
@@ -55,11 +73,31 @@ pub const VIEWS: &[&str] = &[
     "gaps",
     "gaps_by_segment",
     "gap_trend",
+    "gap_vs_baseline",
+    "gap_slope",
+    "agreement_slope",
 ];
 
 /// The embedded text of `queries/NAME.sql`.
 pub fn query_text(name: &str) -> Option<&'static str> {
     QUERIES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
+/// Runs the shipped query `queries/NAME.sql` with `params` bound to its `$name`
+/// placeholders, as `gaptrack query NAME --param name=value` does, and collects its rows.
+pub async fn run_shipped(
+    session: &Session,
+    name: &str,
+    params: &[(&str, &str)],
+) -> Result<Vec<RecordBatch>> {
+    let sql = query_text(name).expect("the query is embedded");
+    session.prepare(sql).await?;
+    let df = session.ctx.sql(sql).await?;
+    let params: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Ok(query::bind(df, &params)?.collect().await?)
 }
 
 /// Variance method of the views (the default is Kish; see docs/statistics.md).
@@ -380,9 +418,31 @@ async fn segment_columns(schema: &Arc<MemorySchemaProvider>) -> Result<String> {
         .unwrap_or_default())
 }
 
+/// The `min_code, max_code` columns of the `statements` view. Stores written before they
+/// existed have only `points` (a 1..points scale), from which they follow.
+async fn statement_range_columns(schema: &Arc<MemorySchemaProvider>) -> Result<String> {
+    let has = match schema.table(STATEMENTS).await? {
+        Some(t) => t.schema().field_with_name("min_code").is_ok(),
+        None => false,
+    };
+    let from_points = "CASE WHEN points IS NOT NULL THEN CAST(1 AS INT) END";
+    Ok(if has {
+        format!(
+            "COALESCE(min_code, {from_points}) AS min_code, COALESCE(max_code, points) AS max_code"
+        )
+    } else {
+        format!("{from_points} AS min_code, points AS max_code")
+    })
+}
+
 /// The views over the `store` tables that hold only the live loads' rows, and
 /// `all_cellstats`; the statistics views of `queries/` follow them.
-fn base_views(cat: &Catalog, seg_cols: &str, responses_live_only: bool) -> Vec<(String, String)> {
+fn base_views(
+    cat: &Catalog,
+    seg_cols: &str,
+    range: &str,
+    responses_live_only: bool,
+) -> Vec<(String, String)> {
     let live = if cat.entries.is_empty() {
         "FALSE".to_string()
     } else {
@@ -399,7 +459,7 @@ fn base_views(cat: &Catalog, seg_cols: &str, responses_live_only: bool) -> Vec<(
         (
             "statements",
             format!(
-                "SELECT wave, statement, text, series_break, source_column, points, agree_codes, missing_codes \
+                "SELECT wave, statement, text, series_break, source_column, points, {range}, agree_codes, missing_codes \
                  FROM store.statements WHERE {live}"
             ),
         ),
@@ -534,7 +594,8 @@ impl Session {
             register_tables(&ctx, &schema, store, &url, &cat, loaded).await?;
         ctx.register_batch("settings", settings_batch(&settings, cat.version)?)?;
         let seg_cols = segment_columns(&schema).await?;
-        let mut views = base_views(&cat, &seg_cols, responses_live_only);
+        let range = statement_range_columns(&schema).await?;
+        let mut views = base_views(&cat, &seg_cols, &range, responses_live_only);
         for name in VIEWS {
             let body = query_text(name).expect("view sql is embedded");
             views.push((name.to_string(), body.to_string()));
@@ -560,6 +621,20 @@ impl Session {
 
     fn pending(&self) -> Vec<(String, String)> {
         self.pending.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    /// The names of the session's tables and views (created or not yet), sorted.
+    pub fn table_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .ctx
+            .catalog("datafusion")
+            .and_then(|c| c.schema("public"))
+            .map(|s| s.table_names())
+            .unwrap_or_default();
+        names.extend(self.pending().into_iter().map(|(n, _)| n));
+        names.sort();
+        names.dedup();
+        names
     }
 
     /// Whether `name` is a table or view of the session (created or not yet).
@@ -766,11 +841,14 @@ pub(crate) mod tests {
                     assert!(v.is_finite(), "{what}: {} = {v}", f.name());
                     let ok = match f.name().as_str() {
                         "pct" | "pct_a" | "pct_b" => (0.0..=100.0).contains(&v),
-                        "ci_low" | "ci_high" if what.starts_with("agreement") => {
+                        // (a slope's interval is in points per year, of either sign)
+                        "ci_low" | "ci_high"
+                            if what.starts_with("agreement") && !what.contains("_slope") =>
+                        {
                             (0.0..=100.0).contains(&v)
                         }
                         "se" | "n_eff" => v >= 0.0,
-                        "p_value" | "q_value" => (0.0..=1.0).contains(&v),
+                        "p_value" | "q_value" | "nonlinearity_p" => (0.0..=1.0).contains(&v),
                         _ => true,
                     };
                     assert!(ok, "{what}: {} = {v}", f.name());

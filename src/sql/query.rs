@@ -178,7 +178,7 @@ fn human_bytes(b: u64) -> String {
 }
 
 /// Checks that `sql` only reads, then plans it with `params` bound.
-async fn plan(session: &Session, sql: &str, params: &[(String, String)]) -> Result<DataFrame> {
+pub async fn plan(session: &Session, sql: &str, params: &[(String, String)]) -> Result<DataFrame> {
     let options = SQLOptions::new()
         .with_allow_ddl(false)
         .with_allow_dml(false)
@@ -207,9 +207,53 @@ async fn plan(session: &Session, sql: &str, params: &[(String, String)]) -> Resu
                     "gaptrack query is read-only: DDL, DML, COPY and external tables are refused ({m})"
                 )));
             }
-            return Err(execution_error(e));
+            return Err(match execution_error(e) {
+                Error::Query(m) => Error::Query(did_you_mean(m, session)),
+                other => other,
+            });
         }
     };
+    bind(df, params)
+}
+
+/// A "table 'x' not found" message with the closest names of the session's tables
+/// and views added ("did you mean gaps?").
+fn did_you_mean(msg: String, session: &Session) -> String {
+    let Some(rest) = msg.split("table '").nth(1) else {
+        return msg;
+    };
+    let Some(name) = rest
+        .split("' not found")
+        .next()
+        .filter(|_| rest.contains("' not found"))
+    else {
+        return msg;
+    };
+    let name = name.rsplit('.').next().unwrap_or(name);
+    format!("{msg}{}", suggest(name, session))
+}
+
+/// The name of the session's tables and views closest to `name` ("; did you mean
+/// gaps?"), or the list of them all when none is close.
+pub fn suggest(name: &str, session: &Session) -> String {
+    let name = name.to_lowercase();
+    let names = session.table_names();
+    let mut close: Vec<(f64, &String)> = names
+        .iter()
+        .map(|t| (strsim::jaro_winkler(&name, t), t))
+        .filter(|(score, _)| *score >= 0.8)
+        .collect();
+    close.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    match close.first() {
+        Some((_, best)) => format!("; did you mean {best}?"),
+        None => format!("; the tables and views are: {}", names.join(", ")),
+    }
+}
+
+/// Binds `params` to the `$name` placeholders of a planned statement, each typed from
+/// its context (a placeholder without one takes a string); a placeholder left without a
+/// value is a usage error naming it.
+pub fn bind(df: DataFrame, params: &[(String, String)]) -> Result<DataFrame> {
     let types = df
         .logical_plan()
         .get_parameter_types()
@@ -309,7 +353,7 @@ fn check_size(statement: &DFStatement) -> Result<()> {
 }
 
 /// What a statement would change, or `None` when it only reads.
-fn writes(statement: &DFStatement) -> Option<&'static str> {
+pub fn writes(statement: &DFStatement) -> Option<&'static str> {
     match statement {
         DFStatement::Statement(s) => writes_sql(s),
         DFStatement::Explain(e) => writes(&e.statement),

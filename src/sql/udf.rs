@@ -7,6 +7,7 @@
 //! | `wilson_low(p, n)`, `wilson_high(p, n)` | Wilson 95 % bounds of proportion `p` (0-1) with size `n` |
 //! | `newcombe_low(p1, n1, p2, n2)`, `newcombe_high(…)` | Newcombe hybrid score 95 % bounds of p1 − p2 |
 //! | `z_test_p(estimate, variance)` | two-sided p value of a z test (NULL when variance ≤ 0) |
+//! | `chi2_sf(x, df)` | P(χ²_df > x), the chi-square upper tail (NULL when df ≤ 0) |
 //!
 //! Every function returns NULL when any argument is NULL.
 
@@ -115,6 +116,7 @@ pub fn functions() -> Vec<ScalarUDF> {
             stats::newcombe(a[0], a[1], a[2], a[3]).map(|x| x.1)
         }),
         udf("z_test_p", 2, |a| stats::z_test_p(a[0], a[1])),
+        udf("chi2_sf", 2, |a| stats::gamma::chi2_sf(a[0], a[1])),
     ]
 }
 

@@ -33,15 +33,15 @@ macro_rules! case {
     };
 }
 
-const SCALE5: &str = "an answer on the 1-5 scale (missing codes: 9)";
-const SCALE7: &str = "an answer on the 1-7 scale (missing codes: 9)";
+const SCALE5: &str = "an answer from 1 to 5 (missing codes: 9)";
+const SCALE7: &str = "an answer from 1 to 7 (missing codes: 9)";
 const POSITIVE: &str = "weights must be positive finite numbers";
 const ENCODING: &str = "set `encoding` in the spec";
 
 #[rustfmt::skip]
 const CASES: &[Case] = &[
     // Answers.
-    case!("answer_off_scale.toml", 3, ["answer_off_scale.csv line 4, column Q1: \"7\" is not an answer on the 1-5 scale (missing codes: 9)"]),
+    case!("answer_off_scale.toml", 3, ["answer_off_scale.csv line 4, column Q1: \"7\" is not an answer from 1 to 5 (missing codes: 9)"]),
     case!("answer_zero.toml", 3, ["answer_zero.csv line 3, column Q1: \"0\" is not ", SCALE5]),
     case!("answer_negative.toml", 3, ["answer_negative.csv line 5, column Q1: \"-1\" is not ", SCALE5]),
     case!("answer_not_numeric.toml", 3, ["answer_not_numeric.csv line 2, column Q1: \"agree\" is not a number; expected ", SCALE5]),
@@ -105,8 +105,8 @@ const CASES: &[Case] = &[
     case!("spec_not_utf8.toml", 3, ["spec_not_utf8.toml line 4: the spec is not valid UTF-8 text"]),
     case!("spec_illegal_wave_id.toml", 3, ["spec_illegal_wave_id.toml line 2, column wave: \"2019 spring\" is not a valid wave id (1-64 characters of A-Z a-z 0-9 . _ -)"]),
     case!("spec_impossible_date.toml", 3, ["spec_impossible_date.toml line 3, column date: \"2019-02-30\" is not a valid ISO date (YYYY-MM-DD"]),
-    case!("spec_agree_outside_scale.toml", 3, ["spec_agree_outside_scale.toml line 19, column scale.agree: agree code \"6\" is outside the 1-5 scale"]),
-    case!("spec_missing_inside_scale.toml", 3, ["spec_missing_inside_scale.toml line 20, column scale.missing: missing code \"3\" is a valid answer on the 1-7 scale of statement \"aligned\"; missing codes must lie outside it"]),
+    case!("spec_agree_outside_scale.toml", 3, ["spec_agree_outside_scale.toml line 19, column scale.agree: agree code \"6\" is outside the scale from 1 to 5"]),
+    case!("spec_missing_inside_scale.toml", 3, ["spec_missing_inside_scale.toml line 20, column scale.missing: missing code \"3\" is a valid answer on the scale of statement \"aligned\" (from 1 to 7); missing codes must lie outside it"]),
     case!("spec_agree_missing_overlap.toml", 3, ["spec_agree_missing_overlap.toml line 25, column statements.understands.missing: missing code \"4\" is also an agree code"]),
     case!("spec_no_scale.toml", 3, ["spec_no_scale.toml line 21, column statements.understands.points: no scale: set `points`"]),
     case!("spec_no_statements.toml", 3, ["spec_no_statements.toml column statements: the spec has no statements: add at least one [statements.<id>] table"]),

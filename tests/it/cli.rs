@@ -1,24 +1,13 @@
 //! End-to-end tests of the `gaptrack` binary: exit codes, replace, unchanged, remove,
 //! read-only refusals, query formats. Each test works in its own temporary store.
 
-use crate::support::{bin, run, snapshot, stderr, stdout};
+use crate::support::{
+    assert_refused, bin, copy_fixture, fixture, fixture_copy, ingest_all, publish, run, snapshot,
+    stderr, stdout,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixture")
-}
-
-/// Copies the fixture waves into `dir` so a test may edit them.
-fn copy_fixture(dir: &Path) {
-    for e in std::fs::read_dir(fixture()).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_file() {
-            std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
-        }
-    }
-}
 
 fn log_entries(store: &Path) -> usize {
     snapshot(store)
@@ -30,15 +19,6 @@ fn log_entries(store: &Path) -> usize {
         .count()
 }
 
-fn ingest_all(store: &Path, dir: &Path) -> Output {
-    let mut args = vec!["ingest".to_string()];
-    for w in ["2019", "2020", "2021"] {
-        args.push(dir.join(format!("{w}.toml")).display().to_string());
-    }
-    let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    run(store, &a)
-}
-
 fn query_csv(store: &Path, sql: &str) -> String {
     let o = run(store, &["query", sql, "--format", "csv"]);
     assert!(o.status.success(), "query failed: {}", stderr(&o));
@@ -48,9 +28,7 @@ fn query_csv(store: &Path, sql: &str) -> String {
 #[test]
 fn ingest_then_unchanged_then_replace_then_remove() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    copy_fixture(&data);
+    let data = fixture_copy(tmp.path());
     let store = tmp.path().join("wh");
 
     let o = ingest_all(&store, &data);
@@ -145,9 +123,7 @@ fn ingest_then_unchanged_then_replace_then_remove() {
 #[test]
 fn invalid_answer_exits_3_names_line_column_value_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    copy_fixture(&data);
+    let data = fixture_copy(tmp.path());
     let store = tmp.path().join("wh");
     assert!(ingest_all(&store, &data).status.success());
     let before = snapshot(&store);
@@ -169,7 +145,10 @@ fn invalid_answer_exits_3_names_line_column_value_and_writes_nothing() {
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let first = stderr(&o).lines().next().unwrap().to_string();
     assert!(
-        first.starts_with("error: ") && first.contains("2021.csv line 5, column Q1: \"7\" is not an answer on the 1-5 scale (missing codes: 9)"),
+        first.starts_with("error: ")
+            && first.contains(
+                "2021.csv line 5, column Q1: \"7\" is not an answer from 1 to 5 (missing codes: 9)"
+            ),
         "{first}"
     );
     assert_eq!(
@@ -281,9 +260,7 @@ fn reading_commands_on_a_missing_store_exit_3_naming_it() {
     let typo = tmp.path().join("whh");
     let out = tmp.path().join("report");
     assert!(ingest_all(&store, &fixture()).status.success());
-    let o = run(&store, &["report", "--out", out.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let good = snapshot(&out);
+    let good = publish(&store, &out, &[]);
     let t = typo.to_str().unwrap();
     for args in [
         vec!["query", "SELECT count(*) AS n FROM waves"],
@@ -323,13 +300,7 @@ fn reading_commands_on_a_missing_store_exit_3_naming_it() {
     );
     // ... but a report of it would be empty: exit 3, the publication stays.
     let o = run(&store, &["report", "--out", out.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("holds no loaded wave"),
-        "{}",
-        stderr(&o)
-    );
-    assert_eq!(snapshot(&out), good);
+    assert_refused(&o, 3, &["holds no loaded wave"], &out, &good);
 }
 
 /// `--pair` naming a group that no loaded wave has (at the version read), or a pair
@@ -339,9 +310,7 @@ fn reading_commands_on_a_missing_store_exit_3_naming_it() {
 #[test]
 fn report_of_a_pair_or_segment_with_nothing_to_show_exits_3() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    copy_fixture(&data);
+    let data = fixture_copy(tmp.path());
     // In 2021, sales is called "revenue": a group of the latest wave only.
     let spec = std::fs::read_to_string(data.join("2021.toml")).unwrap();
     let (before, after) = spec.split_once("[groups]").expect("a [groups] table");
@@ -352,12 +321,7 @@ fn report_of_a_pair_or_segment_with_nothing_to_show_exits_3() {
     let o = ingest_all(&store, &data);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = tmp.path().join("report");
-    let o = run(
-        &store,
-        &["report", "--out", out.to_str().unwrap(), "--by", "region"],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let good = snapshot(&out);
+    let good = publish(&store, &out, &["--by", "region"]);
     assert!(good.keys().any(|p| p.ends_with("breakdown.csv")));
     let cases: [(&[&str], &[&str]); 5] = [
         (
@@ -409,13 +373,13 @@ fn report_of_a_pair_or_segment_with_nothing_to_show_exits_3() {
         &store,
         &["report", "--out", out.to_str().unwrap(), "--by", "size"],
     );
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("\"size\": no wave that has this segment (2021)"),
-        "{}",
-        stderr(&o)
+    assert_refused(
+        &o,
+        3,
+        &["\"size\": no wave that has this segment (2021)"],
+        &out,
+        &good,
     );
-    assert_eq!(snapshot(&out), good);
 
     // The same in `run`: exit 3 naming the config key, the publication unchanged.
     let cfg = write_config(tmp.path(), &store, &out);
@@ -425,14 +389,13 @@ fn report_of_a_pair_or_segment_with_nothing_to_show_exits_3() {
         .args(["run", "--config", cfg.to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(stderr(&o).contains("column report.pair"), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("\"salse\" is not a group"),
-        "{}",
-        stderr(&o)
+    assert_refused(
+        &o,
+        3,
+        &["column report.pair", "\"salse\" is not a group"],
+        &out,
+        &good,
     );
-    assert_eq!(snapshot(&out), good);
 }
 
 /// `query --output` and `report --out` (and a job's `report.out`) inside the store are
@@ -494,9 +457,7 @@ fn outputs_inside_the_store_are_refused() {
         .status
         .success());
     // A job whose report.out is inside its store loads nothing.
-    let data = tmp.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    copy_fixture(&data);
+    fixture_copy(tmp.path());
     let fresh = tmp.path().join("fresh");
     let cfg = write_config(tmp.path(), &fresh, &fresh.join("report"));
     let o = bin()
@@ -566,9 +527,7 @@ fn write_config(dir: &Path, store: &Path, out: &Path) -> PathBuf {
 #[test]
 fn run_twice_writes_nothing_new_and_identical_reports() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    copy_fixture(&data);
+    fixture_copy(tmp.path());
     let store = tmp.path().join("wh");
     let out = tmp.path().join("report");
     let cfg = write_config(tmp.path(), &store, &out);
@@ -610,9 +569,7 @@ fn run_twice_writes_nothing_new_and_identical_reports() {
 #[test]
 fn run_with_an_invalid_wave_loads_and_publishes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    copy_fixture(&data);
+    let data = fixture_copy(tmp.path());
     // Break two waves in different ways.
     let t = std::fs::read_to_string(data.join("2020.toml")).unwrap();
     std::fs::write(
@@ -640,9 +597,7 @@ fn run_with_an_invalid_wave_loads_and_publishes_nothing() {
 #[test]
 fn report_as_of_reproduces_an_earlier_publication() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    copy_fixture(&data);
+    let data = fixture_copy(tmp.path());
     let store = tmp.path().join("wh");
     assert!(ingest_all(&store, &data).status.success());
     let r1 = tmp.path().join("r1");
@@ -1383,9 +1338,7 @@ fn waves_staged_before_a_problem_leave_nothing_behind() {
     let rows = text.lines().count();
     std::fs::write(&csv, format!("{text}{first_row}\n")).unwrap();
 
-    let data = tmp.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    copy_fixture(&data);
+    let data = fixture_copy(tmp.path());
     let spec = spec.to_str().unwrap();
     let w2019 = data.join("2019.toml");
     let w2019 = w2019.to_str().unwrap();
@@ -1981,4 +1934,84 @@ fn query_errors_read_plainly_and_sql_comes_from_stdin() {
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success());
     assert_eq!(stdout(&o), "n\n3\n");
+}
+
+/// Several `;`-separated statements run in turn, each result printed; `--output` takes
+/// one statement; an unknown table gets the closest name.
+#[test]
+fn query_runs_several_statements_and_suggests_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    assert!(ingest_all(&store, &fixture()).status.success());
+    let sql = "SELECT count(*) AS n FROM waves; SELECT ';' AS s;\n-- done;\n";
+    let o = run(&store, &["query", sql, "--format", "csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "n\n3\n\ns\n;\n");
+    let o = run(&store, &["query", sql, "--format", "json"]);
+    assert_eq!(stdout(&o), "[{\"n\":3}]\n[{\"s\":\";\"}]\n");
+    let out = tmp.path().join("two.csv");
+    let o = run(&store, &["query", sql, "--output", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!out.exists());
+    // A bad second statement: nothing of the first is printed.
+    let o = run(&store, &["query", "SELECT 1 AS a; SELECT * FROM gapz"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(stdout(&o), "");
+    assert!(stderr(&o).contains("did you mean gaps?"), "{}", stderr(&o));
+    let o = run(&store, &["query", "SELECT * FROM zzzzzz"]);
+    assert!(
+        stderr(&o).contains("the tables and views are: agreement, "),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// `pair_trend` gives the gap a − b in the order the parameters name the groups.
+#[test]
+fn pair_trend_follows_the_order_of_its_parameters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    assert!(ingest_all(&store, &fixture()).status.success());
+    let rows = |a: &str, b: &str| -> Vec<Vec<String>> {
+        let o = run(
+            &store,
+            &[
+                "query",
+                "pair_trend",
+                "--param",
+                &format!("a={a}"),
+                "--param",
+                &format!("b={b}"),
+                "--format",
+                "csv",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').map(str::to_string).collect())
+            .collect()
+    };
+    let ms = rows("marketing", "sales");
+    let sm = rows("sales", "marketing");
+    assert!(!ms.is_empty());
+    assert_eq!(ms.len(), sm.len());
+    let num = |s: &str| s.parse::<f64>().unwrap();
+    for (x, y) in ms.iter().zip(&sm) {
+        assert_eq!((&x[1][..], &x[2][..]), ("marketing", "sales"));
+        assert_eq!((&y[1][..], &y[2][..]), ("sales", "marketing"));
+        assert_eq!(x[0], y[0]);
+        for col in [5, 6, 7] {
+            assert_eq!(num(&x[col]), -num(&y[col]), "{x:?} {y:?}");
+            assert!(!y[col].starts_with("-0.0") || num(&y[col]) != 0.0, "{y:?}");
+        }
+        assert_eq!(x[8..], y[8..]);
+    }
+    // The 2020 gap of understands_customers: marketing 77.78 % − sales 84.42 % (gaps.slt).
+    let row = ms
+        .iter()
+        .find(|r| r[0] == "understands_customers" && r[4] == "2020")
+        .unwrap();
+    assert_eq!(row[6], "-6.6");
 }

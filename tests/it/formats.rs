@@ -1,5 +1,5 @@
 //! Source formats: the same small wave (tests/data/formats) as CSV, JSON Lines, Parquet,
-//! a Qualtrics export and SPSS `.sav` (uncompressed and bytecode-compressed) loads into
+//! a Qualtrics export and SPSS `.sav` (uncompressed, bytecode-compressed and ZSAV) loads into
 //! identical responses and identical `agreement` rows, equal to the values worked out by
 //! hand below; and bad input of each new format is refused with its place (exit 3,
 //! nothing written).
@@ -109,6 +109,7 @@ const SPECS: &[&str] = &[
     "qualtrics",
     "sav",
     "sav_compressed",
+    "sav_zsav",
 ];
 
 #[test]
@@ -246,7 +247,7 @@ fn bad_input_of_each_format_names_its_place() {
     let mut case = |spec: PathBuf, first: &[&str]| {
         cases.push((spec, first.iter().map(|s| s.to_string()).collect()))
     };
-    const SCALE5: &str = "an answer on the 1-5 scale (missing codes: 9)";
+    const SCALE5: &str = "an answer from 1 to 5 (missing codes: 9)";
 
     // JSON Lines: line 3 (r03) answers 7; r08 (line 9: after the blank line 5) is a list.
     let bad = jsonl.replacen("\"Q5_1\": 2, \"Q5_2\": 9", "\"Q5_1\": 7, \"Q5_2\": 9", 1);
@@ -376,17 +377,28 @@ fn bad_input_of_each_format_names_its_place() {
         ),
         &["dict_truncated.sav: the file is truncated (it ends inside a variable record)"],
     );
+    // A ZSAV whose compressed data is cut: the row where it ends, never a panic.
+    let zsav = std::fs::read(dir.join("wave.zsav")).unwrap();
     case(
         variant(
             dir,
-            "sav",
             "sav_zsav",
-            "zsav_copy.sav",
-            &std::fs::read(dir.join("wave.zsav")).unwrap(),
+            "sav_zsav_truncated",
+            "truncated.zsav",
+            &zsav[..zsav.len() - 60],
         ),
         &[
-            "zsav_copy.sav: the file is a zlib-compressed SPSS file (ZSAV)",
-            "save it from SPSS",
+            "truncated.zsav row ",
+            "truncated (it ends inside compressed block 1)",
+        ],
+    );
+    // A portable file, by its extension: how to convert it without SPSS.
+    case(
+        variant(dir, "sav", "sav_por", "x.por", b"ASCII SPSS PORT FILE"),
+        &[
+            "x.por: the file is an SPSS portable file (.por)",
+            "haven::write_sav(haven::read_por(\"x.por\"), \"x.sav\")",
+            "pyreadstat.read_por",
         ],
     );
     case(
@@ -397,7 +409,7 @@ fn bad_input_of_each_format_names_its_place() {
             "not.sav",
             b"respondent_id,function_code\n",
         ),
-        &["not.sav: the file is not an SPSS system file (it does not start with $FL2)"],
+        &["not.sav: the file is not an SPSS system file (it does not start with $FL2 or $FL3)"],
     );
     let spec = std::fs::read_to_string(dir.join("sav.toml"))
         .unwrap()

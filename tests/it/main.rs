@@ -7,9 +7,14 @@
 //! | `bad_input` | every kind of invalid input: exit 3, a message naming file, line, column and value, the store untouched |
 //! | `browser` | the published page rendered by headless Chromium |
 //! | `cli` | the `gaptrack` binary end to end: exit codes, replace, unchanged, remove, formats, reports, docs examples |
+//! | `exports` | real Qualtrics exports (current, legacy, choice text), any code range, `[rows]` rules, `[groups]` warnings and `--strict`, raked waves' problems in one pass |
 //! | `formats` | the same wave in every source format loads to the same rows |
 //! | `fuzz_regressions` | inputs the fuzzers found, replayed |
 //! | `interop` | the tables read by Python deltalake and Polars |
+//! | `publish` | the published files read back by their readers: `trend.xlsx` with openpyxl |
+//! | `serve` | `gaptrack serve` with real clients: ADBC Flight SQL, psycopg, psql |
+//! | `shell` | `gaptrack shell`: a script on standard input, and a person at a tmux terminal (editing, completion, history) |
+//! | `spss` | real SPSS files (missing values, weights, labels, ZSAV) against pyreadstat references |
 //! | `stats_reference` | the formulas against statsmodels, scipy and R references |
 //! | `store` | store conformance on local disk, memory, S3 (moto) and Azure (Azurite); concurrency, kill -9, faults, credentials, vacuum, `--as-of` |
 //! | `weighting` | rim weighting against R's `survey::rake` |
@@ -19,9 +24,14 @@ mod support;
 mod bad_input;
 mod browser;
 mod cli;
+mod exports;
 mod formats;
 mod fuzz_regressions;
 mod interop;
+mod publish;
+mod serve;
+mod shell;
+mod spss;
 mod stats_reference;
 mod store;
 mod weighting;

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::support::{self, run_gaptrack, Out, Running, Server, COMMAND_LIMIT};
+use gaptrack::commands::{self, Context};
 use gaptrack::store::Store;
 use object_store::ObjectStore;
 
@@ -268,9 +269,19 @@ impl Driver for Cli {
     }
 }
 
-/// The library, in this process.
+/// The library, in this process: the command line's own command functions
+/// (`gaptrack::commands`), so that the memory store runs the CLI's code.
 struct Lib {
     store: String,
+}
+
+impl Lib {
+    fn ctx(&self) -> Context {
+        Context {
+            store: Some(self.store.clone()),
+            ..Context::default()
+        }
+    }
 }
 
 fn lib_out(started: Instant, r: gaptrack::Result<String>) -> Out {
@@ -291,11 +302,8 @@ fn lib_out(started: Instant, r: gaptrack::Result<String>) -> Out {
     }
 }
 
-fn describe(outcomes: &[gaptrack::ingest::Outcome]) -> String {
-    outcomes
-        .iter()
-        .map(|o| format!("{}: {}\n", o.wave, o.status.as_str()))
-        .collect()
+fn utf8(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap()
 }
 
 impl Driver for Lib {
@@ -304,85 +312,62 @@ impl Driver for Lib {
         let paths: Vec<PathBuf> = specs.iter().map(|p| p.to_path_buf()).collect();
         lib_out(
             t,
-            block_on(async {
-                let specs = gaptrack::ingest::load_specs(&paths)?;
-                let store = Store::open(&self.store)?;
-                let o = gaptrack::ingest::ingest(&store, specs, false).await?;
-                Ok(describe(&o))
-            }),
+            block_on(commands::ingest(&self.ctx(), &paths, false, false)),
         )
     }
     fn query_csv(&self, sql: &str, as_of: Option<&str>) -> Out {
-        use gaptrack::sql::{query, AsOf, Session, Settings};
+        use gaptrack::sql::{query::OutputFormat, AsOf};
         let t = Instant::now();
+        let q = commands::QueryRequest {
+            sql: Some(sql.to_string()),
+            file: None,
+            format: OutputFormat::Csv,
+            output: None,
+            params: vec![],
+            as_of: as_of.map(|v| AsOf::parse(v).unwrap()),
+            min_base: 30,
+        };
         lib_out(
             t,
             block_on(async {
-                let store = Store::open(&self.store)?;
-                store.require_existing().await?;
-                let as_of = as_of.map(|v| AsOf::parse(v).unwrap());
-                let session = Session::open(&store, as_of, Settings::default()).await?;
-                let (schema, batches) = query::run(&session, sql, &[]).await?;
-                let bytes = query::render(query::OutputFormat::Csv, &schema, &batches)?;
-                Ok(String::from_utf8(bytes).unwrap())
+                let mut out = Vec::new();
+                for (schema, rows) in commands::query(&self.ctx(), &q).await? {
+                    commands::output::write_stream(q.format, schema, rows, &mut out).await?;
+                }
+                Ok(utf8(out))
             }),
         )
     }
     fn remove(&self, wave: &str) -> Out {
         let t = Instant::now();
-        lib_out(
-            t,
-            block_on(async {
-                let store = Store::open(&self.store)?;
-                store.require_existing().await?;
-                gaptrack::ingest::remove(&store, wave).await?;
-                Ok(format!("{wave}: removed\n"))
-            }),
-        )
+        lib_out(t, block_on(commands::remove(&self.ctx(), wave)))
     }
     fn history_csv(&self) -> Out {
+        use gaptrack::sql::query::OutputFormat;
         let t = Instant::now();
-        lib_out(
-            t,
-            block_on(async {
-                let store = Store::open(&self.store)?;
-                store.require_existing().await?;
-                let h = gaptrack::catalog::history(&store).await?;
-                let mut s = String::from("version,operation,wave\n");
-                for e in h {
-                    s.push_str(&format!("{},{},{}\n", e.version, e.operation, e.wave));
-                }
-                Ok(s)
-            }),
-        )
+        let h = block_on(commands::history(&self.ctx(), OutputFormat::Csv));
+        lib_out(t, h.map(utf8))
     }
     fn report(&self, out: &str) -> Out {
-        use gaptrack::report::{self, ReportFormat};
-        use gaptrack::sql::{Session, Settings};
+        use gaptrack::report::ReportFormat;
         let t = Instant::now();
-        lib_out(
-            t,
-            block_on(async {
-                let store = Store::open(&self.store)?;
-                store.require_existing().await?;
-                report::refuse_inside_store(&store, out, "--out")?;
-                let session = Session::open(&store, None, Settings::default()).await?;
-                let model = report::build(&session, "marketing", "sales").await?;
-                let files = report::publish(&model, out, &ReportFormat::all()).await?;
-                Ok(format!("report: {}\n", files.join(", ")))
-            }),
-        )
+        let r = commands::ReportRequest {
+            out: out.to_string(),
+            pair: ("marketing".into(), "sales".into()),
+            min_base: 30,
+            suppress_below: 10,
+            formats: ReportFormat::all(),
+            as_of: None,
+            by: vec![],
+        };
+        lib_out(t, block_on(commands::report(&self.ctx(), &r)))
     }
     fn run_config(&self, config: &Path) -> Out {
         let t = Instant::now();
+        // As `gaptrack run --config`: the store is the config's.
         lib_out(
             t,
-            block_on(async {
-                let cfg = gaptrack::pipeline::load(config)?;
-                let store = Store::open(cfg.store.as_deref().unwrap_or(&self.store))?;
-                let out = gaptrack::pipeline::run(&cfg, &store).await?;
-                Ok(describe(&out.waves))
-            }),
+            block_on(commands::run(&Context::default(), config, false)),
         )
     }
     fn vacuum(&self, args: &[&str]) -> Out {
@@ -396,11 +381,7 @@ impl Driver for Lib {
             .unwrap_or(gaptrack::vacuum::DEFAULT_RETAIN_HOURS);
         lib_out(
             t,
-            block_on(async {
-                let store = Store::open(&self.store)?;
-                let o = gaptrack::vacuum::vacuum(&store, hours, dry_run, force).await?;
-                Ok(gaptrack::vacuum::describe(&o))
-            }),
+            block_on(commands::vacuum(&self.ctx(), hours, dry_run, force)),
         )
     }
     /// In process the load cannot be killed: its rows are appended through deltalake.
@@ -747,22 +728,105 @@ fn gap(w: &Wave, st: &str) -> f64 {
         - w.agreement[&(st.to_string(), "sales".to_string())].1
 }
 
-/// The suite. `d` runs commands on the store `store_url` of backend `b`; `data` is a
-/// fresh local directory for the wave files.
-fn conformance(b: &Backend, d: &dyn Driver, store_url: &str, data: &Path) -> Vec<(String, f64)> {
-    let mut timings = Vec::new();
-    let mut step =
-        |name: &str, t: Instant| timings.push((name.to_string(), t.elapsed().as_secs_f64()));
+/// The suite's state: the backend and the driver under test, the store, and the waves.
+struct Suite<'a> {
+    b: &'a Backend,
+    d: &'a dyn Driver,
+    store_url: &'a str,
+    /// A fresh local directory for the wave files.
+    data: &'a Path,
+    /// The store, read directly by the test.
+    raw: Store,
+    w1: Wave,
+    w2: Wave,
+    /// w2 with other answers: replaces w2.
+    w2b: Wave,
+    /// A wave with an answer off the scale.
+    bad: PathBuf,
+}
 
-    let w1 = make_wave(data, "w1", "w1", "2021-03-31", 1, 16);
-    let w2 = make_wave(data, "w2", "w2", "2022-03-31", 2, 12);
-    let w2b = make_wave(&data.join("v2"), "w2", "w2", "2022-03-31", 3, 14);
-    let bad = make_invalid_wave(&data.join("bad"));
-    let raw = b.store(store_url);
-
-    // Before the first load no store exists: reading commands say so (exit 3, naming
-    // the location) instead of answering from an empty store, and create nothing.
+/// Runs one step of the suite, named after the property it checks: a failure names the
+/// backend and the property that broke. Records the step's seconds in `timings`.
+fn step<T>(
+    backend: &str,
+    name: &str,
+    timings: &mut Vec<(String, f64)>,
+    f: impl FnOnce() -> T,
+) -> T {
     let t = Instant::now();
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(v) => {
+            timings.push((name.to_string(), t.elapsed().as_secs_f64()));
+            v
+        }
+        Err(p) => {
+            let what = p
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| p.downcast_ref::<&str>().copied())
+                .unwrap_or("a panic");
+            panic!("[{backend}] conformance step `{name}` failed: {what}")
+        }
+    }
+}
+
+/// The suite, a named step per property, in order (each step builds on the store the
+/// steps before left). `d` runs commands on the store `store_url` of backend `b`;
+/// `data` is a fresh local directory for the wave files.
+fn conformance(b: &Backend, d: &dyn Driver, store_url: &str, data: &Path) -> Vec<(String, f64)> {
+    let s = Suite {
+        b,
+        d,
+        store_url,
+        data,
+        raw: b.store(store_url),
+        w1: make_wave(data, "w1", "w1", "2021-03-31", 1, 16),
+        w2: make_wave(data, "w2", "w2", "2022-03-31", 2, 12),
+        w2b: make_wave(&data.join("v2"), "w2", "w2", "2022-03-31", 3, 14),
+        bad: make_invalid_wave(&data.join("bad")),
+    };
+    let mut timings = Vec::new();
+    let t = &mut timings;
+    let name = b.name;
+    step(name, "reading commands refuse a missing store", t, || {
+        reading_commands_refuse_a_missing_store(&s)
+    });
+    step(name, "ingest loads waves", t, || ingest_loads_waves(&s));
+    step(name, "unchanged waves write nothing", t, || {
+        unchanged_waves_write_nothing(&s)
+    });
+    step(name, "replacing a wave swaps its rows", t, || {
+        replacing_a_wave_swaps_its_rows(&s)
+    });
+    step(name, "invalid input writes nothing", t, || {
+        invalid_input_writes_nothing(&s)
+    });
+    step(name, "gap_trend spans two waves", t, || {
+        gap_trend_spans_two_waves(&s)
+    });
+    step(name, "report is the same bytes everywhere", t, || {
+        report_is_the_same_bytes_everywhere(&s)
+    });
+    step(name, "remove drops a wave", t, || remove_drops_a_wave(&s));
+    step(name, "history and as-of read back", t, || {
+        history_and_as_of_read_back(&s)
+    });
+    let (jw1, versions) = step(name, "run twice changes nothing the second time", t, || {
+        run_twice_changes_nothing_the_second_time(&s)
+    });
+    step(name, "vacuum removes only unreferenced data", t, || {
+        vacuum_removes_only_unreferenced_data(&s, &jw1, versions)
+    });
+    timings
+}
+
+/// Before the first load no store exists: reading commands say so (exit 3, naming
+/// the location) instead of answering from an empty store, and create nothing.
+fn reading_commands_refuse_a_missing_store(s: &Suite) {
+    let b = s.b;
+    let d = s.d;
+    let store_url = s.store_url;
+    let raw = &s.raw;
     let never = b.url(&format!(
         "{}-never-published",
         store_url.rsplit('/').find(|s| !s.is_empty()).unwrap()
@@ -787,10 +851,13 @@ fn conformance(b: &Backend, d: &dyn Driver, store_url: &str, data: &Path) -> Vec
     assert!(block_on(b.store(&never).get("trend.csv"))
         .unwrap()
         .is_none());
-    step("no store yet", t);
+}
 
-    // Load two waves.
-    let t = Instant::now();
+/// Load two waves.
+fn ingest_loads_waves(s: &Suite) {
+    let d = s.d;
+    let w1 = &s.w1;
+    let w2 = &s.w2;
     let o = d.ingest(&[&w1.spec, &w2.spec]);
     check(&o, "ingest w1 w2");
     assert!(
@@ -798,45 +865,58 @@ fn conformance(b: &Backend, d: &dyn Driver, store_url: &str, data: &Path) -> Vec
         "{}",
         o.both()
     );
-    step("ingest 2 waves", t);
     assert_eq!(
         waves_of(d, None),
         BTreeMap::from([("w1".into(), 32), ("w2".into(), 24)])
     );
-    assert_agreement(d, &w1);
-    assert_agreement(d, &w2);
+    assert_agreement(d, w1);
+    assert_agreement(d, w2);
     let o = d.query_csv(
         "SELECT wave, count(*) AS n FROM responses GROUP BY wave ORDER BY wave",
         None,
     );
     check(&o, "count responses");
     assert_eq!(o.stdout, "wave,n\nw1,64\nw2,48\n");
+}
 
-    // Byte-identical again: nothing is written.
-    let t = Instant::now();
+/// Byte-identical again: nothing is written.
+fn unchanged_waves_write_nothing(s: &Suite) {
+    let d = s.d;
+    let w1 = &s.w1;
+    let w2 = &s.w2;
     let o = d.ingest(&[&w1.spec, &w2.spec]);
     check(&o, "ingest unchanged");
     assert_eq!(o.stdout.matches(": unchanged").count(), 2, "{}", o.both());
     assert_eq!(history_of(d).len(), 2);
-    step("ingest unchanged", t);
+}
 
-    // Replace w2.
-    let t = Instant::now();
+/// Replace w2.
+fn replacing_a_wave_swaps_its_rows(s: &Suite) {
+    let d = s.d;
+    let raw = &s.raw;
+    let w2b = &s.w2b;
     let o = d.ingest(&[&w2b.spec]);
     check(&o, "ingest w2 again");
     assert!(o.stdout.contains("w2: replaced"), "{}", o.both());
-    step("replace", t);
     assert_eq!(waves_of(d, None)["w2"], 28);
-    assert_agreement(d, &w2b);
-    assert_no_stray_rows(&raw, "after replace");
+    assert_agreement(d, w2b);
+    assert_no_stray_rows(raw, "after replace");
+}
 
-    // Invalid input: exit 3, nothing written.
-    let o = d.ingest(&[&bad]);
+/// Invalid input: exit 3, nothing written.
+fn invalid_input_writes_nothing(s: &Suite) {
+    let d = s.d;
+    let bad = s.bad.as_path();
+    let o = d.ingest(&[bad]);
     assert_eq!(o.code, 3, "{}", o.both());
     assert_eq!(history_of(d).len(), 3);
+}
 
-    // The views over two waves.
-    let t = Instant::now();
+/// The views over two waves.
+fn gap_trend_spans_two_waves(s: &Suite) {
+    let d = s.d;
+    let w1 = &s.w1;
+    let w2b = &s.w2b;
     let o = d.query_csv(
         "SELECT statement, wave, prev_wave, change_pp FROM gap_trend \
          WHERE group_a = 'marketing' AND group_b = 'sales' ORDER BY statement",
@@ -847,13 +927,17 @@ fn conformance(b: &Backend, d: &dyn Driver, store_url: &str, data: &Path) -> Vec
     assert_eq!(trend.len(), 2, "{}", o.stdout);
     for r in &trend {
         assert_eq!((r["wave"].as_str(), r["prev_wave"].as_str()), ("w2", "w1"));
-        let want = gap(&w2b, &r["statement"]) - gap(&w1, &r["statement"]);
+        let want = gap(w2b, &r["statement"]) - gap(w1, &r["statement"]);
         assert!(close(num(&r["change_pp"]), want), "{r:?}: want {want}");
     }
-    step("query gap_trend", t);
+}
 
-    // Report into the store's backend and into a local directory: the same bytes.
-    let t = Instant::now();
+/// Report into the store's backend and into a local directory: the same bytes.
+fn report_is_the_same_bytes_everywhere(s: &Suite) {
+    let b = s.b;
+    let d = s.d;
+    let store_url = s.store_url;
+    let data = s.data;
     let cloud_out = b.url(&format!(
         "{}-report",
         store_url.rsplit('/').find(|s| !s.is_empty()).unwrap()
@@ -870,18 +954,22 @@ fn conformance(b: &Backend, d: &dyn Driver, store_url: &str, data: &Path) -> Vec
     }
     let csv = String::from_utf8(read_object(b, &cloud_out, "trend.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 4, "{csv}");
-    step("report", t);
+}
 
-    // Remove w1.
-    let t = Instant::now();
+/// Remove w1.
+fn remove_drops_a_wave(s: &Suite) {
+    let d = s.d;
+    let raw = &s.raw;
     check(&d.remove("w1"), "remove w1");
     assert_eq!(waves_of(d, None).keys().collect::<Vec<_>>(), ["w2"]);
     let o = d.remove("w1");
     assert_eq!(o.code, 3, "{}", o.both());
-    assert_no_stray_rows(&raw, "after remove");
-    step("remove", t);
+    assert_no_stray_rows(raw, "after remove");
+}
 
-    // History, and reading the store as it was.
+/// History, and reading the store as it was.
+fn history_and_as_of_read_back(s: &Suite) {
+    let d = s.d;
     let h = history_of(d);
     let expect: Vec<(String, String)> = [
         ("loaded", "w1"),
@@ -897,10 +985,16 @@ fn conformance(b: &Backend, d: &dyn Driver, store_url: &str, data: &Path) -> Vec
         waves_of(d, Some("1")),
         BTreeMap::from([("w1".into(), 32), ("w2".into(), 24)])
     );
+}
 
-    // The scheduled job on the same store: loads w1 again, then a second run changes
-    // nothing and publishes the same bytes.
-    let t = Instant::now();
+/// The scheduled job on the same store: loads w1 again, then a second run changes
+/// nothing and publishes the same bytes.
+fn run_twice_changes_nothing_the_second_time(s: &Suite) -> (Wave, usize) {
+    let b = s.b;
+    let d = s.d;
+    let store_url = s.store_url;
+    let data = s.data;
+    let raw = &s.raw;
     let jobs = data.join("job");
     let jw1 = make_wave(&jobs, "w1", "w1", "2021-03-31", 1, 16);
     let _ = make_wave(&jobs, "w2", "w2", "2022-03-31", 3, 14);
@@ -936,16 +1030,20 @@ fn conformance(b: &Backend, d: &dyn Driver, store_url: &str, data: &Path) -> Vec
         .map(|f| read_object(b, &job_out, f))
         .collect();
     assert!(first == second, "a second run published different bytes");
-    assert_no_stray_rows(&raw, "after run");
-    step("run twice", t);
+    assert_no_stray_rows(raw, "after run");
+    (jw1, versions)
+}
 
-    // Vacuum: rows of a load the catalog does not name go, once older than the
-    // retention; then every file no table references; the data stays as it was.
-    let t = Instant::now();
+/// Vacuum: rows of a load the catalog does not name go, once older than the
+/// retention; then every file no table references; the data stays as it was.
+fn vacuum_removes_only_unreferenced_data(s: &Suite, jw1: &Wave, versions: usize) {
+    let d = s.d;
+    let data = s.data;
+    let raw = &s.raw;
     let changed_w2 = make_wave(&data.join("orphan"), "w2", "w2", "2022-03-31", 5, 10);
-    let orphan = d.leave_orphan(&raw, &changed_w2.spec);
+    let orphan = d.leave_orphan(raw, &changed_w2.spec);
     let orphan = orphan.as_str();
-    let with_orphan = raw_loads(&raw, "cellstats");
+    let with_orphan = raw_loads(raw, "cellstats");
     assert!(with_orphan.contains_key(&("w2".to_string(), orphan.to_string())));
     let before_waves = waves_of(d, None);
     let before_counts = d.query_csv(
@@ -956,7 +1054,7 @@ fn conformance(b: &Backend, d: &dyn Driver, store_url: &str, data: &Path) -> Vec
     check(&before_counts, "responses checksum");
     let stale: usize = gaptrack::store::DATA_TABLES
         .iter()
-        .map(|tb| unreferenced_files(&raw, tb).len())
+        .map(|tb| unreferenced_files(raw, tb).len())
         .sum();
     assert!(
         stale > 0,
@@ -979,7 +1077,7 @@ fn conformance(b: &Backend, d: &dyn Driver, store_url: &str, data: &Path) -> Vec
         "{}",
         o.both()
     );
-    assert_eq!(raw_loads(&raw, "cellstats"), with_orphan);
+    assert_eq!(raw_loads(raw, "cellstats"), with_orphan);
     let o = d.vacuum(&["--retain-hours", "0", "--force"]);
     check(&o, "vacuum");
     assert!(
@@ -988,9 +1086,9 @@ fn conformance(b: &Backend, d: &dyn Driver, store_url: &str, data: &Path) -> Vec
         "{}",
         o.both()
     );
-    assert_no_stray_rows(&raw, "after vacuum");
+    assert_no_stray_rows(raw, "after vacuum");
     for tb in gaptrack::store::DATA_TABLES.iter().chain(["waves"].iter()) {
-        let left = unreferenced_files(&raw, tb);
+        let left = unreferenced_files(raw, tb);
         assert!(
             left.is_empty(),
             "{tb} keeps unreferenced files after vacuum: {left:?}"
@@ -1004,7 +1102,7 @@ fn conformance(b: &Backend, d: &dyn Driver, store_url: &str, data: &Path) -> Vec
         .sum();
     assert!(removed > stale, "{}", o.both());
     assert_eq!(waves_of(d, None), before_waves);
-    assert_agreement(d, &jw1);
+    assert_agreement(d, jw1);
     let after_counts = d.query_csv(
         "SELECT wave, count(*) AS n, sum(value) AS s, count(DISTINCT respondent) AS r \
          FROM responses GROUP BY wave ORDER BY wave",
@@ -1021,8 +1119,6 @@ fn conformance(b: &Backend, d: &dyn Driver, store_url: &str, data: &Path) -> Vec
         o.both()
     );
     assert_eq!(history_of(d).len(), versions);
-    step("vacuum", t);
-    timings
 }
 
 fn report_timings(backend: &str, started: Instant, timings: &[(String, f64)]) {
@@ -1083,6 +1179,86 @@ fn conformance_azure() {
     let abfs = store.replacen("az://", "abfs://", 1);
     let d = b.cli(&abfs);
     assert_eq!(waves_of(&d, None).keys().collect::<Vec<_>>(), ["w1", "w2"]);
+}
+
+/// A failing step of the conformance suite names the backend and the property.
+#[test]
+fn a_failing_conformance_step_names_its_property() {
+    let mut timings = Vec::new();
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        step("memory", "remove drops a wave", &mut timings, || {
+            panic!("wave w1 is still there")
+        })
+    }));
+    std::panic::set_hook(hook);
+    let p = r.expect_err("the step did not fail");
+    let msg = p.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert_eq!(
+        msg,
+        "[memory] conformance step `remove drops a wave` failed: wave w1 is still there"
+    );
+    assert!(timings.is_empty());
+    let v = step("memory", "ok", &mut timings, || 7);
+    assert_eq!((v, timings.len(), timings[0].0.as_str()), (7, 1, "ok"));
+}
+
+/// `text` with every "(1.23s)" as "(S)".
+fn without_seconds(text: &str) -> String {
+    let mut parts = text.split('(');
+    let mut out = parts.next().unwrap_or_default().to_string();
+    for p in parts {
+        let secs = p
+            .find("s)")
+            .filter(|&i| i > 0 && p[..i].chars().all(|c| c.is_ascii_digit() || c == '.'));
+        match secs {
+            Some(i) => out.push_str(&format!("(S){}", &p[i + 2..])),
+            None => out.push_str(&format!("({p}")),
+        }
+    }
+    out
+}
+
+/// The in-process driver runs the command line's own command functions: what they
+/// return is, byte for byte (but the seconds), what the `gaptrack` binary prints.
+#[test]
+fn commands_in_process_print_what_the_binary_prints() {
+    let data = tempfile::tempdir().unwrap();
+    let stores = tempfile::tempdir().unwrap();
+    let w1 = make_wave(data.path(), "w1", "w1", "2021-03-31", 1, 16);
+    let w2 = make_wave(data.path(), "w2", "w2", "2022-03-31", 2, 12);
+    let cli_store = stores.path().join("cli").display().to_string();
+    let cli = Cli {
+        store: cli_store,
+        env: vec![],
+    };
+    let lib = Lib {
+        store: stores.path().join("lib").display().to_string(),
+    };
+    let both = |what: &str, run: &dyn Fn(&dyn Driver) -> Out| {
+        let (a, b) = (run(&cli), run(&lib));
+        assert_eq!(
+            (a.code, b.code),
+            (0, 0),
+            "{what}: {} / {}",
+            a.both(),
+            b.both()
+        );
+        let (a, b) = (without_seconds(&a.stdout), without_seconds(&b.stdout));
+        assert!(!a.is_empty(), "{what}");
+        assert_eq!(a, b, "{what}");
+    };
+    both("ingest", &|d| d.ingest(&[&w1.spec, &w2.spec]));
+    both("ingest unchanged", &|d| d.ingest(&[&w1.spec]));
+    both("query", &|d| {
+        d.query_csv(
+            "SELECT * FROM gaps ORDER BY statement, group_a, group_b, wave",
+            None,
+        )
+    });
+    both("remove", &|d| d.remove("w1"));
+    both("vacuum", &|d| d.vacuum(&["--dry-run"]));
 }
 
 // --- Concurrent writers --------------------------------------------------------------------
@@ -1945,7 +2121,14 @@ fn state_at(store: &Store, as_of: Option<gaptrack::sql::AsOf>) -> gaptrack::Resu
         match report::build(&session, "marketing", "sales").await {
             Ok(model) => {
                 for f in ReportFormat::all() {
-                    out.push_str(&report::render(&model, f));
+                    // The workbook as its bytes' digest (it is not text).
+                    let bytes = report::render(&model, f);
+                    match String::from_utf8(bytes) {
+                        Ok(text) => out.push_str(&text),
+                        Err(e) => out.push_str(&hex::encode(
+                            <sha2::Sha256 as sha2::Digest>::digest(e.as_bytes()),
+                        )),
+                    }
                 }
             }
             Err(e) => out.push_str(&format!("report: exit {}: {e}\n", e.exit_code())),
@@ -2045,83 +2228,29 @@ fn every_version_reads_back_as_it_was() {
 
 // --- Publishing a report to an object store ------------------------------------------------
 
-/// An object store whose PUTs fail once `fail_after` of them have succeeded (as a full
-/// disk or a dropped connection would make them).
+/// PUTs that fail once `fail_after` of them have succeeded (as a full disk or a dropped
+/// connection would make them).
 #[derive(Debug)]
 struct FailingPuts {
-    inner: Arc<dyn ObjectStore>,
     fail_after: std::sync::atomic::AtomicUsize,
 }
 
-impl std::fmt::Display for FailingPuts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "FailingPuts({})", self.inner)
-    }
-}
-
 #[async_trait::async_trait]
-impl ObjectStore for FailingPuts {
-    async fn put_opts(
+impl support::PutFilter for FailingPuts {
+    async fn put(
         &self,
+        inner: &dyn ObjectStore,
         location: &object_store::path::Path,
         payload: object_store::PutPayload,
         opts: object_store::PutOptions,
     ) -> object_store::Result<object_store::PutResult> {
-        let left = self.fail_after.fetch_update(
-            std::sync::atomic::Ordering::SeqCst,
-            std::sync::atomic::Ordering::SeqCst,
-            |n| n.checked_sub(1),
-        );
-        if left.is_err() {
+        if !support::take_one(&self.fail_after) {
             return Err(object_store::Error::Generic {
                 store: "test",
                 source: "no space left on the device".into(),
             });
         }
-        self.inner.put_opts(location, payload, opts).await
-    }
-    async fn put_multipart_opts(
-        &self,
-        location: &object_store::path::Path,
-        opts: object_store::PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
-    }
-    async fn get_opts(
-        &self,
-        location: &object_store::path::Path,
-        options: object_store::GetOptions,
-    ) -> object_store::Result<object_store::GetResult> {
-        self.inner.get_opts(location, options).await
-    }
-    fn delete_stream(
-        &self,
-        locations: futures::stream::BoxStream<
-            'static,
-            object_store::Result<object_store::path::Path>,
-        >,
-    ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::path::Path>> {
-        self.inner.delete_stream(locations)
-    }
-    fn list(
-        &self,
-        prefix: Option<&object_store::path::Path>,
-    ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>> {
-        self.inner.list(prefix)
-    }
-    async fn list_with_delimiter(
-        &self,
-        prefix: Option<&object_store::path::Path>,
-    ) -> object_store::Result<object_store::ListResult> {
-        self.inner.list_with_delimiter(prefix).await
-    }
-    async fn copy_opts(
-        &self,
-        from: &object_store::path::Path,
-        to: &object_store::path::Path,
-        options: object_store::CopyOptions,
-    ) -> object_store::Result<()> {
-        self.inner.copy_opts(from, to, options).await
+        inner.put_opts(location, payload, opts).await
     }
 }
 
@@ -2184,10 +2313,12 @@ fn report_on_an_object_store_is_published_whole_or_not_at_all() {
     let inner: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
     let url = url::Url::parse("memory:///out/report").unwrap();
     let out_on = |fail_after: usize| {
-        let os = Arc::new(FailingPuts {
-            inner: inner.clone(),
-            fail_after: std::sync::atomic::AtomicUsize::new(fail_after),
-        });
+        let os = support::PutFiltered::new(
+            inner.clone(),
+            FailingPuts {
+                fail_after: std::sync::atomic::AtomicUsize::new(fail_after),
+            },
+        );
         Store::with_object_store(&url, "memory:///out/report", os).unwrap()
     };
     // The old publication: every format, data version 0.
@@ -2198,7 +2329,12 @@ fn report_on_an_object_store_is_published_whole_or_not_at_all() {
     ))
     .unwrap();
     let published = objects_under(&inner, "out");
-    assert_eq!(published.len(), 5, "{:?}", published.keys());
+    assert_eq!(
+        published.len(),
+        ReportFormat::all().len() + 1,
+        "{:?}",
+        published.keys()
+    );
     let manifest = Manifest::parse(&published["out/report/manifest.json"]).unwrap();
     assert_eq!(manifest.data_version, 0);
     assert!(manifest.verify(|n| published.get(&format!("out/report/{n}")).cloned()));

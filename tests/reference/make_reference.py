@@ -274,6 +274,7 @@ def gaps(agr):
                                               method="wald", compare="diff").pvalue
                 assert abs(ref - p) < 1e-12, (ref, p)
                 rows.append(dict(wave=wave, date=a["date"], statement=stmt, group_a=a["grp"], group_b=b["grp"],
+                                 n_a=a["n"], n_b=b["n"], n_eff_a=a["n_eff"], n_eff_b=b["n_eff"],
                                  pct_a=a["pct"], pct_b=b["pct"], gap_pp=a["pct"] - b["pct"],
                                  se=100 * math.sqrt(var), ci_low=100 * float(lo), ci_high=100 * float(hi),
                                  p_value=p))
@@ -403,10 +404,11 @@ def write_slt(agr, gp, tr):
     text += "\n"
     (SLT / "agreement.slt").write_text(text)
 
-    cols = ["wave", "date", "statement", "group_a", "group_b", "pct_a", "pct_b", "gap_pp", "se", "ci_low", "ci_high", "p_value"]
+    cols = ["wave", "date", "statement", "group_a", "group_b", "n_a", "n_b", "n_eff_a", "n_eff_b",
+            "pct_a", "pct_b", "gap_pp", "se", "ci_low", "ci_high", "p_value"]
     text = HEADER + slt_query(
         gp, cols,
-        "SELECT wave, CAST(date AS VARCHAR), statement, group_a, group_b, pct_a, pct_b, gap_pp, se, ci_low, ci_high, p_value\n"
+        "SELECT wave, CAST(date AS VARCHAR), statement, group_a, group_b, n_a, n_b, n_eff_a, n_eff_b, pct_a, pct_b, gap_pp, se, ci_low, ci_high, p_value\n"
         "FROM gaps ORDER BY wave, statement, group_a, group_b")
     (SLT / "gaps.slt").write_text(text)
 

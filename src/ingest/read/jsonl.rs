@@ -14,7 +14,7 @@ use std::io::{BufRead, BufReader, Read};
 
 use serde_json::Value;
 
-use super::text::decoder;
+use super::text::decode_source;
 use super::validate::{
     available, find_columns, missing_columns_error, needed_columns, respondent, Fields,
     HashingReader, Loc, Row, Summary, Validator,
@@ -65,6 +65,116 @@ fn json_reason(e: &serde_json::Error) -> String {
     format!("{reason} at character {}", e.column())
 }
 
+/// The JSON object of a (trimmed, non-empty) line, or an error naming the line.
+fn object(
+    s: &str,
+    shown: &str,
+    line: u64,
+    errors: &mut crate::error::Invalid,
+) -> Option<serde_json::Map<String, Value>> {
+    match serde_json::from_str::<Value>(s) {
+        Ok(Value::Object(m)) => Some(m),
+        Ok(other) => {
+            errors.push(
+                InputError::new(
+                    shown,
+                    format!(
+                        "{} is {}, not a JSON object: each line holds one respondent as {{\"column\": value, …}}",
+                        quote(s),
+                        kind(&other)
+                    ),
+                )
+                .line(line),
+            );
+            None
+        }
+        Err(e) => {
+            errors.push(
+                InputError::new(
+                    shown,
+                    format!(
+                        "{} is not valid JSON ({}): each line holds one JSON object",
+                        quote(s),
+                        json_reason(&e)
+                    ),
+                )
+                .line(line),
+            );
+            None
+        }
+    }
+}
+
+/// Fills `rec` with the object's values of the spec's columns (`seen` marks the keys
+/// found); `true` when a value is an array or an object (an error, recorded).
+fn fill(
+    obj: &serde_json::Map<String, Value>,
+    names: &[String],
+    rec: &mut Line,
+    seen: &mut [bool],
+    shown: &str,
+    errors: &mut crate::error::Invalid,
+) -> bool {
+    let mut bad = false;
+    for (i, name) in names.iter().enumerate() {
+        let out = &mut rec.values[i];
+        out.clear();
+        let Some(val) = obj.get(name) else { continue };
+        seen[i] = true;
+        match val {
+            Value::Null => {}
+            Value::String(t) => out.push_str(t),
+            Value::Number(x) => {
+                let _ = write!(out, "{x}");
+            }
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Array(_) | Value::Object(_) => {
+                bad = true;
+                errors.push(
+                    InputError::new(
+                        shown,
+                        format!(
+                            "{} is {}, not a value: expected a string, a number or null",
+                            quote(&val.to_string()),
+                            kind(val)
+                        ),
+                    )
+                    .line(rec.line)
+                    .column(name),
+                );
+            }
+        }
+    }
+    bad
+}
+
+/// The error for spec columns that are a key on no line.
+fn missing_keys(
+    spec: &WaveSpec,
+    resp: &crate::spec::Respondent,
+    shown: &str,
+    names: &[String],
+    seen: &[bool],
+    keys: &[String],
+) -> Result<()> {
+    let present: Vec<String> = names
+        .iter()
+        .zip(seen)
+        .filter(|(_, s)| **s)
+        .map(|(n, _)| n.clone())
+        .chain(keys.iter().filter(|k| !names.contains(k)).cloned())
+        .collect();
+    match find_columns(spec, resp, &present, "is a key on no line of the file") {
+        Ok(_) => Ok(()),
+        Err(m) => Err(missing_columns_error(
+            shown,
+            m,
+            &format!("the lines have keys {}", available(keys)),
+            None,
+        )),
+    }
+}
+
 pub(crate) fn read_from<R: Read>(
     spec: &WaveSpec,
     source: R,
@@ -72,15 +182,9 @@ pub(crate) fn read_from<R: Read>(
     weights: Option<&[f64]>,
     mut on_row: impl FnMut(&Row) -> Result<()>,
 ) -> Result<Summary> {
-    use sha2::Digest;
     let resp = respondent(spec)?;
     let mut hashing = HashingReader::new(source);
-    let text = decoder(&mut hashing, &spec.encoding).map_err(|e| {
-        Error::input(InputError::new(
-            shown,
-            format!("cannot read the source: {e}"),
-        ))
-    })?;
+    let text = decode_source(&mut hashing, &spec.encoding, shown)?;
     let mut text = BufReader::with_capacity(1 << 16, text);
     let names = needed_columns(spec);
     let cols = find_columns(spec, resp, &names, "is not in the header")
@@ -123,36 +227,8 @@ pub(crate) fn read_from<R: Read>(
         if s.is_empty() {
             continue;
         }
-        let obj = match serde_json::from_str::<Value>(s) {
-            Ok(Value::Object(m)) => m,
-            Ok(other) => {
-                v.errors.push(
-                    InputError::new(
-                        shown,
-                        format!(
-                            "{} is {}, not a JSON object: each line holds one respondent as {{\"column\": value, …}}",
-                            quote(s),
-                            kind(&other)
-                        ),
-                    )
-                    .line(line),
-                );
-                continue;
-            }
-            Err(e) => {
-                v.errors.push(
-                    InputError::new(
-                        shown,
-                        format!(
-                            "{} is not valid JSON ({}): each line holds one JSON object",
-                            quote(s),
-                            json_reason(&e)
-                        ),
-                    )
-                    .line(line),
-                );
-                continue;
-            }
+        let Some(obj) = object(s, shown, line, &mut v.errors) else {
+            continue;
         };
         objects += 1;
         if keys.len() < MAX_KEYS {
@@ -163,36 +239,7 @@ pub(crate) fn read_from<R: Read>(
                 }
             }
         }
-        let mut bad = false;
-        for (i, name) in names.iter().enumerate() {
-            let out = &mut rec.values[i];
-            out.clear();
-            let Some(val) = obj.get(name) else { continue };
-            seen[i] = true;
-            match val {
-                Value::Null => {}
-                Value::String(t) => out.push_str(t),
-                Value::Number(x) => {
-                    let _ = write!(out, "{x}");
-                }
-                Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-                Value::Array(_) | Value::Object(_) => {
-                    bad = true;
-                    v.errors.push(
-                        InputError::new(
-                            shown,
-                            format!(
-                                "{} is {}, not a value: expected a string, a number or null",
-                                quote(&val.to_string()),
-                                kind(val)
-                            ),
-                        )
-                        .line(line)
-                        .column(name),
-                    );
-                }
-            }
-        }
+        let bad = fill(&obj, &names, &mut rec, &mut seen, shown, &mut v.errors);
         if bad {
             continue;
         }
@@ -200,21 +247,7 @@ pub(crate) fn read_from<R: Read>(
     }
     // A key on no line is a missing column (not a blank cell on every line).
     if objects > 0 && seen.iter().any(|s| !s) {
-        let present: Vec<String> = names
-            .iter()
-            .zip(&seen)
-            .filter(|(_, s)| **s)
-            .map(|(n, _)| n.clone())
-            .chain(keys.iter().filter(|k| !names.contains(k)).cloned())
-            .collect();
-        if let Err(m) = find_columns(spec, resp, &present, "is a key on no line of the file") {
-            return Err(missing_columns_error(
-                shown,
-                m,
-                &format!("the lines have keys {}", available(&keys)),
-                None,
-            ));
-        }
+        missing_keys(spec, resp, shown, &names, &seen, &keys)?;
     }
     let no_rows = InputError::new(
         shown,
@@ -222,7 +255,6 @@ pub(crate) fn read_from<R: Read>(
     );
     let mut summary = v.finish(no_rows)?;
     drop(text);
-    summary.bytes = hashing.bytes;
-    summary.source_sha256 = hex::encode(hashing.hasher.finalize());
+    hashing.stamp(&mut summary);
     Ok(summary)
 }

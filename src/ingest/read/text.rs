@@ -279,6 +279,31 @@ pub(crate) fn unclosed_quote_error(
     e
 }
 
+/// [`decoder`] for the source named `shown`: a read error is an input error of the source.
+pub(crate) fn decode_source<'a, R: Read + 'a>(
+    inner: R,
+    encoding: &str,
+    shown: &str,
+) -> Result<Box<dyn Read + 'a>> {
+    decoder(inner, encoding).map_err(|e| {
+        Error::input(InputError::new(
+            shown,
+            format!("cannot read the source: {e}"),
+        ))
+    })
+}
+
+/// The CSV records of a decoded source, its lines tracked: no header row is taken for
+/// granted and records of any width are read (each reader checks the width itself).
+pub(crate) fn csv_records<R: Read>(text: R, delimiter: u8) -> csv::Reader<Tracked<R>> {
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(1 << 20)
+        .from_reader(Tracked::new(text, delimiter))
+}
+
 /// Reads a CSV source's header row into `record`: the line it starts on and its names,
 /// trimmed (a byte-order mark too). `empty` is the message for a file without rows.
 pub(crate) fn read_header<R: Read>(

@@ -55,6 +55,19 @@ pub struct Summary {
     pub source_sha256: String,
     /// Bytes read.
     pub bytes: u64,
+    /// What the reader took from the source or the spec that a user should see (the file's
+    /// weight variable, its missing values, rows a rule removed): one line each, printed
+    /// under the wave by `ingest`, in dry runs too.
+    pub notes: Vec<String>,
+    /// Something probably wrong that does not stop the load (a `[groups]` value no
+    /// respondent has): one line each, printed on stderr as `warning: WAVE: LINE`.
+    pub warnings: Vec<String>,
+    /// Per statement (spec order), the text the source gives where the spec has none
+    /// (an SPSS variable label); empty when the source gives none.
+    pub statement_texts: Vec<Option<String>>,
+    /// Per statement (spec order), the agree codes its `agree` labels name through the
+    /// source's value labels (an SPSS file); empty when none are named so.
+    pub agree_codes: Vec<Option<Vec<i64>>>,
 }
 
 /// One valid respondent, borrowed from the reader's buffers.
@@ -89,6 +102,20 @@ impl<R> HashingReader<R> {
             hasher: sha2::Sha256::new(),
             bytes: 0,
         }
+    }
+}
+
+impl<R> HashingReader<R> {
+    /// The sha256 of the bytes read, hex.
+    pub(crate) fn sha256_hex(self) -> String {
+        use sha2::Digest;
+        hex::encode(self.hasher.finalize())
+    }
+
+    /// Records in `summary` how many bytes were read and their sha256.
+    pub(crate) fn stamp(self, summary: &mut Summary) {
+        summary.bytes = self.bytes;
+        summary.source_sha256 = self.sha256_hex();
     }
 }
 
@@ -129,10 +156,20 @@ pub(crate) fn suggest<'h>(header: &'h [String], name: &str) -> Option<&'h str> {
             .collect()
     };
     let want = norm(name);
-    header
+    if let Some(h) = header
         .iter()
         .find(|h| h.as_str() != name && norm(h) == want)
-        .map(String::as_str)
+    {
+        return Some(h);
+    }
+    // Else a name one or two edits away (a typo), the closest first.
+    let most = if want.chars().count() >= 6 { 2 } else { 1 };
+    header
+        .iter()
+        .map(|h| (strsim::levenshtein(&norm(h), &want), h))
+        .filter(|(d, _)| *d <= most)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, h)| h.as_str())
 }
 
 /// A parsed answer cell.
@@ -197,6 +234,28 @@ fn parse_weight(s: &str) -> std::result::Result<f64, String> {
     ))
 }
 
+/// What a scale expects, with the missing values the source declares (`declared`, as
+/// shown; empty for none) next to the spec's missing codes.
+fn expected(scale: &Scale, declared: &str) -> String {
+    let d = scale.describe();
+    if declared.is_empty() {
+        return d;
+    }
+    let spec_codes = if scale.missing.is_empty() {
+        String::new()
+    } else {
+        let c: Vec<String> = scale.missing.iter().map(|m| m.to_string()).collect();
+        format!("{}; ", c.join(", "))
+    };
+    match d.find(" (missing codes: ") {
+        Some(k) => format!(
+            "{} (missing codes: {spec_codes}{declared} declared missing in the file)",
+            &d[..k]
+        ),
+        None => format!("{d} (declared missing in the file: {declared})"),
+    }
+}
+
 /// A hint for a non-numeric answer.
 fn answer_hint(s: &str) -> &'static str {
     if s.starts_with('#') {
@@ -243,6 +302,12 @@ pub(crate) trait Fields {
     fn get(&self, i: usize) -> &[u8];
     /// Where the value of column `i` is.
     fn loc(&self, i: usize) -> Loc;
+    /// `true` when the source itself declares the value of column `i` missing (an SPSS
+    /// user-missing value): an answer keeps its code and is not counted, a segment is
+    /// empty, a group is an error.
+    fn user_missing(&self, _i: usize) -> bool {
+        false
+    }
 }
 
 /// The columns of the spec, found in a source's header.
@@ -252,6 +317,8 @@ pub(crate) struct Columns {
     pub(crate) weight: Option<usize>,
     pub(crate) segments: Vec<usize>,
     pub(crate) statements: Vec<usize>,
+    /// One per `[rows]` rule: its column.
+    pub(crate) rows: Vec<usize>,
 }
 
 /// The spec's `[respondent]` table, or the error a microdata wave without one gets.
@@ -268,7 +335,8 @@ pub(crate) fn respondent(spec: &WaveSpec) -> Result<&Respondent> {
 }
 
 /// Every column name the spec reads, once each, in the order id, group, weight,
-/// segments, statements (the header of sources whose records are looked up by name).
+/// segments, statements, `[rows]` rules (the header of sources whose records are looked
+/// up by name).
 pub(crate) fn needed_columns(spec: &WaveSpec) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut add = |n: &str| {
@@ -288,6 +356,9 @@ pub(crate) fn needed_columns(spec: &WaveSpec) -> Vec<String> {
     }
     for s in &spec.statements {
         add(s.column.as_deref().unwrap_or(""));
+    }
+    for r in &spec.rows {
+        add(&r.column);
     }
     out
 }
@@ -349,20 +420,35 @@ pub(crate) fn find_columns(
             )
         })
         .collect();
+    let rule_cols: Vec<Option<usize>> = spec
+        .rows
+        .iter()
+        .map(|r| {
+            let kind = if r.keep { "keep" } else { "drop" };
+            col(
+                &r.column,
+                format!("[rows] {kind} rule, spec line {}", r.line),
+            )
+        })
+        .collect();
     match (
         id_col,
         group_col,
         weight_col.map_or(Some(None), |w| w.map(Some)),
         seg_cols.into_iter().collect::<Option<Vec<usize>>>(),
         stmt_cols.into_iter().collect::<Option<Vec<usize>>>(),
+        rule_cols.into_iter().collect::<Option<Vec<usize>>>(),
     ) {
-        (Some(id), Some(group), Some(weight), Some(segments), Some(statements)) => Ok(Columns {
-            id,
-            group,
-            weight,
-            segments,
-            statements,
-        }),
+        (Some(id), Some(group), Some(weight), Some(segments), Some(statements), Some(rows)) => {
+            Ok(Columns {
+                id,
+                group,
+                weight,
+                segments,
+                statements,
+                rows,
+            })
+        }
         _ => Err(missing_cols),
     }
 }
@@ -526,10 +612,22 @@ impl SeenIds {
     }
 }
 
-/// The per-respondent validation of a wide microdata source, whatever its format: ids,
-/// duplicate ids, groups, weights, segments, answer codes against each statement's
-/// scale, the per-cell sums, and the [`Row`] handed to the caller. A format only
-/// supplies records ([`Fields`]) in the header's column order.
+/// A problem with field `i` of the record `f`, in the column `name`; the field's index
+/// orders the problems of a row.
+fn field_error<F: Fields>(
+    shown: &str,
+    f: &F,
+    i: usize,
+    name: &str,
+    msg: impl Into<String>,
+) -> (usize, InputError) {
+    (i, f.loc(i).on(InputError::new(shown, msg)).column(name))
+}
+
+/// The per-respondent validation of a wide microdata source, whatever its format: row
+/// rules, ids, duplicate ids, groups, weights, segments, weighting categories, answer
+/// codes against each statement's scale, the per-cell sums, and the [`Row`] handed to the
+/// caller. A format only supplies records ([`Fields`]) in the header's column order.
 pub(crate) struct Validator<'s> {
     spec: &'s WaveSpec,
     resp: &'s Respondent,
@@ -549,12 +647,19 @@ pub(crate) struct Validator<'s> {
     values: Vec<Option<i32>>,
     agree: Vec<Option<bool>>,
     row_errs: Vec<(usize, InputError)>,
+    /// Rows each `[rows]` rule removed.
+    removed: Vec<u64>,
+    /// Per weighting margin: category key -> target index, and respondents per target.
+    targets: Vec<HashMap<String, u16>>,
+    target_counts: Vec<Vec<u64>>,
     /// Every problem found so far.
     pub(crate) errors: Invalid,
     /// Added to the message of an answer that is not a number (a format's own advice).
     pub(crate) not_number_hint: &'static str,
     /// Replaces each valid respondent's weight by the one at its position (rim weights).
     weights: Option<&'s [f64]>,
+    /// Per statement, the missing values the source declares, as shown in messages.
+    declared: Vec<String>,
 }
 
 impl<'s> Validator<'s> {
@@ -566,6 +671,11 @@ impl<'s> Validator<'s> {
         weights: Option<&'s [f64]>,
     ) -> Self {
         let n_stmt = spec.statements.len();
+        let targets = spec
+            .weighting
+            .as_ref()
+            .map(|w| w.index())
+            .unwrap_or_default();
         Validator {
             spec,
             resp,
@@ -585,11 +695,26 @@ impl<'s> Validator<'s> {
             values: vec![None; n_stmt],
             agree: vec![None; n_stmt],
             row_errs: Vec::new(),
+            removed: vec![0; spec.rows.len()],
+            target_counts: targets.iter().map(|t| vec![0; t.len()]).collect(),
+            targets,
             errors: Invalid::default(),
             not_number_hint: "",
             weights,
+            declared: vec![String::new(); n_stmt],
             cols,
         }
+    }
+
+    /// Reads the weight from column `col` (a weight the source names: SPSS `WEIGHT BY`).
+    pub(crate) fn use_file_weight(&mut self, col: usize, name: &str) {
+        self.cols.weight = Some(col);
+        self.weight_name = name.to_string();
+    }
+
+    /// Records the missing values the source declares for statement `j` (for messages).
+    pub(crate) fn declare_missing(&mut self, j: usize, shown: String) {
+        self.declared[j] = shown;
     }
 
     /// The trimmed text of column `i`, or `None` (and an error) when it is not UTF-8.
@@ -604,13 +729,136 @@ impl<'s> Validator<'s> {
         match std::str::from_utf8(raw) {
             Ok(s) => Some(s.trim()),
             Err(e) => {
-                row_errs.push((
-                    i,
-                    f.loc(i)
-                        .on(InputError::new(shown, not_utf8(raw, e)))
-                        .column(name),
-                ));
+                row_errs.push(field_error(shown, f, i, name, not_utf8(raw, e)));
                 None
+            }
+        }
+    }
+
+    /// `true` when a `[rows]` rule removes the record (counted under the first such rule).
+    fn removed_by_rule<F: Fields>(&mut self, f: &F) -> bool {
+        for (k, rule) in self.spec.rows.iter().enumerate() {
+            let value = String::from_utf8_lossy(f.get(self.cols.rows[k]));
+            if rule.removes(&value) {
+                self.removed[k] += 1;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The respondent id (duplicates are found once the whole source is read).
+    fn id_of<'f, F: Fields>(&mut self, f: &'f F) -> &'f str {
+        let col = self.cols.id;
+        match Self::field(self.shown, f, col, &self.resp.id, &mut self.row_errs) {
+            None => "",
+            Some("") => {
+                self.row_errs.push(field_error(
+                    self.shown,
+                    f,
+                    col,
+                    &self.resp.id,
+                    "\"\" is blank: every row needs a unique respondent id",
+                ));
+                ""
+            }
+            Some(id) => {
+                self.ids.add(id, f.loc(col));
+                id
+            }
+        }
+    }
+
+    /// The index of the respondent's canonical group.
+    fn group_of<F: Fields>(&mut self, f: &F) -> Option<usize> {
+        let col = self.cols.group;
+        let g = Self::field(self.shown, f, col, &self.resp.group, &mut self.row_errs)?;
+        if g.is_empty() {
+            self.row_errs.push(field_error(
+                self.shown,
+                f,
+                col,
+                &self.resp.group,
+                "\"\" is blank: every respondent needs a group",
+            ));
+            return None;
+        }
+        if f.user_missing(col) {
+            self.row_errs.push(field_error(
+                self.shown,
+                f,
+                col,
+                &self.resp.group,
+                format!(
+                    "{} is a missing value declared in the file: every respondent needs a group",
+                    quote(g)
+                ),
+            ));
+            return None;
+        }
+        if let Some(&k) = self.group_cache.get(g) {
+            return Some(k);
+        }
+        let c = self.spec.canonical_group(g);
+        let k = match self.groups.iter().position(|x| *x == c) {
+            Some(k) => k,
+            None => {
+                self.groups.push(c);
+                self.cells
+                    .push(vec![CellAcc::default(); self.spec.statements.len()]);
+                self.per_group.push(0);
+                self.groups.len() - 1
+            }
+        };
+        self.group_cache.insert(g.to_string(), k);
+        Some(k)
+    }
+
+    /// The design weight (1 without a weight column).
+    fn weight_of<F: Fields>(&mut self, f: &F) -> f64 {
+        let Some(i) = self.cols.weight else {
+            return 1.0;
+        };
+        let Some(s) = Self::field(self.shown, f, i, &self.weight_name, &mut self.row_errs) else {
+            return 1.0;
+        };
+        match parse_weight(s) {
+            Ok(w) => w,
+            Err(msg) => {
+                self.row_errs
+                    .push(field_error(self.shown, f, i, &self.weight_name, msg));
+                1.0
+            }
+        }
+    }
+
+    /// The segment values, and the category of each weighting column (checked in every
+    /// row, so that one pass names every value without a target).
+    fn segments_of<F: Fields>(&mut self, f: &F) {
+        let resp = self.resp;
+        for (j, &i) in self.cols.segments.iter().enumerate() {
+            self.segments[j] =
+                match Self::field(self.shown, f, i, &resp.segments[j], &mut self.row_errs) {
+                    None | Some("") => None,
+                    Some(_) if f.user_missing(i) => None,
+                    Some(s) => Some(s.to_string()),
+                };
+        }
+        let Some(w) = &self.spec.weighting else {
+            return;
+        };
+        for (m, margin) in w.margins.iter().enumerate() {
+            let i = self.cols.segments[margin.segment];
+            if self.row_errs.iter().any(|(c, _)| *c == i) {
+                continue;
+            }
+            let value = self.segments[margin.segment].as_deref();
+            match w.category(&self.targets[m], m, value) {
+                Ok(k) => self.target_counts[m][k as usize] += 1,
+                Err(msg) => {
+                    let e = field_error(self.shown, f, i, &margin.column, msg);
+                    self.row_errs.push(e);
+                }
             }
         }
     }
@@ -622,97 +870,38 @@ impl<'s> Validator<'s> {
         f: &F,
         on_row: &mut impl FnMut(&Row) -> Result<()>,
     ) -> Result<()> {
-        let shown = self.shown;
-        let resp = self.resp;
-        let spec = self.spec;
-        let row_errs = &mut self.row_errs;
-        row_errs.clear();
-        let id_col = self.cols.id;
-        let group_col = self.cols.group;
-        let id = match Self::field(shown, f, id_col, &resp.id, row_errs) {
-            None => "",
-            Some("") => {
-                row_errs.push((
-                    id_col,
-                    f.loc(id_col)
-                        .on(InputError::new(
-                            shown,
-                            "\"\" is blank: every row needs a unique respondent id",
-                        ))
-                        .column(&resp.id),
-                ));
-                ""
-            }
-            Some(id) => {
-                // Duplicates are found once the whole source is read (see `SeenIds`).
-                self.ids.add(id, f.loc(id_col));
-                id
-            }
-        };
-        let group: Option<usize> = match Self::field(shown, f, group_col, &resp.group, row_errs) {
-            None => None,
-            Some("") => {
-                row_errs.push((
-                    group_col,
-                    f.loc(group_col)
-                        .on(InputError::new(
-                            shown,
-                            "\"\" is blank: every respondent needs a group",
-                        ))
-                        .column(&resp.group),
-                ));
-                None
-            }
-            Some(g) => Some(match self.group_cache.get(g) {
-                Some(&k) => k,
-                None => {
-                    let c = spec.canonical_group(g);
-                    let k = match self.groups.iter().position(|x| *x == c) {
-                        Some(k) => k,
-                        None => {
-                            self.groups.push(c);
-                            self.cells
-                                .push(vec![CellAcc::default(); spec.statements.len()]);
-                            self.per_group.push(0);
-                            self.groups.len() - 1
-                        }
-                    };
-                    self.group_cache.insert(g.to_string(), k);
-                    k
-                }
-            }),
-        };
-        let weight = match self.cols.weight {
-            None => 1.0,
-            Some(i) => match Self::field(shown, f, i, &self.weight_name, row_errs) {
-                None => 1.0,
-                Some(s) => match parse_weight(s) {
-                    Ok(w) => w,
-                    Err(msg) => {
-                        row_errs.push((
-                            i,
-                            f.loc(i)
-                                .on(InputError::new(shown, msg))
-                                .column(&self.weight_name),
-                        ));
-                        1.0
-                    }
-                },
-            },
-        };
-        for (j, &i) in self.cols.segments.iter().enumerate() {
-            self.segments[j] = match Self::field(shown, f, i, &resp.segments[j], row_errs) {
-                None | Some("") => None,
-                Some(s) => Some(s.to_string()),
-            };
+        if self.removed_by_rule(f) {
+            return Ok(());
         }
+        let shown = self.shown;
+        let spec = self.spec;
+        self.row_errs.clear();
+        let id = self.id_of(f);
+        let group = self.group_of(f);
+        let weight = self.weight_of(f);
+        self.segments_of(f);
+        let row_errs = &mut self.row_errs;
         for (j, &i) in self.cols.statements.iter().enumerate() {
             let name = spec.statements[j].column.as_deref().unwrap_or("");
             let Some(s) = Self::field(shown, f, i, name, row_errs) else {
                 continue;
             };
             let scale = self.scales[j];
-            let problem = match parse_code(s) {
+            // An answer written as a label of the scale is its code.
+            let code = match parse_code(s) {
+                Code::NotNumber => scale.code_of_label(s).map_or(Code::NotNumber, Code::Int),
+                c => c,
+            };
+            let problem = match code {
+                // A value the file declares missing: kept, not an answer.
+                code if f.user_missing(i) => {
+                    self.values[j] = match code {
+                        Code::Int(v) => i32::try_from(v).ok(),
+                        _ => None,
+                    };
+                    self.agree[j] = None;
+                    None
+                }
                 Code::Empty => {
                     self.values[j] = None;
                     self.agree[j] = None;
@@ -725,31 +914,38 @@ impl<'s> Validator<'s> {
                 }
                 Code::Int(v) if scale.is_answer(v) => {
                     self.values[j] = Some(v as i32);
-                    self.agree[j] = Some(scale.agree.contains(&(v as u32)));
+                    self.agree[j] = Some(scale.agree.contains(&v));
                     None
                 }
-                Code::Int(_) | Code::Huge => {
-                    Some(format!("{} is not {}", quote(s), scale.describe()))
-                }
+                Code::Int(_) | Code::Huge => Some(format!(
+                    "{} is not {}",
+                    quote(s),
+                    expected(scale, &self.declared[j])
+                )),
                 Code::Fraction => Some(format!(
                     "{} is not a whole number; expected {}",
                     quote(s),
-                    scale.describe()
+                    expected(scale, &self.declared[j])
                 )),
                 Code::NotNumber => {
                     let hint = match answer_hint(s) {
                         "" => self.not_number_hint,
                         h => h,
                     };
+                    let what = if scale.labels.is_empty() {
+                        "a number"
+                    } else {
+                        "a number or a label of the scale"
+                    };
                     Some(format!(
-                        "{} is not a number{hint}; expected {}",
+                        "{} is not {what}{hint}; expected {}",
                         quote(s),
-                        scale.describe()
+                        expected(scale, &self.declared[j])
                     ))
                 }
             };
             if let Some(msg) = problem {
-                row_errs.push((i, f.loc(i).on(InputError::new(shown, msg)).column(name)));
+                row_errs.push(field_error(shown, f, i, name, msg));
             }
         }
         if !row_errs.is_empty() {
@@ -764,6 +960,18 @@ impl<'s> Validator<'s> {
             return Ok(());
         }
         let Some(gk) = group else { return Ok(()) };
+        self.accept(f.loc(self.cols.id), id, gk, weight, on_row)
+    }
+
+    /// Counts a valid respondent and hands it to `on_row`.
+    fn accept(
+        &mut self,
+        loc: Loc,
+        id: &str,
+        gk: usize,
+        weight: f64,
+        on_row: &mut impl FnMut(&Row) -> Result<()>,
+    ) -> Result<()> {
         let weight = match self.weights {
             None => weight,
             Some(ws) => *ws
@@ -780,7 +988,7 @@ impl<'s> Validator<'s> {
             }
         }
         on_row(&Row {
-            loc: f.loc(self.cols.id),
+            loc,
             id,
             group: self.groups[gk].as_str(),
             group_key: gk,
@@ -796,18 +1004,102 @@ impl<'s> Validator<'s> {
         self.errors.total > 0
     }
 
+    /// What the spec made of the source, for the ingest output: rows each `[rows]` rule
+    /// removed, and missing codes inside a scale's range.
+    fn notes(&self) -> Vec<String> {
+        let mut notes: Vec<String> = self
+            .spec
+            .rows
+            .iter()
+            .zip(&self.removed)
+            .map(|(rule, n)| {
+                let rows = if *n == 1 { "row" } else { "rows" };
+                format!("{}: {n} {rows} removed", rule.describe())
+            })
+            .collect();
+        for st in &self.spec.statements {
+            let inside = st.scale.missing_inside();
+            if !inside.is_empty() {
+                notes.push(format!(
+                    "statement {}: missing code(s) {} lie inside the answer range {}; those answers count as missing",
+                    st.id,
+                    crate::spec::scale::join(&inside),
+                    st.scale.range_text()
+                ));
+            }
+        }
+        notes
+    }
+
+    /// A warning (an error with `strict`) for every `[groups]` raw value no respondent
+    /// has, naming the closest raw values the source does have.
+    fn unmatched_groups(&mut self) -> Vec<String> {
+        let seen: HashMap<String, &str> = self
+            .group_cache
+            .keys()
+            .map(|k| (k.to_lowercase(), k.as_str()))
+            .collect();
+        let mut warnings = Vec::new();
+        for gv in &self.spec.group_values {
+            if seen.contains_key(&gv.raw.to_lowercase()) {
+                continue;
+            }
+            let mut close: Vec<(f64, &str)> = seen
+                .iter()
+                .map(|(k, raw)| (strsim::jaro_winkler(k, &gv.raw.to_lowercase()), *raw))
+                .collect();
+            close.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+            let close: Vec<String> = close.iter().take(3).map(|(_, r)| quote(r)).collect();
+            let msg = format!(
+                "[groups] {}: no respondent has the raw value {} in column {}; the closest values it has are {}",
+                gv.group,
+                quote(&gv.raw),
+                quote(&self.resp.group),
+                close.join(", ")
+            );
+            if self.spec.strict {
+                self.errors.push(
+                    InputError::new(
+                        &self.spec.spec_path,
+                        format!("{msg} (strict: a raw value that matches nobody is an error)"),
+                    )
+                    .line(gv.line)
+                    .column(format!("groups.{}", gv.group)),
+                );
+            } else {
+                warnings.push(format!("{msg} (spec line {})", gv.line));
+            }
+        }
+        warnings
+    }
+
     /// The summary of a source read to its end; every problem found, or `no_rows` when
     /// the source had no respondent.
-    pub(crate) fn finish(mut self, no_rows: InputError) -> Result<Summary> {
+    pub(crate) fn finish(mut self, mut no_rows: InputError) -> Result<Summary> {
         let ids = std::mem::take(&mut self.ids);
         let id_name = self.resp.id.clone();
         ids.duplicates(self.shown, &id_name, &mut self.errors);
-        self.errors.check()?;
-        let mut summary = self.summary;
+        let warnings = self.unmatched_groups();
+        if let Some(w) = &self.spec.weighting {
+            for e in w.empty_targets(&self.spec.spec_path, self.shown, &self.target_counts) {
+                self.errors.push(e);
+            }
+        }
+        std::mem::take(&mut self.errors).check()?;
+        let mut summary = std::mem::take(&mut self.summary);
+        summary.notes.extend(self.notes());
+        summary.warnings.extend(warnings);
         if summary.respondents == 0 {
+            let removed: u64 = self.removed.iter().sum();
+            if removed > 0 {
+                no_rows.message = format!(
+                    "{} (the [rows] rules removed all {removed} rows)",
+                    no_rows.message
+                );
+            }
             return Err(Error::input(no_rows));
         }
-        for (gk, accs) in self.cells.into_iter().enumerate() {
+        for (gk, accs) in std::mem::take(&mut self.cells).into_iter().enumerate() {
             if self.per_group[gk] > 0 {
                 summary
                     .per_group

@@ -325,26 +325,20 @@ fn transient_faults_s3() {
     println!("[s3 faults] {:.1}s in all", started.elapsed().as_secs_f64());
 }
 
-/// An object store that, for the first `lost` conditional PUTs (`PutMode::Create`, what a
-/// Delta commit is) of files under `_delta_log`, performs the write and then answers as a
-/// retried request would after the first answer was lost: "already exists".
+/// For the first `lost` conditional PUTs (`PutMode::Create`, what a Delta commit is) of
+/// files under `_delta_log`: performs the write and then answers as a retried request
+/// would after the first answer was lost, "already exists".
 #[derive(Debug)]
 struct LostAnswers {
-    inner: Arc<dyn ObjectStore>,
     lost: std::sync::atomic::AtomicUsize,
     hits: std::sync::Mutex<Vec<String>>,
 }
 
-impl std::fmt::Display for LostAnswers {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "LostAnswers({})", self.inner)
-    }
-}
-
 #[async_trait::async_trait]
-impl ObjectStore for LostAnswers {
-    async fn put_opts(
+impl support::PutFilter for LostAnswers {
+    async fn put(
         &self,
+        inner: &dyn ObjectStore,
         location: &object_store::path::Path,
         payload: object_store::PutPayload,
         opts: object_store::PutOptions,
@@ -352,17 +346,8 @@ impl ObjectStore for LostAnswers {
         let commit = matches!(opts.mode, object_store::PutMode::Create)
             && location.as_ref().contains("_delta_log/")
             && location.as_ref().ends_with(".json");
-        let r = self.inner.put_opts(location, payload, opts).await?;
-        if commit
-            && self
-                .lost
-                .fetch_update(
-                    std::sync::atomic::Ordering::SeqCst,
-                    std::sync::atomic::Ordering::SeqCst,
-                    |n| n.checked_sub(1),
-                )
-                .is_ok()
-        {
+        let r = inner.put_opts(location, payload, opts).await?;
+        if commit && support::take_one(&self.lost) {
             self.hits.lock().unwrap().push(location.to_string());
             return Err(object_store::Error::AlreadyExists {
                 path: location.to_string(),
@@ -370,49 +355,6 @@ impl ObjectStore for LostAnswers {
             });
         }
         Ok(r)
-    }
-    async fn put_multipart_opts(
-        &self,
-        location: &object_store::path::Path,
-        opts: object_store::PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
-    }
-    async fn get_opts(
-        &self,
-        location: &object_store::path::Path,
-        options: object_store::GetOptions,
-    ) -> object_store::Result<object_store::GetResult> {
-        self.inner.get_opts(location, options).await
-    }
-    fn delete_stream(
-        &self,
-        locations: futures::stream::BoxStream<
-            'static,
-            object_store::Result<object_store::path::Path>,
-        >,
-    ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::path::Path>> {
-        self.inner.delete_stream(locations)
-    }
-    fn list(
-        &self,
-        prefix: Option<&object_store::path::Path>,
-    ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>> {
-        self.inner.list(prefix)
-    }
-    async fn list_with_delimiter(
-        &self,
-        prefix: Option<&object_store::path::Path>,
-    ) -> object_store::Result<object_store::ListResult> {
-        self.inner.list_with_delimiter(prefix).await
-    }
-    async fn copy_opts(
-        &self,
-        from: &object_store::path::Path,
-        to: &object_store::path::Path,
-        options: object_store::CopyOptions,
-    ) -> object_store::Result<()> {
-        self.inner.copy_opts(from, to, options).await
     }
 }
 
@@ -426,11 +368,13 @@ fn a_commit_whose_answer_was_lost_is_recognised() {
     let w1 = make_wave(data.path(), "w1", "w1", "2021-03-31", 1, 20);
     let w1b = make_wave(&data.path().join("v2"), "w1", "w1", "2021-03-31", 2, 25);
     let w2 = make_wave(data.path(), "w2", "w2", "2022-03-31", 3, 15);
-    let objects = Arc::new(LostAnswers {
-        inner: Arc::new(object_store::memory::InMemory::new()),
-        lost: std::sync::atomic::AtomicUsize::new(usize::MAX),
-        hits: Default::default(),
-    });
+    let objects = support::PutFiltered::new(
+        Arc::new(object_store::memory::InMemory::new()),
+        LostAnswers {
+            lost: std::sync::atomic::AtomicUsize::new(usize::MAX),
+            hits: Default::default(),
+        },
+    );
     let url = url::Url::parse("memory:///lost").unwrap();
     let store = Store::with_object_store(&url, "memory:///lost", objects.clone()).unwrap();
     let load = |w: &Wave| {
@@ -446,7 +390,7 @@ fn a_commit_whose_answer_was_lost_is_recognised() {
     let o = load(&w1b).unwrap();
     assert_eq!(o[0].status, Status::Replaced);
     block_on(remove(&store, "w2")).unwrap();
-    let hits = objects.hits.lock().unwrap().clone();
+    let hits = objects.filter.hits.lock().unwrap().clone();
     for table in ["waves", "responses", "cellstats", "statements"] {
         assert!(
             hits.iter()

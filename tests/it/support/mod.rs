@@ -8,6 +8,9 @@
 
 #![allow(dead_code)]
 
+mod put_filter;
+pub use put_filter::{take_one, PutFilter, PutFiltered};
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -33,6 +36,69 @@ pub fn stdout(o: &std::process::Output) -> String {
 
 pub fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The fixture waves of tests/data/fixture/ (three waves, specs and data).
+pub fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixture")
+}
+
+/// Copies the fixture waves into `dir` so a test may edit them.
+pub fn copy_fixture(dir: &Path) {
+    for e in std::fs::read_dir(fixture()).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+/// A copy of the fixture waves in `tmp/data`, for a test that edits them.
+pub fn fixture_copy(tmp: &Path) -> PathBuf {
+    let data = tmp.join("data");
+    std::fs::create_dir(&data).unwrap();
+    copy_fixture(&data);
+    data
+}
+
+/// `gaptrack ingest` of the waves 2019, 2020 and 2021 of `dir` into `store`.
+pub fn ingest_all(store: &Path, dir: &Path) -> std::process::Output {
+    let mut args = vec!["ingest".to_string()];
+    for w in ["2019", "2020", "2021"] {
+        args.push(dir.join(format!("{w}.toml")).display().to_string());
+    }
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(store, &a)
+}
+
+/// Publishes the report of `store` to `out` (`report --out OUT ARGS…`), which must
+/// succeed; what it wrote, for a test that checks a later command leaves it as it was.
+pub fn publish(
+    store: &Path,
+    out: &Path,
+    args: &[&str],
+) -> std::collections::BTreeMap<PathBuf, Option<Vec<u8>>> {
+    let mut a = vec!["report", "--out", out.to_str().unwrap()];
+    a.extend_from_slice(args);
+    let o = run(store, &a);
+    assert!(o.status.success(), "{}", stderr(&o));
+    snapshot(out)
+}
+
+/// A command that must be refused: it exited `code`, its standard error says each of
+/// `says`, and the publication `out` is still `good` byte for byte.
+pub fn assert_refused(
+    o: &std::process::Output,
+    code: i32,
+    says: &[&str],
+    out: &Path,
+    good: &std::collections::BTreeMap<PathBuf, Option<Vec<u8>>>,
+) {
+    assert_eq!(o.status.code(), Some(code), "{}", stderr(o));
+    for s in says {
+        assert!(stderr(o).contains(s), "{s:?} not in {}", stderr(o));
+    }
+    assert_eq!(&snapshot(out), good, "the publication changed");
 }
 
 /// Every file (with its bytes) and directory (`None`) under `dir`: a store or an output

@@ -1,0 +1,141 @@
+-- agreement_slope: the trend of each group's agreement across all the waves of a series —
+-- one row per statement × group × series with at least 2 such waves (docs/statistics.md).
+-- The same fit as gap_slope.sql, of g = pct (points) with u = 1 / se² over the waves whose
+-- pct has a standard error above 0 (published figures without a base, and a pct of 0 or
+-- 100, are left out):
+--   slope_pp_per_year = Sxy / Sxx,  se = sqrt(1 / Sxx),  ci = slope ∓ 1.959963984540054 · se
+--   p_value        = two-sided z test of the slope
+--   q_value        = Benjamini–Hochberg over all rows of the view with the same group
+--   nonlinearity_p = P(χ²_{k−2} > Σu(g − ĝ)²) for k ≥ 3 waves, else NULL
+--   direction      = rising (slope > 0) / falling (slope < 0) where q < 0.05, flat where
+--                    q ≥ 0.05, NULL without q
+-- Series, t, the weighted means and the sums are as in gap_slope.sql.
+WITH positions AS (
+  SELECT
+    st.statement,
+    st.wave,
+    w.date,
+    coalesce(st.series_break, false) AS series_break,
+    row_number() OVER (PARTITION BY st.statement ORDER BY w.date, st.wave) AS pos
+  FROM statements st
+  JOIN waves w ON w.wave = st.wave
+),
+series AS (
+  SELECT
+    statement,
+    wave,
+    1 + sum(CASE WHEN series_break AND pos > 1 THEN 1 ELSE 0 END) OVER (
+      PARTITION BY statement ORDER BY date, wave ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS series
+  FROM positions
+),
+points AS (
+  SELECT
+    a.statement,
+    a.grp,
+    s.series,
+    a.wave,
+    a.date,
+    a.pct AS g,
+    1 / (a.se * a.se) AS u
+  FROM agreement a
+  JOIN series s ON s.statement = a.statement AND s.wave = a.wave
+  WHERE a.se > 0
+),
+timed AS (
+  SELECT
+    points.*,
+    CAST(date - min(date) OVER k AS DOUBLE) / 365.25 AS t
+  FROM points
+  WINDOW k AS (PARTITION BY statement, grp, series)
+),
+centred AS (
+  SELECT
+    timed.*,
+    sum(u * t) OVER k / sum(u) OVER k AS t_bar,
+    sum(u * g) OVER k / sum(u) OVER k AS g_bar
+  FROM timed
+  WINDOW k AS (PARTITION BY statement, grp, series)
+),
+sums AS (
+  SELECT
+    statement,
+    grp,
+    series,
+    first_value(wave ORDER BY date, wave) AS first_wave,
+    last_value(wave ORDER BY date, wave) AS last_wave,
+    count(*) AS waves,
+    sum(u * (t - t_bar) * (t - t_bar)) AS sxx,
+    sum(u * (t - t_bar) * (g - g_bar)) AS sxy,
+    sum(u * (g - g_bar) * (g - g_bar)) AS syy
+  FROM centred
+  GROUP BY statement, grp, series
+  HAVING count(*) >= 2
+),
+fits AS (
+  SELECT
+    statement,
+    grp,
+    series,
+    first_wave,
+    last_wave,
+    waves,
+    slope,
+    se,
+    slope - 1.959963984540054 * se AS ci_low,
+    slope + 1.959963984540054 * se AS ci_high,
+    z_test_p(slope, se * se) AS p_value,
+    CASE WHEN waves >= 3 AND sxx > 0 THEN
+      chi2_sf(greatest(syy - sxy * sxy / sxx, 0.0), waves - 2)
+    END AS nonlinearity_p
+  FROM (
+    SELECT
+      sums.*,
+      CASE WHEN sxx > 0 THEN sxy / sxx END AS slope,
+      CASE WHEN sxx > 0 THEN sqrt(1 / sxx) END AS se
+    FROM sums
+  ) s
+),
+ranked AS (
+  SELECT
+    fits.*,
+    count(p_value) OVER (PARTITION BY grp) AS m,
+    row_number() OVER (
+      PARTITION BY grp
+      ORDER BY p_value ASC NULLS LAST, statement, series
+    ) AS r
+  FROM fits
+),
+adjusted AS (
+  SELECT
+    ranked.*,
+    CASE WHEN p_value IS NOT NULL THEN
+      min(least(1.0, p_value * m / r)) OVER (
+        PARTITION BY grp
+        ORDER BY r DESC
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      )
+    END AS q_value
+  FROM ranked
+)
+SELECT
+  statement,
+  grp,
+  series,
+  first_wave,
+  last_wave,
+  waves,
+  slope AS slope_pp_per_year,
+  se,
+  ci_low,
+  ci_high,
+  p_value,
+  q_value,
+  nonlinearity_p,
+  CASE
+    WHEN q_value IS NULL THEN NULL
+    WHEN q_value < 0.05 THEN
+      CASE WHEN slope > 0 THEN 'rising' ELSE 'falling' END
+    ELSE 'flat'
+  END AS direction
+FROM adjusted

@@ -1,0 +1,154 @@
+-- gap_slope: the trend of each gap across all the waves of a series — one row per
+-- statement × pair of groups × series with at least 2 such waves (docs/statistics.md).
+-- Series: waves ordered by date, then id; a wave whose statement has series_break = true
+-- (after the statement's first wave) starts series 2, 3, …  Only waves whose gap has a
+-- standard error above 0 count (published figures without a base are left out), each with
+--   t = days from the series' first such wave / 365.25,  g = gap_pp,  u = 1 / se²
+--   t̄ = Σut / Σu,  ḡ = Σug / Σu                       (u-weighted means)
+--   Sxx = Σu(t − t̄)²,  Sxy = Σu(t − t̄)(g − ḡ),  Syy = Σu(g − ḡ)²
+--   slope_pp_per_year = Sxy / Sxx              (inverse-variance weighted least squares)
+--   se             = sqrt(1 / Sxx),  ci = slope ∓ 1.959963984540054 · se
+--   p_value        = two-sided z test of the slope
+--   q_value        = Benjamini–Hochberg over all rows of the view with the same pair
+--   nonlinearity_p = P(χ²_{k−2} > Σu(g − ĝ)²) = chi2_sf(Syy − Sxy²/Sxx, k − 2), k ≥ 3
+--                    waves (Cochran's Q of the residuals about the line), else NULL
+--   direction      = narrowing where q < 0.05 and the slope's sign is opposite to the
+--                    fitted gap's at the last wave, ĝ = ḡ + slope · (t_last − t̄);
+--                    widening where q < 0.05 otherwise; flat where q ≥ 0.05; NULL without q
+-- Sums are of deviations from the weighted means (two passes), not raw sums of squares.
+WITH positions AS (
+  SELECT
+    st.statement,
+    st.wave,
+    w.date,
+    coalesce(st.series_break, false) AS series_break,
+    row_number() OVER (PARTITION BY st.statement ORDER BY w.date, st.wave) AS pos
+  FROM statements st
+  JOIN waves w ON w.wave = st.wave
+),
+series AS (
+  SELECT
+    statement,
+    wave,
+    1 + sum(CASE WHEN series_break AND pos > 1 THEN 1 ELSE 0 END) OVER (
+      PARTITION BY statement ORDER BY date, wave ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS series
+  FROM positions
+),
+points AS (
+  SELECT
+    g.statement,
+    g.group_a,
+    g.group_b,
+    s.series,
+    g.wave,
+    g.date,
+    g.gap_pp AS g,
+    1 / (g.se * g.se) AS u
+  FROM gaps g
+  JOIN series s ON s.statement = g.statement AND s.wave = g.wave
+  WHERE g.se > 0
+),
+timed AS (
+  SELECT
+    points.*,
+    CAST(date - min(date) OVER k AS DOUBLE) / 365.25 AS t
+  FROM points
+  WINDOW k AS (PARTITION BY statement, group_a, group_b, series)
+),
+centred AS (
+  SELECT
+    timed.*,
+    sum(u * t) OVER k / sum(u) OVER k AS t_bar,
+    sum(u * g) OVER k / sum(u) OVER k AS g_bar
+  FROM timed
+  WINDOW k AS (PARTITION BY statement, group_a, group_b, series)
+),
+sums AS (
+  SELECT
+    statement,
+    group_a,
+    group_b,
+    series,
+    first_value(wave ORDER BY date, wave) AS first_wave,
+    last_value(wave ORDER BY date, wave) AS last_wave,
+    count(*) AS waves,
+    sum(u * (t - t_bar) * (t - t_bar)) AS sxx,
+    sum(u * (t - t_bar) * (g - g_bar)) AS sxy,
+    sum(u * (g - g_bar) * (g - g_bar)) AS syy,
+    max(t) - max(t_bar) AS t_last_dev,
+    max(g_bar) AS g_bar
+  FROM centred
+  GROUP BY statement, group_a, group_b, series
+  HAVING count(*) >= 2
+),
+fits AS (
+  SELECT
+    statement,
+    group_a,
+    group_b,
+    series,
+    first_wave,
+    last_wave,
+    waves,
+    slope,
+    se,
+    slope - 1.959963984540054 * se AS ci_low,
+    slope + 1.959963984540054 * se AS ci_high,
+    z_test_p(slope, se * se) AS p_value,
+    CASE WHEN waves >= 3 AND sxx > 0 THEN
+      chi2_sf(greatest(syy - sxy * sxy / sxx, 0.0), waves - 2)
+    END AS nonlinearity_p,
+    g_bar + slope * t_last_dev AS fitted_last
+  FROM (
+    SELECT
+      sums.*,
+      CASE WHEN sxx > 0 THEN sxy / sxx END AS slope,
+      CASE WHEN sxx > 0 THEN sqrt(1 / sxx) END AS se
+    FROM sums
+  ) s
+),
+ranked AS (
+  SELECT
+    fits.*,
+    count(p_value) OVER (PARTITION BY group_a, group_b) AS m,
+    row_number() OVER (
+      PARTITION BY group_a, group_b
+      ORDER BY p_value ASC NULLS LAST, statement, series
+    ) AS r
+  FROM fits
+),
+adjusted AS (
+  SELECT
+    ranked.*,
+    CASE WHEN p_value IS NOT NULL THEN
+      min(least(1.0, p_value * m / r)) OVER (
+        PARTITION BY group_a, group_b
+        ORDER BY r DESC
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      )
+    END AS q_value
+  FROM ranked
+)
+SELECT
+  statement,
+  group_a,
+  group_b,
+  series,
+  first_wave,
+  last_wave,
+  waves,
+  slope AS slope_pp_per_year,
+  se,
+  ci_low,
+  ci_high,
+  p_value,
+  q_value,
+  nonlinearity_p,
+  CASE
+    WHEN q_value IS NULL THEN NULL
+    WHEN q_value < 0.05 THEN
+      CASE WHEN slope * fitted_last < 0 THEN 'narrowing' ELSE 'widening' END
+    ELSE 'flat'
+  END AS direction
+FROM adjusted

@@ -1,0 +1,109 @@
+-- gap_vs_baseline: the change of each gap since the first wave of its series (the
+-- baseline) — one row per statement × pair × wave after the baseline.
+-- Series: waves ordered by date, then id; a wave whose statement has series_break = true
+-- (after the statement's first wave) starts series 2, 3, …, and is that series' baseline.
+-- The baseline is the series' first wave with a gap of the pair.
+--   change_pp = gap_pp − baseline_gap_pp
+--   se        = 100 · sqrt(var_gap + var_baseline_gap)   (four independent samples)
+--   p_value   = two-sided z test of the change
+--   q_value   = Benjamini–Hochberg over all statements of that pair and wave with a p
+--   trend     = narrowed | widened (by |gap|) where q < 0.05, stable where not, NULL without q
+-- A wave or baseline without a standard error (published figures without a base) has
+-- its change, with p, q and trend NULL.
+WITH positions AS (
+  SELECT
+    st.statement,
+    st.wave,
+    w.date,
+    coalesce(st.series_break, false) AS series_break,
+    row_number() OVER (PARTITION BY st.statement ORDER BY w.date, st.wave) AS pos
+  FROM statements st
+  JOIN waves w ON w.wave = st.wave
+),
+series AS (
+  SELECT
+    statement,
+    wave,
+    1 + sum(CASE WHEN series_break AND pos > 1 THEN 1 ELSE 0 END) OVER (
+      PARTITION BY statement ORDER BY date, wave ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS series
+  FROM positions
+),
+based AS (
+  SELECT
+    g.statement,
+    g.group_a,
+    g.group_b,
+    g.wave,
+    g.gap_pp,
+    g.se,
+    first_value(g.wave) OVER w AS baseline_wave,
+    first_value(g.gap_pp) OVER w AS baseline_gap_pp,
+    first_value(g.se) OVER w AS baseline_se
+  FROM gaps g
+  JOIN series s ON s.statement = g.statement AND s.wave = g.wave
+  WINDOW w AS (
+    PARTITION BY g.statement, g.group_a, g.group_b, s.series
+    ORDER BY g.date, g.wave
+    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+  )
+),
+changes AS (
+  SELECT
+    statement,
+    group_a,
+    group_b,
+    wave,
+    baseline_wave,
+    gap_pp,
+    baseline_gap_pp,
+    gap_pp - baseline_gap_pp AS change_pp,
+    100 * sqrt((se / 100) * (se / 100) + (baseline_se / 100) * (baseline_se / 100)) AS se,
+    z_test_p(
+      (gap_pp - baseline_gap_pp) / 100,
+      (se / 100) * (se / 100) + (baseline_se / 100) * (baseline_se / 100)
+    ) AS p_value
+  FROM based
+  WHERE wave <> baseline_wave
+),
+ranked AS (
+  SELECT
+    changes.*,
+    count(p_value) OVER (PARTITION BY group_a, group_b, wave) AS m,
+    row_number() OVER (
+      PARTITION BY group_a, group_b, wave
+      ORDER BY p_value ASC NULLS LAST, statement
+    ) AS r
+  FROM changes
+),
+adjusted AS (
+  SELECT
+    ranked.*,
+    CASE WHEN p_value IS NOT NULL THEN
+      min(least(1.0, p_value * m / r)) OVER (
+        PARTITION BY group_a, group_b, wave
+        ORDER BY r DESC
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      )
+    END AS q_value
+  FROM ranked
+)
+SELECT
+  statement,
+  group_a,
+  group_b,
+  wave,
+  baseline_wave,
+  gap_pp,
+  baseline_gap_pp,
+  change_pp,
+  se,
+  p_value,
+  q_value,
+  CASE
+    WHEN q_value IS NULL THEN NULL
+    WHEN q_value < 0.05 THEN
+      CASE WHEN abs(gap_pp) < abs(baseline_gap_pp) THEN 'narrowed' ELSE 'widened' END
+    ELSE 'stable'
+  END AS trend
+FROM adjusted

@@ -1,0 +1,612 @@
+//! `gaptrack serve` with real clients: ADBC Flight SQL and psycopg (Python, in
+//! `GAPTRACK_PYTHON`, see tests/serve/clients.py) and `psql`, against the server binary on
+//! free loopback ports. Their answers are compared with `gaptrack query --format json`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support;
+
+/// The fixture waves' spec files, sorted (2019, 2020, 2021).
+fn fixture_specs() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixture");
+    let mut specs: Vec<PathBuf> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    specs.sort();
+    specs
+}
+
+fn ingest(store: &Path, specs: &[PathBuf]) {
+    let mut args = vec!["ingest"];
+    args.extend(specs.iter().map(|p| p.to_str().unwrap()));
+    let o = support::run(store, &args);
+    assert!(o.status.success(), "{}", support::stderr(&o));
+}
+
+/// A running `gaptrack serve`, stopped with SIGTERM when dropped.
+struct Serve {
+    child: Child,
+    flight: Option<String>,
+    pg: Option<String>,
+    stderr: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Serve {
+    fn start(store: &Path, args: &[&str], env: &[(&str, &str)]) -> Serve {
+        let dir = tempfile::tempdir().unwrap();
+        let stderr = dir.path().join("stderr");
+        let mut cmd = support::bin();
+        cmd.arg("--store").arg(store).arg("serve").args(args);
+        cmd.env_remove("GAPTRACK_SERVE_TOKEN")
+            .env_remove("GAPTRACK_SERVE_PASSWORD");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        let want = args
+            .iter()
+            .filter(|a| a.starts_with("--flight") || a.starts_with("--postgres"))
+            .count();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let (mut flight, mut pg) = (None, None);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while flight.iter().count() + pg.iter().count() < want {
+            let mut line = String::new();
+            if out.read_line(&mut line).unwrap() == 0 || Instant::now() > deadline {
+                let _ = child.kill();
+                panic!(
+                    "the server did not start: {}",
+                    std::fs::read_to_string(&stderr).unwrap_or_default()
+                );
+            }
+            if let Some(a) = line.trim().strip_prefix("flight: ") {
+                flight = Some(a.to_string());
+            }
+            if let Some(a) = line.trim().strip_prefix("postgres: ") {
+                pg = Some(a.to_string());
+            }
+        }
+        Serve {
+            child,
+            flight,
+            pg,
+            stderr,
+            _dir: dir,
+        }
+    }
+
+    /// SIGTERM, then the exit code (killed after 20 s).
+    fn stop(mut self) -> i32 {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.code().unwrap_or(-1);
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                return -1;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The port of the PostgreSQL listener.
+    fn pg_port(&self) -> String {
+        let url = self.pg.as_ref().unwrap();
+        let host = url.split('@').nth(1).unwrap().split('/').next().unwrap();
+        host.rsplit(':').next().unwrap().to_string()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn python() -> Option<String> {
+    match std::env::var("GAPTRACK_PYTHON") {
+        Ok(p) => Some(p),
+        Err(_) if std::env::var("GAPTRACK_SKIP_INTEROP").is_ok_and(|v| v == "1") => None,
+        Err(_) => panic!(
+            "set GAPTRACK_PYTHON to a Python with adbc-driver-flightsql, pyarrow and psycopg (see .ci/run)"
+        ),
+    }
+}
+
+/// Runs tests/serve/clients.py with a request; its JSON answer.
+fn clients(python: &str, request: Value) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/serve/clients.py");
+    let mut child = Command::new(python)
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(request.to_string().as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn queries(sqls: &[(&str, &[&str])]) -> Value {
+    Value::Array(
+        sqls.iter()
+            .map(|(s, p)| serde_json::json!({"sql": s, "params": p}))
+            .collect(),
+    )
+}
+
+/// `gaptrack query SQL --format json` (with `--param`s), as rows.
+fn query_json(store: &Path, sql: &str, params: &[(&str, &str)]) -> Vec<Value> {
+    let mut args = vec![
+        "query".to_string(),
+        sql.to_string(),
+        "--format".into(),
+        "json".into(),
+    ];
+    for (k, v) in params {
+        args.push("--param".into());
+        args.push(format!("{k}={v}"));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = support::run(store, &args);
+    assert!(o.status.success(), "{sql}: {}", support::stderr(&o));
+    serde_json::from_slice::<Value>(&o.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// A value in a form both sides agree on: numbers as f64 to 10 significant digits (sums
+/// over partitions may differ in the last bits from run to run), times without their
+/// zone mark.
+fn norm(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => {
+            let x = n.as_f64().unwrap();
+            serde_json::json!(format!("{x:.9e}").parse::<f64>().unwrap())
+        }
+        Value::String(s) => {
+            let s = s.replace(' ', "T");
+            let s = s
+                .strip_suffix('Z')
+                .or_else(|| s.strip_suffix("+00:00"))
+                .unwrap_or(&s);
+            Value::String(s.to_string())
+        }
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), norm(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Rows in a canonical order (a view has no order of its own).
+fn canonical(rows: &[Value]) -> Vec<String> {
+    let mut out: Vec<String> = rows.iter().map(|r| norm(r).to_string()).collect();
+    out.sort();
+    out
+}
+
+fn rows_of<'a>(answer: &'a Value, client: &str, i: usize) -> &'a Vec<Value> {
+    let r = &answer[client][i];
+    r["rows"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{client} query {i}: {r}"))
+}
+
+const VIEWS: &[&str] = &[
+    "agreement",
+    "agreement_by_segment",
+    "gaps",
+    "gaps_by_segment",
+    "gap_trend",
+    "gap_vs_baseline",
+    "gap_slope",
+    "agreement_slope",
+    "statements",
+    "cellstats",
+    "weighting",
+    "settings",
+];
+
+/// Every view read over Flight SQL (ADBC) and over PostgreSQL (psycopg) equals
+/// `gaptrack query --format json`, a prepared statement with a parameter included, and
+/// the server stops on SIGTERM with exit 0.
+#[test]
+fn clients_read_every_view_as_query_does() {
+    let Some(py) = python() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("wh");
+    ingest(&store, &fixture_specs());
+    let serve = Serve::start(
+        &store,
+        &["--flight", "127.0.0.1:0", "--postgres", "127.0.0.1:0"],
+        &[],
+    );
+
+    let stmt = query_json(
+        &store,
+        "SELECT statement FROM gaps ORDER BY statement LIMIT 1",
+        &[],
+    )[0]["statement"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let param_sql = "SELECT * FROM gaps WHERE statement = $1";
+    let mut qs: Vec<(String, Vec<String>)> = VIEWS
+        .iter()
+        .map(|v| (format!("SELECT * FROM {v}"), vec![]))
+        .collect();
+    qs.push((param_sql.to_string(), vec![stmt.clone()]));
+    let request = serde_json::json!({
+        "flight": serve.flight,
+        "pg": serve.pg.as_ref().map(|u| u.replace("?sslmode=disable", "")),
+        "queries": qs.iter().map(|(s, p)| serde_json::json!({"sql": s, "params": p})).collect::<Vec<_>>(),
+    });
+    let answer = clients(&py, request);
+    for (i, (sql, params)) in qs.iter().enumerate() {
+        let expected = if params.is_empty() {
+            query_json(&store, sql, &[])
+        } else {
+            query_json(&store, &sql.replace("$1", "$s"), &[("s", &stmt)])
+        };
+        assert!(
+            !expected.is_empty() || sql.contains("settings") || i < VIEWS.len(),
+            "{sql}"
+        );
+        for client in ["flight", "pg"] {
+            assert_eq!(
+                canonical(rows_of(&answer, client, i)),
+                canonical(&expected),
+                "{client}: {sql}"
+            );
+        }
+    }
+    // The parameter narrowed the rows.
+    let all = query_json(&store, "SELECT * FROM gaps", &[]).len();
+    assert!(rows_of(&answer, "flight", VIEWS.len()).len() < all);
+    // Flight results use the plain string type every Arrow reader knows.
+    let types = answer["flight"][2]["types"].as_array().unwrap();
+    assert!(types.iter().all(|t| t != "string_view"), "{types:?}");
+    assert_eq!(serve.stop(), 0);
+}
+
+/// Writes, file reads and COPY are refused over both protocols with `query`'s message,
+/// and harmless session statements are answered.
+#[test]
+fn writes_are_refused_over_both_protocols() {
+    let Some(py) = python() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("wh");
+    ingest(&store, &fixture_specs()[..1]);
+    let before = support::snapshot(&store);
+    let serve = Serve::start(
+        &store,
+        &["--flight", "127.0.0.1:0", "--postgres", "127.0.0.1:0"],
+        &[],
+    );
+    let writes: &[(&str, &[&str])] = &[
+        ("CREATE TABLE x AS SELECT 1 AS a", &[]),
+        ("INSERT INTO settings VALUES (1, 1, 'kish', 1)", &[]),
+        ("DROP VIEW gaps", &[]),
+        ("COPY (SELECT 1) TO '/tmp/gaptrack-serve-copy.csv'", &[]),
+        (
+            "CREATE EXTERNAL TABLE f STORED AS CSV LOCATION '/etc/passwd'",
+            &[],
+        ),
+        ("SET datafusion.execution.batch_size = 1", &[]),
+    ];
+    let answer = clients(
+        &py,
+        serde_json::json!({"flight": serve.flight, "pg": serve.pg.as_ref().map(|u| u.replace("?sslmode=disable", "")), "queries": queries(writes)}),
+    );
+    for client in ["flight", "pg"] {
+        for (i, (sql, _)) in writes.iter().enumerate() {
+            let err = answer[client][i]["error"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{client}: {sql} was not refused"));
+            assert!(err.contains("read-only"), "{client}: {sql}: {err}");
+        }
+    }
+    assert!(!Path::new("/tmp/gaptrack-serve-copy.csv").exists());
+    // psql: session statements answered, a write refused.
+    let psql = |sql: &str| {
+        Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &serve.pg_port(),
+                "-U",
+                "gaptrack",
+                "-d",
+                "gaptrack",
+                "-X",
+                "-A",
+                "-t",
+                "-c",
+                sql,
+            ])
+            .env("PGCONNECT_TIMEOUT", "20")
+            .output()
+            .expect("psql (Debian postgresql-client; .ci/run installs it)")
+    };
+    let o = psql("SET extra_float_digits = 3");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = psql("SHOW transaction isolation level");
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "read committed");
+    let o = psql("DELETE FROM settings");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("read-only"));
+    assert_eq!(support::snapshot(&store), before, "the store was changed");
+    assert_eq!(serve.stop(), 0);
+}
+
+/// `psql`'s `\dt`, `\dv` and `\d gaps` describe the session; a SELECT answers as `query`.
+#[test]
+fn psql_lists_and_describes_the_views() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("wh");
+    ingest(&store, &fixture_specs());
+    let serve = Serve::start(&store, &["--postgres", "127.0.0.1:0"], &[]);
+    let psql = |cmd: &str| {
+        let o = Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &serve.pg_port(),
+                "-U",
+                "gaptrack",
+                "-d",
+                "gaptrack",
+                "-X",
+                "-c",
+                cmd,
+            ])
+            .env("PGCONNECT_TIMEOUT", "20")
+            .output()
+            .expect("psql (Debian postgresql-client; .ci/run installs it)");
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            o.status.success(),
+            "{cmd}: {}{out}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        out
+    };
+    let dt = psql("\\dt");
+    assert!(dt.contains("settings") && dt.contains("table"), "{dt}");
+    assert!(!dt.contains("gap_trend"), "{dt}");
+    let dv = psql("\\dv");
+    for v in ["gaps", "gap_trend", "agreement", "waves"] {
+        assert!(
+            dv.lines()
+                .any(|l| l.contains(&format!(" {v} ")) && l.contains("view")),
+            "{v}: {dv}"
+        );
+    }
+    let d = psql("\\d gaps");
+    assert!(d.contains("View \"public.gaps\""), "{d}");
+    // Every column of the view, with its PostgreSQL type.
+    let cols = query_json(&store, "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'gaps' AND table_schema = 'public' ORDER BY ordinal_position", &[]);
+    assert!(cols.len() > 5);
+    for c in &cols {
+        let name = c["column_name"].as_str().unwrap();
+        assert!(
+            d.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{name} "))),
+            "{name}: {d}"
+        );
+    }
+    assert!(d.contains("double precision") && d.contains("text"), "{d}");
+    let n = psql("SELECT count(*) AS n FROM gap_trend");
+    let expected =
+        query_json(&store, "SELECT count(*) AS n FROM gap_trend", &[])[0]["n"].to_string();
+    assert!(n.lines().any(|l| l.trim() == expected), "{n} vs {expected}");
+    assert_eq!(serve.stop(), 0);
+}
+
+/// On an address beyond loopback the server refuses to start without credentials; with
+/// them, a client without the token or password is refused and one with it is answered.
+#[test]
+fn non_loopback_needs_credentials() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("wh");
+    ingest(&store, &fixture_specs()[..1]);
+    for flag in ["--flight", "--postgres"] {
+        let o = support::bin()
+            .arg("--store")
+            .arg(&store)
+            .args(["serve", flag, "0.0.0.0:0"])
+            .env_remove("GAPTRACK_SERVE_TOKEN")
+            .env_remove("GAPTRACK_SERVE_PASSWORD")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{flag}: {}", support::stderr(&o));
+        assert!(
+            support::stderr(&o).contains("authentication"),
+            "{}",
+            support::stderr(&o)
+        );
+    }
+    let Some(py) = python() else { return };
+    let token = "flight-secret-7f3a";
+    let password = "pg-secret-9c1d";
+    let serve = Serve::start(
+        &store,
+        &["--flight", "0.0.0.0:0", "--postgres", "0.0.0.0:0"],
+        &[
+            ("GAPTRACK_SERVE_TOKEN", token),
+            ("GAPTRACK_SERVE_PASSWORD", password),
+        ],
+    );
+    // Clients connect through loopback only.
+    let local = |a: &str| {
+        a.replace("0.0.0.0", "127.0.0.1")
+            .replace("?sslmode=disable", "")
+    };
+    let flight = local(serve.flight.as_ref().unwrap());
+    let pg = local(serve.pg.as_ref().unwrap());
+    let q = queries(&[("SELECT count(*) AS n FROM settings", &[])]);
+    let refused = clients(
+        &py,
+        serde_json::json!({"flight": flight, "pg": pg, "queries": q}),
+    );
+    assert!(
+        refused["flight"][0]["error"]
+            .as_str()
+            .unwrap_or("")
+            .to_lowercase()
+            .contains("unauthenticated"),
+        "{refused}"
+    );
+    assert!(refused["pg"][0]["error"].as_str().is_some(), "{refused}");
+    let wrong = clients(
+        &py,
+        serde_json::json!({"flight": flight, "token": "nope", "pg": pg.replace("gaptrack@", "gaptrack:nope@"), "queries": q}),
+    );
+    assert!(
+        wrong["flight"][0]["error"].is_string() && wrong["pg"][0]["error"].is_string(),
+        "{wrong}"
+    );
+    let ok = clients(
+        &py,
+        serde_json::json!({"flight": flight, "token": token, "pg": pg.replace("gaptrack@", &format!("gaptrack:{password}@")), "queries": q}),
+    );
+    assert_eq!(ok["flight"][0]["rows"][0]["n"], 1, "{ok}");
+    assert_eq!(ok["pg"][0]["rows"][0]["n"], 1, "{ok}");
+    let log = std::fs::read_to_string(&serve.stderr).unwrap();
+    assert!(
+        !log.contains(token) && !log.contains(password),
+        "a secret was logged"
+    );
+    assert_eq!(serve.stop(), 0);
+}
+
+/// A wave ingested while the server runs is in the next query; `--as-of` pins a version.
+#[test]
+fn a_new_wave_is_visible_to_the_next_query() {
+    let Some(py) = python() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("wh");
+    let specs = fixture_specs();
+    ingest(&store, &specs[..2]);
+    let serve = Serve::start(
+        &store,
+        &["--flight", "127.0.0.1:0", "--postgres", "127.0.0.1:0"],
+        &[],
+    );
+    let pinned = Serve::start(&store, &["--flight", "127.0.0.1:0", "--as-of", "0"], &[]);
+    let q = queries(&[("SELECT count(DISTINCT wave) AS n FROM gaps", &[])]);
+    let ask = |s: &Serve| {
+        clients(
+            &py,
+            serde_json::json!({"flight": s.flight, "pg": s.pg.as_ref().map(|u| u.replace("?sslmode=disable", "")), "queries": q}),
+        )
+    };
+    let a = ask(&serve);
+    assert_eq!(a["flight"][0]["rows"][0]["n"], 2, "{a}");
+    ingest(&store, &specs[2..]);
+    let b = ask(&serve);
+    assert_eq!(b["flight"][0]["rows"][0]["n"], 3, "{b}");
+    assert_eq!(b["pg"][0]["rows"][0]["n"], 3, "{b}");
+    let p = ask(&pinned);
+    let expected =
+        query_json(&store, "SELECT count(DISTINCT wave) AS n FROM gaps", &[])[0]["n"].clone();
+    assert_eq!(expected, 3);
+    let at0 = {
+        let o = support::run(
+            &store,
+            &[
+                "query",
+                "SELECT count(DISTINCT wave) AS n FROM gaps",
+                "--as-of",
+                "0",
+                "--format",
+                "json",
+            ],
+        );
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()[0]["n"].clone()
+    };
+    assert_eq!(p["flight"][0]["rows"][0]["n"], at0, "{p}");
+    assert_eq!(serve.stop(), 0);
+    assert_eq!(pinned.stop(), 0);
+}
+
+/// A query over the per-query memory limit fails alone: another client is answered
+/// while it runs, and after it.
+#[test]
+fn a_query_over_the_memory_limit_fails_alone() {
+    let Some(py) = python() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("wh");
+    ingest(&store, &fixture_specs());
+    let serve = Serve::start(
+        &store,
+        &[
+            "--flight",
+            "127.0.0.1:0",
+            "--postgres",
+            "127.0.0.1:0",
+            "--query-memory",
+            "16M",
+        ],
+        &[("GAPTRACK_SPILL_LIMIT", "0")],
+    );
+    let heavy = "SELECT a.respondent, b.respondent, array_agg(a.value) AS v FROM responses a CROSS JOIN responses b GROUP BY 1, 2";
+    let light = "SELECT count(*) AS n FROM gap_trend";
+    let flight = serve.flight.clone();
+    let pg = serve.pg.as_ref().map(|u| u.replace("?sslmode=disable", ""));
+    let py2 = py.clone();
+    let heavy_run = std::thread::spawn(move || {
+        clients(
+            &py2,
+            serde_json::json!({"flight": flight, "queries": queries(&[(heavy, &[])])}),
+        )
+    });
+    let during = clients(
+        &py,
+        serde_json::json!({"pg": pg, "queries": queries(&[(light, &[])])}),
+    );
+    let heavy_answer = heavy_run.join().unwrap();
+    let err = heavy_answer["flight"][0]["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{heavy_answer}"));
+    assert!(err.contains("--query-memory"), "{err}");
+    let expected = query_json(&store, light, &[]);
+    assert_eq!(canonical(rows_of(&during, "pg", 0)), canonical(&expected));
+    let after = clients(
+        &py,
+        serde_json::json!({"flight": serve.flight, "queries": queries(&[(light, &[])])}),
+    );
+    assert_eq!(
+        canonical(rows_of(&after, "flight", 0)),
+        canonical(&expected)
+    );
+    assert_eq!(serve.stop(), 0);
+}
