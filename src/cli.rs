@@ -164,6 +164,40 @@ pub struct ReportArgs {
     /// breakdown.csv / breakdown.json, and a table in trend.md and index.html.
     #[arg(long = "by", value_name = "SEGMENT", value_delimiter = ',')]
     pub by: Vec<String>,
+    /// The report's title (default: "A vs B: agreement gap by wave").
+    #[arg(long)]
+    pub title: Option<String>,
+    /// A line under the title.
+    #[arg(long)]
+    pub subtitle: Option<String>,
+    /// Where the data come from (shown with the notes).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Who publishes the report (shown under the title).
+    #[arg(long)]
+    pub byline: Option<String>,
+    /// Notes in Markdown, read from this file.
+    #[arg(long, value_name = "PATH")]
+    pub notes: Option<PathBuf>,
+    /// The label of a wave's column: --wave-label ID=LABEL (repeatable).
+    #[arg(long = "wave-label", value_name = "ID=LABEL", value_parser = label_pair)]
+    pub wave_labels: Vec<(String, String)>,
+    /// The label of a group: --group-label ID=LABEL (repeatable).
+    #[arg(long = "group-label", value_name = "ID=LABEL", value_parser = label_pair)]
+    pub group_labels: Vec<(String, String)>,
+    /// Statement ids shown first, in this order (comma-separated).
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub statement_order: Vec<String>,
+}
+
+/// Parses `ID=LABEL`.
+fn label_pair(s: &str) -> std::result::Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => {
+            Ok((k.trim().to_string(), v.trim().to_string()))
+        }
+        _ => Err(format!("{s:?} is not of the form ID=LABEL")),
+    }
 }
 
 /// Sets up logging on stderr (every line redacted): text or JSON lines; `verbose`
@@ -295,17 +329,37 @@ impl From<QueryArgs> for QueryRequest {
     }
 }
 
-impl From<ReportArgs> for ReportRequest {
-    fn from(r: ReportArgs) -> Self {
-        ReportRequest {
-            out: r.out,
-            pair: r.pair,
-            min_base: r.min_base,
-            suppress_below: r.suppress_below,
-            formats: r.formats,
-            as_of: r.as_of,
-            by: r.by,
-        }
+impl ReportArgs {
+    /// The request of these arguments (the notes file read).
+    fn request(self) -> Result<ReportRequest> {
+        let notes = match &self.notes {
+            None => None,
+            Some(p) => Some(std::fs::read_to_string(p).map_err(|e| {
+                Error::input(crate::error::InputError::new(
+                    p.display().to_string(),
+                    format!("cannot read the notes: {}", crate::spec::io_reason(&e)),
+                ))
+            })?),
+        };
+        Ok(ReportRequest {
+            out: self.out,
+            pair: self.pair,
+            min_base: self.min_base,
+            suppress_below: self.suppress_below,
+            formats: self.formats,
+            as_of: self.as_of,
+            by: self.by,
+            words: crate::report::model::Words {
+                title: self.title,
+                subtitle: self.subtitle,
+                source: self.source,
+                byline: self.byline,
+                notes,
+                wave_labels: self.wave_labels.into_iter().collect(),
+                group_labels: self.group_labels.into_iter().collect(),
+                statement_order: self.statement_order,
+            },
+        })
     }
 }
 
@@ -323,7 +377,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         } => commands::ingest(&ctx, &specs, dry_run, strict).await?,
         Command::Run { config, strict } => commands::run(&ctx, &config, strict).await?,
         Command::Remove { wave } => commands::remove(&ctx, &wave).await?,
-        Command::Report(r) => commands::report(&ctx, &r.into()).await?,
+        Command::Report(r) => commands::report(&ctx, &r.request()?).await?,
         Command::Vacuum {
             retain_hours,
             dry_run,

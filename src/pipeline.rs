@@ -34,6 +34,14 @@ struct RawReport {
     suppress_below: Option<Spanned<i64>>,
     formats: Option<Spanned<Vec<String>>>,
     by: Option<Vec<String>>,
+    title: Option<String>,
+    subtitle: Option<String>,
+    source: Option<String>,
+    byline: Option<String>,
+    notes: Option<String>,
+    wave_labels: Option<std::collections::BTreeMap<String, String>>,
+    group_labels: Option<std::collections::BTreeMap<String, String>>,
+    statement_order: Option<Vec<String>>,
 }
 
 /// A validated pipeline config.
@@ -55,6 +63,8 @@ pub struct ReportConfig {
     pub formats: Vec<ReportFormat>,
     /// Segment breakdowns (`report --by`).
     pub by: Vec<String>,
+    /// The publisher's words.
+    pub words: report::model::Words,
 }
 
 fn resolve_location(dir: &Path, s: &str) -> String {
@@ -236,6 +246,16 @@ fn report_config(
         settings,
         formats,
         by: r.by.clone().unwrap_or_default(),
+        words: report::model::Words {
+            title: r.title.clone(),
+            subtitle: r.subtitle.clone(),
+            source: r.source.clone(),
+            byline: r.byline.clone(),
+            notes: r.notes.clone(),
+            wave_labels: r.wave_labels.clone().unwrap_or_default(),
+            group_labels: r.group_labels.clone().unwrap_or_default(),
+            statement_order: r.statement_order.clone().unwrap_or_default(),
+        },
     }
 }
 
@@ -303,6 +323,7 @@ pub async fn run(config: &Config, store: &Store, options: &IngestOptions) -> Res
             let session = Session::open(store, None, r.settings).await?;
             let mut model = report::build(&session, &r.pair.0, &r.pair.1).await?;
             report::add_breakdowns(&mut model, &session, &r.by).await?;
+            report::apply_words(&mut model, r.words.clone(), &config.path)?;
             Ok::<_, Error>((session, model))
         }
         .await;

@@ -21,6 +21,8 @@ pub struct ReportRequest {
     pub as_of: Option<AsOf>,
     /// Segment breakdowns.
     pub by: Vec<String>,
+    /// The publisher's words (title, labels, notes).
+    pub words: report::model::Words,
 }
 
 /// Publishes the report; returns the line naming the files written, then the trend
@@ -36,6 +38,7 @@ pub async fn report(ctx: &Context, r: &ReportRequest) -> Result<String> {
     let session = Session::open(&store, r.as_of.clone(), settings).await?;
     let mut model = report::build(&session, &r.pair.0, &r.pair.1).await?;
     report::add_breakdowns(&mut model, &session, &r.by).await?;
+    report::apply_words(&mut model, r.words.clone(), "report")?;
     let files = report::publish(&model, &r.out, &r.formats).await?;
     Ok(format!(
         "report: {} written to {} (data version {})\n\n{}",

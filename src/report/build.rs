@@ -108,7 +108,59 @@ pub async fn build(session: &Session, a: &str, b: &str) -> Result<Report> {
         data_version: session.catalog.version.unwrap_or(-1),
         variance: settings.variance.as_str().to_string(),
         breakdowns: Vec::new(),
+        words: Words::default(),
     })
+}
+
+/// Gives the report the publisher's words: checks that every wave, group and statement
+/// they name is in the report (a name that matches nothing is an error, exit 3, naming
+/// the key), then orders the statements.
+pub fn apply_words(r: &mut Report, words: Words, shown: &str) -> Result<()> {
+    let mut problems = Vec::new();
+    let waves: Vec<&str> = r.waves.iter().map(|w| w.wave.as_str()).collect();
+    let statements: Vec<&str> = r.statements.iter().map(|s| s.statement.as_str()).collect();
+    let groups = [r.group_a.as_str(), r.group_b.as_str()];
+    let mut check = |key: &str, name: &str, known: &[&str], what: &str| {
+        if !known.contains(&name) {
+            problems.push(
+                InputError::new(
+                    shown,
+                    format!(
+                        "{name:?} is not a {what} of the report ({})",
+                        known.join(", ")
+                    ),
+                )
+                .column(key.to_string()),
+            );
+        }
+    };
+    for w in words.wave_labels.keys() {
+        check("report.wave_labels", w, &waves, "wave");
+    }
+    for g in words.group_labels.keys() {
+        check("report.group_labels", g, &groups, "group of the pair");
+    }
+    for s in &words.statement_order {
+        check("report.statement_order", s, &statements, "statement");
+    }
+    if !problems.is_empty() {
+        let total = problems.len();
+        return Err(Error::Invalid(crate::error::Invalid {
+            errors: problems,
+            total,
+        }));
+    }
+    let rank = |id: &str| {
+        words
+            .statement_order
+            .iter()
+            .position(|s| s == id)
+            .unwrap_or(usize::MAX)
+    };
+    // A stable sort: the statements not listed keep their order, after the listed ones.
+    r.statements.sort_by_key(|s| rank(&s.statement));
+    r.words = words;
+    Ok(())
 }
 
 /// Reads the cells of one batch of `queries/report_trend.sql` into `by_stmt`: the query
@@ -182,6 +234,7 @@ fn trend_cells(
             low_base: low[i].unwrap_or(false),
             suppressed: sup[i].unwrap_or(false),
             series_break: brk[i].unwrap_or(false),
+            text: text[i].clone(),
         };
         let entry = by_stmt.entry(sid).or_insert((pos, None, Vec::new()));
         entry.0 = entry.0.min(pos);
@@ -325,13 +378,8 @@ async fn breakdown(r: &Report, session: &Session, segment: &str) -> Result<Break
     for batch in &batches {
         breakdown_rows(batch, &mut rows)?;
     }
-    // The statement order of the report (texts from the main table, so both agree),
-    // then waves in date order, then values.
-    for row in &mut rows {
-        if let Some(&k) = stmt_pos.get(row.statement.as_str()) {
-            row.text = r.statements[k].text.clone();
-        }
-    }
+    // The statement order of the report, then waves in date order, then values (each
+    // row keeps the wording of its wave).
     rows.sort_by(|x, y| {
         let key = |z: &BreakdownRow| {
             (

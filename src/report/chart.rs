@@ -181,8 +181,19 @@ fn draw_lines(f: &Frame, runs: &[Vec<Pt>], class: &str, s: &mut String) {
 }
 
 /// Hover text of one point: "Marketing, 2021: 45.3 % (95 % CI 39.8–50.9), n = 301".
-fn point_tip(group: &str, cell: &TrendCell, e: &GroupEstimate, wave: &WaveInfo) -> String {
-    let mut t = format!("{}, {}: {} %", display_group(group), wave.wave, show(e.pct));
+fn point_tip(
+    r: &Report,
+    group: &str,
+    cell: &TrendCell,
+    e: &GroupEstimate,
+    wave: &WaveInfo,
+) -> String {
+    let mut t = format!(
+        "{}, {}: {} %",
+        group_label(r, group),
+        wave_label(r, &wave.wave),
+        show(e.pct)
+    );
     if let (Some(lo), Some(hi)) = (e.ci_low, e.ci_high) {
         let _ = write!(t, " (95 % CI {}–{})", show(Some(lo)), show(Some(hi)));
     }
@@ -222,8 +233,8 @@ pub fn key(r: &Report, st: &StatementTrend, s: &mut String) {
 /// intervals, the gap per wave and series breaks.
 pub fn chart(r: &Report, st: &StatementTrend, idx: usize, s: &mut String) {
     let f = Frame::new(r.waves.len());
-    let a = display_group(&r.group_a);
-    let b = display_group(&r.group_b);
+    let a = group_label(r, &r.group_a);
+    let b = group_label(r, &r.group_b);
     let tid = format!("c{idx}-t");
     let did = format!("c{idx}-d");
     let _ = write!(
@@ -258,14 +269,14 @@ pub fn chart(r: &Report, st: &StatementTrend, idx: usize, s: &mut String) {
 fn text_alternative(r: &Report, st: &StatementTrend, a: &str, b: &str) -> String {
     let mut desc = Vec::new();
     for w in &r.waves {
+        let label = wave_label(r, &w.wave);
         let line = match cell_view(st, &w.wave) {
-            CellView::Absent => format!("{}: no answers from both groups", w.wave),
+            CellView::Absent => format!("{label}: no answers from both groups"),
             CellView::Suppressed { .. } => {
-                format!("{}: suppressed ({})", w.wave, suppressed_label(r))
+                format!("{label}: suppressed ({})", suppressed_label(r))
             }
             CellView::Shown(Shown { cell, gap, .. }) => format!(
-                "{}: {a} {} %, {b} {} %, gap {} points",
-                w.wave,
+                "{label}: {a} {} %, {b} {} %, gap {} points",
                 show(cell.a.pct),
                 show(cell.b.pct),
                 show_signed(gap)
@@ -300,7 +311,7 @@ fn draw_x_labels(r: &Report, f: &Frame, s: &mut String) {
     let longest = r
         .waves
         .iter()
-        .map(|w| w.wave.chars().count())
+        .map(|w| wave_label(r, &w.wave).chars().count())
         .max()
         .unwrap_or(0);
     let step = (longest as f64 * 7.0 + 8.0) / f.spacing();
@@ -318,7 +329,7 @@ fn draw_x_labels(r: &Report, f: &Frame, s: &mut String) {
             r#"<text class="xlab" x="{}" y="{}">{}</text>"#,
             c(f.x(i)),
             c(f.plot_bottom() + 18.0),
-            escape_html(&w.wave)
+            escape_html(wave_label(r, &w.wave))
         );
     }
 }
@@ -453,7 +464,7 @@ fn draw_points(
             r#"<circle class="pa{lo}" cx="{}" cy="{}" r="4"><title>{}</title></circle>"#,
             c(x),
             c(f.y(p)),
-            point_tip(&r.group_a, cell, &cell.a, w)
+            point_tip(r, &r.group_a, cell, &cell.a, w)
         );
     }
     if let Some(p) = pb {
@@ -462,7 +473,7 @@ fn draw_points(
             r#"<rect class="pb{lo}" x="{}" y="{}" width="7.5" height="7.5"><title>{}</title></rect>"#,
             c(x - 3.75),
             c(f.y(p) - 3.75),
-            point_tip(&r.group_b, cell, &cell.b, w)
+            point_tip(r, &r.group_b, cell, &cell.b, w)
         );
     }
 }
@@ -477,8 +488,8 @@ fn chart_key(r: &Report, has_break: bool, has_low: bool, s: &mut String) {
             r##"<li><svg viewBox="0 0 26 12" aria-hidden="true"><line x1="1" x2="25" y1="6" y2="6" stroke="#d55e00" stroke-width="2.5" stroke-dasharray="6 3"/><rect x="8.5" y="1.5" width="9" height="9" fill="#d55e00" stroke="#fff" stroke-width="1.5"/></svg><span class="gb">{}</span></li>"##,
             r#"<li><span class="band" aria-hidden="true"></span>95 % interval</li>"#,
         ),
-        escape_html(&display_group(&r.group_a)),
-        escape_html(&display_group(&r.group_b)),
+        escape_html(&group_label(r, &r.group_a)),
+        escape_html(&group_label(r, &r.group_b)),
     );
     if has_low {
         let _ = write!(

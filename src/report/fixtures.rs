@@ -41,6 +41,7 @@ pub fn cell(
         low_base: false,
         suppressed: false,
         series_break: false,
+        text: None,
     }
 }
 

@@ -16,8 +16,9 @@ use super::view::*;
 /// The style sheet of the page, inlined in its `<style>` element.
 const STYLE: &str = include_str!("report.css");
 
-/// `index.html` for the report.
-pub fn render_html(r: &Report) -> String {
+/// `index.html` for the report, linking the other files of its publication (`links`,
+/// file names next to it).
+pub fn render_html(r: &Report, links: &[String]) -> String {
     let mut s = String::with_capacity(64 * 1024);
     page_head(r, &mut s);
     heading(r, &mut s);
@@ -28,6 +29,8 @@ pub fn render_html(r: &Report) -> String {
     for (k, bd) in r.breakdowns.iter().enumerate() {
         breakdown_section(r, k, bd, &mut s);
     }
+    notes(r, &mut s);
+    data_links(links, &mut s);
     methods_and_footer(r, &mut s);
     s
 }
@@ -35,8 +38,8 @@ pub fn render_html(r: &Report) -> String {
 /// The group names of the pair as the page shows them (escaped).
 fn groups(r: &Report) -> (String, String) {
     (
-        escape_html(&display_group(&r.group_a)),
-        escape_html(&display_group(&r.group_b)),
+        escape_html(&group_label(r, &r.group_a)),
+        escape_html(&group_label(r, &r.group_b)),
     )
 }
 
@@ -71,6 +74,12 @@ fn heading(r: &Report, s: &mut String) {
         a = a,
         b = b
     );
+    if let Some(sub) = &r.words.subtitle {
+        let _ = writeln!(s, "<p class=\"subtitle\">{}</p>", escape_html(sub));
+    }
+    if let Some(by) = &r.words.byline {
+        let _ = writeln!(s, "<p class=\"byline\">{}</p>", escape_html(by));
+    }
     s.push_str("<ul class=\"facts\">");
     if let (Some(first), Some(last)) = (r.waves.first(), r.waves.last()) {
         let _ = write!(
@@ -86,10 +95,9 @@ fn heading(r: &Report, s: &mut String) {
     }
     let _ = write!(
         s,
-        "<li><b>{}</b> statement{}</li><li>Data version <b>{}</b></li></ul>\n</header>\n",
+        "<li><b>{}</b> statement{}</li></ul>\n</header>\n",
         r.statements.len(),
         if r.statements.len() == 1 { "" } else { "s" },
-        r.data_version
     );
 }
 
@@ -108,6 +116,7 @@ fn gap_section(r: &Report, s: &mut String) {
     } else {
         gap_table(r, s);
         legend(r, s);
+        wording(r, s);
         bases_table(r, s);
     }
     s.push_str("</section>\n");
@@ -298,6 +307,65 @@ fn breakdown_section(r: &Report, k: usize, bd: &Breakdown, s: &mut String) {
     s.push_str("\n</tbody></table></div>\n</section>\n");
 }
 
+/// The wording changes of the statements, under the gap table.
+fn wording(r: &Report, s: &mut String) {
+    let notes = wording_notes(r);
+    if notes.is_empty() {
+        return;
+    }
+    s.push_str("<div class=\"wording\"><p>Wording changes:</p><ul>\n");
+    for (text, note) in notes {
+        let _ = writeln!(
+            s,
+            "<li><i>{}</i>: {}.</li>",
+            escape_html(&text),
+            escape_html(&note)
+        );
+    }
+    s.push_str("</ul></div>\n");
+}
+
+/// The publisher's source line and notes (Markdown, rendered; raw HTML in them is
+/// shown as text).
+fn notes(r: &Report, s: &mut String) {
+    let w = &r.words;
+    if w.source.is_none() && w.notes.is_none() {
+        return;
+    }
+    s.push_str("<section class=\"notes\" aria-labelledby=\"n-h\">\n<h2 id=\"n-h\">Notes</h2>\n");
+    if let Some(src) = &w.source {
+        let _ = writeln!(
+            s,
+            "<p class=\"source\"><b>Source:</b> {}</p>",
+            escape_html(src)
+        );
+    }
+    if let Some(md) = &w.notes {
+        use pulldown_cmark::{html::push_html, Event, Parser};
+        let events = Parser::new(md).map(|e| match e {
+            Event::Html(t) | Event::InlineHtml(t) => Event::Text(t),
+            other => other,
+        });
+        push_html(s, events);
+    }
+    s.push_str("</section>\n");
+}
+
+/// "Get the data": a link to every other file of the publication.
+fn data_links(links: &[String], s: &mut String) {
+    if links.is_empty() {
+        return;
+    }
+    s.push_str(
+        "<section class=\"data\" aria-labelledby=\"d-h\">\n<h2 id=\"d-h\">Get the data</h2>\n<ul>\n",
+    );
+    for name in links {
+        let n = escape_html(name);
+        let _ = writeln!(s, "<li><a href=\"{n}\">{n}</a></li>");
+    }
+    s.push_str("</ul>\n</section>\n");
+}
+
 /// The methods section, and the closing line of the methods note as the footer.
 fn methods_and_footer(r: &Report, s: &mut String) {
     s.push_str(
@@ -330,7 +398,7 @@ fn summary(r: &Report, st: &StatementTrend, s: &mut String) {
     let Some(wave) = r.waves.iter().find(|w| w.wave == last.wave) else {
         return;
     };
-    let wave_txt = escape_html(&wave.wave);
+    let wave_txt = escape_html(wave_label(r, &wave.wave));
     s.push_str(r#"<p class="summary">"#);
     match cell_view(st, &wave.wave) {
         CellView::Absent => {}
@@ -400,8 +468,8 @@ fn summary(r: &Report, st: &StatementTrend, s: &mut String) {
 
 /// The figures behind a chart, collapsed under the chart.
 fn figures(r: &Report, st: &StatementTrend, s: &mut String) {
-    let a = escape_html(&display_group(&r.group_a));
-    let b = escape_html(&display_group(&r.group_b));
+    let a = escape_html(&group_label(r, &r.group_a));
+    let b = escape_html(&group_label(r, &r.group_b));
     let _ = write!(
         s,
         concat!(
@@ -414,7 +482,7 @@ fn figures(r: &Report, st: &StatementTrend, s: &mut String) {
     );
     for w in &r.waves {
         let view = cell_view(st, &w.wave);
-        let wave = escape_html(&w.wave);
+        let wave = escape_html(wave_label(r, &w.wave));
         match view {
             CellView::Absent => continue,
             CellView::Suppressed { cell, .. } => {
@@ -561,7 +629,7 @@ fn table_head(r: &Report, first: &str, s: &mut String) {
         let _ = write!(
             s,
             r#"<th scope="col"{tip}>{}<small>{}</small></th>"#,
-            escape_html(&w.wave),
+            escape_html(wave_label(r, &w.wave)),
             escape_html(&w.date)
         );
     }
@@ -632,6 +700,7 @@ mod tests {
             data_version: 9,
             variance: "linearized".into(),
             breakdowns: vec![],
+            words: Words::default(),
         }
     }
 
@@ -645,7 +714,7 @@ mod tests {
 
     #[test]
     fn self_contained_no_urls_or_scripts() {
-        let html = render_html(&report());
+        let html = render_html(&report(), &[]);
         assert!(html.starts_with("<!DOCTYPE html>"));
         assert!(html.ends_with("</html>\n"));
         let lower = html.to_lowercase();
@@ -660,7 +729,7 @@ mod tests {
 
     #[test]
     fn escapes_all_text() {
-        let html = render_html(&report());
+        let html = render_html(&report(), &[]);
         assert!(html.contains(
             "<h1>R&amp;d &lt;lab&gt; vs Sales &#39;east&#39;: agreement gap by wave</h1>"
         ));
@@ -672,7 +741,7 @@ mod tests {
 
     #[test]
     fn gap_table_cells() {
-        let html = render_html(&report());
+        let html = render_html(&report(), &[]);
         let row = &html[html.find("<a href=\"#s0\">").unwrap()..];
         let row = &row[..row.find("</tr>").unwrap()];
         assert!(
@@ -707,7 +776,7 @@ mod tests {
 
     #[test]
     fn charts_have_accessible_names_groups_and_bands() {
-        let html = render_html(&report());
+        let html = render_html(&report(), &[]);
         let c0 = card(&html, 0);
         assert!(c0.contains("role=\"img\" aria-labelledby=\"c0-t c0-d\""));
         assert!(c0.contains("<title id=\"c0-t\">Agreement with “Leads are &quot;good&quot; &amp; &lt;b&gt;timely&lt;/b&gt;”"));
@@ -731,7 +800,7 @@ mod tests {
 
     #[test]
     fn single_wave_statement_uses_whiskers_and_no_line() {
-        let html = render_html(&report());
+        let html = render_html(&report(), &[]);
         let c1 = card(&html, 1);
         assert_eq!(c1.matches("<polyline").count(), 0);
         assert_eq!(c1.matches("<polygon").count(), 0);
@@ -746,7 +815,7 @@ mod tests {
         let mut r = report();
         r.statements[1].cells[0].low_base = true;
         r.statements[1].cells[0].a.n = Some(20);
-        let html = render_html(&r);
+        let html = render_html(&r, &[]);
         let c1 = card(&html, 1);
         assert!(c1.contains("<circle class=\"pa lo\""));
         assert!(c1.contains("<rect class=\"pb lo\""));
@@ -757,7 +826,7 @@ mod tests {
 
     #[test]
     fn series_break_is_a_dashed_rule_and_splits_lines() {
-        let html = render_html(&report());
+        let html = render_html(&report(), &[]);
         let c2 = card(&html, 2);
         assert_eq!(c2.matches("<line class=\"brk\"").count(), 1);
         assert!(c2.contains("new wording"));
@@ -775,7 +844,7 @@ mod tests {
             c.a.pct = None;
             c.b.pct = None;
         }
-        let html = render_html(&r);
+        let html = render_html(&r, &[]);
         let c1 = card(&html, 1);
         assert!(!c1.contains("<svg class=\"chart\""));
         assert!(c1.contains("Every wave of this statement is suppressed"));
@@ -783,8 +852,18 @@ mod tests {
     }
 
     #[test]
+    fn the_page_links_its_data_files() {
+        let links = vec!["trend.csv".to_string(), "a&b.json".to_string()];
+        let html = render_html(&report(), &links);
+        assert!(html.contains("<h2 id=\"d-h\">Get the data</h2>"));
+        assert!(html.contains("<li><a href=\"trend.csv\">trend.csv</a></li>"));
+        assert!(html.contains("<li><a href=\"a&amp;b.json\">a&amp;b.json</a></li>"));
+        assert!(!render_html(&report(), &[]).contains("Get the data"));
+    }
+
+    #[test]
     fn methods_and_version() {
-        let html = render_html(&report());
+        let html = render_html(&report(), &[]);
         assert!(html.contains("<h2 id=\"m-h\">Methods</h2>"));
         assert!(html.contains("Benjamini–Hochberg"));
         assert!(html.contains("Newcombe"));
@@ -797,18 +876,18 @@ mod tests {
     fn all_missing_and_empty_reports_render() {
         let mut r = report();
         fixtures::all_missing(&mut r);
-        let html = render_html(&r);
+        let html = render_html(&r, &[]);
         assert!(html.contains("n/a"));
         assert!(!html.contains("<circle class=\"pa\""));
         r.statements.clear();
         r.waves.clear();
-        let html = render_html(&r);
+        let html = render_html(&r, &[]);
         assert!(html.contains("No statement was asked"));
         assert!(html.contains("Built from data version 9."));
     }
 
     #[test]
     fn byte_stable() {
-        assert_eq!(render_html(&report()), render_html(&report()));
+        assert_eq!(render_html(&report(), &[]), render_html(&report(), &[]));
     }
 }

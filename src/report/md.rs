@@ -84,10 +84,10 @@ pub fn render_text(r: &Report) -> String {
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut head = vec![format!(
         "{} − {}, points",
-        display_group(&r.group_a),
-        display_group(&r.group_b)
+        group_label(r, &r.group_a),
+        group_label(r, &r.group_b)
     )];
-    head.extend(r.waves.iter().map(|w| w.wave.clone()));
+    head.extend(r.waves.iter().map(|w| wave_label(r, &w.wave).to_string()));
     rows.push(head);
     for st in &r.statements {
         let mut row = vec![cut(&st.text)];
@@ -131,6 +131,9 @@ pub fn render_text(r: &Report) -> String {
 pub fn render_markdown(r: &Report) -> String {
     let mut s = String::new();
     s.push_str(&format!("# {}\n\n", escape_md(&title(r))));
+    for line in [&r.words.subtitle, &r.words.byline].into_iter().flatten() {
+        s.push_str(&format!("{}\n\n", escape_md(line)));
+    }
     guide(r, &mut s);
     if r.waves.is_empty() || r.statements.is_empty() {
         s.push_str("No statement was asked of both groups in the loaded waves.\n\n");
@@ -145,6 +148,17 @@ pub fn render_markdown(r: &Report) -> String {
     }
     for bd in &r.breakdowns {
         breakdown_section(r, bd, &mut s);
+    }
+    if r.words.source.is_some() || r.words.notes.is_some() {
+        s.push_str("## Notes\n\n");
+        if let Some(src) = &r.words.source {
+            s.push_str(&format!("**Source:** {}\n\n", escape_md(src)));
+        }
+        // The publisher's Markdown, as written.
+        if let Some(notes) = &r.words.notes {
+            s.push_str(notes.trim());
+            s.push_str("\n\n");
+        }
     }
     s.push_str("## Methods\n\n");
     for (head, body) in methods(r) {
@@ -164,8 +178,8 @@ pub fn render_markdown(r: &Report) -> String {
 /// The group names of the pair as the file shows them (escaped).
 fn groups(r: &Report) -> (String, String) {
     (
-        escape_md(&display_group(&r.group_a)),
-        escape_md(&display_group(&r.group_b)),
+        escape_md(&group_label(r, &r.group_a)),
+        escape_md(&group_label(r, &r.group_b)),
     )
 }
 
@@ -202,7 +216,11 @@ fn wave_list(r: &Report, s: &mut String) {
             if w.kind == "cells" {
                 about.push("published figures".to_string());
             }
-            format!("{} ({})", escape_md(&w.wave), about.join(", "))
+            format!(
+                "{} ({})",
+                escape_md(wave_label(r, &w.wave)),
+                about.join(", ")
+            )
         })
         .collect();
     s.push_str(&waves.join("; "));
@@ -212,7 +230,7 @@ fn wave_list(r: &Report, s: &mut String) {
 /// The header row of a statement × wave table.
 fn wave_head(r: &Report) -> Vec<String> {
     let mut head = vec!["Statement".to_string()];
-    head.extend(r.waves.iter().map(|w| escape_md(&w.wave)));
+    head.extend(r.waves.iter().map(|w| escape_md(wave_label(r, &w.wave))));
     head
 }
 
@@ -221,6 +239,18 @@ fn gap_table(r: &Report, s: &mut String) {
     let (a, b) = groups(r);
     let title = format!("Gap by wave ({a} − {b}, points)");
     wave_table(r, &title, s, |view| md_cell(r, view));
+    let notes = wording_notes(r);
+    if !notes.is_empty() {
+        s.push_str("Wording changes:\n\n");
+        for (text, note) in notes {
+            s.push_str(&format!(
+                "- *{}*: {}.\n",
+                escape_md(&text),
+                escape_md(&note)
+            ));
+        }
+        s.push('\n');
+    }
 }
 
 /// The bases of every cell, suppressed ones included.
@@ -275,7 +305,7 @@ fn detail(r: &Report, st: &StatementTrend, s: &mut String) {
     ]));
     s.push_str(&table_rule(true, 8));
     for w in &r.waves {
-        let wave = escape_md(&w.wave);
+        let wave = escape_md(wave_label(r, &w.wave));
         let row = match cell_view(st, &w.wave) {
             CellView::Absent => continue,
             CellView::Suppressed { series_break, .. } => {
@@ -470,6 +500,7 @@ mod tests {
             data_version: 42,
             variance: "kish".into(),
             breakdowns: vec![],
+            words: Words::default(),
         }
     }
 

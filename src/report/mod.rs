@@ -14,13 +14,14 @@ mod chart;
 mod fixtures;
 mod html;
 mod md;
+mod metadata;
 pub mod model;
 mod publish;
 mod tables;
 mod view;
 mod xlsx;
 
-pub use build::{add_breakdowns, build};
+pub use build::{add_breakdowns, apply_words, build};
 use model::*;
 pub use publish::{publish, publish_to, refuse_inside_store, Manifest, ManifestFile, MANIFEST};
 
@@ -81,37 +82,66 @@ pub fn parse_pair(s: &str) -> std::result::Result<(String, String), String> {
 
 pub use md::render_text;
 
-/// Renders one format.
+/// Renders one format (`index.html` without links to the other files; see
+/// [`render_set`]).
 pub fn render(r: &Report, f: ReportFormat) -> Vec<u8> {
     match f {
         ReportFormat::Md => md::render_markdown(r).into_bytes(),
         ReportFormat::Csv => tables::render_csv(r).into_bytes(),
         ReportFormat::Json => tables::render_json(r).into_bytes(),
-        ReportFormat::Html => html::render_html(r).into_bytes(),
+        ReportFormat::Html => html::render_html(r, &[]).into_bytes(),
         ReportFormat::Xlsx => xlsx::render_xlsx(r),
     }
 }
 
-/// The files of one publication, in the order they are listed: each chosen format
-/// (sorted, once), followed by its breakdown file where there is one.
+/// The files of one format: its own file, then the ones that go with it (the breakdown
+/// files with `--by`; the open-data metadata with the CSV files).
+fn files_of(r: &Report, f: ReportFormat) -> Vec<(String, Vec<u8>)> {
+    let mut files = vec![(f.file_name().to_string(), render(r, f))];
+    // The segment breakdowns (`--by`) go into files of their own, so that trend.csv
+    // and trend.json keep exactly their columns and rows.
+    let with_breakdowns = !r.breakdowns.is_empty();
+    match f {
+        ReportFormat::Csv => {
+            if with_breakdowns {
+                files.push((
+                    "breakdown.csv".into(),
+                    tables::render_breakdown_csv(r).into(),
+                ));
+            }
+            files.push((
+                "datapackage.json".into(),
+                metadata::render_datapackage(r).into(),
+            ));
+            for (name, text) in metadata::render_csvw(r) {
+                files.push((name, text.into_bytes()));
+            }
+        }
+        ReportFormat::Json if with_breakdowns => {
+            files.push((
+                "breakdown.json".into(),
+                tables::render_breakdown_json(r).into(),
+            ));
+        }
+        _ => {}
+    }
+    files
+}
+
+/// The files of one publication: each chosen format (sorted, once) with the files that
+/// go with it, then `index.html`, which links every other file.
 pub fn render_set(r: &Report, formats: &[ReportFormat]) -> Vec<(String, Vec<u8>)> {
     let mut formats = formats.to_vec();
     formats.sort();
     formats.dedup();
-    let mut files = Vec::new();
-    for f in formats {
-        files.push((f.file_name().to_string(), render(r, f)));
-        // The segment breakdowns (`--by`) go into files of their own, so that
-        // trend.csv and trend.json keep exactly their columns and rows.
-        let breakdown = match f {
-            _ if r.breakdowns.is_empty() => None,
-            ReportFormat::Csv => Some(("breakdown.csv", tables::render_breakdown_csv(r))),
-            ReportFormat::Json => Some(("breakdown.json", tables::render_breakdown_json(r))),
-            ReportFormat::Md | ReportFormat::Html | ReportFormat::Xlsx => None,
-        };
-        if let Some((name, text)) = breakdown {
-            files.push((name.to_string(), text.into_bytes()));
-        }
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for &f in formats.iter().filter(|f| **f != ReportFormat::Html) {
+        files.extend(files_of(r, f));
+    }
+    if formats.contains(&ReportFormat::Html) {
+        let links: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+        let page = html::render_html(r, &links).into_bytes();
+        files.push((ReportFormat::Html.file_name().to_string(), page));
     }
     files
 }

@@ -24,6 +24,27 @@ pub struct Report {
     pub variance: String,
     /// Segment breakdowns asked for with `--by` (empty without).
     pub breakdowns: Vec<Breakdown>,
+    /// The publisher's words (title, labels, notes); gaptrack's defaults where empty.
+    pub words: Words,
+}
+
+/// What the publisher says in the reading files instead of gaptrack's defaults
+/// (`[report]` keys and `report` flags). The data files keep the ids.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Words {
+    pub title: Option<String>,
+    pub subtitle: Option<String>,
+    /// Where the data come from, e.g. "Alignment benchmark 2017-2021, n = 4,210".
+    pub source: Option<String>,
+    pub byline: Option<String>,
+    /// Notes in Markdown.
+    pub notes: Option<String>,
+    /// Wave id -> the label its column shows.
+    pub wave_labels: std::collections::BTreeMap<String, String>,
+    /// Group id -> the label the page shows.
+    pub group_labels: std::collections::BTreeMap<String, String>,
+    /// Statement ids shown first, in this order (the others follow in theirs).
+    pub statement_order: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -85,6 +106,8 @@ pub struct TrendCell {
     pub suppressed: bool,
     /// This wave starts a new series for the statement (wording changed).
     pub series_break: bool,
+    /// The wording the statement was asked with in this wave (`None`: not known).
+    pub text: Option<String>,
 }
 
 /// The gap of the pair within each value of one segment column (`report --by SEGMENT`).

@@ -33,9 +33,8 @@ use crate::store::{normalize_path, Store};
 pub const MANIFEST: &str = "manifest.json";
 
 /// The files a publication of an earlier version (before manifests) may hold.
-const KNOWN_FILES: [&str; 7] = [
+const KNOWN_FILES: [&str; 6] = [
     "trend.md",
-    "trend.xlsx",
     "trend.csv",
     "trend.json",
     "index.html",
@@ -658,6 +657,7 @@ mod tests {
             data_version: 4,
             variance: "kish".into(),
             breakdowns: vec![],
+            words: crate::report::model::Words::default(),
         };
         let files = vec![
             ("trend.md".to_string(), b"md".to_vec()),

@@ -1,19 +1,18 @@
 //! `trend.csv` and `trend.json`: one row per statement × wave for the report's pair.
 //!
 //! Both files carry the same columns in the same order and the same rounding:
-//! percentages, points and interval bounds with 4 decimals, p and q values with 6.
+//! percentages, points and interval bounds with 4 decimals, p and q values at full
+//! precision (exponent form below 0.0001).
 //! A missing value is an empty CSV field and a JSON `null`. A suppressed cell keeps its
 //! bases and flags but publishes no percentage, gap, interval, p value or change.
 //! Numbers print with `view::fixed`, the one formatter every renderer uses, so that the
 //! same value prints the same way in every file.
 
 use super::model::*;
-use super::view::fixed_opt;
+use super::view::{fixed_opt, full_p};
 
 /// Decimals for percentages, points and interval bounds in the data files.
 pub const DATA_DECIMALS: usize = 4;
-/// Decimals for p and q values in the data files.
-pub const P_DECIMALS: usize = 6;
 
 /// The columns `trend.csv` and `breakdown.csv` share: a statement × wave of the pair,
 /// both bases, both percentages and the gap.
@@ -82,6 +81,10 @@ impl Val {
     fn num(v: Option<f64>, decimals: usize) -> Val {
         fixed_opt(v, decimals).map_or(Val::Missing, Val::Num)
     }
+    /// A p or q value at full precision.
+    fn p(v: Option<f64>) -> Val {
+        v.and_then(full_p).map_or(Val::Missing, Val::Num)
+    }
     fn int(v: Option<i64>) -> Val {
         v.map_or(Val::Missing, |n| Val::Num(n.to_string()))
     }
@@ -121,11 +124,10 @@ fn gap_values(
     v.push(Val::Text(r.group_b.clone()));
     v.extend(n.map(Val::int));
     for (k, x) in figures.into_iter().enumerate() {
-        let decimals = if k == 5 { P_DECIMALS } else { DATA_DECIMALS };
-        v.push(if suppressed {
-            Val::Missing
-        } else {
-            Val::num(x, decimals)
+        v.push(match (suppressed, k) {
+            (true, _) => Val::Missing,
+            (false, 5) => Val::p(x),
+            (false, _) => Val::num(x, DATA_DECIMALS),
         });
     }
     v
@@ -139,20 +141,20 @@ pub(super) fn rows(r: &Report) -> Vec<Vec<Val>> {
             // Change columns are empty for a suppressed cell and for a wave that starts
             // a new series (nothing is compared across a change of wording).
             let no_change = c.suppressed || c.series_break;
-            let change = |v: Option<f64>, d: usize| {
-                if no_change {
-                    Val::Missing
-                } else {
-                    Val::num(v, d)
-                }
-            };
+            let change = |v: Val| if no_change { Val::Missing } else { v };
             let trend = match (&c.trend, no_change) {
                 (Some(t), false) => Val::Text(t.clone()),
                 _ => Val::Missing,
             };
             let mut row = gap_values(
                 r,
-                [&st.statement, &st.text, &c.wave, &c.date],
+                // The wording this wave asked the statement with.
+                [
+                    &st.statement,
+                    c.text.as_deref().unwrap_or(&st.text),
+                    &c.wave,
+                    &c.date,
+                ],
                 [c.a.n, c.b.n],
                 [
                     c.a.pct,
@@ -165,9 +167,9 @@ pub(super) fn rows(r: &Report) -> Vec<Vec<Val>> {
                 c.suppressed,
             );
             row.extend([
-                change(c.change_pp, DATA_DECIMALS),
-                change(c.change_p_value, P_DECIMALS),
-                change(c.change_q_value, P_DECIMALS),
+                change(Val::num(c.change_pp, DATA_DECIMALS)),
+                change(Val::p(c.change_p_value)),
+                change(Val::p(c.change_q_value)),
                 trend,
                 Val::Bool(c.low_base),
             ]);
@@ -302,6 +304,7 @@ mod tests {
             est(Some(290), Some(40.0)),
         );
         c2.change_pp = Some(-0.000001);
+        c2.gap_p_value = Some(2.5e-9);
         c2.change_p_value = Some(0.5);
         c2.change_q_value = Some(0.75);
         c2.trend = Some("stable".into());
@@ -362,6 +365,7 @@ mod tests {
             data_version: 7,
             variance: "kish".into(),
             breakdowns: vec![],
+            words: Words::default(),
         }
     }
 
@@ -379,11 +383,11 @@ mod tests {
         assert!(!csv.contains('\r'));
         assert_eq!(
             lines[1],
-            "s1,\"We share goals, \"\"truly\"\", with sales\",w1,2019-05-01,marketing,\"sales \"\"ops\"\"\",310,305,45.1235,40.0000,5.1235,-2.0000,12.1235,0.012346,,,,,false"
+            "s1,\"We share goals, \"\"truly\"\", with sales\",w1,2019-05-01,marketing,\"sales \"\"ops\"\"\",310,305,45.1235,40.0000,5.1235,-2.0000,12.1235,0.0123456789,,,,,false"
         );
-        // Negative zero change prints as 0.
+        // Negative zero change prints as 0; a tiny p value in exponent form.
         assert!(
-            lines[2].contains(",0.0000,0.500000,0.750000,stable,false"),
+            lines[2].contains(",2.5e-9,0.0000,0.5,0.75,stable,false"),
             "{}",
             lines[2]
         );
@@ -431,7 +435,7 @@ mod tests {
         let rows = v["rows"].as_array().unwrap();
         assert_eq!(rows.len(), 4);
         assert_eq!(rows[0]["pct_a"].as_f64(), Some(45.1235));
-        assert_eq!(rows[0]["gap_p_value"].as_f64(), Some(0.012346));
+        assert_eq!(rows[0]["gap_p_value"].as_f64(), Some(0.0123456789));
         assert!(rows[0]["change_pp"].is_null());
         assert_eq!(rows[0]["low_base"], false);
         assert_eq!(rows[1]["trend"], "stable");

@@ -3,7 +3,8 @@
 //! the methods note, so that every file always says the same thing.
 //!
 //! The data files (`trend.csv`, `trend.json`) use the same number formatter, [`fixed`],
-//! so that the same value prints the same way in every file.
+//! so that the same value prints the same way in every file; p and q values go there
+//! at full precision ([`full_p`]).
 
 use super::model::*;
 
@@ -26,6 +27,17 @@ pub fn fixed(v: f64, decimals: usize) -> Option<String> {
 /// [`fixed`] for an optional value.
 pub fn fixed_opt(v: Option<f64>, decimals: usize) -> Option<String> {
     v.and_then(|v| fixed(v, decimals))
+}
+
+/// A p or q value for the data files, at full precision: the shortest text that reads
+/// back as the same number (`0.13749613902100594`), in exponent form below 0.0001
+/// (`2.126266693949922e-8`), so that no p value prints as `0.000000`.
+pub fn full_p(v: f64) -> Option<String> {
+    match v {
+        v if !v.is_finite() => None,
+        v if v != 0.0 && v.abs() < 1e-4 => Some(format!("{v:e}")),
+        v => Some(format!("{}", v + 0.0)),
+    }
 }
 
 /// Like [`fixed`], with an explicit `+` on positive values (a gap or a change):
@@ -60,18 +72,84 @@ pub fn display_group(name: &str) -> String {
     }
 }
 
-/// "Marketing vs Sales: agreement gap by wave" (plain text, not escaped).
+/// A group as the reading files name it: the publisher's label, else the id with its
+/// first letter upper-cased.
+pub fn group_label(r: &Report, group: &str) -> String {
+    r.words
+        .group_labels
+        .get(group)
+        .cloned()
+        .unwrap_or_else(|| display_group(group))
+}
+
+/// A wave as the reading files name it: the publisher's label, else its id.
+pub fn wave_label<'a>(r: &'a Report, wave: &'a str) -> &'a str {
+    r.words.wave_labels.get(wave).map_or(wave, String::as_str)
+}
+
+/// The publisher's title, else "Marketing vs Sales: agreement gap by wave" (plain
+/// text, not escaped).
 pub fn title(r: &Report) -> String {
-    format!(
-        "{} vs {}: agreement gap by wave",
-        display_group(&r.group_a),
-        display_group(&r.group_b)
-    )
+    r.words.title.clone().unwrap_or_else(|| {
+        format!(
+            "{} vs {}: agreement gap by wave",
+            group_label(r, &r.group_a),
+            group_label(r, &r.group_b)
+        )
+    })
 }
 
 /// The marker text of a suppressed cell, e.g. `n<10`.
 pub fn suppressed_label(r: &Report) -> String {
     format!("n<{}", r.suppress_below)
+}
+
+/// A change of a statement's wording between two waves it was asked in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WordingChange {
+    /// The first wave asked with the new wording.
+    pub wave: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// Every change of wording of `st`, in wave order (cells whose wording is not known
+/// are skipped).
+pub fn wording_changes(st: &StatementTrend) -> Vec<WordingChange> {
+    let mut out = Vec::new();
+    let mut last: Option<&str> = None;
+    for c in &st.cells {
+        let Some(t) = c.text.as_deref() else { continue };
+        if let Some(prev) = last.filter(|p| p.trim() != t.trim()) {
+            out.push(WordingChange {
+                wave: c.wave.clone(),
+                before: prev.to_string(),
+                after: t.to_string(),
+            });
+        }
+        last = Some(t);
+    }
+    out
+}
+
+/// One sentence per wording change of the report's statements ("From 2020, asked as
+/// "…"; before: "…"."), with the statement's current wording (plain, not escaped).
+pub fn wording_notes(r: &Report) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for st in &r.statements {
+        for w in wording_changes(st) {
+            out.push((
+                st.text.clone(),
+                format!(
+                    "from {}, asked as \u{201c}{}\u{201d}; before, as \u{201c}{}\u{201d}",
+                    wave_label(r, &w.wave),
+                    w.after,
+                    w.before
+                ),
+            ));
+        }
+    }
+    out
 }
 
 /// Direction of a significant change of the gap.
@@ -282,6 +360,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn wording_changes_are_found_between_the_waves_that_know_theirs() {
+        let cell = |wave: &str, text: Option<&str>| {
+            let mut c = crate::report::fixtures::cell(
+                wave,
+                "2020-01-01".into(),
+                crate::report::fixtures::est(Some(50), Some(50.0), 5.0),
+                crate::report::fixtures::est(Some(50), Some(40.0), 5.0),
+                (1.0, 1.0),
+                0.5,
+            );
+            c.text = text.map(str::to_string);
+            c
+        };
+        let st = StatementTrend {
+            statement: "s".into(),
+            text: "New".into(),
+            cells: vec![
+                cell("w1", Some("Old")),
+                cell("w2", None),
+                cell("w3", Some("Old ")),
+                cell("w4", Some("New")),
+            ],
+        };
+        assert_eq!(
+            wording_changes(&st),
+            vec![WordingChange {
+                wave: "w4".into(),
+                before: "Old ".into(),
+                after: "New".into()
+            }]
+        );
+    }
+
+    #[test]
     fn fixed_formats_and_drops_negative_zero() {
         assert_eq!(fixed(1.23456, 4).as_deref(), Some("1.2346"));
         assert_eq!(fixed(-0.00001, 4).as_deref(), Some("0.0000"));
@@ -293,5 +405,20 @@ mod tests {
         assert_eq!(signed(-3.25, 1).as_deref(), Some("-3.2"));
         assert_eq!(signed(-0.01, 1).as_deref(), Some("0.0"));
         assert_eq!(signed(0.0, 1).as_deref(), Some("0.0"));
+        assert_eq!(
+            full_p(0.13749613902100594).as_deref(),
+            Some("0.13749613902100594")
+        );
+        assert_eq!(
+            full_p(2.126266693949922e-8).as_deref(),
+            Some("2.126266693949922e-8")
+        );
+        assert_eq!(full_p(1.0).as_deref(), Some("1"));
+        assert_eq!(full_p(0.0).as_deref(), Some("0"));
+        assert_eq!(full_p(-0.0).as_deref(), Some("0"));
+        assert_eq!(full_p(f64::NAN), None);
+        for p in [1e-300, 4.5e-7, 0.00012, 0.05] {
+            assert_eq!(full_p(p).unwrap().parse::<f64>().unwrap(), p);
+        }
     }
 }

@@ -118,13 +118,22 @@ fn gap_num_format(series_break: bool, low_base: bool, change: Option<Change>) ->
 
 fn trend_sheet(r: &Report, ws: &mut Worksheet) -> Result<(), XlsxError> {
     ws.write_string_with_format(0, 0, view::title(r), &bold())?;
+    let about = [&r.words.subtitle, &r.words.byline]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" · ");
+    if !about.is_empty() {
+        ws.write_string(2, 0, about)?;
+    }
     ws.write_string(
         1,
         0,
         format!(
             "Gap in percentage points: {} minus {}.",
-            view::display_group(&r.group_a),
-            view::display_group(&r.group_b)
+            view::group_label(r, &r.group_a),
+            view::group_label(r, &r.group_b)
         ),
     )?;
     ws.write_string_with_format(3, 0, "Statement", &bold())?;
@@ -162,7 +171,14 @@ fn trend_sheet(r: &Report, ws: &mut Worksheet) -> Result<(), XlsxError> {
             }
         }
     }
-    legend(r, ws, 5 + r.statements.len() as u32)?;
+    let mut after = legend(r, ws, 5 + r.statements.len() as u32)?;
+    for (text, note) in view::wording_notes(r) {
+        ws.write_string(after, 0, format!("{text}: {note}."))?;
+        after += 1;
+    }
+    if let Some(src) = &r.words.source {
+        ws.write_string(after + 1, 0, format!("Source: {src}"))?;
+    }
     ws.set_column_width(0, 60)?;
     ws.set_freeze_panes(4, 1)?;
     Ok(())
@@ -182,7 +198,8 @@ fn col(j: usize) -> u16 {
     u16::try_from(j).unwrap_or(u16::MAX)
 }
 
-fn legend(r: &Report, ws: &mut Worksheet, first: u32) -> Result<(), XlsxError> {
+/// The legend from row `first`; returns the row after it.
+fn legend(r: &Report, ws: &mut Worksheet, first: u32) -> Result<u32, XlsxError> {
     let lines = [
         format!(
             "{} / {}: the gap widened / narrowed significantly since the previous wave (Benjamini–Hochberg q < 0.05).",
@@ -208,7 +225,7 @@ fn legend(r: &Report, ws: &mut Worksheet, first: u32) -> Result<(), XlsxError> {
     for (k, line) in lines.iter().enumerate() {
         ws.write_string(first + k as u32, 0, line)?;
     }
-    Ok(())
+    Ok(first + lines.len() as u32)
 }
 
 const STATEMENT_COLUMNS: [&str; 20] = [
@@ -241,8 +258,8 @@ fn statement_sheet(r: &Report, st: &StatementTrend, ws: &mut Worksheet) -> Resul
         0,
         format!(
             "(a) {}, (b) {}; percentages and points with 95 % intervals.",
-            view::display_group(&r.group_a),
-            view::display_group(&r.group_b)
+            view::group_label(r, &r.group_a),
+            view::group_label(r, &r.group_b)
         ),
     )?;
     for (j, h) in STATEMENT_COLUMNS.iter().enumerate() {
@@ -335,7 +352,11 @@ fn rows_sheet(ws: &mut Worksheet, columns: &[&str], rows: &[Vec<Val>]) -> Result
 fn methods_sheet(r: &Report, ws: &mut Worksheet) -> Result<(), XlsxError> {
     ws.write_string_with_format(0, 0, "Methods", &bold())?;
     let wrap = Format::new().set_text_wrap();
-    for (i, (heading, text)) in view::methods(r).iter().enumerate() {
+    let mut rows: Vec<(&str, String)> = view::methods(r);
+    if let Some(notes) = &r.words.notes {
+        rows.insert(0, ("Notes", notes.trim().to_string()));
+    }
+    for (i, (heading, text)) in rows.iter().enumerate() {
         let row = 2 + i as u32;
         ws.write_string_with_format(row, 0, *heading, &bold())?;
         ws.write_string_with_format(row, 1, text, &wrap)?;

@@ -11,7 +11,7 @@
 //! | `formats` | the same wave in every source format loads to the same rows |
 //! | `fuzz_regressions` | inputs the fuzzers found, replayed |
 //! | `interop` | the tables read by Python deltalake and Polars |
-//! | `publish` | the published files read back by their readers: `trend.xlsx` with openpyxl |
+//! | `publish` | the published files read back by their readers (`trend.xlsx` with openpyxl, `datapackage.json` with frictionless); the publisher's words |
 //! | `serve` | `gaptrack serve` with real clients: ADBC Flight SQL, psycopg, psql |
 //! | `shell` | `gaptrack shell`: a script on standard input, and a person at a tmux terminal (editing, completion, history) |
 //! | `spss` | real SPSS files (missing values, weights, labels, ZSAV) against pyreadstat references |

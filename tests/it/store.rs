@@ -359,6 +359,7 @@ impl Driver for Lib {
             formats: ReportFormat::all(),
             as_of: None,
             by: vec![],
+            words: Default::default(),
         };
         lib_out(t, block_on(commands::report(&self.ctx(), &r)))
     }
@@ -2329,9 +2330,11 @@ fn report_on_an_object_store_is_published_whole_or_not_at_all() {
     ))
     .unwrap();
     let published = objects_under(&inner, "out");
+    // One file per format, the CSV file's datapackage.json and CSVW metadata, the
+    // manifest.
     assert_eq!(
         published.len(),
-        ReportFormat::all().len() + 1,
+        ReportFormat::all().len() + 3,
         "{:?}",
         published.keys()
     );
@@ -2341,7 +2344,7 @@ fn report_on_an_object_store_is_published_whole_or_not_at_all() {
 
     // The new one (csv and json only) fails at each of its writes in turn.
     let new_formats = [ReportFormat::Csv, ReportFormat::Json];
-    for k in 0..3 {
+    for k in 0..5 {
         let e = block_on(report::publish_to(&new, &out_on(k), &new_formats)).unwrap_err();
         assert_eq!(e.exit_code(), 1, "{e}");
         assert_eq!(
@@ -2353,13 +2356,24 @@ fn report_on_an_object_store_is_published_whole_or_not_at_all() {
 
     // Then it succeeds: the new set, and nothing of the old one beside it.
     let names = block_on(report::publish_to(&new, &out_on(usize::MAX), &new_formats)).unwrap();
-    assert_eq!(names, ["trend.csv", "trend.json", MANIFEST]);
+    assert_eq!(
+        names,
+        [
+            "trend.csv",
+            "datapackage.json",
+            "trend.csv-metadata.json",
+            "trend.json",
+            MANIFEST
+        ]
+    );
     let now = objects_under(&inner, "out");
     assert_eq!(
         now.keys().cloned().collect::<Vec<_>>(),
         [
+            "out/report/datapackage.json",
             "out/report/manifest.json",
             "out/report/trend.csv",
+            "out/report/trend.csv-metadata.json",
             "out/report/trend.json"
         ]
     );
