@@ -185,6 +185,9 @@ pub struct ReportArgs {
     /// The label of a group: --group-label ID=LABEL (repeatable).
     #[arg(long = "group-label", value_name = "ID=LABEL", value_parser = label_pair)]
     pub group_labels: Vec<(String, String)>,
+    /// The label of a --by segment: --segment-label NAME=LABEL (repeatable).
+    #[arg(long = "segment-label", value_name = "NAME=LABEL", value_parser = label_pair)]
+    pub segment_labels: Vec<(String, String)>,
     /// Statement ids shown first, in this order (comma-separated).
     #[arg(long, value_name = "IDS", value_delimiter = ',')]
     pub statement_order: Vec<String>,
@@ -357,6 +360,7 @@ impl ReportArgs {
                 notes,
                 wave_labels: self.wave_labels.into_iter().collect(),
                 group_labels: self.group_labels.into_iter().collect(),
+                segment_labels: self.segment_labels.into_iter().collect(),
                 statement_order: self.statement_order,
             },
         })

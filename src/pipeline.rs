@@ -41,6 +41,7 @@ struct RawReport {
     notes: Option<String>,
     wave_labels: Option<std::collections::BTreeMap<String, String>>,
     group_labels: Option<std::collections::BTreeMap<String, String>>,
+    segment_labels: Option<std::collections::BTreeMap<String, String>>,
     statement_order: Option<Vec<String>>,
 }
 
@@ -254,6 +255,7 @@ fn report_config(
             notes: r.notes.clone(),
             wave_labels: r.wave_labels.clone().unwrap_or_default(),
             group_labels: r.group_labels.clone().unwrap_or_default(),
+            segment_labels: r.segment_labels.clone().unwrap_or_default(),
             statement_order: r.statement_order.clone().unwrap_or_default(),
         },
     }

@@ -143,6 +143,15 @@ pub fn apply_words(r: &mut Report, words: Words, shown: &str) -> Result<()> {
     for s in &words.statement_order {
         check("report.statement_order", s, &statements, "statement");
     }
+    let segments: Vec<&str> = r.breakdowns.iter().map(|b| b.segment.as_str()).collect();
+    for s in words.segment_labels.keys() {
+        check(
+            "report.segment_labels",
+            s,
+            &segments,
+            "segment of the report's breakdowns (--by)",
+        );
+    }
     if !problems.is_empty() {
         let total = problems.len();
         return Err(Error::Invalid(crate::error::Invalid {

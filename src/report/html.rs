@@ -229,9 +229,8 @@ fn statement_cards(r: &Report, s: &mut String) {
 fn statement_card(r: &Report, st: &StatementTrend, idx: usize, s: &mut String) {
     let _ = write!(
         s,
-        "<article class=\"card\" id=\"s{idx}\">\n<div><h3>{}</h3><p class=\"id\">{}</p></div>\n",
+        "<article class=\"card\" id=\"s{idx}\">\n<div><h3>{}</h3></div>\n",
         escape_html(&st.text),
-        escape_html(&st.statement)
     );
     let any_shown = st.cells.iter().any(|c| !c.suppressed);
     let drawable = st.cells.iter().any(|c| {
@@ -270,11 +269,11 @@ fn breakdown_section(r: &Report, k: usize, bd: &Breakdown, s: &mut String) {
         return;
     };
     let (a, b) = groups(r);
-    let seg = escape_html(&bd.segment);
+    let seg = escape_html(segment_label(r, &bd.segment));
     let _ = write!(
         s,
         "<section aria-labelledby=\"by{k}-h\">\n<h2 id=\"by{k}-h\">Gap by {seg}</h2>\n<p class=\"sub\">Wave {}: {a} \u{2212} {b}, percentage points, within each {seg}; bases {a} / {b} below each gap.</p>\n",
-        escape_html(wave)
+        escape_html(wave_label(r, wave))
     );
     let _ = write!(
         s,

@@ -405,8 +405,8 @@ fn breakdown_section(r: &Report, bd: &Breakdown, s: &mut String) {
     let (a, b) = groups(r);
     s.push_str(&format!(
         "## Gap by {} (wave {}, {a} − {b}, points; bases {a} / {b})\n\n",
-        escape_md(&bd.segment),
-        escape_md(wave)
+        escape_md(segment_label(r, &bd.segment)),
+        escape_md(wave_label(r, wave))
     ));
     let mut head = vec!["Statement".to_string()];
     head.extend(bd.values.iter().map(|v| escape_md(v)));

@@ -43,6 +43,8 @@ pub struct Words {
     pub wave_labels: std::collections::BTreeMap<String, String>,
     /// Group id -> the label the page shows.
     pub group_labels: std::collections::BTreeMap<String, String>,
+    /// Segment column -> the label of its breakdown ("company_size" -> "company size").
+    pub segment_labels: std::collections::BTreeMap<String, String>,
     /// Statement ids shown first, in this order (the others follow in theirs).
     pub statement_order: Vec<String>,
 }

@@ -87,6 +87,14 @@ pub fn wave_label<'a>(r: &'a Report, wave: &'a str) -> &'a str {
     r.words.wave_labels.get(wave).map_or(wave, String::as_str)
 }
 
+/// A segment column as the reading files name it: the publisher's label, else its name.
+pub fn segment_label<'a>(r: &'a Report, segment: &'a str) -> &'a str {
+    r.words
+        .segment_labels
+        .get(segment)
+        .map_or(segment, String::as_str)
+}
+
 /// The publisher's title, else "Marketing vs Sales: agreement gap by wave" (plain
 /// text, not escaped).
 pub fn title(r: &Report) -> String {
@@ -327,8 +335,32 @@ pub fn methods(r: &Report) -> Vec<(&'static str, String)> {
             ),
         ),
         ("Variance", variance_sentence(r)),
+        ("Statements", statement_ids(r)),
         ("", format!("Built from data version {}.", r.data_version)),
     ]
+}
+
+/// The ids of the statements and waves, as the data files name them.
+fn statement_ids(r: &Report) -> String {
+    let statements: Vec<String> = r
+        .statements
+        .iter()
+        .map(|s| format!("{} = \u{201c}{}\u{201d}", s.statement, s.text))
+        .collect();
+    let waves: Vec<String> = r
+        .waves
+        .iter()
+        .filter(|w| wave_label(r, &w.wave) != w.wave)
+        .map(|w| format!("{} = {}", w.wave, wave_label(r, &w.wave)))
+        .collect();
+    let mut s = format!(
+        "The data files name the statements by their ids: {}.",
+        statements.join("; ")
+    );
+    if !waves.is_empty() {
+        s.push_str(&format!(" The waves: {}.", waves.join("; ")));
+    }
+    s
 }
 
 /// Escapes text for HTML content and attribute values.

@@ -41,7 +41,7 @@ fn workbook(r: &Report) -> Result<Vec<u8>, XlsxError> {
         )?;
     }
     for b in &r.breakdowns {
-        let name = names.take(&format!("By {}", b.segment));
+        let name = names.take(&format!("By {}", view::segment_label(r, &b.segment)));
         breakdown_sheet(r, b, wb.add_worksheet().set_name(name)?)?;
     }
     let data = wb.add_worksheet().set_name(names.take("Data"))?;

@@ -225,6 +225,10 @@ fn the_publishers_words_replace_the_defaults_in_the_reading_files_only() {
             "marketing=Marketers",
             "--statement-order",
             "qualifies_leads",
+            "--by",
+            "region",
+            "--segment-label",
+            "region=Region of HQ",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -245,10 +249,16 @@ fn the_publishers_words_replace_the_defaults_in_the_reading_files_only() {
         "&lt;script&gt;alert(1)&lt;/script&gt;",
         "2019 (first wave)<small>",
         "Marketers",
+        ">Gap by Region of HQ</h2>",
+        "understands_customers = “Our marketing team understands our customers”",
     ] {
         assert!(html.contains(want), "{want:?} not in the page");
     }
     assert!(!html.contains("<script>"));
+    assert!(
+        !html.contains("class=\"id\""),
+        "statement ids under chart titles"
+    );
     assert!(
         !html.contains("Data version"),
         "the data version is in the footer only"
