@@ -610,3 +610,84 @@ fn a_query_over_the_memory_limit_fails_alone() {
     );
     assert_eq!(serve.stop(), 0);
 }
+
+/// A query longer than `--query-timeout` is cancelled with its own error (SQLSTATE
+/// 57014 over PostgreSQL) while the server keeps answering; a connection beyond
+/// `--max-connections` is closed at once and logged, and the next one after a place frees
+/// is served.
+#[test]
+fn long_queries_time_out_and_connections_are_capped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("wh");
+    ingest(&store, &fixture_specs());
+    let serve = Serve::start(
+        &store,
+        &[
+            "--postgres",
+            "127.0.0.1:0",
+            "--query-timeout",
+            "1",
+            "--max-connections",
+            "1",
+        ],
+        &[],
+    );
+    let port = serve.pg_port();
+    let psql = |args: &[&str]| {
+        let mut c = Command::new("psql");
+        c.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "gaptrack",
+            "-d",
+            "gaptrack",
+            "-X",
+            "-A",
+            "-t",
+        ])
+        .args(args)
+        .env("PGCONNECT_TIMEOUT", "10");
+        c
+    };
+    // Three responses tables crossed: far longer than a second.
+    let slow = "SELECT count(*) FROM responses a CROSS JOIN responses b CROSS JOIN responses c";
+    let started = Instant::now();
+    let o = psql(&["-v", "VERBOSITY=verbose", "-c", slow])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!o.status.success(), "the slow query finished: {err}");
+    assert!(
+        err.contains("57014") && err.contains("--query-timeout"),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    let o = psql(&["-c", "SELECT count(*) FROM waves"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "3");
+
+    // One connection held open (psql waits in a shell command between two queries).
+    let held = psql(&["-c", "SELECT 1", "-c", "\\! sleep 4", "-c", "SELECT 2"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let o = psql(&["-c", "SELECT 3"]).output().unwrap();
+    assert!(!o.status.success(), "a second connection was served");
+    let held = held.wait_with_output().unwrap();
+    assert!(held.status.success());
+    assert_eq!(String::from_utf8_lossy(&held.stdout).trim(), "1\n2");
+    let o = psql(&["-c", "SELECT 4"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "4");
+    let log = std::fs::read_to_string(&serve.stderr).unwrap();
+    assert!(
+        log.contains("too many connections (--max-connections)"),
+        "{log}"
+    );
+    assert_eq!(serve.stop(), 0);
+}
