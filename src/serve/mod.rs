@@ -140,16 +140,18 @@ pub async fn run(args: ServeArgs, store_url: &str, variance: Variance) -> Result
             "give --flight HOST:PORT and/or --postgres HOST:PORT".into(),
         ));
     }
-    let token = auth::load(
-        "GAPTRACK_SERVE_TOKEN",
-        args.token_file.as_deref(),
-        "--token-file",
-    )?;
-    let password = auth::load(
-        "GAPTRACK_SERVE_PASSWORD",
-        args.password_file.as_deref(),
-        "--password-file",
-    )?;
+    let secrets = Secrets {
+        token: auth::load(
+            "GAPTRACK_SERVE_TOKEN",
+            args.token_file.as_deref(),
+            "--token-file",
+        )?,
+        password: auth::load(
+            "GAPTRACK_SERVE_PASSWORD",
+            args.password_file.as_deref(),
+            "--password-file",
+        )?,
+    };
     let flight_addrs = match &args.flight {
         Some(s) => Some(resolve(s, "flight").await?),
         None => None,
@@ -158,137 +160,37 @@ pub async fn run(args: ServeArgs, store_url: &str, variance: Variance) -> Result
         Some(s) => Some(resolve(s, "postgres").await?),
         None => None,
     };
-    if let Some(a) = &flight_addrs {
-        require_secret(a, &token, "flight", "GAPTRACK_SERVE_TOKEN", "--token-file")?;
-    }
-    if let Some(a) = &pg_addrs {
-        require_secret(
-            a,
-            &password,
-            "postgres",
-            "GAPTRACK_SERVE_PASSWORD",
-            "--password-file",
-        )?;
-    }
+    secrets.check(flight_addrs.as_deref(), pg_addrs.as_deref())?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(c), Some(k)) => Some((read_pem(c, "cert")?, read_pem(k, "key")?)),
         _ => None,
     };
-    let pg_acceptor = match (&tls, &pg_addrs) {
-        (Some((c, k)), Some(_)) => Some(pg_tls(c, k)?),
-        _ => None,
-    };
-    let base = crate::sql::runtime::Limits::from_env()?.memory;
-    let memory = match &args.query_memory {
-        Some(s) => crate::sql::runtime::parse_size(s, Some(base))
-            .map_err(|m| Error::Usage(format!("--query-memory {s:?}: {m}")))?,
-        None => (base / 4).max(64 << 20),
-    };
-    let limits = QueryLimits {
-        memory,
-        timeout: Duration::from_secs(args.query_timeout.max(1)),
-        concurrent: args.max_queries.max(1),
-    };
-
-    let store = Store::open(store_url)?;
-    store.require_existing().await?;
-    let settings = Settings {
-        min_base: args.min_base,
-        variance,
-        ..Settings::default()
-    };
-    let with_pg = pg_addrs.is_some();
-    let engine = Arc::new(
-        Engine::open(
-            store,
-            args.as_of.clone(),
-            settings,
-            limits,
-            Box::new(move |s| {
-                Box::pin(async move {
-                    if with_pg {
-                        pg_catalog::install(s).await?;
-                    }
-                    Ok(())
-                })
-            }),
-        )
-        .await?,
-    );
-
+    let engine = open_engine(&args, store_url, variance, pg_addrs.is_some()).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
     let mut lines = String::new();
+    let listen = Listen {
+        engine,
+        max_connections: args.max_connections,
+        stop: stop_rx,
+    };
     if let Some(addrs) = flight_addrs {
-        let listener = bind(&addrs, "flight").await?;
-        let local = listener
-            .local_addr()
-            .map_err(|e| Error::io("--flight", e))?;
-        let scheme = if tls.is_some() { "grpc+tls" } else { "grpc" };
-        lines.push_str(&format!("flight: {scheme}://{local}\n"));
-        let svc = arrow_flight::flight_service_server::FlightServiceServer::with_interceptor(
-            flight::FlightSql::new(engine.clone()),
-            auth::interceptor(token.clone()),
-        );
-        let tls_cfg = tls.as_ref().map(|(c, k)| {
-            tonic::transport::ServerTlsConfig::new()
-                .identity(tonic::transport::Identity::from_pem(c, k))
-        });
-        let incoming = capped(listener, args.max_connections, "flight");
-        let mut stop = stop_rx.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut builder = tonic::transport::Server::builder();
-            if let Some(t) = tls_cfg {
-                builder = builder
-                    .tls_config(t)
-                    .map_err(|e| Error::Usage(format!("--tls-cert/--tls-key: {e}")))?;
-            }
-            builder
-                .add_service(svc)
-                .serve_with_incoming_shutdown(incoming, async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await
-                .map_err(|e| Error::Other(format!("the Flight SQL server failed: {e}")))
-        }));
+        let (line, task) = listen
+            .flight(&addrs, secrets.token.clone(), tls.as_ref())
+            .await?;
+        lines.push_str(&line);
+        tasks.push(task);
     }
     if let Some(addrs) = pg_addrs {
-        let listener = bind(&addrs, "postgres").await?;
-        let local = listener
-            .local_addr()
-            .map_err(|e| Error::io("--postgres", e))?;
-        let ssl = if pg_acceptor.is_some() {
-            "require"
-        } else {
-            "disable"
+        let acceptor = match &tls {
+            Some((c, k)) => Some(pg_tls(c, k)?),
+            None => None,
         };
-        lines.push_str(&format!(
-            "postgres: postgresql://{}@{local}/gaptrack?sslmode={ssl}\n",
-            auth::PG_USER
-        ));
-        let server = Arc::new(pg::PgServer::new(engine.clone(), password.clone()));
-        let conns = Arc::new(Semaphore::new(args.max_connections.max(1)));
-        let mut stop = stop_rx.clone();
-        tasks.push(tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop.wait_for(|s| *s) => return Ok(()),
-                    accepted = listener.accept() => {
-                        let Ok((socket, _)) = accepted else { continue };
-                        let Ok(permit) = conns.clone().try_acquire_owned() else {
-                            tracing::warn!(event = "serve_connection_refused", "postgres: too many connections (--max-connections)");
-                            continue;
-                        };
-                        let handlers = Arc::new(pg::Handlers { server: server.clone() });
-                        let tls = pg_acceptor.clone();
-                        tokio::spawn(async move {
-                            let _permit = permit;
-                            let _ = pgwire::tokio::process_socket(socket, tls, handlers).await;
-                        });
-                    }
-                }
-            }
-        }));
+        let (line, task) = listen
+            .postgres(&addrs, secrets.password.clone(), acceptor)
+            .await?;
+        lines.push_str(&line);
+        tasks.push(task);
     }
     print!("{lines}");
     use std::io::Write;
@@ -308,6 +210,185 @@ pub async fn run(args: ServeArgs, store_url: &str, variance: Variance) -> Result
         }
     }
     Ok(())
+}
+
+/// The Flight SQL bearer token and the PostgreSQL password, where given.
+struct Secrets {
+    token: Option<auth::Secret>,
+    password: Option<auth::Secret>,
+}
+
+impl Secrets {
+    /// A listener off loopback needs its protocol's secret.
+    fn check(&self, flight: Option<&[SocketAddr]>, pg: Option<&[SocketAddr]>) -> Result<()> {
+        if let Some(a) = flight {
+            require_secret(
+                a,
+                &self.token,
+                "flight",
+                "GAPTRACK_SERVE_TOKEN",
+                "--token-file",
+            )?;
+        }
+        if let Some(a) = pg {
+            require_secret(
+                a,
+                &self.password,
+                "postgres",
+                "GAPTRACK_SERVE_PASSWORD",
+                "--password-file",
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The per-query limits of `args`: memory (a quarter of GAPTRACK_MEMORY_LIMIT unless
+/// `--query-memory`), time and queries at once.
+fn query_limits(args: &ServeArgs) -> Result<QueryLimits> {
+    let base = crate::sql::runtime::Limits::from_env()?.memory;
+    let memory = match &args.query_memory {
+        Some(s) => crate::sql::runtime::parse_size(s, Some(base))
+            .map_err(|m| Error::Usage(format!("--query-memory {s:?}: {m}")))?,
+        None => (base / 4).max(64 << 20),
+    };
+    Ok(QueryLimits {
+        memory,
+        timeout: Duration::from_secs(args.query_timeout.max(1)),
+        concurrent: args.max_queries.max(1),
+    })
+}
+
+/// The engine over the store (with the `pg_catalog` tables when PostgreSQL is served).
+async fn open_engine(
+    args: &ServeArgs,
+    store_url: &str,
+    variance: Variance,
+    with_pg: bool,
+) -> Result<Arc<Engine>> {
+    let limits = query_limits(args)?;
+    let store = Store::open(store_url)?;
+    store.require_existing().await?;
+    let settings = Settings {
+        min_base: args.min_base,
+        variance,
+        ..Settings::default()
+    };
+    let engine = Engine::open(
+        store,
+        args.as_of.clone(),
+        settings,
+        limits,
+        Box::new(move |s| {
+            Box::pin(async move {
+                if with_pg {
+                    pg_catalog::install(s).await?;
+                }
+                Ok(())
+            })
+        }),
+    )
+    .await?;
+    Ok(Arc::new(engine))
+}
+
+/// What every listener shares: the engine, the connection cap and the stop signal.
+struct Listen {
+    engine: Arc<Engine>,
+    max_connections: usize,
+    stop: tokio::sync::watch::Receiver<bool>,
+}
+
+type Task = tokio::task::JoinHandle<Result<()>>;
+
+impl Listen {
+    /// Starts Arrow Flight SQL on `addrs`; returns the line that names its address.
+    async fn flight(
+        &self,
+        addrs: &[SocketAddr],
+        token: Option<auth::Secret>,
+        tls: Option<&(Vec<u8>, Vec<u8>)>,
+    ) -> Result<(String, Task)> {
+        let listener = bind(addrs, "flight").await?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| Error::io("--flight", e))?;
+        let scheme = if tls.is_some() { "grpc+tls" } else { "grpc" };
+        let line = format!("flight: {scheme}://{local}\n");
+        let svc = arrow_flight::flight_service_server::FlightServiceServer::with_interceptor(
+            flight::FlightSql::new(self.engine.clone()),
+            auth::interceptor(token),
+        );
+        let tls_cfg = tls.map(|(c, k)| {
+            tonic::transport::ServerTlsConfig::new()
+                .identity(tonic::transport::Identity::from_pem(c, k))
+        });
+        let incoming = capped(listener, self.max_connections, "flight");
+        let mut stop = self.stop.clone();
+        let task = tokio::spawn(async move {
+            let mut builder = tonic::transport::Server::builder();
+            if let Some(t) = tls_cfg {
+                builder = builder
+                    .tls_config(t)
+                    .map_err(|e| Error::Usage(format!("--tls-cert/--tls-key: {e}")))?;
+            }
+            builder
+                .add_service(svc)
+                .serve_with_incoming_shutdown(incoming, async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await
+                .map_err(|e| Error::Other(format!("the Flight SQL server failed: {e}")))
+        });
+        Ok((line, task))
+    }
+
+    /// Starts the PostgreSQL wire protocol on `addrs`; returns the line that names its
+    /// address. A connection beyond the cap is closed at once (and logged).
+    async fn postgres(
+        &self,
+        addrs: &[SocketAddr],
+        password: Option<auth::Secret>,
+        acceptor: Option<tokio_rustls::TlsAcceptor>,
+    ) -> Result<(String, Task)> {
+        let listener = bind(addrs, "postgres").await?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| Error::io("--postgres", e))?;
+        let ssl = if acceptor.is_some() {
+            "require"
+        } else {
+            "disable"
+        };
+        let line = format!(
+            "postgres: postgresql://{}@{local}/gaptrack?sslmode={ssl}\n",
+            auth::PG_USER
+        );
+        let server = Arc::new(pg::PgServer::new(self.engine.clone(), password));
+        let conns = Arc::new(Semaphore::new(self.max_connections.max(1)));
+        let mut stop = self.stop.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s) => return Ok(()),
+                    accepted = listener.accept() => {
+                        let Ok((socket, _)) = accepted else { continue };
+                        let Ok(permit) = conns.clone().try_acquire_owned() else {
+                            tracing::warn!(event = "serve_connection_refused", "postgres: too many connections (--max-connections)");
+                            continue;
+                        };
+                        let handlers = Arc::new(pg::Handlers { server: server.clone() });
+                        let tls = acceptor.clone();
+                        tokio::spawn(async move {
+                            let _permit = permit;
+                            let _ = pgwire::tokio::process_socket(socket, tls, handlers).await;
+                        });
+                    }
+                }
+            }
+        });
+        Ok((line, task))
+    }
 }
 
 async fn bind(addrs: &[SocketAddr], flag: &str) -> Result<TcpListener> {
