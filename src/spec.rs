@@ -710,6 +710,16 @@ series_break = true
     }
 
     #[test]
+    fn weight_is_a_column_or_false() {
+        let e = first_error(&GOOD.replace("weight = \"wt\"", "weight = 5"));
+        assert_eq!(e.column.as_deref(), Some("respondent.weight"), "{e}");
+        assert!(e.message.starts_with("`weight = 5` names no column"), "{e}");
+        let s = parse_str(&GOOD.replace("weight = \"wt\"", "weight = false")).unwrap();
+        let r = s.respondent.unwrap();
+        assert!(r.unweighted && r.weight.is_none());
+    }
+
+    #[test]
     fn no_statements() {
         let cut = GOOD.split("[statements.understands]").next().unwrap();
         let e = first_error(cut);

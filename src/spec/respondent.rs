@@ -14,17 +14,10 @@ use crate::diag::Problems;
 pub(crate) struct RawRespondent {
     id: Option<Spanned<String>>,
     group: Option<Spanned<String>>,
-    weight: Option<Spanned<WeightKey>>,
+    /// `weight = "column"`, or `weight = false`: no weight, also where the file names
+    /// one (an SPSS file's `WEIGHT BY`).
+    weight: Option<Spanned<toml::Value>>,
     segments: Option<Spanned<Vec<String>>>,
-}
-
-/// `weight = "column"`, or `weight = false`: no weight, also where the file names one
-/// (an SPSS file's `WEIGHT BY`).
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum WeightKey {
-    Column(String),
-    Switch(bool),
 }
 
 /// `[respondent]` of a microdata wave (`cells` says whether the wave is published
@@ -87,13 +80,13 @@ pub(crate) fn respondent(
     let (weight, unweighted) = match r.weight.as_ref() {
         None => (None, false),
         Some(w) => match w.get_ref() {
-            WeightKey::Column(c) => (Some(c.trim().to_string()).filter(|c| !c.is_empty()), false),
-            WeightKey::Switch(false) => (None, true),
-            WeightKey::Switch(true) => {
+            toml::Value::String(c) => (Some(c.trim().to_string()).filter(|c| !c.is_empty()), false),
+            toml::Value::Boolean(false) => (None, true),
+            other => {
                 p.at(
                     w.span(),
                     "respondent.weight",
-                    "`weight = true` names no column: give the weight column (weight = \"wt\"), or false for unweighted figures",
+                    format!("`weight = {other}` names no column: give the weight column (weight = \"wt\"), or false for unweighted figures"),
                 );
                 (None, false)
             }
