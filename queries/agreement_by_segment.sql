@@ -1,6 +1,7 @@
 -- agreement_by_segment: agreement within each value of each segment column
 -- (e.g. segment = 'company_size', segment_value = '1000+'). Same formulas as `agreement`;
--- a cell whose base is below settings.suppress_below (default 10) publishes no estimate.
+-- a cell whose base (n, or n_eff under settings.min_base_on = 'n_eff') is below
+-- settings.suppress_below (default 10) publishes no estimate.
 SELECT
   segment,
   segment_value,
@@ -17,7 +18,9 @@ SELECT
   low_base,
   suppressed
 FROM (
-  SELECT a.*, coalesce(a.n < s.suppress_below, false) AS suppressed
+  SELECT a.*,
+         coalesce(CASE WHEN s.min_base_on = 'n_eff' THEN a.n_eff ELSE a.n END < s.suppress_below,
+                  false) AS suppressed
   FROM agreement_cells a
   CROSS JOIN settings s
   WHERE a.segment IS NOT NULL

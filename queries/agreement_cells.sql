@@ -7,7 +7,8 @@
 --              respondents of the wave (settings.variance; Kish where var is 0 or N unknown)
 --   se       = 100 · sqrt(p(1−p) / n_eff)
 --   ci       = Wilson score interval of p with n_eff as the sample size
---   low_base = n < min_base                   (settings.min_base, default 30)
+--   low_base = base < min_base                (settings.min_base, default 30; the base is n,
+--              or n_eff where settings.min_base_on = 'n_eff')
 -- Every formula is total: a stored pct a rounding step outside 0-100 (100.00000000000001)
 -- is clamped to the range, and a statistic that cannot be computed (no base, n_eff not
 -- positive) is NULL, never an error.
@@ -24,7 +25,7 @@ SELECT
   CASE WHEN c.n_eff > 0 THEN 100 * sqrt(c.pct / 100 * (1 - c.pct / 100) / c.n_eff) END AS se,
   100 * wilson_low(c.pct / 100, c.n_eff) AS ci_low,
   100 * wilson_high(c.pct / 100, c.n_eff) AS ci_high,
-  c.n < s.min_base AS low_base
+  CASE WHEN s.min_base_on = 'n_eff' THEN c.n_eff ELSE c.n END < s.min_base AS low_base
 FROM (
   SELECT
     x.segment,

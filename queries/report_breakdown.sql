@@ -2,11 +2,14 @@
 -- column, as `gaptrack report --by SEGMENT` publishes it (docs/report.md): the rows of
 -- gaps_by_segment for the pair, turned for the pair as given (gap a − b), with the
 -- statement's wording. `suppressed` is gaps_by_segment's (either base below
--- settings.suppress_below: no estimate); low_base = either base below settings.min_base.
+-- settings.suppress_below: no estimate); low_base = either base below settings.min_base
+-- (the base is n, or n_eff where settings.min_base_on = 'n_eff').
 -- Usage: gaptrack query report_breakdown --param segment=region --param a=marketing --param b=sales
 WITH pair AS (
   SELECT g.*, g.date AS wave_date, g.group_a = $a AS in_order, st.text,
-         g.n_a < s.min_base OR g.n_b < s.min_base AS low_base
+         CASE WHEN s.min_base_on = 'n_eff' THEN g.n_eff_a ELSE g.n_a END < s.min_base
+           OR CASE WHEN s.min_base_on = 'n_eff' THEN g.n_eff_b ELSE g.n_b END < s.min_base
+           AS low_base
   FROM gaps_by_segment g
   LEFT JOIN statements st ON st.wave = g.wave AND st.statement = g.statement
   CROSS JOIN settings s

@@ -5,6 +5,7 @@
 --   suppressed = either base below settings.suppress_below: no estimate is published,
 --                and neither is a change whose previous wave is suppressed
 --   low_base   = either base below settings.min_base
+-- (the base is n, or n_eff where settings.min_base_on = 'n_eff')
 -- Usage: gaptrack query report_trend --param a=marketing --param b=sales
 WITH cells AS (
   SELECT
@@ -18,7 +19,9 @@ WITH cells AS (
     t.prev_wave, t.change_pp, t.p_value AS change_p_value, t.q_value, t.trend,
     coalesce(st.series_break, false) AS series_break,
     st.text,
-    coalesce(aa.n < s.suppress_below OR ab.n < s.suppress_below, false) AS suppressed,
+    coalesce(CASE WHEN s.min_base_on = 'n_eff' THEN aa.n_eff ELSE aa.n END < s.suppress_below
+             OR CASE WHEN s.min_base_on = 'n_eff' THEN ab.n_eff ELSE ab.n END < s.suppress_below,
+             false) AS suppressed,
     coalesce(aa.low_base OR ab.low_base, false) AS low_base
   FROM gaps g
   JOIN agreement aa ON aa.wave = g.wave AND aa.statement = g.statement AND aa.grp = $a

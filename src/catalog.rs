@@ -409,3 +409,47 @@ pub async fn history(store: &Store) -> Result<Vec<HistoryEntry>> {
     out.reverse();
     Ok(out)
 }
+
+/// The wording of every statement of the catalog's waves, as stored in `statements`:
+/// (wave, statement) → text. Empty for a store without statements.
+pub async fn statement_texts(
+    store: &Store,
+    cat: &Catalog,
+) -> Result<HashMap<(String, String), String>> {
+    use arrow::array::Array;
+    let mut out = HashMap::new();
+    if cat.entries.is_empty() {
+        return Ok(out);
+    }
+    let Some(table) = store.load(crate::store::STATEMENTS, None).await? else {
+        return Ok(out);
+    };
+    let ctx = SessionContext::new();
+    table
+        .update_datafusion_session(&ctx.state())
+        .map_err(|e| Error::delta("reading the statements table", e))?;
+    let live: Vec<_> = cat.entries.iter().map(|e| lit(e.load_id.clone())).collect();
+    let batches = ctx
+        .read_table(table.table_provider().await?)?
+        .filter(col("load_id").in_list(live, false))?
+        .select_columns(&["wave", "statement", "text"])?
+        .collect()
+        .await?;
+    for b in &batches {
+        // Text columns may come back as Utf8, LargeUtf8 or views: read them as Utf8.
+        let text = |i: usize| -> Result<arrow::array::StringArray> {
+            let a = arrow::compute::cast(b.column(i), &arrow::datatypes::DataType::Utf8)?;
+            Ok(arrow::array::AsArray::as_string::<i32>(&a).clone())
+        };
+        let (wave, statement, wording) = (text(0)?, text(1)?, text(2)?);
+        for i in 0..b.num_rows() {
+            if wave.is_valid(i) && statement.is_valid(i) && wording.is_valid(i) {
+                out.insert(
+                    (wave.value(i).to_string(), statement.value(i).to_string()),
+                    wording.value(i).to_string(),
+                );
+            }
+        }
+    }
+    Ok(out)
+}

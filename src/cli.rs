@@ -138,6 +138,9 @@ pub struct QueryArgs {
     /// Base below which `low_base` is true.
     #[arg(long, default_value_t = 30)]
     pub min_base: i64,
+    /// Which base the thresholds compare with: n (respondents) or n_eff (effective base).
+    #[arg(long, value_enum, default_value_t = crate::sql::BaseOn::N)]
+    pub min_base_on: crate::sql::BaseOn,
 }
 
 #[derive(Debug, Args)]
@@ -154,8 +157,11 @@ pub struct ReportArgs {
     /// Bases below this are suppressed (no percentage published).
     #[arg(long, default_value_t = 10)]
     pub suppress_below: i64,
-    /// Comma-separated formats: md, csv, json, html, xlsx.
-    #[arg(long, value_delimiter = ',', default_value = "md,csv,json,html,xlsx", value_parser = crate::report::ReportFormat::parse)]
+    /// Which base the thresholds compare with: n (respondents) or n_eff (effective base).
+    #[arg(long, value_enum, default_value_t = crate::sql::BaseOn::N)]
+    pub min_base_on: crate::sql::BaseOn,
+    /// Comma-separated formats: md, csv, json, html, xlsx, charts (SVG and PNG per statement).
+    #[arg(long, value_delimiter = ',', default_value = "md,csv,json,html,xlsx,charts", value_parser = crate::report::ReportFormat::parse)]
     pub formats: Vec<crate::report::ReportFormat>,
     /// Build the report from the store as it was at a catalog version or a time.
     #[arg(long, value_parser = AsOf::parse)]
@@ -328,6 +334,7 @@ impl From<QueryArgs> for QueryRequest {
             params: q.params,
             as_of: q.as_of,
             min_base: q.min_base,
+            min_base_on: q.min_base_on,
         }
     }
 }
@@ -349,6 +356,7 @@ impl ReportArgs {
             pair: self.pair,
             min_base: self.min_base,
             suppress_below: self.suppress_below,
+            min_base_on: self.min_base_on,
             formats: self.formats,
             as_of: self.as_of,
             by: self.by,

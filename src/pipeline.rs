@@ -32,6 +32,7 @@ struct RawReport {
     pair: Option<Spanned<String>>,
     min_base: Option<Spanned<i64>>,
     suppress_below: Option<Spanned<i64>>,
+    min_base_on: Option<Spanned<String>>,
     formats: Option<Spanned<Vec<String>>>,
     by: Option<Vec<String>>,
     title: Option<String>,
@@ -227,6 +228,12 @@ fn report_config(
             );
         }
         settings.suppress_below = *m.get_ref();
+    }
+    if let Some(b) = &r.min_base_on {
+        match crate::sql::BaseOn::parse(b.get_ref()) {
+            Ok(b) => settings.min_base_on = b,
+            Err(m) => problems.at(b.span(), "report.min_base_on", m),
+        }
     }
     let formats = match &r.formats {
         None => ReportFormat::all(),

@@ -95,6 +95,8 @@ pub struct Statement {
     pub text: Option<String>,
     pub scale: Scale,
     pub series_break: bool,
+    /// `same_series = true`: a changed wording that continues the series (no warning).
+    pub same_series: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,7 +185,7 @@ struct RawSpec {
 
 /// The span of the first header of top-level table `name` (`[name]` or `[name.…]`), for
 /// tables deserialized without a span; the start of the text when there is none.
-fn table_span(text: &str, name: &str) -> Range<usize> {
+pub(crate) fn table_span(text: &str, name: &str) -> Range<usize> {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let t = line.trim_start();

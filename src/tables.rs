@@ -220,6 +220,9 @@ pub struct StatementRow {
     pub statement: String,
     pub text: Option<String>,
     pub series_break: bool,
+    /// The wording against the wave before (`first`, `same`, `series_break`,
+    /// `same_series`, `changed`); `None` without a text.
+    pub wording: Option<String>,
     pub column: Option<String>,
     /// Scale points of a 1..N scale (NULL for any other range, and for `cells`).
     pub points: Option<i32>,
@@ -243,6 +246,7 @@ pub fn statements_schema() -> SchemaRef {
         Field::new("missing_codes", ArrowType::Utf8, true),
         Field::new("min_code", ArrowType::Int32, true),
         Field::new("max_code", ArrowType::Int32, true),
+        Field::new("wording", ArrowType::Utf8, true),
     ]))
 }
 
@@ -262,6 +266,7 @@ pub fn statements_batch(wave: &str, load_id: &str, rows: &[StatementRow]) -> Res
         opt_text(rows, |r| r.missing_codes.as_deref()),
         Arc::new(Int32Array::from_iter(rows.iter().map(|r| r.min_code))),
         Arc::new(Int32Array::from_iter(rows.iter().map(|r| r.max_code))),
+        opt_text(rows, |r| r.wording.as_deref()),
     ];
     Ok(RecordBatch::try_new(statements_schema(), cols)?)
 }

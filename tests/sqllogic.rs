@@ -7,7 +7,7 @@
 //! (computed independently with pandas/statsmodels), see `tests/reference/README.md`.
 //!
 //! A record `gaptrack query NAME --param a=x …` runs the shipped query `queries/NAME.sql`
-//! with those parameters; a line `# settings: min_base=N suppress_below=N` sets the
+//! with those parameters; a line `# settings: min_base=N suppress_below=N [min_base_on=n_eff]` sets the
 //! session's settings for its file (a file named `…linearized…` uses that variance).
 //!
 //! `GAPTRACK_SLT_COMPLETE=1 cargo test --test sqllogic` rewrites the expected output of
@@ -141,6 +141,9 @@ fn file_settings(file: &Path) -> Settings {
             match item.split_once('=') {
                 Some(("min_base", v)) => settings.min_base = v.parse().unwrap(),
                 Some(("suppress_below", v)) => settings.suppress_below = v.parse().unwrap(),
+                Some(("min_base_on", v)) => {
+                    settings.min_base_on = gaptrack::sql::BaseOn::parse(v).unwrap()
+                }
                 _ => panic!("{}: unknown setting {item:?}", file.display()),
             }
         }

@@ -26,6 +26,8 @@ pub struct QueryRequest {
     pub as_of: Option<AsOf>,
     /// Base below which `low_base` is true.
     pub min_base: i64,
+    /// The base `low_base` compares with `min_base`.
+    pub min_base_on: crate::sql::BaseOn,
 }
 
 /// One statement's result: its schema and its rows as they come.
@@ -41,6 +43,7 @@ pub async fn query(ctx: &Context, q: &QueryRequest) -> Result<Vec<Rows>> {
     }
     let settings = Settings {
         min_base: q.min_base,
+        min_base_on: q.min_base_on,
         variance: ctx.variance.unwrap_or_default(),
         ..Settings::default()
     };

@@ -16,6 +16,8 @@ pub struct ReportRequest {
     pub min_base: i64,
     /// Bases below this are suppressed.
     pub suppress_below: i64,
+    /// The base both thresholds compare with.
+    pub min_base_on: crate::sql::BaseOn,
     pub formats: Vec<ReportFormat>,
     /// The store as it was at a catalog version or a time.
     pub as_of: Option<AsOf>,
@@ -33,6 +35,7 @@ pub async fn report(ctx: &Context, r: &ReportRequest) -> Result<String> {
     let settings = Settings {
         min_base: r.min_base,
         suppress_below: r.suppress_below,
+        min_base_on: r.min_base_on,
         variance: ctx.variance.unwrap_or_default(),
     };
     let session = Session::open(&store, r.as_of.clone(), settings).await?;

@@ -22,6 +22,7 @@ use super::stage::{
     cell_stat, discard_staged, new_load_id, responses_column_names, spelled, stage_responses,
     Staged,
 };
+use super::wording::Wording;
 use super::{lease, read};
 use crate::catalog;
 use crate::error::{Error, Result};
@@ -198,13 +199,17 @@ fn published_cells(cells: &[read::cells::PublishedCell]) -> Vec<CellStat> {
 
 /// The rows of `statements` of a wave: each statement's text, scale and codes, as the
 /// spec gives them.
-pub(super) fn statement_rows(spec: &WaveSpec) -> Vec<StatementRow> {
+pub(super) fn statement_rows(
+    spec: &WaveSpec,
+    wording: &HashMap<String, Wording>,
+) -> Vec<StatementRow> {
     spec.statements
         .iter()
         .map(|s| StatementRow {
             statement: s.id.clone(),
             text: s.text.clone(),
             series_break: s.series_break,
+            wording: wording.get(&s.id).map(|w| w.as_str().to_string()),
             column: s.column.clone(),
             points: s.scale.points().and_then(|n| i32::try_from(n).ok()),
             min_code: (!s.scale.is_none()).then_some(s.scale.min as i32),
@@ -254,7 +259,7 @@ async fn commit_rest(
         CELLSTATS.into(),
         append_small(store, CELLSTATS, &load_id, batch).await?,
     );
-    let batch = tables::statements_batch(&spec.wave, &load_id, &statement_rows(spec))?;
+    let batch = tables::statements_batch(&spec.wave, &load_id, &statement_rows(spec, &r.wording))?;
     versions.insert(
         STATEMENTS.into(),
         append_small(store, STATEMENTS, &load_id, batch).await?,

@@ -32,6 +32,7 @@ mod remove;
 mod resolve;
 mod stage;
 pub mod weights;
+pub mod wording;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

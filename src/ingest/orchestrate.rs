@@ -12,6 +12,7 @@ use super::commit::write_wave;
 use super::outcome::{self, summarize, Outcome, Status};
 use super::resolve::{resolve, validate, Resolved, Validated};
 use super::stage::{discard_staged, stage_responses, Staged};
+use super::wording::{self, WaveTexts};
 use crate::catalog;
 use crate::error::{Error, Invalid, Result};
 use crate::spec::{Format, WaveSpec};
@@ -36,6 +37,8 @@ struct Wave {
     v: Option<Validated>,
     staged: Option<Staged>,
     secs: f64,
+    /// Warnings on changed wordings (see [`super::wording`]).
+    drift: Vec<String>,
 }
 
 /// The loaded waves of the catalog, by id.
@@ -64,6 +67,7 @@ pub async fn ingest_checked(
     let mut work: Vec<Wave> = Vec::new();
     let prepared: Result<()> = async {
         prepare(store, specs, spec_problems, &loaded, options, &mut work).await?;
+        decide_wording(store, &cat, &mut work).await?;
         // Rim-weighted waves are written in a second pass, with their final weights.
         if !options.dry_run {
             stage_weighted(store, &loaded, options, &mut work).await?;
@@ -121,6 +125,7 @@ async fn prepare(
                 v: None,
                 staged: None,
                 secs,
+                drift: vec![],
             });
             continue;
         }
@@ -148,6 +153,7 @@ async fn prepare(
                     v: Some(v),
                     staged,
                     secs,
+                    drift: vec![],
                 })
             }
             Err(Error::Invalid(i)) => {
@@ -162,6 +168,63 @@ async fn prepare(
         return Err(Error::Invalid(Invalid { errors, total }));
     }
     Ok(())
+}
+
+/// Decides the wording of every changed wave's statements against the wave before it,
+/// among the store's waves as they will be after this command (see [`super::wording`]);
+/// a changed wording under `strict` makes the command invalid.
+async fn decide_wording(store: &Store, cat: &catalog::Catalog, work: &mut [Wave]) -> Result<()> {
+    if work.iter().all(|w| w.v.is_none()) {
+        return Ok(());
+    }
+    let mut stored: HashMap<String, HashMap<String, String>> = HashMap::new();
+    for ((wave, statement), text) in catalog::statement_texts(store, cat).await? {
+        stored.entry(wave).or_default().insert(statement, text);
+    }
+    let changed = |w: &&Wave| w.v.is_some();
+    let replaced: Vec<&str> = work
+        .iter()
+        .filter(changed)
+        .map(|w| w.r.spec.wave.as_str())
+        .collect();
+    let mut waves: Vec<WaveTexts> = cat
+        .entries
+        .iter()
+        .filter(|e| !replaced.contains(&e.wave.as_str()))
+        .map(|e| WaveTexts {
+            date: e.date,
+            wave: e.wave.clone(),
+            texts: stored.remove(&e.wave).unwrap_or_default(),
+        })
+        .collect();
+    waves.extend(work.iter().filter(changed).map(|w| {
+        WaveTexts {
+            date: w.r.spec.date,
+            wave: w.r.spec.wave.clone(),
+            texts: w
+                .r
+                .spec
+                .statements
+                .iter()
+                .filter_map(|s| Some((s.id.clone(), s.text.clone()?)))
+                .collect(),
+        }
+    }));
+    let mut errors = Vec::new();
+    for w in work.iter_mut().filter(|w| w.v.is_some()) {
+        let (decided, warnings, errs) = wording::decide(&w.r.spec, &waves);
+        w.r.wording = decided;
+        w.drift = warnings;
+        errors.extend(errs);
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(Invalid {
+            total: errors.len(),
+            errors,
+        }))
+    }
 }
 
 /// Stages the `responses` files of every rim-weighted wave, with its final weights.
@@ -198,7 +261,13 @@ async fn commit_all(
 ) -> Result<Vec<Outcome>> {
     let mut outcomes = Vec::new();
     while !work.is_empty() {
-        let Wave { r, v, staged, secs } = work.remove(0);
+        let Wave {
+            r,
+            v,
+            staged,
+            secs,
+            drift,
+        } = work.remove(0);
         let t0 = Instant::now();
         let Some(v) = v else {
             info!(event = "ingest", outcome = "unchanged", wave = %r.spec.wave, rows = 0u64, duration = secs, "wave {} is unchanged", r.spec.wave);
@@ -206,6 +275,7 @@ async fn commit_all(
             continue;
         };
         let mut out = summarize(&r, &v);
+        out.warnings.extend(drift);
         if let Some(w) = &out.weighting {
             info!(event = "weighting", wave = %out.wave, respondents = w.respondents, n_eff = w.n_eff, weighting_efficiency = w.efficiency, weighting_iterations = w.iterations, weighting_max_residual = w.max_residual, "wave {}: rim weights n_eff {:.1} of {} (efficiency {:.1} %)", out.wave, w.n_eff, w.respondents, 100.0 * w.efficiency);
         }

@@ -19,6 +19,9 @@ pub(super) struct Resolved {
     pub(super) shown: String,
     pub(super) spec_sha256: String,
     pub(super) source_sha256: String,
+    /// The wording of each statement against the wave before (set once every wave of
+    /// the command is validated).
+    pub(super) wording: std::collections::HashMap<String, super::wording::Wording>,
     _tmp: Option<tempfile::TempPath>,
 }
 
@@ -123,6 +126,7 @@ async fn resolve_source(spec: WaveSpec) -> Result<Resolved> {
         shown,
         spec_sha256,
         source_sha256,
+        wording: Default::default(),
         _tmp: tmp,
     })
 }

@@ -105,6 +105,7 @@ pub async fn build(session: &Session, a: &str, b: &str) -> Result<Report> {
         statements: statements.into_iter().map(|(_, s)| s).collect(),
         min_base: settings.min_base,
         suppress_below: settings.suppress_below,
+        min_base_on: settings.min_base_on,
         data_version: session.catalog.version.unwrap_or(-1),
         variance: settings.variance.as_str().to_string(),
         breakdowns: Vec::new(),

@@ -18,27 +18,132 @@ fn c(v: f64) -> String {
     }
 }
 
-/// Geometry of a chart, in `viewBox` units.
-struct Frame {
-    width: f64,
-    height: f64,
+/// Height of one row of labels.
+const ROW: f64 = 13.0;
+/// The smallest distance between two waves on the x axis, so that their markers never
+/// overlap (waves closer in time are pushed apart, the others stay proportional).
+const MIN_STEP: f64 = 16.0;
+
+/// Estimated width of a label at the chart's largest font (the phone's).
+fn label_width(text: &str) -> f64 {
+    text.chars().count() as f64 * 7.0 + 6.0
+}
+
+/// Rows for labels `(centre, width)` in x order: each label goes into the first row where
+/// it clears the label before it, so no two labels overlap. The row of each and the count.
+fn stagger(items: &[(f64, f64)]) -> (Vec<usize>, usize) {
+    let mut ends: Vec<f64> = Vec::new();
+    let rows = items
+        .iter()
+        .map(|&(x, w)| {
+            let left = x - w / 2.0;
+            match ends.iter().position(|&e| left >= e) {
+                Some(k) => {
+                    ends[k] = x + w / 2.0;
+                    k
+                }
+                None => {
+                    ends.push(x + w / 2.0);
+                    ends.len() - 1
+                }
+            }
+        })
+        .collect();
+    (rows, ends.len())
+}
+
+/// Days since the common era of an ISO date.
+fn day(date: &str) -> Option<i64> {
+    use chrono::Datelike;
+    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .ok()
+        .map(|d| i64::from(d.num_days_from_ce()))
+}
+
+/// x of every wave within `[lo, hi]`: proportional to the dates (evenly spread when a date
+/// is unknown or all are equal), then pushed at least `MIN_STEP` apart where the room allows.
+fn positions(dates: &[&str], lo: f64, hi: f64) -> Vec<f64> {
+    let n = dates.len();
+    if n <= 1 {
+        return vec![(lo + hi) / 2.0; n];
+    }
+    let width = hi - lo;
+    let step = MIN_STEP.min(width / (n - 1) as f64);
+    let days: Option<Vec<i64>> = dates.iter().map(|d| day(d)).collect();
+    let mut xs: Vec<f64> = match days {
+        Some(d) if d[n - 1] > d[0] => d
+            .iter()
+            .map(|&x| lo + width * (x - d[0]) as f64 / (d[n - 1] - d[0]) as f64)
+            .collect(),
+        _ => (0..n)
+            .map(|i| lo + width * i as f64 / (n - 1) as f64)
+            .collect(),
+    };
+    for i in 1..n {
+        xs[i] = xs[i].max(xs[i - 1] + step);
+    }
+    xs[n - 1] = xs[n - 1].min(hi);
+    for i in (0..n - 1).rev() {
+        xs[i] = xs[i].min(xs[i + 1] - step);
+    }
+    xs
+}
+
+/// The gap label of one wave, drawn in the rows above the plot.
+struct GapLabel {
+    text: String,
+    class: &'static str,
+    row: usize,
+}
+
+/// Geometry of a chart, in `viewBox` units: the plot, the x of every wave, the rows of the
+/// wave labels under the plot and of the gap labels above it.
+pub(super) struct Frame {
+    pub width: f64,
+    pub height: f64,
     left: f64,
     right: f64,
-    top: f64,
+    pub top: f64,
     bottom: f64,
-    n: usize,
+    xs: Vec<f64>,
+    x_rows: Vec<usize>,
+    gaps: Vec<Option<GapLabel>>,
 }
 
 impl Frame {
-    fn new(n: usize) -> Frame {
+    /// The frame of the chart of `st`, `width` wide, with a plot `plot_height` high.
+    pub fn new(r: &Report, st: &StatementTrend, width: f64, plot_height: f64) -> Frame {
+        let (left, right): (f64, f64) = (36.0, 18.0);
+        let labels: Vec<&str> = r.waves.iter().map(|w| wave_label(r, &w.wave)).collect();
+        let first = labels.first().map_or(0.0, |l| label_width(l));
+        let last = labels.last().map_or(0.0, |l| label_width(l));
+        let lo = (left + 20.0).max(first / 2.0 + 2.0);
+        let hi = (width - right - 20.0).min(width - last / 2.0 - 2.0);
+        let dates: Vec<&str> = r.waves.iter().map(|w| w.date.as_str()).collect();
+        let xs = positions(&dates, lo, hi.max(lo));
+        let items: Vec<(f64, f64)> = labels
+            .iter()
+            .zip(&xs)
+            .map(|(l, &x)| (x, label_width(l)))
+            .collect();
+        let (x_rows, n_x_rows) = stagger(&items);
+        let (gaps, n_gap_rows) = gap_labels(r, st, &xs);
+        let top = if n_gap_rows == 0 {
+            22.0
+        } else {
+            14.0 + ROW * n_gap_rows as f64
+        };
+        let bottom = 28.0 + ROW * n_x_rows.saturating_sub(1) as f64;
         Frame {
-            width: 360.0,
-            height: 240.0,
-            left: 36.0,
-            right: 18.0,
-            top: 22.0,
-            bottom: 28.0,
-            n,
+            width,
+            height: top + plot_height + bottom,
+            left,
+            right,
+            top,
+            bottom,
+            xs,
+            x_rows,
+            gaps,
         }
     }
     fn plot_right(&self) -> f64 {
@@ -49,19 +154,16 @@ impl Frame {
     }
     /// x of the wave at index `i`.
     fn x(&self, i: usize) -> f64 {
-        let inner = self.plot_right() - self.left;
-        if self.n <= 1 {
-            return self.left + inner / 2.0;
-        }
-        let inset = 20.0_f64.min(inner / 4.0);
-        self.left + inset + (inner - 2.0 * inset) * i as f64 / (self.n - 1) as f64
+        self.xs[i]
     }
-    /// Distance between two neighbouring waves (the plot width with a single wave).
-    fn spacing(&self) -> f64 {
-        if self.n <= 1 {
-            self.plot_right() - self.left
-        } else {
-            self.x(1) - self.x(0)
+    /// Room around the wave at index `i`: the distance to its nearer neighbour.
+    fn room(&self, i: usize) -> f64 {
+        let before = i.checked_sub(1).map(|j| self.xs[i] - self.xs[j]);
+        let after = self.xs.get(i + 1).map(|x| x - self.xs[i]);
+        match (before, after) {
+            (Some(b), Some(a)) => b.min(a),
+            (Some(d), None) | (None, Some(d)) => d,
+            (None, None) => self.plot_right() - self.left,
         }
     }
     /// y of a percentage (clamped to 0-100).
@@ -69,6 +171,63 @@ impl Frame {
         let p = pct.clamp(0.0, 100.0);
         self.top + (self.plot_bottom() - self.top) * (1.0 - p / 100.0)
     }
+}
+
+/// The gap label of every wave of `st` that shows one (all of them up to 8 waves; with
+/// more, significant changes and the latest gap), staggered in rows. Labels and rows.
+fn gap_labels(r: &Report, st: &StatementTrend, xs: &[f64]) -> (Vec<Option<GapLabel>>, usize) {
+    let all = r.waves.len() <= 8;
+    let last = r.waves.iter().rposition(|w| {
+        matches!(
+            cell_view(st, &w.wave),
+            CellView::Shown(Shown { gap: Some(_), .. })
+        )
+    });
+    let mut labels: Vec<Option<GapLabel>> = r
+        .waves
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let CellView::Shown(v) = cell_view(st, &w.wave) else {
+                return None;
+            };
+            let g = v.gap?;
+            v.cell.a.pct.filter(|p| p.is_finite())?;
+            v.cell.b.pct.filter(|p| p.is_finite())?;
+            if !(all || v.change.is_some() || Some(i) == last) {
+                return None;
+            }
+            let mut text = typo(signed(g, 0).unwrap_or_default());
+            let class = match v.change {
+                Some(Change::Widened) => {
+                    text.push_str(WIDENED);
+                    "gl up"
+                }
+                Some(Change::Narrowed) => {
+                    text.push_str(NARROWED);
+                    "gl down"
+                }
+                None => "gl",
+            };
+            Some(GapLabel {
+                text,
+                class,
+                row: 0,
+            })
+        })
+        .collect();
+    let shown: Vec<usize> = (0..labels.len()).filter(|&i| labels[i].is_some()).collect();
+    let items: Vec<(f64, f64)> = shown
+        .iter()
+        .map(|&i| (xs[i], label_width(&labels[i].as_ref().unwrap().text)))
+        .collect();
+    let (rows, n) = stagger(&items);
+    for (&i, row) in shown.iter().zip(rows) {
+        if let Some(l) = labels[i].as_mut() {
+            l.row = row;
+        }
+    }
+    (labels, n)
 }
 
 /// One drawable estimate of a group: wave index, percentage, interval.
@@ -207,6 +366,12 @@ fn point_tip(
 /// The key above the chart of `st`: the two groups, the interval band, and entries for
 /// low bases and new wording where the chart shows them.
 pub fn key(r: &Report, st: &StatementTrend, s: &mut String) {
+    let (has_break, has_low) = key_entries(r, st);
+    chart_key(r, has_break, has_low, s);
+}
+
+/// Whether the chart of `st` shows a series break, and a low base.
+pub(super) fn key_entries(r: &Report, st: &StatementTrend) -> (bool, bool) {
     let has_break = r.waves.iter().enumerate().any(|(i, w)| {
         i > 0
             && matches!(
@@ -226,15 +391,13 @@ pub fn key(r: &Report, st: &StatementTrend, s: &mut String) {
             CellView::Shown(Shown { low_base: true, .. })
         )
     });
-    chart_key(r, has_break, has_low, s);
+    (has_break, has_low)
 }
 
-/// The SVG chart of one statement: both groups' agreement across waves, their Wilson
-/// intervals, the gap per wave and series breaks.
+/// The SVG chart of one statement on the page: both groups' agreement across waves,
+/// their Wilson intervals, the gap per wave and series breaks.
 pub fn chart(r: &Report, st: &StatementTrend, idx: usize, s: &mut String) {
-    let f = Frame::new(r.waves.len());
-    let a = group_label(r, &r.group_a);
-    let b = group_label(r, &r.group_b);
+    let f = Frame::new(r, st, 360.0, 190.0);
     let tid = format!("c{idx}-t");
     let did = format!("c{idx}-d");
     let _ = write!(
@@ -246,27 +409,41 @@ pub fn chart(r: &Report, st: &StatementTrend, idx: usize, s: &mut String) {
     let _ = write!(
         s,
         "<title id=\"{tid}\">{}</title><desc id=\"{did}\">{}</desc>",
-        escape_html(&format!(
-            "Agreement with \u{201c}{}\u{201d}: {a} and {b} by wave, percent",
-            st.text
-        )),
-        escape_html(&text_alternative(r, st, &a, &b)),
+        escape_html(&chart_title(r, st)),
+        escape_html(&text_alternative(r, st)),
     );
-    draw_y_axis(&f, s);
-    draw_x_labels(r, &f, s);
-    draw_breaks(r, st, &f, s);
-    let runs_a = runs(r, st, |c| &c.a);
-    let runs_b = runs(r, st, |c| &c.b);
-    draw_intervals(&f, &runs_a, "ba", s);
-    draw_intervals(&f, &runs_b, "bb", s);
-    draw_lines(&f, &runs_a, "la", s);
-    draw_lines(&f, &runs_b, "lb2", s);
-    draw_waves(r, st, &f, s);
+    body(r, st, &f, s);
     s.push_str("</svg>");
 }
 
+/// The accessible name of a chart (plain, not escaped).
+pub(super) fn chart_title(r: &Report, st: &StatementTrend) -> String {
+    format!(
+        "Agreement with \u{201c}{}\u{201d}: {} and {} by wave, percent",
+        st.text,
+        group_label(r, &r.group_a),
+        group_label(r, &r.group_b)
+    )
+}
+
+/// Everything inside a chart's SVG element, shared by the page and the chart files.
+pub(super) fn body(r: &Report, st: &StatementTrend, f: &Frame, s: &mut String) {
+    draw_y_axis(f, s);
+    draw_x_labels(r, f, s);
+    draw_breaks(r, st, f, s);
+    let runs_a = runs(r, st, |c| &c.a);
+    let runs_b = runs(r, st, |c| &c.b);
+    draw_intervals(f, &runs_a, "ba", s);
+    draw_intervals(f, &runs_b, "bb", s);
+    draw_lines(f, &runs_a, "la", s);
+    draw_lines(f, &runs_b, "lb2", s);
+    draw_gap_labels(f, s);
+    draw_waves(r, st, f, s);
+}
+
 /// Text alternative of a chart: every published value, wave by wave (plain, not escaped).
-fn text_alternative(r: &Report, st: &StatementTrend, a: &str, b: &str) -> String {
+pub(super) fn text_alternative(r: &Report, st: &StatementTrend) -> String {
+    let (a, b) = (group_label(r, &r.group_a), group_label(r, &r.group_b));
     let mut desc = Vec::new();
     for w in &r.waves {
         let label = wave_label(r, &w.wave);
@@ -304,33 +481,40 @@ fn draw_y_axis(f: &Frame, s: &mut String) {
     }
 }
 
-/// x labels, thinned so that they never overlap (counted back from the latest wave,
-/// which is always labelled). Widths are estimated for the larger phone font.
+/// Every wave's label under the plot, staggered in rows where neighbours would overlap.
 fn draw_x_labels(r: &Report, f: &Frame, s: &mut String) {
-    let last = r.waves.len().saturating_sub(1);
-    let longest = r
-        .waves
-        .iter()
-        .map(|w| wave_label(r, &w.wave).chars().count())
-        .max()
-        .unwrap_or(0);
-    let step = (longest as f64 * 7.0 + 8.0) / f.spacing();
-    let step = if step.is_finite() && step > 1.0 {
-        step.ceil() as usize
-    } else {
-        1
-    };
     for (i, w) in r.waves.iter().enumerate() {
-        if (last - i) % step != 0 {
-            continue;
-        }
         let _ = write!(
             s,
             r#"<text class="xlab" x="{}" y="{}">{}</text>"#,
             c(f.x(i)),
-            c(f.plot_bottom() + 18.0),
+            c(f.plot_bottom() + 18.0 + ROW * f.x_rows[i] as f64),
             escape_html(wave_label(r, &w.wave))
         );
+    }
+}
+
+/// The gap labels in their rows above the plot, captioned "Gap" on the left.
+fn draw_gap_labels(f: &Frame, s: &mut String) {
+    if f.gaps.iter().any(Option::is_some) {
+        let _ = write!(
+            s,
+            r#"<text class="ylab" x="{}" y="{}">Gap</text>"#,
+            c(f.left - 6.0),
+            c(f.top - 8.0)
+        );
+    }
+    for (i, label) in f.gaps.iter().enumerate() {
+        if let Some(l) = label {
+            let _ = write!(
+                s,
+                r#"<text class="{}" x="{}" y="{}" text-anchor="middle">{}</text>"#,
+                l.class,
+                c(f.x(i)),
+                c(f.top - 8.0 - ROW * l.row as f64),
+                escape_html(&l.text)
+            );
+        }
     }
 }
 
@@ -346,37 +530,24 @@ fn draw_breaks(r: &Report, st: &StatementTrend, f: &Frame, s: &mut String) {
             let x = (f.x(i - 1) + f.x(i)) / 2.0;
             let _ = write!(
                 s,
-                r#"<line class="brk" x1="{x}" x2="{x}" y1="{}" y2="{}"/><text class="brkl" x="{x}" y="{}">new wording</text>"#,
-                c(f.top - 4.0),
+                r#"<line class="brk" x1="{x}" x2="{x}" y1="{}" y2="{}"><title>new wording from here</title></line>"#,
+                c(f.top),
                 c(f.plot_bottom()),
-                c(f.top - 10.0),
                 x = c(x),
             );
         }
     }
 }
 
-/// Per wave: connector and gap label, then the two points; suppressed waves are noted.
-/// With many waves, only significant changes and the latest gap are labelled.
+/// Per wave: the connector between the two points, then the points; suppressed waves
+/// are noted where there is room.
 fn draw_waves(r: &Report, st: &StatementTrend, f: &Frame, s: &mut String) {
-    let show_gap_labels = r.waves.len() <= 8;
-    let last_drawn = r
-        .waves
-        .iter()
-        .rposition(|w| {
-            matches!(
-                cell_view(st, &w.wave),
-                CellView::Shown(Shown { gap: Some(_), .. })
-            )
-        })
-        .unwrap_or(usize::MAX);
     for (i, w) in r.waves.iter().enumerate() {
-        let view = cell_view(st, &w.wave);
-        let (cell, gap, change) = match view {
+        let cell = match cell_view(st, &w.wave) {
             CellView::Absent => continue,
             CellView::Suppressed { .. } => {
-                // Noted where there is room for the note; the text alternative always says so.
-                if f.spacing() >= 40.0 {
+                // The text alternative always says so.
+                if f.room(i) >= 40.0 {
                     let _ = write!(
                         s,
                         r#"<text class="na" x="{}" y="{}">{}</text>"#,
@@ -387,62 +558,21 @@ fn draw_waves(r: &Report, st: &StatementTrend, f: &Frame, s: &mut String) {
                 }
                 continue;
             }
-            CellView::Shown(v) => (v.cell, v.gap, v.change),
+            CellView::Shown(v) => v.cell,
         };
         let x = f.x(i);
         let pa = cell.a.pct.filter(|p| p.is_finite());
         let pb = cell.b.pct.filter(|p| p.is_finite());
-        if let (Some(pa), Some(pb), Some(g)) = (pa, pb, gap) {
-            let labelled = show_gap_labels || change.is_some() || i == last_drawn;
-            draw_gap(x, (f.y(pa), f.y(pb)), g, change, labelled, s);
+        if let (Some(pa), Some(pb)) = (pa, pb) {
+            let _ = write!(
+                s,
+                r#"<line class="conn" x1="{x}" x2="{x}" y1="{}" y2="{}"/>"#,
+                c(f.y(pa)),
+                c(f.y(pb)),
+                x = c(x)
+            );
         }
         draw_points(r, f, (i, w), cell, (pa, pb), s);
-    }
-}
-
-/// The connector between the two points of a wave at `x` (at heights `ya`, `yb`), and
-/// the gap label where `labelled`.
-fn draw_gap(
-    x: f64,
-    (ya, yb): (f64, f64),
-    g: f64,
-    change: Option<Change>,
-    labelled: bool,
-    s: &mut String,
-) {
-    let _ = write!(
-        s,
-        r#"<line class="conn" x1="{x}" x2="{x}" y1="{}" y2="{}"/>"#,
-        c(ya),
-        c(yb),
-        x = c(x)
-    );
-    let mut label = typo(signed(g, 0).unwrap_or_default());
-    let class = match change {
-        Some(Change::Widened) => {
-            label.push_str(WIDENED);
-            "gl up"
-        }
-        Some(Change::Narrowed) => {
-            label.push_str(NARROWED);
-            "gl down"
-        }
-        None => "gl",
-    };
-    if labelled {
-        // Beside the connector when the points are far enough apart, else above both.
-        let (lx, ly, anchor) = if (ya - yb).abs() >= 22.0 {
-            (x + 6.0, (ya + yb) / 2.0 + 4.0, "start")
-        } else {
-            (x, ya.min(yb) - 9.0, "middle")
-        };
-        let _ = write!(
-            s,
-            r#"<text class="{class}" x="{}" y="{}" text-anchor="{anchor}">{}</text>"#,
-            c(lx),
-            c(ly),
-            escape_html(&label)
-        );
     }
 }
 
@@ -494,12 +624,62 @@ fn chart_key(r: &Report, has_break: bool, has_low: bool, s: &mut String) {
     if has_low {
         let _ = write!(
             s,
-            r##"<li><svg viewBox="0 0 26 12" aria-hidden="true"><circle cx="13" cy="6" r="4" fill="#fff" stroke="#59636e" stroke-width="2"/></svg>low base (under {})</li>"##,
-            r.min_base
+            r##"<li><svg viewBox="0 0 26 12" aria-hidden="true"><circle cx="13" cy="6" r="4" fill="#fff" stroke="#59636e" stroke-width="2"/></svg>low base ({})</li>"##,
+            under(r, r.min_base)
         );
     }
     if has_break {
         s.push_str(r#"<li><span class="rule" aria-hidden="true"></span>new wording</li>"#);
     }
     s.push_str("</ul>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_time_axis_is_proportional_to_the_dates() {
+        // 2017, 2018, 2021: gaps of 1 and 3 years (365 and 1096 days).
+        let xs = positions(&["2017-03-01", "2018-03-01", "2021-03-01"], 0.0, 1461.0);
+        assert_eq!(xs, vec![0.0, 365.0, 1461.0]);
+        // Unknown or equal dates: evenly spread.
+        assert_eq!(
+            positions(&["x", "y", "z"], 0.0, 100.0),
+            vec![0.0, 50.0, 100.0]
+        );
+        assert_eq!(positions(&["2020-01-01"; 2], 0.0, 100.0), vec![0.0, 100.0]);
+        assert_eq!(positions(&["2020-01-01"], 10.0, 30.0), vec![20.0]);
+    }
+
+    #[test]
+    fn waves_close_in_time_are_pushed_apart_just_enough() {
+        // A published figure dated 3 days before the microdata wave of the same year.
+        let xs = positions(
+            &["2017-02-26", "2017-03-01", "2018-03-01", "2021-03-01"],
+            0.0,
+            300.0,
+        );
+        assert_eq!(xs[0], 0.0);
+        assert_eq!(xs[1], MIN_STEP);
+        assert_eq!(xs[3], 300.0);
+        assert!((xs[2] - 300.0 * 368.0 / 1464.0).abs() < 1e-9, "{xs:?}");
+        // At the right end too, and never outside the range.
+        let xs = positions(&["2017-01-01", "2021-01-01", "2021-01-02"], 0.0, 300.0);
+        assert_eq!(xs, vec![0.0, 300.0 - MIN_STEP, 300.0]);
+        // Less room than MIN_STEP per wave: even steps over the room.
+        let xs = positions(&["2020-01-01"; 5], 0.0, 20.0);
+        assert_eq!(xs, vec![0.0, 5.0, 10.0, 15.0, 20.0]);
+    }
+
+    #[test]
+    fn labels_that_would_overlap_go_to_another_row() {
+        // Three labels 30 wide at 0, 20 and 40: the second collides with the first.
+        let (rows, n) = stagger(&[(0.0, 30.0), (20.0, 30.0), (40.0, 30.0), (100.0, 30.0)]);
+        assert_eq!(rows, vec![0, 1, 0, 0]);
+        assert_eq!(n, 2);
+        let (rows, n) = stagger(&[(0.0, 30.0), (10.0, 30.0), (20.0, 30.0)]);
+        assert_eq!((rows, n), (vec![0, 1, 2], 3));
+        assert_eq!(stagger(&[]), (vec![], 0));
+    }
 }

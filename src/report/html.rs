@@ -23,14 +23,18 @@ pub fn render_html(r: &Report, links: &[String]) -> String {
     page_head(r, &mut s);
     heading(r, &mut s);
     gap_section(r, &mut s);
+    let (charts, data): (Vec<String>, Vec<String>) = links
+        .iter()
+        .cloned()
+        .partition(|l| l.starts_with("charts/"));
     if !(r.waves.is_empty() || r.statements.is_empty()) {
-        statement_cards(r, &mut s);
+        statement_cards(r, &charts, &mut s);
     }
     for (k, bd) in r.breakdowns.iter().enumerate() {
         breakdown_section(r, k, bd, &mut s);
     }
     notes(r, &mut s);
-    data_links(links, &mut s);
+    data_links(&data, &mut s);
     methods_and_footer(r, &mut s);
     s
 }
@@ -114,6 +118,7 @@ fn gap_section(r: &Report, s: &mut String) {
             "<p class=\"empty\">No statement was asked of both groups in the loaded waves.</p>\n",
         );
     } else {
+        latest_table(r, s);
         gap_table(r, s);
         legend(r, s);
         wording(r, s);
@@ -122,11 +127,45 @@ fn gap_section(r: &Report, s: &mut String) {
     s.push_str("</section>\n");
 }
 
+/// The phone's first view of the gap table (hidden on wider screens and in print): the
+/// latest wave's gap and its change since the wave before, without sideways scrolling.
+fn latest_table(r: &Report, s: &mut String) {
+    let Some(w) = r.waves.last() else {
+        return;
+    };
+    let _ = write!(
+        s,
+        concat!(
+            "<div class=\"latest\"><table><thead><tr><th scope=\"col\">Statement</th>",
+            "<th scope=\"col\">{}<small>{}</small></th><th scope=\"col\">Change<small>points</small></th>",
+            "</tr></thead><tbody>"
+        ),
+        escape_html(wave_label(r, &w.wave)),
+        escape_html(&w.date)
+    );
+    for (idx, st) in r.statements.iter().enumerate() {
+        let view = cell_view(st, &w.wave);
+        let _ = write!(
+            s,
+            "\n<tr><th scope=\"row\"><a href=\"#s{idx}\">{}</a></th>",
+            escape_html(&st.text)
+        );
+        let (prev, change) = match &view {
+            CellView::Shown(v) => (v.cell.prev_wave.as_deref(), v.cell.change_pp),
+            _ => (None, None),
+        };
+        gap_td(r, &view, prev, s);
+        let change = change.and_then(|v| signed(v, DISPLAY_DECIMALS)).map(typo);
+        let _ = write!(s, "<td>{}</td></tr>", change.as_deref().unwrap_or(ABSENT));
+    }
+    s.push_str("\n</tbody></table></div>\n");
+    if r.waves.len() > 1 {
+        s.push_str("<p class=\"hint\">Every wave: swipe the table below sideways.</p>\n");
+    }
+}
+
 /// The gap table: statements as rows (linked to their card), waves as columns.
 fn gap_table(r: &Report, s: &mut String) {
-    if r.waves.len() > 2 {
-        s.push_str("<p class=\"hint\">Swipe the table sideways to see every wave.</p>\n");
-    }
     s.push_str("<div class=\"scroll\" role=\"region\" aria-label=\"Gap by wave\" tabindex=\"0\"><table class=\"wide\">");
     table_head(r, "Statement", s);
     s.push_str("<tbody>");
@@ -158,8 +197,8 @@ fn legend(r: &Report, s: &mut String) {
             "<li><span class=\"sym up\">{}</span>widened significantly since the previous wave</li>",
             "<li><span class=\"sym down\">{}</span>narrowed significantly</li>",
             "<li><span class=\"sym\">&#160;</span>no significant change (q \u{2265} 0.05) or first wave</li>",
-            "<li><span class=\"sym lb\">{}</span>low base (under {})</li>",
-            "<li><span class=\"sym\">{}</span>suppressed (base under {})</li>",
+            "<li><span class=\"sym lb\">{}</span>low base ({})</li>",
+            "<li><span class=\"sym\">{}</span>suppressed (base {})</li>",
             "<li><span class=\"sym\">{}</span>no answers from both groups (the statement was not in the wave, or a group had no respondent answering it)</li>",
             "<li><span class=\"sym bk\">{}</span>new wording, new series</li>",
             "</ul>\n"
@@ -167,9 +206,9 @@ fn legend(r: &Report, s: &mut String) {
         WIDENED,
         NARROWED,
         LOW_BASE,
-        r.min_base,
+        under(r, r.min_base),
         escape_html(&suppressed_label(r)),
-        r.suppress_below,
+        under(r, r.suppress_below),
         ABSENT,
         SERIES_BREAK
     );
@@ -212,31 +251,42 @@ fn bases_table(r: &Report, s: &mut String) {
 }
 
 /// The statements section: one card per statement.
-fn statement_cards(r: &Report, s: &mut String) {
+fn statement_cards(r: &Report, charts: &[String], s: &mut String) {
     s.push_str("<section aria-labelledby=\"st-h\">\n<h2 id=\"st-h\">Statements</h2>\n");
     let _ = write!(
         s,
-        "<p class=\"sub\">Share agreeing in each group, 0\u{2013}100 %, with Wilson 95 % intervals; the number between the two points is the gap in points.</p>\n<div class=\"cards\">\n"
+        "<p class=\"sub\">Share agreeing in each group, 0\u{2013}100 %, with Wilson 95 % intervals; the number above each wave is the gap in points.</p>\n<div class=\"cards\">\n"
     );
     for (idx, st) in r.statements.iter().enumerate() {
-        statement_card(r, st, idx, s);
+        statement_card(r, st, idx, charts, s);
     }
     s.push_str("</div>\n</section>\n");
 }
 
+/// Links to the chart files of `st` under its card, where the publication has them.
+fn chart_links(st: &StatementTrend, charts: &[String], s: &mut String) {
+    let stem = super::chart_file::file_stem(&st.statement);
+    let (svg, png) = (format!("charts/{stem}.svg"), format!("charts/{stem}.png"));
+    if charts.contains(&svg) && charts.contains(&png) {
+        let _ = writeln!(
+            s,
+            "<p class=\"dl\">Chart as a picture: <a href=\"{}\">SVG</a> \u{b7} <a href=\"{}\">PNG</a></p>",
+            escape_html(&svg),
+            escape_html(&png)
+        );
+    }
+}
+
 /// One statement's card: its chart with a key, a sentence on the latest wave and the
 /// figures; or a note on why there is nothing to draw.
-fn statement_card(r: &Report, st: &StatementTrend, idx: usize, s: &mut String) {
+fn statement_card(r: &Report, st: &StatementTrend, idx: usize, charts: &[String], s: &mut String) {
     let _ = write!(
         s,
         "<article class=\"card\" id=\"s{idx}\">\n<div><h3>{}</h3></div>\n",
         escape_html(&st.text),
     );
     let any_shown = st.cells.iter().any(|c| !c.suppressed);
-    let drawable = st.cells.iter().any(|c| {
-        !c.suppressed
-            && (c.a.pct.is_some_and(f64::is_finite) || c.b.pct.is_some_and(f64::is_finite))
-    });
+    let drawable = super::chart_file::drawable(st);
     if st.cells.is_empty() {
         s.push_str(
             "<p class=\"empty\">No wave has answers from both groups to this statement.</p>\n",
@@ -255,6 +305,7 @@ fn statement_card(r: &Report, st: &StatementTrend, idx: usize, s: &mut String) {
         key(r, st, s);
         chart(r, st, idx, s);
         s.push('\n');
+        chart_links(st, charts, s);
         summary(r, st, s);
         s.push('\n');
         figures(r, st, s);
@@ -386,7 +437,12 @@ fn methods_and_footer(r: &Report, s: &mut String) {
     s.push_str("</section>\n");
     let _ = write!(
         s,
-        "<footer>{}</footer>\n</main>\n</body>\n</html>\n",
+        concat!(
+            "<footer>{}</footer>\n</main>\n",
+            // Browsers without `::details-content` open the collapsed sections to print.
+            "<script>addEventListener(\"beforeprint\",()=>document.querySelectorAll(\"details\").forEach(d=>d.open=true))</script>\n",
+            "</body>\n</html>\n"
+        ),
         closing.join(" ")
     );
 }
@@ -427,7 +483,7 @@ fn summary(r: &Report, st: &StatementTrend, s: &mut String) {
             }
             s.push('.');
             if v.low_base {
-                let _ = write!(s, " Low base (under {}).", r.min_base);
+                let _ = write!(s, " Low base ({}).", under(r, r.min_base));
             }
             if v.series_break {
                 s.push_str(" New wording: not compared with the wave before.");
@@ -585,8 +641,11 @@ fn gap_td(r: &Report, view: &CellView, prev_wave: Option<&str>, s: &mut String) 
             if v.low_base {
                 let _ = write!(
                     s,
-                    r#"<span class="lb" title="low base: under {} respondents">{LOW_BASE}</span>"#,
-                    r.min_base
+                    r#"<span class="lb" title="low base: {}">{LOW_BASE}</span>"#,
+                    match r.min_base_on {
+                        crate::sql::BaseOn::N => format!("under {} respondents", r.min_base),
+                        crate::sql::BaseOn::NEff => under(r, r.min_base),
+                    }
                 );
             } else {
                 s.push_str(r#"<span class="lb"></span>"#);
@@ -696,6 +755,7 @@ mod tests {
             ],
             min_base: 30,
             suppress_below: 10,
+            min_base_on: crate::sql::BaseOn::N,
             data_version: 9,
             variance: "linearized".into(),
             breakdowns: vec![],
@@ -716,7 +776,10 @@ mod tests {
         let html = render_html(&report(), &[]);
         assert!(html.starts_with("<!DOCTYPE html>"));
         assert!(html.ends_with("</html>\n"));
-        let lower = html.to_lowercase();
+        // The one script: inline, opening the collapsed sections before printing.
+        let print = "<script>addEventListener(\"beforeprint\",()=>document.querySelectorAll(\"details\").forEach(d=>d.open=true))</script>";
+        assert_eq!(html.matches("<script").count(), 1);
+        let lower = html.replace(print, "").to_lowercase();
         for banned in [
             "http", "//", "<script", "<link", "<img", "@import", "url(", "src=",
         ] {
@@ -739,8 +802,33 @@ mod tests {
     }
 
     #[test]
+    fn the_phone_view_shows_the_latest_wave_and_its_change() {
+        let mut r = report();
+        r.statements[2].cells[2].change_pp = Some(-2.5);
+        let html = render_html(&r, &[]);
+        let latest = &html[html.find("<div class=\"latest\">").unwrap()..];
+        let latest = &latest[..latest.find("</div>").unwrap()];
+        // The latest wave's head, then one row per statement: its gap and change.
+        let last = report().waves.last().unwrap().wave.clone();
+        assert!(
+            latest.contains(&format!("<th scope=\"col\">{}<small>", escape_html(&last))),
+            "{latest}"
+        );
+        assert_eq!(
+            latest.matches("<tr><th scope=\"row\">").count(),
+            3,
+            "{latest}"
+        );
+        assert!(latest.contains("<td class=\"gap sup\""), "{latest}");
+        // Suppressed and absent cells have no change; a change reads with a minus sign.
+        assert_eq!(latest.matches("<td>\u{2014}</td>").count(), 2, "{latest}");
+        assert!(latest.contains("<td>\u{2212}2.5</td></tr>"), "{latest}");
+    }
+
+    #[test]
     fn gap_table_cells() {
         let html = render_html(&report(), &[]);
+        let html = &html[html.find("aria-label=\"Gap by wave\"").unwrap()..];
         let row = &html[html.find("<a href=\"#s0\">").unwrap()..];
         let row = &row[..row.find("</tr>").unwrap()];
         assert!(
@@ -779,7 +867,8 @@ mod tests {
         let c0 = card(&html, 0);
         assert!(c0.contains("role=\"img\" aria-labelledby=\"c0-t c0-d\""));
         assert!(c0.contains("<title id=\"c0-t\">Agreement with “Leads are &quot;good&quot; &amp; &lt;b&gt;timely&lt;/b&gt;”"));
-        assert!(c0.contains("viewBox=\"0 0 360 240\""));
+        // One row of gap labels above the plot, one row of wave labels under it.
+        assert!(c0.contains("viewBox=\"0 0 360 245\""));
         assert!(c0.contains("<span class=\"ga\">R&amp;d &lt;lab&gt;</span>"));
         assert!(c0.contains("<span class=\"gb\">Sales &#39;east&#39;</span>"));
         // Two waves drawn for each group: one band each, one line each.

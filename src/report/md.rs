@@ -8,6 +8,7 @@
 
 use super::model::*;
 use super::view::*;
+use crate::sql::BaseOn;
 
 /// Escapes text for Markdown: table pipes, emphasis and link characters, and line breaks.
 pub fn escape_md(s: &str) -> String {
@@ -120,8 +121,8 @@ pub fn render_text(r: &Report) -> String {
         s.push('\n');
     }
     s.push_str(&format!(
-        "{WIDENED} widened / {NARROWED} narrowed since the previous wave (q < 0.05), {LOW_BASE} base under {}, {} suppressed, {ABSENT} no answers from both groups, {SERIES_BREAK} new series\n",
-        r.min_base,
+        "{WIDENED} widened / {NARROWED} narrowed since the previous wave (q < 0.05), {LOW_BASE} base {}, {} suppressed, {ABSENT} no answers from both groups, {SERIES_BREAK} new series\n",
+        under(r, r.min_base),
         suppressed_label(r)
     ));
     s
@@ -191,14 +192,20 @@ fn guide(r: &Report, s: &mut String) {
          statement minus the share of {b} agreeing (+5.0 means {a} agrees 5 points more often). \
          {WIDENED} marks a gap that widened significantly since the previous wave and {NARROWED} \
          one that narrowed (Benjamini–Hochberg q < 0.05); no marker means no significant change \
-         or nothing to compare with. {LOW_BASE} flags a base below {} respondents in either \
-         group, {} a cell suppressed because a base is below {}, {ABSENT} a wave without answers \
+         or nothing to compare with. {LOW_BASE} flags {} in either \
+         group, {} a cell suppressed because {}, {ABSENT} a wave without answers \
          from both groups (the statement was not in that wave, or a group had no respondent \
          answering it), and {SERIES_BREAK} a new series (the wording changed, so no change is \
          computed against the wave before).\n\n",
-        r.min_base,
+        match r.min_base_on {
+            BaseOn::N => format!("a base below {} respondents", r.min_base),
+            BaseOn::NEff => format!("an effective base below {}", r.min_base),
+        },
         suppressed_label(r),
-        r.suppress_below,
+        match r.min_base_on {
+            BaseOn::N => format!("a base is below {}", r.suppress_below),
+            BaseOn::NEff => format!("an effective base is below {}", r.suppress_below),
+        },
     ));
 }
 
@@ -497,6 +504,7 @@ mod tests {
             ],
             min_base: 30,
             suppress_below: 10,
+            min_base_on: crate::sql::BaseOn::N,
             data_version: 42,
             variance: "kish".into(),
             breakdowns: vec![],

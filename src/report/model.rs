@@ -18,6 +18,8 @@ pub struct Report {
     pub min_base: i64,
     /// Base below which a cell is suppressed (no percentage published; default 10).
     pub suppress_below: i64,
+    /// The base both thresholds compare with: respondents (`n`) or the effective base.
+    pub min_base_on: crate::sql::BaseOn,
     /// Data version the report was built from (the catalog table's Delta version).
     pub data_version: i64,
     /// "kish" or "linearized": the variance method used.

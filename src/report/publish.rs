@@ -146,7 +146,7 @@ pub async fn publish_to(
     target: &Store,
     formats: &[ReportFormat],
 ) -> Result<Vec<String>> {
-    let mut files = render_set(r, formats);
+    let mut files = render_set(r, formats)?;
     let manifest = Manifest::of(r, &files);
     files.push((MANIFEST.to_string(), manifest.render()));
     let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
@@ -224,6 +224,9 @@ mod local {
         fs::create_dir(staging).map_err(|e| io("creating", staging, e))?;
         for (name, bytes) in files {
             let p = staging.join(name);
+            if let Some(dir) = p.parent().filter(|d| *d != staging) {
+                fs::create_dir_all(dir).map_err(|e| io("creating", dir, e))?;
+            }
             let mut f = fs::File::create_new(&p).map_err(|e| io("creating", &p, e))?;
             f.write_all(bytes).map_err(|e| io("writing", &p, e))?;
             f.sync_all().map_err(|e| io("writing", &p, e))?;
@@ -280,15 +283,25 @@ mod local {
     /// manifest) and leftovers of earlier publications: only then may it be exchanged
     /// as a whole.
     fn holds_only_a_publication(dir: &Path, previous: &[String]) -> bool {
+        holds_only(dir, "", previous)
+    }
+
+    /// Whether `dir` (at `prefix` in the publication) holds only files of `previous`,
+    /// in subdirectories such as `charts/` too, and staging leftovers at the top.
+    fn holds_only(dir: &Path, prefix: &str, previous: &[String]) -> bool {
         let Ok(entries) = fs::read_dir(dir) else {
             return false;
         };
         entries.flatten().all(|e| {
-            let name = e.file_name().to_string_lossy().to_string();
-            let is_file = e.file_type().is_ok_and(|t| t.is_file());
-            (is_file && (name == MANIFEST || previous.contains(&name)))
-                || (name.starts_with(".gaptrack-staging-")
-                    && e.file_type().is_ok_and(|t| t.is_dir()))
+            let name = format!("{prefix}{}", e.file_name().to_string_lossy());
+            let Ok(kind) = e.file_type() else {
+                return false;
+            };
+            (kind.is_file() && (name == MANIFEST || previous.contains(&name)))
+                || (kind.is_dir() && prefix.is_empty() && name.starts_with(".gaptrack-staging-"))
+                || (kind.is_dir()
+                    && previous.iter().any(|p| p.starts_with(&format!("{name}/")))
+                    && holds_only(&e.path(), &format!("{name}/"), previous))
         })
     }
 
@@ -364,6 +377,9 @@ mod local {
             fs::create_dir_all(&out).map_err(|e| io("creating", &out, e))?;
             for (name, _) in files.iter().filter(|(n, _)| n != MANIFEST) {
                 let (from, to) = (staging.join(name), out.join(name));
+                if let Some(dir) = to.parent() {
+                    fs::create_dir_all(dir).map_err(|e| io("creating", dir, e))?;
+                }
                 fs::rename(&from, &to).map_err(|e| io("publishing", &to, e))?;
             }
             let to = out.join(MANIFEST);
@@ -376,6 +392,10 @@ mod local {
                 let p = out.join(stale);
                 if p.is_file() {
                     fs::remove_file(&p).map_err(|e| io("removing", &p, e))?;
+                }
+                // A subdirectory such as `charts/` goes with its last file.
+                if let Some(dir) = p.parent().filter(|d| *d != out) {
+                    let _ = fs::remove_dir(dir);
                 }
             }
             sync_dir(&out);
@@ -654,6 +674,7 @@ mod tests {
             statements: vec![],
             min_base: 30,
             suppress_below: 10,
+            min_base_on: crate::sql::BaseOn::N,
             data_version: 4,
             variance: "kish".into(),
             breakdowns: vec![],

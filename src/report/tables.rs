@@ -215,6 +215,10 @@ fn json_text(r: &Report, columns: &[&str], rows: &[Vec<Val>]) -> String {
     s.push_str(&format!("  \"data_version\": {},\n", r.data_version));
     s.push_str(&format!("  \"min_base\": {},\n", r.min_base));
     s.push_str(&format!("  \"suppress_below\": {},\n", r.suppress_below));
+    s.push_str(&format!(
+        "  \"min_base_on\": \"{}\",\n",
+        r.min_base_on.as_str()
+    ));
     s.push_str(&format!("  \"variance\": {},\n", json_str(&r.variance)));
     if rows.is_empty() {
         s.push_str("  \"rows\": []\n");
@@ -362,6 +366,7 @@ mod tests {
             ],
             min_base: 30,
             suppress_below: 10,
+            min_base_on: crate::sql::BaseOn::N,
             data_version: 7,
             variance: "kish".into(),
             breakdowns: vec![],
@@ -431,6 +436,7 @@ mod tests {
         assert_eq!(v["data_version"], 7);
         assert_eq!(v["min_base"], 30);
         assert_eq!(v["suppress_below"], 10);
+        assert_eq!(v["min_base_on"], "n");
         assert_eq!(v["variance"], "kish");
         let rows = v["rows"].as_array().unwrap();
         assert_eq!(rows.len(), 4);

@@ -7,6 +7,7 @@
 //! at full precision ([`full_p`]).
 
 use super::model::*;
+use crate::sql::BaseOn;
 
 /// Decimals for percentages, points and interval bounds in the reading files (md, html).
 pub const DISPLAY_DECIMALS: usize = 1;
@@ -58,6 +59,15 @@ pub const NARROWED: &str = "▼";
 /// Marker for a wave without answers from both groups to a statement: the statement was
 /// not in the wave, or a group had no respondent answering it (absent from the wave).
 pub const ABSENT: &str = "—";
+/// A threshold as the reading files state it: "under 30", or "under 30, effective base"
+/// where the thresholds apply to the effective base.
+pub fn under(r: &Report, threshold: i64) -> String {
+    match r.min_base_on {
+        BaseOn::N => format!("under {threshold}"),
+        BaseOn::NEff => format!("under {threshold}, effective base"),
+    }
+}
+
 /// Marker for a cell where either base is below `min_base`.
 pub const LOW_BASE: &str = "†";
 /// Marker for a wave that starts a new series (the wording changed).
@@ -326,13 +336,24 @@ pub fn methods(r: &Report) -> Vec<(&'static str, String)> {
         ),
         (
             "Bases",
-            format!(
-                "A cell where either group has fewer than {} respondents is flagged as a low base; \
-                 where either has fewer than {}, it is suppressed: no percentage, gap or change is \
-                 published, only the bases. Published figures loaded without a base have no \
-                 interval or test.",
-                r.min_base, r.suppress_below
-            ),
+            match r.min_base_on {
+                BaseOn::N => format!(
+                    "A cell where either group has fewer than {} respondents is flagged as a low base; \
+                     where either has fewer than {}, it is suppressed: no percentage, gap or change is \
+                     published, only the bases. Published figures loaded without a base have no \
+                     interval or test.",
+                    r.min_base, r.suppress_below
+                ),
+                BaseOn::NEff => format!(
+                    "A cell where either group's effective base (n_eff, see Variance) is below {} is \
+                     flagged as a low base; where either is below {}, it is suppressed: no \
+                     percentage, gap or change is published, only the bases. The thresholds apply \
+                     to the effective base, not the respondent count, because a heavily weighted \
+                     cell rests on fewer respondents than it counts. Published figures loaded \
+                     without a base have no interval or test.",
+                    r.min_base, r.suppress_below
+                ),
+            },
         ),
         ("Variance", variance_sentence(r)),
         ("Statements", statement_ids(r)),

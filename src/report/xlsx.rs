@@ -207,14 +207,14 @@ fn legend(r: &Report, ws: &mut Worksheet, first: u32) -> Result<u32, XlsxError> 
             view::NARROWED
         ),
         format!(
-            "{}: low base (either group has fewer than {} respondents).",
+            "{}: low base ({}).",
             view::LOW_BASE,
-            r.min_base
+            below(r, r.min_base)
         ),
         format!(
-            "{}: suppressed (either group has fewer than {} respondents): no figure is published.",
+            "{}: suppressed ({}): no figure is published.",
             view::suppressed_label(r),
-            r.suppress_below
+            below(r, r.suppress_below)
         ),
         format!(
             "{}: the wording changed; a new series starts and is not compared with the wave before.",
@@ -364,6 +364,14 @@ fn methods_sheet(r: &Report, ws: &mut Worksheet) -> Result<(), XlsxError> {
     ws.set_column_width(0, 12)?;
     ws.set_column_width(1, 100)?;
     Ok(())
+}
+
+/// "either group has fewer than 30 respondents" (or its effective base below 30).
+fn below(r: &Report, threshold: i64) -> String {
+    match r.min_base_on {
+        crate::sql::BaseOn::N => format!("either group has fewer than {threshold} respondents"),
+        crate::sql::BaseOn::NEff => format!("either group's effective base is below {threshold}"),
+    }
 }
 
 #[cfg(test)]

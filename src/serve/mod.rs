@@ -39,6 +39,9 @@ pub struct ServeArgs {
     /// Base below which `low_base` is true.
     #[arg(long, default_value_t = 30)]
     pub min_base: i64,
+    /// Which base the thresholds compare with: n (respondents) or n_eff (effective base).
+    #[arg(long, value_enum, default_value_t = crate::sql::BaseOn::N)]
+    pub min_base_on: crate::sql::BaseOn,
     /// Seconds one query may run, from planning to its last row.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub query_timeout: u64,
@@ -271,6 +274,7 @@ async fn open_engine(
     store.require_existing().await?;
     let settings = Settings {
         min_base: args.min_base,
+        min_base_on: args.min_base_on,
         variance,
         ..Settings::default()
     };

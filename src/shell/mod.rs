@@ -35,6 +35,9 @@ pub struct ShellArgs {
     /// Base below which `low_base` is true.
     #[arg(long, default_value_t = 30)]
     pub min_base: i64,
+    /// Which base the thresholds compare with: n (respondents) or n_eff (effective base).
+    #[arg(long, value_enum, default_value_t = crate::sql::BaseOn::N)]
+    pub min_base_on: crate::sql::BaseOn,
     /// How results are printed at the start (`.format` changes it).
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
@@ -68,6 +71,7 @@ pub async fn run(args: ShellArgs, location: &str, variance: Variance) -> Result<
     store.require_existing().await?;
     let settings = Settings {
         min_base: args.min_base,
+        min_base_on: args.min_base_on,
         variance,
         ..Settings::default()
     };

@@ -24,6 +24,7 @@ pub(crate) struct RawStatement {
     labels: Option<BTreeMap<String, Spanned<i64>>>,
     file_missing: Option<Spanned<bool>>,
     series_break: Option<bool>,
+    same_series: Option<bool>,
 }
 
 impl RawStatement {
@@ -77,6 +78,14 @@ pub(crate) fn statements(
                 ),
             );
         }
+        if st.series_break == Some(true) && st.same_series == Some(true) {
+            p.at(
+                span.clone(),
+                &key,
+                "series_break = true and same_series = true contradict each other: a changed \
+                 wording either starts a new series or continues the old one",
+            );
+        }
         let text = st.text.as_ref().map(|t| t.get_ref().trim().to_string());
         let column = st.column.as_ref().map(|c| c.get_ref().trim().to_string());
         let own = st.scale();
@@ -103,6 +112,7 @@ pub(crate) fn statements(
             text,
             scale,
             series_break: st.series_break.unwrap_or(false),
+            same_series: st.same_series.unwrap_or(false),
         });
     }
     statements

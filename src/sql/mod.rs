@@ -128,6 +128,34 @@ impl Variance {
     }
 }
 
+/// Which base `low_base` and suppression compare with their thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum BaseOn {
+    /// The respondents who answered (`n`).
+    #[default]
+    #[value(name = "n")]
+    N,
+    /// The effective base (`n_eff`: Kish, or from the linearized variance).
+    #[value(name = "n_eff")]
+    NEff,
+}
+
+impl BaseOn {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaseOn::N => "n",
+            BaseOn::NEff => "n_eff",
+        }
+    }
+    pub fn parse(s: &str) -> std::result::Result<BaseOn, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "n" => Ok(BaseOn::N),
+            "n_eff" | "n-eff" => Ok(BaseOn::NEff),
+            other => Err(format!("{other:?} is not a base (n, n_eff)")),
+        }
+    }
+}
+
 /// Settings the views read (from the one-row `settings` table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
@@ -135,6 +163,8 @@ pub struct Settings {
     pub min_base: i64,
     /// Reports publish no percentage for a base below this.
     pub suppress_below: i64,
+    /// The base both thresholds apply to.
+    pub min_base_on: BaseOn,
     pub variance: Variance,
 }
 
@@ -143,6 +173,7 @@ impl Default for Settings {
         Settings {
             min_base: 30,
             suppress_below: 10,
+            min_base_on: BaseOn::N,
             variance: Variance::Kish,
         }
     }
@@ -384,6 +415,7 @@ fn settings_batch(settings: &Settings, data_version: Option<i64>) -> Result<Reco
         Arc::new(Schema::new(vec![
             Field::new("min_base", DataType::Int64, false),
             Field::new("suppress_below", DataType::Int64, false),
+            Field::new("min_base_on", DataType::Utf8, false),
             Field::new("variance", DataType::Utf8, false),
             Field::new("data_version", DataType::Int64, true),
         ])),
@@ -392,6 +424,9 @@ fn settings_batch(settings: &Settings, data_version: Option<i64>) -> Result<Reco
             Arc::new(arrow::array::Int64Array::from(vec![
                 settings.suppress_below,
             ])),
+            Arc::new(arrow::array::StringArray::from(vec![settings
+                .min_base_on
+                .as_str()])),
             Arc::new(arrow::array::StringArray::from(vec![settings
                 .variance
                 .as_str()])),
@@ -418,21 +453,32 @@ async fn segment_columns(schema: &Arc<MemorySchemaProvider>) -> Result<String> {
         .unwrap_or_default())
 }
 
-/// The `min_code, max_code` columns of the `statements` view. Stores written before they
-/// existed have only `points` (a 1..points scale), from which they follow.
+/// The `min_code, max_code, wording` columns of the `statements` view. Stores written
+/// before the range columns existed have only `points` (a 1..points scale), from which
+/// they follow.
 async fn statement_range_columns(schema: &Arc<MemorySchemaProvider>) -> Result<String> {
-    let has = match schema.table(STATEMENTS).await? {
-        Some(t) => t.schema().field_with_name("min_code").is_ok(),
-        None => false,
+    let (has, has_wording) = match schema.table(STATEMENTS).await? {
+        Some(t) => (
+            t.schema().field_with_name("min_code").is_ok(),
+            t.schema().field_with_name("wording").is_ok(),
+        ),
+        None => (false, false),
     };
     let from_points = "CASE WHEN points IS NOT NULL THEN CAST(1 AS INT) END";
-    Ok(if has {
+    let range = if has {
         format!(
             "COALESCE(min_code, {from_points}) AS min_code, COALESCE(max_code, points) AS max_code"
         )
     } else {
         format!("{from_points} AS min_code, points AS max_code")
-    })
+    };
+    // `wording` came later still: NULL for the waves loaded before it.
+    let wording = if has_wording {
+        "wording"
+    } else {
+        "CAST(NULL AS VARCHAR) AS wording"
+    };
+    Ok(format!("{range}, {wording}"))
 }
 
 /// The views over the `store` tables that hold only the live loads' rows, and

@@ -164,7 +164,7 @@ fn index_html_renders_charts_offline_in_chromium() {
     }
 
     // Screenshots at a laptop and a phone width.
-    for (w, h) in [(1280, 2400), (375, 3000)] {
+    for (w, h) in [(1280, 2400), (390, 3000)] {
         let shot = tmp.path().join(format!("shot-{w}.png"));
         let o = browser(&profile)
             .arg(format!("--window-size={w},{h}"))
@@ -185,4 +185,202 @@ fn index_html_renders_charts_offline_in_chromium() {
             std::fs::copy(&shot, Path::new(&dir).join(format!("index-{w}.png"))).unwrap();
         }
     }
+}
+
+/// `page` with `extra` inserted before `</body>` (or `</head>`), written beside it as `name`.
+fn variant(page: &Path, name: &str, head: &str, body: &str) -> PathBuf {
+    let html = std::fs::read_to_string(page).unwrap();
+    let html = html
+        .replacen("</head>", &format!("{head}</head>"), 1)
+        .replacen("</body>", &format!("{body}</body>"), 1);
+    let out = page.with_file_name(name);
+    std::fs::write(&out, html).unwrap();
+    out
+}
+
+/// Text of a PDF with where it sits: `{"pages": [[w, h], …], "runs": [[page, x, text], …],
+/// "text": all text}` (pypdf).
+const READ_PDF: &str = r#"
+import json, sys
+from pypdf import PdfReader
+reader = PdfReader(sys.argv[1])
+pages, runs, text = [], [], []
+for i, page in enumerate(reader.pages):
+    box = page.mediabox
+    pages.append([float(box.width), float(box.height)])
+    def visit(t, cm, tm, font, size, i=i):
+        if t.strip():
+            x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+            runs.append([i, x, t])
+    text.append(page.extract_text(visitor_text=visit))
+json.dump({"pages": pages, "runs": runs, "text": "\n".join(text)}, sys.stdout)
+"#;
+
+#[test]
+fn index_html_prints_whole_on_a4_and_letter() {
+    let tmp = tempfile::tempdir().unwrap();
+    let page = publish(tmp.path());
+    let html = std::fs::read_to_string(&page).unwrap();
+    let python = std::env::var("GAPTRACK_PYTHON")
+        .expect("set GAPTRACK_PYTHON to a Python with pypdf (see .ci/run)");
+    // The wave dates of the gap table's head, and the bases shown in the collapsed
+    // sections ("n_a / n_b" in the bases table and in each chart's figures).
+    let dates: Vec<&str> = html
+        .split("<small>")
+        .skip(1)
+        .filter_map(|s| s.split("</small>").next())
+        .filter(|d| d.len() == 10 && d.as_bytes()[4] == b'-')
+        .collect();
+    assert!(dates.len() >= 5, "{dates:?}");
+    let bases = regex::Regex::new(r"\d+\s*/\s*\d+").unwrap();
+    let body_html = &html[html.find("<body>").unwrap()..];
+    let visible_html = regex::Regex::new(r"(?s)<div class=.latest.>.*?</div>|<[^>]*>")
+        .unwrap()
+        .replace_all(body_html, " ");
+    let bases_in_html = bases.find_iter(&visible_html).count();
+    assert!(bases_in_html >= 10, "{bases_in_html}");
+    let figures_in_html = html.matches("<summary>Figures</summary>").count();
+    for (paper, (w, h)) in [("A4", (595.3, 841.9)), ("letter", (612.0, 792.0))] {
+        let printable = variant(
+            &page,
+            &format!("print-{paper}.html"),
+            &format!("<style>@page{{size:{paper} portrait}}</style>"),
+            "",
+        );
+        let pdf = tmp.path().join(format!("{paper}.pdf"));
+        let profile = tmp.path().join(format!("profile-{paper}"));
+        let o = browser(&profile)
+            .arg("--no-pdf-header-footer")
+            .arg(format!("--print-to-pdf={}", pdf.display()))
+            .arg(format!("file://{}", printable.display()))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let o = Command::new(&python)
+            .args(["-c", READ_PDF])
+            .arg(&pdf)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let got: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let pages = got["pages"].as_array().unwrap();
+        for p in pages {
+            let (pw, ph) = (p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
+            assert!(
+                (pw - w).abs() < 1.0 && (ph - h).abs() < 1.0,
+                "{paper}: page {pw} x {ph}"
+            );
+        }
+        // Nothing printed beyond the right edge of its page (a cut column would be).
+        for run in got["runs"].as_array().unwrap() {
+            let x = run[1].as_f64().unwrap();
+            assert!(x >= 0.0 && x < w - 20.0, "{paper}: text at x = {x}: {run}");
+        }
+        let text = got["text"].as_str().unwrap();
+        // Every wave's column of the gap table (and of the bases table).
+        for d in &dates {
+            assert!(
+                text.matches(d).count() >= 2,
+                "{paper}: wave {d} is missing from the printed tables"
+            );
+        }
+        for section in ["Gap by wave", "Statements", "Methods"] {
+            assert!(text.contains(section), "{paper}: section {section} missing");
+        }
+        // The collapsed sections print open: every base of the bases table and of the
+        // figures, and every figures table's head.
+        assert_eq!(
+            bases.find_iter(text).count(),
+            bases_in_html,
+            "{paper}: collapsed sections did not print"
+        );
+        assert_eq!(
+            text.matches("Gap (95 % CI)").count(),
+            figures_in_html,
+            "{paper}"
+        );
+        assert!(
+            !text.contains("Swipe") && !text.contains("swipe"),
+            "{paper}"
+        );
+    }
+}
+
+#[test]
+fn index_html_on_a_phone_shows_the_latest_wave_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let page = publish(tmp.path());
+    let html = std::fs::read_to_string(&page).unwrap();
+    // The latest wave's label: the last column head of the gap table.
+    let head = &html[html.find("aria-label=\"Gap by wave\"").unwrap()..];
+    let head = &head[..head.find("</thead>").unwrap()];
+    let latest = head
+        .rsplit("<th scope=\"col\"")
+        .next()
+        .and_then(|h| h.split('>').nth(1))
+        .and_then(|h| h.split('<').next())
+        .unwrap()
+        .to_string();
+    // Measured in the page itself, after layout, in a frame 390 px wide (headless
+    // Chromium's window is at least 500 px wide).
+    let probe = |width: u32| -> serde_json::Value {
+        let wrapper = page.with_file_name(format!("phone-{width}.html"));
+        std::fs::write(
+            &wrapper,
+            format!(
+                r#"<!DOCTYPE html><html><body style="margin:0">
+<iframe id="f" src="index.html" style="width:{width}px;height:844px;border:0"></iframe>
+<script>
+document.getElementById("f").addEventListener("load", () => {{
+  const w = document.getElementById("f").contentWindow, d = w.document;
+  const t = d.querySelector(".latest table");
+  const cells = t ? [...t.querySelectorAll("th, td")] : [];
+  const seen = cells.filter(c => c.getBoundingClientRect().width > 0);
+  document.body.dataset.check = JSON.stringify({{
+    shown: t ? w.getComputedStyle(t.parentElement).display : "none",
+    head: t ? t.querySelector("thead th:nth-child(2)").firstChild.textContent : null,
+    rows: t ? t.querySelectorAll("tbody tr").length : 0,
+    right: Math.max(0, ...seen.map(c => c.getBoundingClientRect().right)),
+    width: d.documentElement.scrollWidth,
+    viewport: w.innerWidth}});
+}});
+</script></body></html>"#
+            ),
+        )
+        .unwrap();
+        let o = browser(&tmp.path().join(format!("profile-{width}")))
+            .args([
+                "--allow-file-access-from-files",
+                "--window-size=1280,900",
+                "--virtual-time-budget=3000",
+                "--dump-dom",
+            ])
+            .arg(format!("file://{}", wrapper.display()))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let dom = String::from_utf8_lossy(&o.stdout).to_string();
+        let attr = dom
+            .split("data-check=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap_or_else(|| panic!("the probe did not run: {dom:.400}"))
+            .to_string();
+        serde_json::from_str(&attr.replace("&quot;", "\"").replace("&amp;", "&")).unwrap()
+    };
+    let check = probe(390);
+    assert_eq!(check["viewport"], 390, "{check}");
+    assert_eq!(check["shown"], "block", "{check}");
+    assert_eq!(check["head"].as_str().unwrap(), latest, "{check}");
+    assert_eq!(
+        check["rows"].as_u64().unwrap() as usize,
+        html.matches("<article class=\"card\"").count(),
+        "{check}"
+    );
+    assert!(check["right"].as_f64().unwrap() <= 390.0, "{check}");
+    assert!(check["width"].as_f64().unwrap() <= 390.0, "{check}");
+    // A laptop: the phone view is not shown.
+    let check = probe(1280);
+    assert_eq!(check["viewport"], 1280, "{check}");
+    assert_eq!(check["shown"], "none", "{check}");
 }

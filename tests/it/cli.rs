@@ -1529,7 +1529,7 @@ fn fingerprint(dir: &Path) -> Vec<(std::ffi::OsString, u64, Option<std::time::Sy
     v
 }
 
-/// Copies the files of `from` into a fresh `to`.
+/// Copies the files of `from` (and of its subdirectories, e.g. `charts/`) into a fresh `to`.
 fn copy_dir(from: &Path, to: &Path) {
     if to.exists() {
         std::fs::remove_dir_all(to).unwrap();
@@ -1537,7 +1537,12 @@ fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let p = e.unwrap().path();
-        std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+        let target = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &target);
+        } else {
+            std::fs::copy(&p, target).unwrap();
+        }
     }
 }
 
@@ -2015,4 +2020,82 @@ fn pair_trend_follows_the_order_of_its_parameters() {
         .find(|r| r[0] == "understands_customers" && r[4] == "2020")
         .unwrap();
     assert_eq!(row[6], "-6.6");
+}
+
+/// `--min-base-on n_eff` on `query` and `report`, and `[report] min_base_on`: the
+/// thresholds apply to the effective base (report_neff.slt checks the rows themselves).
+#[test]
+fn the_thresholds_can_apply_to_the_effective_base() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let o = ingest_all(&store, &fixture());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let setting = |extra: &[&str]| {
+        let mut args = vec![
+            "query",
+            "SELECT min_base_on FROM settings",
+            "--format",
+            "csv",
+        ];
+        args.extend(extra);
+        let o = run(&store, &args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    assert_eq!(setting(&[]), "min_base_on\nn\n");
+    assert_eq!(setting(&["--min-base-on", "n_eff"]), "min_base_on\nn_eff\n");
+    let o = run(&store, &["query", "SELECT 1", "--min-base-on", "neff"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // Marketing's 72 respondents of 2019 answering qualifies_leads have an effective base
+    // of 62.1: a low base at 65 only when the threshold applies to n_eff.
+    let low = |extra: &[&str]| {
+        let mut args = vec![
+            "query",
+            "SELECT low_base FROM agreement WHERE wave = '2019' AND statement = 'qualifies_leads' AND grp = 'marketing'",
+            "--format",
+            "csv",
+            "--min-base",
+            "65",
+        ];
+        args.extend(extra);
+        stdout(&run(&store, &args))
+    };
+    assert_eq!(low(&[]), "low_base\nfalse\n");
+    assert_eq!(low(&["--min-base-on", "n_eff"]), "low_base\ntrue\n");
+    // The report says which base its thresholds apply to.
+    let out = tmp.path().join("report");
+    let o = run(
+        &store,
+        &[
+            "report",
+            "--out",
+            out.to_str().unwrap(),
+            "--formats",
+            "md,json",
+            "--min-base",
+            "65",
+            "--min-base-on",
+            "n_eff",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json = std::fs::read_to_string(out.join("trend.json")).unwrap();
+    assert!(json.contains("\"min_base_on\": \"n_eff\""), "{json}");
+    let md = std::fs::read_to_string(out.join("trend.md")).unwrap();
+    assert!(md.contains("an effective base below 65"), "{md}");
+    // In a pipeline config: a value that is not a base is refused, naming the key.
+    let cfg = tmp.path().join("pipeline.toml");
+    std::fs::write(
+        &cfg,
+        "store = \"store\"\nwaves = []\n[report]\nout = \"r\"\nmin_base_on = \"weights\"\n",
+    )
+    .unwrap();
+    let o = bin().args(["run", "--config"]).arg(&cfg).output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("line 5, column report.min_base_on")
+            && stderr(&o).contains("\"weights\" is not a base (n, n_eff)"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -438,6 +438,95 @@ fn a_groups_value_that_matches_nobody_warns_and_strict_refuses() {
     assert!(stderr(&o).contains("column groups.beta"), "{}", stderr(&o));
 }
 
+/// A wave of the scales spec with id `wave`, dated `date`, the statement `binary` worded
+/// `text` (with `extra` keys), written as `NAME.toml` beside the CSV.
+fn worded(dir: &Path, wave: &str, date: &str, text: &str, extra: &str) -> PathBuf {
+    let spec = SCALES_SPEC
+        .replace("wave = \"scales\"", &format!("wave = \"{wave}\""))
+        .replace("date = \"2024-01-01\"", &format!("date = \"{date}\""))
+        .replace(
+            "[statements.binary]\n",
+            &format!("[statements.binary]\ntext = \"{text}\"\n{extra}"),
+        );
+    let path = dir.join(format!("{wave}.toml"));
+    std::fs::write(&path, spec).unwrap();
+    path
+}
+
+#[test]
+fn a_changed_wording_warns_strict_refuses_and_the_decision_is_stored() {
+    let tmp = scales_dir(SCALES_SPEC, SCALES_CSV);
+    let d = tmp.path();
+    let store = d.join("wh");
+    let first = worded(d, "w1", "2023-01-01", "We work well together", "");
+    let same = worded(d, "w2", "2024-01-01", "We  work well\ttogether ", "");
+    let o = ingest(&store, &[&first, &same], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("wording differs"), "{}", stderr(&o));
+    // A later wave, worded otherwise: a warning with both texts; the wave loads.
+    let changed = worded(d, "w3", "2025-01-01", "We collaborate", "");
+    let o = ingest(&store, &[&changed], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("w3: statement binary: the wording differs from wave w2 (2024-01-01): \"We  work well\\ttogether\" there, \"We collaborate\" here"),
+        "{err}"
+    );
+    // --strict: an error naming the spec, its line and key; nothing written.
+    let strict = worded(d, "w4", "2026-01-01", "We cooperate", "");
+    let before = snapshot(&store);
+    let o = ingest(&store, &[&strict], &["--strict"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("w4.toml line 16, column statements.binary.text: statement binary: the wording differs from wave w3"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(before, snapshot(&store), "the store changed");
+    // same_series = true: no warning; series_break = true: a new series.
+    let kept = worded(
+        d,
+        "w4",
+        "2026-01-01",
+        "We cooperate",
+        "same_series = true\n",
+    );
+    let broke = worded(
+        d,
+        "w5",
+        "2027-01-01",
+        "Teams align",
+        "series_break = true\n",
+    );
+    let o = ingest(&store, &[&kept, &broke], &["--strict"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = query_csv(
+        &store,
+        "SELECT wave, wording FROM statements WHERE statement = 'binary' ORDER BY wave",
+    );
+    let got: Vec<(String, String)> = rows
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect();
+    let want = [
+        ("w1", "first"),
+        ("w2", "same"),
+        ("w3", "changed"),
+        ("w4", "same_series"),
+        ("w5", "series_break"),
+    ];
+    assert_eq!(
+        got,
+        want.map(|(a, b)| (a.to_string(), b.to_string())).to_vec()
+    );
+    // The statements without a text have no decision.
+    let rows = query_csv(
+        &store,
+        "SELECT count(*) FROM statements WHERE wording IS NULL",
+    );
+    assert_eq!(rows, vec![vec!["10".to_string()]]);
+}
+
 #[test]
 fn a_raked_wave_names_every_problem_in_one_pass() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/weighting");

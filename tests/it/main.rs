@@ -5,13 +5,13 @@
 //! | module | what it checks |
 //! |---|---|
 //! | `bad_input` | every kind of invalid input: exit 3, a message naming file, line, column and value, the store untouched |
-//! | `browser` | the published page rendered by headless Chromium |
+//! | `browser` | the published page rendered by headless Chromium: offline, printed to PDF on A4 and Letter (read back with pypdf), on a 390-px phone |
 //! | `cli` | the `gaptrack` binary end to end: exit codes, replace, unchanged, remove, formats, reports, docs examples |
-//! | `exports` | real Qualtrics exports (current, legacy, choice text), any code range, `[rows]` rules, `[groups]` warnings and `--strict`, raked waves' problems in one pass |
+//! | `exports` | real Qualtrics exports (current, legacy, choice text), any code range, `[rows]` rules, `[groups]` and changed-wording warnings and `--strict`, raked waves' problems in one pass |
 //! | `formats` | the same wave in every source format loads to the same rows |
 //! | `fuzz_regressions` | inputs the fuzzers found, replayed |
 //! | `interop` | the tables read by Python deltalake and Polars |
-//! | `publish` | the published files read back by their readers (`trend.xlsx` with openpyxl, `datapackage.json` with frictionless); the publisher's words |
+//! | `publish` | the published files read back by their readers (`trend.xlsx` with openpyxl, `datapackage.json` with frictionless); the chart pictures; the publisher's words |
 //! | `serve` | `gaptrack serve` with real clients: ADBC Flight SQL, psycopg, psql |
 //! | `shell` | `gaptrack shell`: a script on standard input, and a person at a tmux terminal (editing, completion, history) |
 //! | `spss` | real SPSS files (missing values, weights, labels, ZSAV) against pyreadstat references |

@@ -134,6 +134,84 @@ fn the_workbook_holds_the_data_as_numbers_and_is_the_same_every_time() {
     assert!(row[col][2].as_str().unwrap().starts_with("+0.0"), "{row:?}");
 }
 
+/// Width and height of a PNG, from its IHDR chunk.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[1..4], b"PNG", "not a PNG");
+    let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+    (w, h)
+}
+
+#[test]
+fn every_statement_gets_a_chart_picture_and_the_same_bytes_every_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let o = ingest_all(&store, &fixture());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let publish = |out: &str, formats: &str| {
+        let dir = tmp.path().join(out);
+        let args = [
+            "report",
+            "--out",
+            dir.to_str().unwrap(),
+            "--formats",
+            formats,
+        ];
+        let o = run(&store, &args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        dir
+    };
+    let one = publish("one", "md,csv,json,html,xlsx,charts");
+    let two = publish("two", "charts");
+    let manifest = std::fs::read_to_string(one.join("manifest.json")).unwrap();
+    let html = std::fs::read_to_string(one.join("index.html")).unwrap();
+    for st in [
+        "understands_customers",
+        "work_well_together",
+        "qualifies_leads",
+    ] {
+        let svg = std::fs::read_to_string(one.join(format!("charts/{st}.svg"))).unwrap();
+        let png = std::fs::read(one.join(format!("charts/{st}.png"))).unwrap();
+        // Another process, another directory: the same bytes.
+        assert_eq!(
+            svg.as_bytes(),
+            std::fs::read(two.join(format!("charts/{st}.svg"))).unwrap()
+        );
+        assert_eq!(
+            png,
+            std::fs::read(two.join(format!("charts/{st}.png"))).unwrap()
+        );
+        assert_eq!(png_size(&png), (1280, 720));
+        // Lines, bands, points and text drawn: far from a blank picture.
+        assert!(png.len() > 20_000, "charts/{st}.png: {} bytes", png.len());
+        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+        for part in [
+            "<style>",
+            "<polyline class=\"la\"",
+            ">2021<",
+            ">Gap<",
+            "Marketing",
+        ] {
+            assert!(svg.contains(part), "charts/{st}.svg has no {part}");
+        }
+        for f in [format!("charts/{st}.svg"), format!("charts/{st}.png")] {
+            assert!(manifest.contains(&format!("\"{f}\"")), "{manifest}");
+            assert!(
+                html.contains(&format!("href=\"{f}\"")),
+                "the page does not link {f}"
+            );
+        }
+    }
+    // Only the charts: no other file, and a publication without charts has none.
+    let names: Vec<String> = std::fs::read_dir(&two)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    let three = publish("one", "csv");
+    assert!(!three.join("charts").exists(), "charts/ left behind");
+}
+
 #[test]
 fn the_data_package_validates_and_the_page_links_every_data_file() {
     let tmp = tempfile::tempdir().unwrap();
@@ -254,7 +332,10 @@ fn the_publishers_words_replace_the_defaults_in_the_reading_files_only() {
     ] {
         assert!(html.contains(want), "{want:?} not in the page");
     }
-    assert!(!html.contains("<script>"));
+    // The notes' script is text; the page's one script is its own (opening the
+    // collapsed sections to print).
+    assert!(!html.contains("<script>alert"));
+    assert_eq!(html.matches("<script").count(), 1);
     assert!(
         !html.contains("class=\"id\""),
         "statement ids under chart titles"
