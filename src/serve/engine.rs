@@ -16,9 +16,11 @@ use datafusion::execution::context::SQLOptions;
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::Stream;
 use tokio::sync::{OwnedSemaphorePermit, RwLock, Semaphore};
 
+use super::result_cache::{repeatable, Key, ResultCache};
 use crate::error::{Error, Result};
 use crate::sql::{query, AsOf, Session, Settings};
 use crate::store::{Store, WAVES};
@@ -32,6 +34,8 @@ pub struct QueryLimits {
     pub timeout: Duration,
     /// Queries running at once; more wait for a place (within their timeout).
     pub concurrent: usize,
+    /// Bytes of results kept for repeated queries (0: none; see [`ResultCache`]).
+    pub result_cache: usize,
 }
 
 /// One opened session and the catalog version it reads.
@@ -53,6 +57,7 @@ pub struct Engine {
     current: RwLock<Arc<Current>>,
     reopen: tokio::sync::Mutex<()>,
     running: Arc<Semaphore>,
+    cache: Arc<ResultCache>,
     /// Called with each newly opened session (the PostgreSQL catalog tables are added).
     on_open: OnOpen,
 }
@@ -74,6 +79,7 @@ impl Engine {
             as_of,
             settings,
             running: Arc::new(Semaphore::new(limits.concurrent.max(1))),
+            cache: Arc::new(ResultCache::new(limits.result_cache)),
             limits,
             current: RwLock::new(Arc::new(Current { session, version })),
             reopen: tokio::sync::Mutex::new(()),
@@ -112,6 +118,7 @@ impl Engine {
         );
         let next = Arc::new(Current { session, version });
         *self.current.write().await = next.clone();
+        self.cache.retain_version(version);
         Ok(next)
     }
 
@@ -177,8 +184,29 @@ impl Engine {
             .map_err(|_| timed_out())?
             .map_err(|_| Error::Other("the server is shutting down".into()))?;
         let started = async {
-            let df = self.plan(sql, params).await?;
+            let cur = self.session().await?;
+            let key: Key = (cur.version, sql.trim().to_string(), params.to_vec());
+            if let Some(hit) = self.cache.get(&key) {
+                let batches = hit.batches.into_iter().map(Ok);
+                let stream = RecordBatchStreamAdapter::new(
+                    hit.schema.clone(),
+                    futures::stream::iter(batches),
+                );
+                return Ok((
+                    hit.schema,
+                    Box::pin(stream) as SendableRecordBatchStream,
+                    None,
+                ));
+            }
+            let df = query::plan(&cur.session, sql, params).await?;
             let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+            let record = repeatable(df.logical_plan()).then(|| Recording {
+                cache: self.cache.clone(),
+                key,
+                schema: schema.clone(),
+                batches: Vec::new(),
+                bytes: 0,
+            });
             let (state, plan) = df.into_parts();
             let mut runtime = (*state.runtime_env().clone()).clone();
             runtime.memory_pool = Arc::new(TrackConsumersPool::new(
@@ -192,9 +220,9 @@ impl Engine {
                 .execute_stream()
                 .await
                 .map_err(|e| memory_error(e, self.limits.memory))?;
-            Ok::<_, Error>((schema, stream))
+            Ok::<_, Error>((schema, stream, record))
         };
-        let (schema, inner) = tokio::time::timeout_at(deadline, started)
+        let (schema, inner, record) = tokio::time::timeout_at(deadline, started)
             .await
             .map_err(|_| timed_out())??;
         Ok((
@@ -205,6 +233,7 @@ impl Engine {
                 timeout: self.limits.timeout,
                 memory: self.limits.memory,
                 done: false,
+                record,
                 _permit: permit,
             },
         ))
@@ -243,7 +272,27 @@ pub struct QueryStream {
     timeout: Duration,
     memory: u64,
     done: bool,
+    /// The rows so far, kept for the cache when the query ends well.
+    record: Option<Recording>,
     _permit: OwnedSemaphorePermit,
+}
+
+/// The rows of a running query on their way into the result cache.
+struct Recording {
+    cache: Arc<ResultCache>,
+    key: Key,
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+    bytes: usize,
+}
+
+impl Recording {
+    /// Keeps `batch`; gives up (false) once the result is too big to be kept.
+    fn add(&mut self, batch: &RecordBatch) -> bool {
+        self.bytes += batch.get_array_memory_size();
+        self.batches.push(batch.clone());
+        self.bytes <= self.cache.entry_limit()
+    }
 }
 
 impl QueryStream {
@@ -270,13 +319,25 @@ impl Stream for QueryStream {
         match self.inner.as_mut().poll_next(cx) {
             Poll::Ready(Some(Err(e))) => {
                 self.done = true;
+                self.record = None;
                 Poll::Ready(Some(Err(memory_error(e, memory))))
             }
             Poll::Ready(None) => {
                 self.done = true;
+                if let Some(r) = self.record.take() {
+                    r.cache.put(r.key, r.schema, r.batches);
+                }
                 Poll::Ready(None)
             }
-            other => other.map(|o| o.map(|r| r.map_err(|e| memory_error(e, memory)))),
+            Poll::Ready(Some(Ok(batch))) => {
+                if let Some(r) = self.record.as_mut() {
+                    if !r.add(&batch) {
+                        self.record = None;
+                    }
+                }
+                Poll::Ready(Some(Ok(batch)))
+            }
+            Poll::Pending => Poll::Pending,
         }
     }
 }

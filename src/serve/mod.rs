@@ -9,6 +9,7 @@ pub mod pg_catalog;
 pub mod pg_session;
 pub mod pg_types;
 pub mod relations;
+pub mod result_cache;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -51,6 +52,9 @@ pub struct ServeArgs {
     /// Queries running at once (more wait for a place).
     #[arg(long, default_value_t = 8)]
     pub max_queries: usize,
+    /// Results kept for repeated queries, keyed by statement and catalog version (0: none).
+    #[arg(long, value_name = "SIZE", default_value = "256M")]
+    pub result_cache: String,
     /// Open connections per protocol; more are closed at once.
     #[arg(long, default_value_t = 64)]
     pub max_connections: usize,
@@ -255,10 +259,13 @@ fn query_limits(args: &ServeArgs) -> Result<QueryLimits> {
             .map_err(|m| Error::Usage(format!("--query-memory {s:?}: {m}")))?,
         None => (base / 4).max(64 << 20),
     };
+    let result_cache = crate::sql::runtime::parse_size(&args.result_cache, Some(base))
+        .map_err(|m| Error::Usage(format!("--result-cache {:?}: {m}", args.result_cache)))?;
     Ok(QueryLimits {
         memory,
         timeout: Duration::from_secs(args.query_timeout.max(1)),
         concurrent: args.max_queries.max(1),
+        result_cache: result_cache as usize,
     })
 }
 

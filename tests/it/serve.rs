@@ -531,6 +531,20 @@ fn a_new_wave_is_visible_to_the_next_query() {
     };
     let a = ask(&serve);
     assert_eq!(a["flight"][0]["rows"][0]["n"], 2, "{a}");
+    // Asked again: the same answer (from the result cache), on both protocols.
+    assert_eq!(ask(&serve), a);
+    // A statement calling random() is never kept: two calls, two values.
+    let twice = queries(&[("SELECT random() AS r", &[]), ("SELECT random() AS r", &[])]);
+    let r = clients(
+        &py,
+        serde_json::json!({"flight": serve.flight, "pg": serve.pg.as_ref().map(|u| u.replace("?sslmode=disable", "")), "queries": twice}),
+    );
+    for client in ["flight", "pg"] {
+        assert_ne!(
+            r[client][0]["rows"][0]["r"], r[client][1]["rows"][0]["r"],
+            "{r}"
+        );
+    }
     ingest(&store, &specs[2..]);
     let b = ask(&serve);
     assert_eq!(b["flight"][0]["rows"][0]["n"], 3, "{b}");
