@@ -56,6 +56,8 @@ pub struct Engine {
     limits: QueryLimits,
     current: RwLock<Arc<Current>>,
     reopen: tokio::sync::Mutex<()>,
+    /// Sessions of the versions connections asked for (`gaptrack.as_of`), by request.
+    pinned: tokio::sync::Mutex<Vec<(AsOf, Arc<Current>)>>,
     running: Arc<Semaphore>,
     cache: Arc<ResultCache>,
     /// Called with each newly opened session (the PostgreSQL catalog tables are added).
@@ -83,6 +85,7 @@ impl Engine {
             limits,
             current: RwLock::new(Arc::new(Current { session, version })),
             reopen: tokio::sync::Mutex::new(()),
+            pinned: tokio::sync::Mutex::new(Vec::new()),
             on_open,
         })
     }
@@ -122,10 +125,53 @@ impl Engine {
         Ok(next)
     }
 
+    /// The session of the version a connection asked for (`as_of`), opened on first use
+    /// and kept (the last 8); else the server's own ([`Engine::session`]).
+    pub async fn session_for(&self, as_of: Option<&AsOf>) -> Result<Arc<Current>> {
+        let Some(as_of) = as_of else {
+            return self.session().await;
+        };
+        let mut pinned = self.pinned.lock().await;
+        if let Some(i) = pinned.iter().position(|(a, _)| a == as_of) {
+            let hit = pinned.remove(i);
+            pinned.push(hit.clone());
+            return Ok(hit.1);
+        }
+        let session = Session::open(&self.store, Some(as_of.clone()), self.settings).await?;
+        (self.on_open)(&session).await?;
+        let version = session.catalog.version;
+        let cur = Arc::new(Current { session, version });
+        if pinned.len() >= 8 {
+            pinned.remove(0);
+        }
+        pinned.push((as_of.clone(), cur.clone()));
+        Ok(cur)
+    }
+
+    /// The result schema of `sql` with `params` bound: the kept result's, or planned.
+    pub async fn schema(
+        &self,
+        sql: &str,
+        params: &[(String, String)],
+        as_of: Option<&AsOf>,
+    ) -> Result<SchemaRef> {
+        let cur = self.session_for(as_of).await?;
+        let key: Key = (cur.version, sql.trim().to_string(), params.to_vec());
+        if let Some(hit) = self.cache.get(&key) {
+            return Ok(hit.schema);
+        }
+        let df = query::plan(&cur.session, sql, params).await?;
+        Ok(Arc::new(df.schema().as_arrow().clone()))
+    }
+
     /// The result schema of `sql` and the types of its `$n` placeholders (unbound), for
     /// prepared statements; refuses what writes as `query` does.
-    pub async fn describe(&self, sql: &str) -> Result<(SchemaRef, Vec<(String, DataType)>)> {
-        let cur = self.session().await?;
+    pub async fn describe(
+        &self,
+        sql: &str,
+        as_of: Option<&AsOf>,
+    ) -> Result<(SchemaRef, Vec<(String, DataType)>)> {
+        let cur = self.session_for(as_of).await?;
         let ctx = &cur.session.ctx;
         let trimmed = sql.trim().trim_end_matches(';').trim();
         if trimmed.is_empty() {
@@ -159,18 +205,13 @@ impl Engine {
         Ok((schema, params))
     }
 
-    /// Plans `sql` with `params` bound (`$1` is `("1", text)`), as `query` does.
-    pub async fn plan(&self, sql: &str, params: &[(String, String)]) -> Result<DataFrame> {
-        let cur = self.session().await?;
-        query::plan(&cur.session, sql, params).await
-    }
-
     /// Runs `sql`: its schema and rows, under the per-query memory pool, the timeout and
     /// the cap on queries running at once.
     pub async fn execute(
         &self,
         sql: &str,
         params: &[(String, String)],
+        as_of: Option<&AsOf>,
     ) -> Result<(SchemaRef, QueryStream)> {
         let deadline = tokio::time::Instant::now() + self.limits.timeout;
         let timed_out = || {
@@ -184,7 +225,7 @@ impl Engine {
             .map_err(|_| timed_out())?
             .map_err(|_| Error::Other("the server is shutting down".into()))?;
         let started = async {
-            let cur = self.session().await?;
+            let cur = self.session_for(as_of).await?;
             let key: Key = (cur.version, sql.trim().to_string(), params.to_vec());
             if let Some(hit) = self.cache.get(&key) {
                 let batches = hit.batches.into_iter().map(Ok);

@@ -30,6 +30,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::engine::Engine;
 use super::relations;
 use crate::error::Error;
+use crate::sql::AsOf;
 
 /// Prepared statements kept at most (the oldest is dropped past this).
 const MAX_PREPARED: usize = 10_000;
@@ -131,10 +132,16 @@ impl FlightSql {
         sql: &str,
         params: &[(String, String)],
         ticket: Vec<u8>,
-        descriptor: FlightDescriptor,
+        request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        let df = self.engine.plan(sql, params).await.map_err(status)?;
-        let schema = plain_schema(df.schema().as_arrow());
+        let as_of = as_of_header(&request)?;
+        let descriptor = request.into_inner();
+        let schema = self
+            .engine
+            .schema(sql, params, as_of.as_ref())
+            .await
+            .map_err(status)?;
+        let schema = plain_schema(&schema);
         let endpoint = FlightEndpoint::new().with_ticket(Ticket::new(ticket));
         let info = FlightInfo::new()
             .try_with_schema(&schema)
@@ -144,8 +151,17 @@ impl FlightSql {
         Ok(Response::new(info))
     }
 
-    async fn rows(&self, sql: &str, params: &[(String, String)]) -> Result<DoGetStream, Status> {
-        let (schema, rows) = self.engine.execute(sql, params).await.map_err(status)?;
+    async fn rows(
+        &self,
+        sql: &str,
+        params: &[(String, String)],
+        as_of: Option<AsOf>,
+    ) -> Result<DoGetStream, Status> {
+        let (schema, rows) = self
+            .engine
+            .execute(sql, params, as_of.as_ref())
+            .await
+            .map_err(status)?;
         let schema = plain_schema(&schema);
         let out = schema.clone();
         let batches = rows.map(move |r| match r {
@@ -246,13 +262,8 @@ impl FlightSqlService for FlightSql {
         let ticket = TicketStatementQuery {
             statement_handle: query.query.clone().into_bytes().into(),
         };
-        self.info_for(
-            &query.query,
-            &[],
-            ticket.as_any().encode_to_vec(),
-            request.into_inner(),
-        )
-        .await
+        self.info_for(&query.query, &[], ticket.as_any().encode_to_vec(), request)
+            .await
     }
 
     async fn get_flight_info_prepared_statement(
@@ -261,32 +272,29 @@ impl FlightSqlService for FlightSql {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         let p = self.prepared(&cmd.prepared_statement_handle)?;
-        self.info_for(
-            &p.sql,
-            &p.params,
-            cmd.as_any().encode_to_vec(),
-            request.into_inner(),
-        )
-        .await
+        self.info_for(&p.sql, &p.params, cmd.as_any().encode_to_vec(), request)
+            .await
     }
 
     async fn do_get_statement(
         &self,
         ticket: TicketStatementQuery,
-        _request: Request<Ticket>,
+        request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let sql = String::from_utf8(ticket.statement_handle.to_vec())
             .map_err(|_| Status::invalid_argument("the ticket is not a statement"))?;
-        Ok(Response::new(self.rows(&sql, &[]).await?))
+        let as_of = as_of_header(&request)?;
+        Ok(Response::new(self.rows(&sql, &[], as_of).await?))
     }
 
     async fn do_get_prepared_statement(
         &self,
         cmd: CommandPreparedStatementQuery,
-        _request: Request<Ticket>,
+        request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let p = self.prepared(&cmd.prepared_statement_handle)?;
-        Ok(Response::new(self.rows(&p.sql, &p.params).await?))
+        let as_of = as_of_header(&request)?;
+        Ok(Response::new(self.rows(&p.sql, &p.params, as_of).await?))
     }
 
     async fn do_put_prepared_statement_query(
@@ -316,7 +324,7 @@ impl FlightSqlService for FlightSql {
         _request: Request<PeekableFlightDataStream>,
     ) -> Result<i64, Status> {
         // Whatever it is, it is refused: by its kind where it writes.
-        match self.engine.describe(&cmd.query).await {
+        match self.engine.describe(&cmd.query, None).await {
             Err(e) => Err(status(e)),
             Ok(_) => Err(Status::invalid_argument(
                 "gaptrack serve is read-only: run queries as queries, not updates",
@@ -327,9 +335,14 @@ impl FlightSqlService for FlightSql {
     async fn do_action_create_prepared_statement(
         &self,
         query: ActionCreatePreparedStatementRequest,
-        _request: Request<arrow_flight::Action>,
+        request: Request<arrow_flight::Action>,
     ) -> Result<ActionCreatePreparedStatementResult, Status> {
-        let (schema, params) = self.engine.describe(&query.query).await.map_err(status)?;
+        let as_of = as_of_header(&request)?;
+        let (schema, params) = self
+            .engine
+            .describe(&query.query, as_of.as_ref())
+            .await
+            .map_err(status)?;
         let options = arrow::ipc::writer::IpcWriteOptions::default();
         let encode = |s: &Schema| -> Result<bytes::Bytes, Status> {
             let IpcMessage(b) = SchemaAsIpc::new(s, &options)
@@ -510,4 +523,21 @@ impl FlightSqlService for FlightSql {
     }
 
     async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}
+}
+
+/// The header a client picks the store's version with (every call of a connection
+/// carries it; e.g. ADBC's `adbc.flight.sql.rpc.call_header.x-gaptrack-as-of`).
+pub const AS_OF_HEADER: &str = "x-gaptrack-as-of";
+
+/// The version a call asks for in its `x-gaptrack-as-of` header, if any.
+fn as_of_header<T>(request: &Request<T>) -> Result<Option<AsOf>, Status> {
+    let Some(v) = request.metadata().get(AS_OF_HEADER) else {
+        return Ok(None);
+    };
+    let text = v
+        .to_str()
+        .map_err(|_| Status::invalid_argument(format!("{AS_OF_HEADER} is not text")))?;
+    AsOf::parse(text)
+        .map(Some)
+        .map_err(|m| Status::invalid_argument(format!("{AS_OF_HEADER}: {m}")))
 }

@@ -14,7 +14,8 @@ use pgwire::api::auth::{
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{
-    DescribePortalResponse, DescribeStatementResponse, FieldInfo, QueryResponse, Response,
+    DataRowEncoder, DescribePortalResponse, DescribeStatementResponse, FieldFormat, FieldInfo,
+    QueryResponse, Response, Tag,
 };
 use pgwire::api::stmt::{NoopQueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
@@ -71,18 +72,27 @@ fn user_error(code: &str, msg: impl Into<String>) -> PgWireError {
 
 impl PgServer {
     /// Answers one statement: a session statement, or a query over the session.
-    async fn answer(
+    async fn answer<C: ClientInfo>(
         &self,
+        client: &mut C,
         sql: &str,
         params: &[(String, String)],
         format: &Format,
     ) -> PgWireResult<Response> {
         tracing::debug!(event = "pg_statement", sql = %crate::store::redact(sql));
+        if let Some(st) = pg_session::as_of_statement(sql) {
+            return as_of_answer(client, st);
+        }
         if let Some(r) = pg_session::session_statement(sql)? {
             return Ok(r);
         }
+        let as_of = connection_as_of(client)?;
         let sql = pg_session::rewrite(sql);
-        let (schema, rows) = self.engine.execute(&sql, params).await.map_err(pg_error)?;
+        let (schema, rows) = self
+            .engine
+            .execute(&sql, params, as_of.as_ref())
+            .await
+            .map_err(pg_error)?;
         let fields = Arc::new(pg_types::fields(&schema, format));
         let out = fields.clone();
         let data = rows
@@ -95,18 +105,88 @@ impl PgServer {
     }
 
     /// The result columns and parameter types of a statement, without running it.
-    async fn describe(
+    async fn describe<C: ClientInfo>(
         &self,
+        client: &C,
         sql: &str,
         format: &Format,
     ) -> PgWireResult<(Vec<Type>, Vec<FieldInfo>)> {
+        match pg_session::as_of_statement(sql) {
+            Some(pg_session::AsOfStatement::Show) => return Ok((vec![], vec![as_of_field()])),
+            Some(_) => return Ok((vec![], vec![])),
+            None => {}
+        }
         if let Some(fields) = pg_session::session_statement_fields(sql) {
             return Ok((vec![], fields));
         }
+        let as_of = connection_as_of(client)?;
         let sql = pg_session::rewrite(sql);
-        let (schema, params) = self.engine.describe(&sql).await.map_err(pg_error)?;
+        let (schema, params) = self
+            .engine
+            .describe(&sql, as_of.as_ref())
+            .await
+            .map_err(pg_error)?;
         let types = params.iter().map(|(_, t)| pg_types::pg_type(t)).collect();
         Ok((types, pg_types::fields(&schema, format)))
+    }
+}
+
+/// The version the connection reads (`gaptrack.as_of`), refused in words when it is
+/// not a version or a time.
+fn connection_as_of<C: ClientInfo>(client: &C) -> PgWireResult<Option<crate::sql::AsOf>> {
+    pg_session::connection_as_of(client.metadata())
+        .map_err(|m| user_error("22023", format!("{}: {m}", pg_session::AS_OF)))
+}
+
+/// The one column of `SHOW gaptrack.as_of`.
+fn as_of_field() -> FieldInfo {
+    FieldInfo::new(
+        pg_session::AS_OF.to_string(),
+        None,
+        None,
+        Type::TEXT,
+        FieldFormat::Text,
+    )
+}
+
+/// `SET`, `RESET` or `SHOW` of the connection's version. A value that is not a version
+/// or a time is refused at once; a version the store does not have, at the next query.
+fn as_of_answer<C: ClientInfo>(
+    client: &mut C,
+    st: pg_session::AsOfStatement,
+) -> PgWireResult<Response> {
+    use pg_session::AsOfStatement;
+    match st {
+        AsOfStatement::Set(v) => {
+            crate::sql::AsOf::parse(&v)
+                .map_err(|m| user_error("22023", format!("{}: {m}", pg_session::AS_OF)))?;
+            client
+                .metadata_mut()
+                .insert(pg_session::AS_OF.to_string(), v);
+            Ok(Response::Execution(Tag::new("SET")))
+        }
+        AsOfStatement::Reset => {
+            // Empty: the server's version, whatever the startup options said.
+            client
+                .metadata_mut()
+                .insert(pg_session::AS_OF.to_string(), String::new());
+            Ok(Response::Execution(Tag::new("RESET")))
+        }
+        AsOfStatement::Show => {
+            let value = match connection_as_of(client)? {
+                None => "latest".to_string(),
+                Some(crate::sql::AsOf::Version(v)) => v.to_string(),
+                Some(crate::sql::AsOf::Time(t)) => t.to_rfc3339(),
+            };
+            let fields = Arc::new(vec![as_of_field()]);
+            let mut enc = DataRowEncoder::new(fields.clone());
+            enc.encode_field(&value)?;
+            let row = enc.take_row();
+            Ok(Response::Query(QueryResponse::new(
+                fields,
+                futures::stream::iter(vec![Ok(row)]),
+            )))
+        }
     }
 }
 
@@ -137,7 +217,7 @@ fn portal_params(portal: &Portal<String>) -> PgWireResult<Vec<(String, String)>>
 
 #[async_trait]
 impl SimpleQueryHandler for PgServer {
-    async fn do_query<C>(&self, _client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::PortalStore: PortalStore,
@@ -146,7 +226,10 @@ impl SimpleQueryHandler for PgServer {
     {
         let mut out = Vec::new();
         for statement in pg_session::split(query) {
-            match self.answer(&statement, &[], &Format::UnifiedText).await {
+            match self
+                .answer(client, &statement, &[], &Format::UnifiedText)
+                .await
+            {
                 Ok(r) => out.push(r),
                 Err(PgWireError::UserError(e)) => {
                     out.push(Response::Error(e));
@@ -170,7 +253,7 @@ impl ExtendedQueryHandler for PgServer {
 
     async fn do_query<C>(
         &self,
-        _client: &mut C,
+        client: &mut C,
         portal: &Portal<Self::Statement>,
         _max_rows: usize,
     ) -> PgWireResult<Response>
@@ -182,6 +265,7 @@ impl ExtendedQueryHandler for PgServer {
     {
         let params = portal_params(portal)?;
         self.answer(
+            client,
             &portal.statement.statement,
             &params,
             &portal.result_column_format,
@@ -191,7 +275,7 @@ impl ExtendedQueryHandler for PgServer {
 
     async fn do_describe_statement<C>(
         &self,
-        _client: &mut C,
+        client: &mut C,
         target: &StoredStatement<Self::Statement>,
     ) -> PgWireResult<DescribeStatementResponse>
     where
@@ -201,7 +285,7 @@ impl ExtendedQueryHandler for PgServer {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let (mut types, fields) = self
-            .describe(&target.statement, &Format::UnifiedBinary)
+            .describe(client, &target.statement, &Format::UnifiedBinary)
             .await?;
         // Types the client gave when it prepared the statement win.
         for (i, t) in target.parameter_types.iter().enumerate() {
@@ -215,7 +299,7 @@ impl ExtendedQueryHandler for PgServer {
 
     async fn do_describe_portal<C>(
         &self,
-        _client: &mut C,
+        client: &mut C,
         portal: &Portal<Self::Statement>,
     ) -> PgWireResult<DescribePortalResponse>
     where
@@ -225,7 +309,11 @@ impl ExtendedQueryHandler for PgServer {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let (_, fields) = self
-            .describe(&portal.statement.statement, &portal.result_column_format)
+            .describe(
+                client,
+                &portal.statement.statement,
+                &portal.result_column_format,
+            )
             .await?;
         Ok(DescribePortalResponse::new(fields))
     }

@@ -76,6 +76,71 @@ fn shown(sql: &str) -> Option<(&'static str, &'static str)> {
     SHOWN.iter().find(|(k, _)| *k == name).copied()
 }
 
+/// The setting a connection picks the store's version with: `SET gaptrack.as_of = 7`
+/// (or a timestamp), or `options=-c gaptrack.as_of=7` when it connects.
+pub const AS_OF: &str = "gaptrack.as_of";
+
+/// A statement on the connection's version.
+#[derive(Debug, PartialEq)]
+pub enum AsOfStatement {
+    /// `SET gaptrack.as_of = VALUE` (the value unquoted).
+    Set(String),
+    /// `RESET gaptrack.as_of`, `SET gaptrack.as_of TO DEFAULT`: the server's version.
+    Reset,
+    /// `SHOW gaptrack.as_of`.
+    Show,
+}
+
+static SET_AS_OF: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?is)^\s*set\s+(?:session\s+)?"?gaptrack\.as_of"?\s*(?:=|\s+to\s+)\s*(.*?)\s*;?\s*$"#,
+    )
+    .expect("valid regex")
+});
+
+/// `sql` as a statement on the connection's version, if it is one.
+pub fn as_of_statement(sql: &str) -> Option<AsOfStatement> {
+    let n = normalized(sql);
+    match n.as_str() {
+        "reset gaptrack.as_of" | "reset \"gaptrack.as_of\"" => return Some(AsOfStatement::Reset),
+        "show gaptrack.as_of" | "show \"gaptrack.as_of\"" => return Some(AsOfStatement::Show),
+        _ => {}
+    }
+    let value = SET_AS_OF.captures(sql)?.get(1)?.as_str();
+    let value = value.trim_matches(|c| c == '\'' || c == '"').trim();
+    if value.eq_ignore_ascii_case("default") {
+        Some(AsOfStatement::Reset)
+    } else {
+        Some(AsOfStatement::Set(value.to_string()))
+    }
+}
+
+/// The version a connection reads: its `gaptrack.as_of` (set by `SET`), else the one in
+/// its startup `options` (`-c gaptrack.as_of=7`), else none (the server's).
+pub fn connection_as_of(
+    metadata: &std::collections::HashMap<String, String>,
+) -> Result<Option<crate::sql::AsOf>, String> {
+    let from_options = || {
+        let options = metadata.get("options")?;
+        let words: Vec<&str> = options.split_whitespace().collect();
+        words.iter().enumerate().find_map(|(i, w)| {
+            let setting = match *w {
+                "-c" | "--c" => words.get(i + 1).copied()?,
+                w => w.strip_prefix("-c").or_else(|| w.strip_prefix("--"))?,
+            };
+            setting
+                .strip_prefix(AS_OF)?
+                .strip_prefix('=')
+                .map(str::to_string)
+        })
+    };
+    // Set to empty by RESET: the server's version.
+    match metadata.get(AS_OF).cloned().or_else(from_options) {
+        Some(v) if !v.is_empty() => crate::sql::AsOf::parse(&v).map(Some),
+        _ => Ok(None),
+    }
+}
+
 /// The answer to a session statement, `None` for anything else. A `SET` of a setting
 /// that would change answers is refused like any write.
 pub fn session_statement(sql: &str) -> PgWireResult<Option<Response>> {
@@ -319,6 +384,58 @@ pub fn rewrite(sql: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_connection_picks_its_version_by_set_or_startup_options() {
+        use crate::sql::AsOf;
+        assert_eq!(
+            as_of_statement("SET gaptrack.as_of = 7;"),
+            Some(AsOfStatement::Set("7".into()))
+        );
+        assert_eq!(
+            as_of_statement("set session \"gaptrack.as_of\" to '2026-03-01'"),
+            Some(AsOfStatement::Set("2026-03-01".into()))
+        );
+        assert_eq!(
+            as_of_statement("SET gaptrack.as_of TO DEFAULT"),
+            Some(AsOfStatement::Reset)
+        );
+        assert_eq!(
+            as_of_statement("RESET gaptrack.as_of"),
+            Some(AsOfStatement::Reset)
+        );
+        assert_eq!(
+            as_of_statement("SHOW gaptrack.as_of"),
+            Some(AsOfStatement::Show)
+        );
+        assert_eq!(as_of_statement("SET application_name = 'x'"), None);
+        let meta = |pairs: &[(&str, &str)]| -> std::collections::HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(connection_as_of(&meta(&[])), Ok(None));
+        assert_eq!(
+            connection_as_of(&meta(&[("options", "-c gaptrack.as_of=3")])),
+            Ok(Some(AsOf::Version(3)))
+        );
+        assert_eq!(
+            connection_as_of(&meta(&[("options", "--search_path=x -cgaptrack.as_of=4")])),
+            Ok(Some(AsOf::Version(4)))
+        );
+        // SET wins over the startup options.
+        assert_eq!(
+            connection_as_of(&meta(&[("options", "-c gaptrack.as_of=3"), (AS_OF, "5")])),
+            Ok(Some(AsOf::Version(5)))
+        );
+        assert!(connection_as_of(&meta(&[(AS_OF, "yesterday")])).is_err());
+        // RESET leaves it empty: the server's version, past the startup options.
+        assert_eq!(
+            connection_as_of(&meta(&[("options", "-c gaptrack.as_of=3"), (AS_OF, "")])),
+            Ok(None)
+        );
+    }
 
     #[test]
     fn splits_at_semicolons_outside_quotes_and_comments() {

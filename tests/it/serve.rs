@@ -568,6 +568,49 @@ fn a_new_wave_is_visible_to_the_next_query() {
         serde_json::from_slice::<Value>(&o.stdout).unwrap()[0]["n"].clone()
     };
     assert_eq!(p["flight"][0]["rows"][0]["n"], at0, "{p}");
+    // A connection of the live server pins itself to version 0: with a Flight SQL
+    // header or PostgreSQL startup options, or with SET over PostgreSQL.
+    let pinned_conn = clients(
+        &py,
+        serde_json::json!({"flight": serve.flight, "pg": serve.pg.as_ref().map(|u| u.replace("?sslmode=disable", "")), "as_of": "0", "queries": q}),
+    );
+    for client in ["flight", "pg"] {
+        assert_eq!(
+            pinned_conn[client][0]["rows"][0]["n"], at0,
+            "{client}: {pinned_conn}"
+        );
+    }
+    let set = queries(&[
+        ("SHOW gaptrack.as_of", &[]),
+        ("SET gaptrack.as_of = 0", &[]),
+        ("SHOW gaptrack.as_of", &[]),
+        ("SELECT count(DISTINCT wave) AS n FROM gaps", &[]),
+        ("RESET gaptrack.as_of", &[]),
+        ("SELECT count(DISTINCT wave) AS n FROM gaps", &[]),
+        ("SET gaptrack.as_of = 'yesterday'", &[]),
+        ("SET gaptrack.as_of = 999", &[]),
+        ("SELECT count(DISTINCT wave) AS n FROM gaps", &[]),
+    ]);
+    let r = clients(
+        &py,
+        serde_json::json!({"pg": serve.pg.as_ref().map(|u| u.replace("?sslmode=disable", "")), "queries": set}),
+    );
+    let pg = &r["pg"];
+    assert_eq!(pg[0]["rows"][0]["gaptrack.as_of"], "latest", "{r}");
+    assert_eq!(pg[2]["rows"][0]["gaptrack.as_of"], "0", "{r}");
+    assert_eq!(pg[3]["rows"][0]["n"], at0, "{r}");
+    assert_eq!(pg[5]["rows"][0]["n"], 3, "{r}");
+    assert!(
+        pg[6]["error"]
+            .as_str()
+            .unwrap()
+            .contains("is not a version number"),
+        "{r}"
+    );
+    assert!(
+        pg[8]["error"].is_string(),
+        "a version the store does not have: {r}"
+    );
     assert_eq!(serve.stop(), 0);
     assert_eq!(pinned.stop(), 0);
 }

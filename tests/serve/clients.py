@@ -2,7 +2,7 @@
 
 Reads a JSON request on stdin:
   {"flight": "grpc://127.0.0.1:PORT" | null, "token": str | null,
-   "pg": "postgresql://..." | null,
+   "pg": "postgresql://..." | null, "as_of": str | null,
    "queries": [{"sql": "...", "params": [...]}]}
 and runs every query with ADBC Flight SQL (adbc-driver-flightsql + pyarrow) and with
 psycopg 3 (PostgreSQL wire, server-side parameters), printing
@@ -33,12 +33,16 @@ def rows_of(columns, tuples):
     return out
 
 
-def run_flight(uri, token, queries):
+def run_flight(uri, token, queries, as_of=None):
     import adbc_driver_flightsql.dbapi as flight_sql
 
-    kwargs = {}
+    db_kwargs = {}
     if token is not None:
-        kwargs["db_kwargs"] = {"adbc.flight.sql.authorization_header": "Bearer " + token}
+        db_kwargs["adbc.flight.sql.authorization_header"] = "Bearer " + token
+    if as_of is not None:
+        # A header on every call of the connection picks the store's version.
+        db_kwargs["adbc.flight.sql.rpc.call_header.x-gaptrack-as-of"] = as_of
+    kwargs = {"db_kwargs": db_kwargs} if db_kwargs else {}
     results = []
     try:
         conn = flight_sql.connect(uri, **kwargs)
@@ -65,12 +69,14 @@ def run_flight(uri, token, queries):
     return results
 
 
-def run_pg(dsn, queries):
+def run_pg(dsn, queries, as_of=None):
     import psycopg
 
     results = []
     try:
-        conn = psycopg.connect(dsn, autocommit=False)
+        # The startup option picks the store's version for the whole connection.
+        options = {"options": "-c gaptrack.as_of=" + as_of} if as_of is not None else {}
+        conn = psycopg.connect(dsn, autocommit=False, **options)
     except Exception as e:  # noqa: BLE001
         return [{"error": str(e)} for _ in queries]
     with conn:
@@ -83,6 +89,9 @@ def run_pg(dsn, queries):
                         for i in range(len(params), 0, -1):
                             sql = sql.replace("$%d" % i, "%s")
                     cur.execute(sql, params)
+                    if cur.description is None:
+                        results.append({"status": cur.statusmessage})
+                        continue
                     cols = [d.name for d in cur.description]
                     results.append({"columns": cols, "rows": rows_of(cols, cur.fetchall())})
             except Exception as e:  # noqa: BLE001
@@ -95,9 +104,9 @@ def main():
     req = json.load(sys.stdin)
     out = {}
     if req.get("flight"):
-        out["flight"] = run_flight(req["flight"], req.get("token"), req["queries"])
+        out["flight"] = run_flight(req["flight"], req.get("token"), req["queries"], req.get("as_of"))
     if req.get("pg"):
-        out["pg"] = run_pg(req["pg"], req["queries"])
+        out["pg"] = run_pg(req["pg"], req["queries"], req.get("as_of"))
     json.dump(out, sys.stdout)
 
 
