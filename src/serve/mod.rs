@@ -336,13 +336,17 @@ impl Listen {
         });
         let incoming = capped(listener, self.max_connections, "flight");
         let mut stop = self.stop.clone();
+        // A certificate tonic cannot use stops the server before it says it listens.
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(t) = tls_cfg {
+            // Two TLS backends are linked (aws-lc-rs here, ring by a dependency): tonic
+            // takes the process default, so name ours (a second call changes nothing).
+            let _ = tokio_rustls::rustls::crypto::aws_lc_rs::default_provider().install_default();
+            builder = builder
+                .tls_config(t)
+                .map_err(|e| Error::Usage(format!("--tls-cert/--tls-key: {e}")))?;
+        }
         let task = tokio::spawn(async move {
-            let mut builder = tonic::transport::Server::builder();
-            if let Some(t) = tls_cfg {
-                builder = builder
-                    .tls_config(t)
-                    .map_err(|e| Error::Usage(format!("--tls-cert/--tls-key: {e}")))?;
-            }
             builder
                 .add_service(svc)
                 .serve_with_incoming_shutdown(incoming, async move {

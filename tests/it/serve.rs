@@ -509,6 +509,92 @@ fn non_loopback_needs_credentials() {
 }
 
 /// A wave ingested while the server runs is in the next query; `--as-of` pins a version.
+/// With `--tls-cert`/`--tls-key` both protocols are encrypted: ADBC over `grpc+tls`
+/// trusting the server's certificate, psql with `sslmode=verify-full`; a plaintext Flight
+/// SQL client is not answered.
+#[test]
+fn both_protocols_speak_tls() {
+    let Some(py) = python() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("wh");
+    ingest(&store, &fixture_specs());
+    let (cert, key) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
+    let o = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=localhost", "-addext"])
+        .arg("subjectAltName=IP:127.0.0.1,DNS:localhost")
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl (Debian openssl; .ci/run installs it)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (c, k) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let serve = Serve::start(
+        &store,
+        &[
+            "--flight",
+            "127.0.0.1:0",
+            "--postgres",
+            "127.0.0.1:0",
+            "--tls-cert",
+            c,
+            "--tls-key",
+            k,
+        ],
+        &[],
+    );
+    let flight = serve.flight.clone().unwrap();
+    assert!(flight.starts_with("grpc+tls://"), "{flight}");
+    assert!(
+        serve.pg.as_ref().unwrap().ends_with("sslmode=require"),
+        "{:?}",
+        serve.pg
+    );
+    let q = queries(&[("SELECT count(*) AS n FROM gaps", &[])]);
+    let want = query_json(&store, "SELECT count(*) AS n FROM gaps", &[])[0]["n"].clone();
+    let r = clients(
+        &py,
+        serde_json::json!({"flight": flight, "tls_root": c, "queries": q}),
+    );
+    assert_eq!(r["flight"][0]["rows"][0]["n"], want, "{r}");
+    // Without TLS the Flight SQL listener does not answer.
+    let plain = flight.replace("grpc+tls://", "grpc://");
+    let r = clients(&py, serde_json::json!({"flight": plain, "queries": q}));
+    assert!(r["flight"][0]["error"].is_string(), "{r}");
+    // psql, verifying the certificate and the host name.
+    let conninfo = format!(
+        "host=127.0.0.1 port={} user=gaptrack dbname=gaptrack sslmode=verify-full sslrootcert={c}",
+        serve.pg_port()
+    );
+    let o = Command::new("psql")
+        .args([
+            &conninfo,
+            "-X",
+            "-A",
+            "-t",
+            "-c",
+            "SELECT count(*) FROM gaps",
+            "-c",
+            "\\conninfo",
+        ])
+        .env("PGCONNECT_TIMEOUT", "20")
+        .output()
+        .expect("psql (Debian postgresql-client; .ci/run installs it)");
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "{}{out}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(out.lines().next().unwrap(), want.to_string(), "{out}");
+    assert!(out.contains("SSL connection (protocol: TLSv1.3"), "{out}");
+    assert_eq!(serve.stop(), 0);
+}
+
 #[test]
 fn a_new_wave_is_visible_to_the_next_query() {
     let Some(py) = python() else { return };

@@ -2,7 +2,7 @@
 
 Reads a JSON request on stdin:
   {"flight": "grpc://127.0.0.1:PORT" | null, "token": str | null,
-   "pg": "postgresql://..." | null, "as_of": str | null,
+   "pg": "postgresql://..." | null, "as_of": str | null, "tls_root": PEM path | null,
    "queries": [{"sql": "...", "params": [...]}]}
 and runs every query with ADBC Flight SQL (adbc-driver-flightsql + pyarrow) and with
 psycopg 3 (PostgreSQL wire, server-side parameters), printing
@@ -33,7 +33,7 @@ def rows_of(columns, tuples):
     return out
 
 
-def run_flight(uri, token, queries, as_of=None):
+def run_flight(uri, token, queries, as_of=None, tls_root=None):
     import adbc_driver_flightsql.dbapi as flight_sql
 
     db_kwargs = {}
@@ -42,6 +42,10 @@ def run_flight(uri, token, queries, as_of=None):
     if as_of is not None:
         # A header on every call of the connection picks the store's version.
         db_kwargs["adbc.flight.sql.rpc.call_header.x-gaptrack-as-of"] = as_of
+    if tls_root is not None:
+        # The server's own (self-signed) certificate as the only trusted root.
+        with open(tls_root) as f:
+            db_kwargs["adbc.flight.sql.client_option.tls_root_certs"] = f.read()
     kwargs = {"db_kwargs": db_kwargs} if db_kwargs else {}
     results = []
     try:
@@ -104,7 +108,8 @@ def main():
     req = json.load(sys.stdin)
     out = {}
     if req.get("flight"):
-        out["flight"] = run_flight(req["flight"], req.get("token"), req["queries"], req.get("as_of"))
+        out["flight"] = run_flight(req["flight"], req.get("token"), req["queries"], req.get("as_of"),
+                                   req.get("tls_root"))
     if req.get("pg"):
         out["pg"] = run_pg(req["pg"], req["queries"], req.get("as_of"))
     json.dump(out, sys.stdout)
