@@ -177,81 +177,11 @@ pub async fn install(session: &Session) -> Result<()> {
         .filter(|r| r.catalog == "datafusion")
         .collect();
     let pg = Arc::new(MemorySchemaProvider::new());
-    let mut nsp: Vec<(i64, String)> = all_schemas
-        .iter()
-        .filter(|(c, _)| c == "datafusion")
-        .map(|(_, s)| (namespace_oid(s, &all_schemas), s.clone()))
-        .collect();
-    nsp.push((PG_CATALOG_OID, "pg_catalog".into()));
-    pg.register_table(
-        "pg_namespace".into(),
-        table(
-            vec![
-                ("oid", DataType::Int64),
-                ("nspname", DataType::Utf8),
-                ("nspowner", DataType::Int64),
-            ],
-            vec![
-                Arc::new(Int64Array::from_iter_values(nsp.iter().map(|n| n.0))),
-                strings(nsp.iter().map(|n| n.1.as_str())),
-                Arc::new(Int64Array::from_iter_values(nsp.iter().map(|_| 10))),
-            ],
-        )?,
-    )?;
+    pg.register_table("pg_namespace".into(), namespace_table(&all_schemas)?)?;
     pg.register_table("pg_class".into(), class_table(&rels, &all_schemas)?)?;
     pg.register_table("pg_attribute".into(), attribute_table(&rels)?)?;
-    pg.register_table(
-        "pg_type".into(),
-        table(
-            vec![
-                ("oid", DataType::Int64),
-                ("typname", DataType::Utf8),
-                ("typnamespace", DataType::Int64),
-                ("typcollation", DataType::Int64),
-                ("typtype", DataType::Utf8),
-                ("typrelid", DataType::Int64),
-                ("typelem", DataType::Int64),
-                ("typbasetype", DataType::Int64),
-            ],
-            vec![
-                Arc::new(Int64Array::from_iter_values(TYPES.iter().map(|t| t.0))),
-                strings(TYPES.iter().map(|t| t.1)),
-                Arc::new(Int64Array::from_iter_values(
-                    TYPES.iter().map(|_| PG_CATALOG_OID),
-                )),
-                Arc::new(Int64Array::from_iter_values(TYPES.iter().map(|t| {
-                    if t.0 == 25 || t.0 == 1043 {
-                        100
-                    } else {
-                        0
-                    }
-                }))),
-                strings(TYPES.iter().map(|_| "b")),
-                Arc::new(Int64Array::from_iter_values(TYPES.iter().map(|_| 0))),
-                Arc::new(Int64Array::from_iter_values(TYPES.iter().map(|_| 0))),
-                Arc::new(Int64Array::from_iter_values(TYPES.iter().map(|_| 0))),
-            ],
-        )?,
-    )?;
-    pg.register_table(
-        "pg_database".into(),
-        table(
-            vec![
-                ("oid", DataType::Int64),
-                ("datname", DataType::Utf8),
-                ("datdba", DataType::Int64),
-                ("encoding", DataType::Int32),
-                ("datallowconn", DataType::Boolean),
-            ],
-            vec![
-                Arc::new(Int64Array::from(vec![16_383])),
-                strings(["gaptrack"]),
-                Arc::new(Int64Array::from(vec![10])),
-                Arc::new(Int32Array::from(vec![6])),
-                Arc::new(BooleanArray::from(vec![true])),
-            ],
-        )?,
-    )?;
+    pg.register_table("pg_type".into(), type_table()?)?;
+    pg.register_table("pg_database".into(), database_table()?)?;
     pg.register_table(
         "pg_am".into(),
         table(
@@ -281,6 +211,78 @@ pub async fn install(session: &Session) -> Result<()> {
         .collect();
     register_functions(ctx, Arc::new(visible));
     Ok(())
+}
+
+/// `pg_namespace`: the session's schemas and `pg_catalog`.
+fn namespace_table(all_schemas: &[(String, String)]) -> Result<Arc<MemTable>> {
+    let mut nsp: Vec<(i64, String)> = all_schemas
+        .iter()
+        .filter(|(c, _)| c == "datafusion")
+        .map(|(_, s)| (namespace_oid(s, all_schemas), s.clone()))
+        .collect();
+    nsp.push((PG_CATALOG_OID, "pg_catalog".into()));
+    table(
+        vec![
+            ("oid", DataType::Int64),
+            ("nspname", DataType::Utf8),
+            ("nspowner", DataType::Int64),
+        ],
+        vec![
+            Arc::new(Int64Array::from_iter_values(nsp.iter().map(|n| n.0))),
+            strings(nsp.iter().map(|n| n.1.as_str())),
+            Arc::new(Int64Array::from_iter_values(nsp.iter().map(|_| 10))),
+        ],
+    )
+}
+
+/// `pg_type`: the types the result columns are given.
+fn type_table() -> Result<Arc<MemTable>> {
+    let ints = |f: &dyn Fn(&(i64, &str, &str)) -> i64| -> ArrayRef {
+        Arc::new(Int64Array::from_iter_values(TYPES.iter().map(f)))
+    };
+    table(
+        vec![
+            ("oid", DataType::Int64),
+            ("typname", DataType::Utf8),
+            ("typnamespace", DataType::Int64),
+            ("typcollation", DataType::Int64),
+            ("typtype", DataType::Utf8),
+            ("typrelid", DataType::Int64),
+            ("typelem", DataType::Int64),
+            ("typbasetype", DataType::Int64),
+        ],
+        vec![
+            ints(&|t| t.0),
+            strings(TYPES.iter().map(|t| t.1)),
+            ints(&|_| PG_CATALOG_OID),
+            // text and varchar collate by the default collation (100).
+            ints(&|t| if t.0 == 25 || t.0 == 1043 { 100 } else { 0 }),
+            strings(TYPES.iter().map(|_| "b")),
+            ints(&|_| 0),
+            ints(&|_| 0),
+            ints(&|_| 0),
+        ],
+    )
+}
+
+/// `pg_database`: the one database, `gaptrack`.
+fn database_table() -> Result<Arc<MemTable>> {
+    table(
+        vec![
+            ("oid", DataType::Int64),
+            ("datname", DataType::Utf8),
+            ("datdba", DataType::Int64),
+            ("encoding", DataType::Int32),
+            ("datallowconn", DataType::Boolean),
+        ],
+        vec![
+            Arc::new(Int64Array::from(vec![16_383])),
+            strings(["gaptrack"]),
+            Arc::new(Int64Array::from(vec![10])),
+            Arc::new(Int32Array::from(vec![6])),
+            Arc::new(BooleanArray::from(vec![true])),
+        ],
+    )
 }
 
 fn class_table(rels: &[Relation], all: &[(String, String)]) -> Result<Arc<MemTable>> {
