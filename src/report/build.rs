@@ -109,8 +109,45 @@ pub async fn build(session: &Session, a: &str, b: &str) -> Result<Report> {
         data_version: session.catalog.version.unwrap_or(-1),
         variance: settings.variance.as_str().to_string(),
         breakdowns: Vec::new(),
+        slopes: slopes(session, a, b).await?,
         words: Words::default(),
     })
+}
+
+/// The slope of the pair's gap per statement and series (`report_slope`).
+async fn slopes(session: &Session, a: &str, b: &str) -> Result<Vec<SlopeRow>> {
+    let mut out = Vec::new();
+    for batch in run_shipped(session, "report_slope", &[("a", a), ("b", b)]).await? {
+        let (st, first, last, dir) = (
+            strs(&batch, "statement")?,
+            strs(&batch, "first_wave")?,
+            strs(&batch, "last_wave")?,
+            strs(&batch, "direction")?,
+        );
+        let (series, waves) = (i64s(&batch, "series")?, i64s(&batch, "waves")?);
+        let (slope, lo, hi) = (
+            f64s(&batch, "slope_pp_per_year")?,
+            f64s(&batch, "ci_low")?,
+            f64s(&batch, "ci_high")?,
+        );
+        let (p, q) = (f64s(&batch, "p_value")?, f64s(&batch, "q_value")?);
+        for i in 0..batch.num_rows() {
+            out.push(SlopeRow {
+                statement: st[i].clone().unwrap_or_default(),
+                series: series[i].unwrap_or(1),
+                first_wave: first[i].clone().unwrap_or_default(),
+                last_wave: last[i].clone().unwrap_or_default(),
+                waves: waves[i].unwrap_or(0),
+                slope: slope[i],
+                ci_low: lo[i],
+                ci_high: hi[i],
+                p_value: p[i],
+                q_value: q[i],
+                direction: dir[i].clone(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Gives the report the publisher's words: checks that every wave, group and statement

@@ -23,6 +23,7 @@ pub fn render_html(r: &Report, links: &[String]) -> String {
     page_head(r, &mut s);
     heading(r, &mut s);
     gap_section(r, &mut s);
+    slope_section(r, &mut s);
     let (charts, data): (Vec<String>, Vec<String>) = links
         .iter()
         .cloned()
@@ -125,6 +126,35 @@ fn gap_section(r: &Report, s: &mut String) {
         bases_table(r, s);
     }
     s.push_str("</section>\n");
+}
+
+/// The trend of each statement's gap across all waves (a row per series).
+fn slope_section(r: &Report, s: &mut String) {
+    if r.slopes.is_empty() {
+        return;
+    }
+    let _ = write!(
+        s,
+        concat!(
+            "<section aria-labelledby=\"sl-h\">\n<h2 id=\"sl-h\">Trend across all waves</h2>\n",
+            "<p class=\"sub\">{}</p>\n<div class=\"scroll\" role=\"region\" aria-label=\"Trend across all waves\" tabindex=\"0\">",
+            "<table class=\"wide\"><thead><tr><th scope=\"col\">Statement</th><th scope=\"col\">Waves</th>",
+            "<th scope=\"col\">Points per year</th><th scope=\"col\">95 % CI</th><th scope=\"col\">q</th>",
+            "<th scope=\"col\">Trend</th></tr></thead><tbody>"
+        ),
+        escape_html(SLOPE_NOTE)
+    );
+    for st in &r.statements {
+        for x in slopes_of(r, &st.statement) {
+            let cells = slope_cells(r, x);
+            let _ = write!(s, "\n<tr><th scope=\"row\">{}</th>", escape_html(&st.text));
+            for c in &cells {
+                let _ = write!(s, "<td>{}</td>", escape_html(c));
+            }
+            s.push_str("</tr>");
+        }
+    }
+    s.push_str("\n</tbody></table></div>\n</section>\n");
 }
 
 /// The phone's first view of the gap table (hidden on wider screens and in print): the
@@ -759,6 +789,7 @@ mod tests {
             data_version: 9,
             variance: "linearized".into(),
             breakdowns: vec![],
+            slopes: vec![],
             words: Words::default(),
         }
     }

@@ -142,6 +142,7 @@ pub fn render_markdown(r: &Report) -> String {
         wave_list(r, &mut s);
         gap_table(r, &mut s);
         bases_table(r, &mut s);
+        slope_table(r, &mut s);
         s.push_str("## Detail by statement\n\n");
         for st in &r.statements {
             detail(r, st, &mut s);
@@ -271,6 +272,35 @@ fn bases_table(r: &Report, s: &mut String) {
             format!("{} / {}{flag}", show_n(cell.a.n), show_n(cell.b.n))
         }
     });
+}
+
+/// The trend of each statement's gap across all waves (a row per series).
+fn slope_table(r: &Report, s: &mut String) {
+    if r.slopes.is_empty() {
+        return;
+    }
+    s.push_str("## Trend across all waves\n\n");
+    s.push_str(SLOPE_NOTE);
+    s.push_str("\n\n");
+    let head = [
+        "Statement",
+        "Waves",
+        "Points per year",
+        "95 % CI",
+        "q",
+        "Trend",
+    ]
+    .map(String::from);
+    s.push_str(&table_row(&head));
+    s.push_str(&table_rule(true, head.len()));
+    for st in &r.statements {
+        for x in slopes_of(r, &st.statement) {
+            let mut row = vec![escape_md(&st.text)];
+            row.extend(slope_cells(r, x).iter().map(|c| escape_md(c)));
+            s.push_str(&table_row(&row));
+        }
+    }
+    s.push('\n');
 }
 
 /// A section `title` with a table of statements × waves, each cell `cell` of its view.
@@ -508,6 +538,7 @@ mod tests {
             data_version: 42,
             variance: "kish".into(),
             breakdowns: vec![],
+            slopes: vec![],
             words: Words::default(),
         }
     }
@@ -568,6 +599,51 @@ mod tests {
         assert!(leads.ends_with("  0.0        —     n<10"), "{leads}");
         let goals = table.iter().find(|l| l.starts_with("Goals")).unwrap();
         assert!(goals.ends_with("+5.0  +20.0 ▲  -3.0† ▼"), "{goals}");
+    }
+
+    #[test]
+    fn the_slope_table_has_a_row_per_series_in_statement_order() {
+        let mut r = report();
+        assert!(!render_markdown(&r).contains("## Trend across all waves"));
+        let row = |st: &str, series: i64, slope: f64| SlopeRow {
+            statement: st.into(),
+            series,
+            first_wave: r.waves[0].wave.clone(),
+            last_wave: r.waves[2].wave.clone(),
+            waves: 3,
+            slope: Some(slope),
+            ci_low: Some(slope - 1.0),
+            ci_high: Some(slope + 1.0),
+            p_value: Some(0.0004),
+            q_value: Some(0.0008),
+            direction: Some("widening".into()),
+        };
+        r.slopes = vec![
+            row(&r.statements[1].statement, 1, -2.25),
+            row(&r.statements[0].statement, 2, 1.5),
+        ];
+        let md = render_markdown(&r);
+        let t = &md[md.find("## Trend across all waves").unwrap()..md.find("## Detail").unwrap()];
+        let rows: Vec<&str> = t
+            .lines()
+            .filter(|l| {
+                l.starts_with("| ") && !l.starts_with("| Statement") && !l.starts_with("| :")
+            })
+            .collect();
+        assert_eq!(rows.len(), 2, "{t}");
+        assert!(
+            rows[0].starts_with(&format!("| {} |", escape_md(&r.statements[0].text))),
+            "{t}"
+        );
+        assert!(
+            rows[0].ends_with("| +1.5 | +0.5 to +2.5 | \\<0.001 | widening |"),
+            "{t}"
+        );
+        assert!(
+            rows[1].contains("| \u{2212}2.2 | \u{2212}3.2 to \u{2212}1.2 |")
+                || rows[1].contains("| \u{2212}2.3 | \u{2212}3.3 to \u{2212}1.3 |"),
+            "{t}"
+        );
     }
 
     #[test]

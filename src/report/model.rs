@@ -26,6 +26,9 @@ pub struct Report {
     pub variance: String,
     /// Segment breakdowns asked for with `--by` (empty without).
     pub breakdowns: Vec<Breakdown>,
+    /// The trend of each statement's gap across all waves of each series (`report_slope`),
+    /// in statement order, then series.
+    pub slopes: Vec<SlopeRow>,
     /// The publisher's words (title, labels, notes); gaptrack's defaults where empty.
     pub words: Words,
 }
@@ -112,6 +115,27 @@ pub struct TrendCell {
     pub series_break: bool,
     /// The wording the statement was asked with in this wave (`None`: not known).
     pub text: Option<String>,
+}
+
+/// The trend of one statement's gap across the waves of one series: the inverse-variance
+/// weighted least-squares slope of `gap_slope`, for the pair as asked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlopeRow {
+    pub statement: String,
+    /// 1, then 2, 3, … after each new wording.
+    pub series: i64,
+    pub first_wave: String,
+    pub last_wave: String,
+    /// Waves with a standard error in the fit.
+    pub waves: i64,
+    /// Points per year.
+    pub slope: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub p_value: Option<f64>,
+    pub q_value: Option<f64>,
+    /// "narrowing" | "widening" | "flat"; `None` without a q value.
+    pub direction: Option<String>,
 }
 
 /// The gap of the pair within each value of one segment column (`report --by SEGMENT`).

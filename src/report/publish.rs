@@ -678,6 +678,7 @@ mod tests {
             data_version: 4,
             variance: "kish".into(),
             breakdowns: vec![],
+            slopes: vec![],
             words: crate::report::model::Words::default(),
         };
         let files = vec![

@@ -9,7 +9,7 @@
 //! same value prints the same way in every file.
 
 use super::model::*;
-use super::view::{fixed_opt, full_p};
+use super::view::{fixed_opt, full_p, slopes_of};
 
 /// Decimals for percentages, points and interval bounds in the data files.
 pub const DATA_DECIMALS: usize = 4;
@@ -201,7 +201,53 @@ fn csv_text(columns: &[&str], rows: &[Vec<Val>]) -> String {
 /// `trend.json`: the pair, the report's parameters and the same rows as `trend.csv`,
 /// keys in column order, numbers with the same rounding, `null` where a value is missing.
 pub fn render_json(r: &Report) -> String {
-    json_text(r, &COLUMNS, &rows(r))
+    let mut s = json_text(r, &COLUMNS, &rows(r));
+    // trend.json closes with the slopes: `"rows": [...]` then `"slopes": [...]`.
+    s.truncate(s.len() - "\n}\n".len());
+    s.push_str(",\n");
+    s.push_str(&json_array("slopes", &SLOPE_COLUMNS, &slope_rows(r)));
+    s.push_str("}\n");
+    s
+}
+
+/// The keys of each element of `slopes` in trend.json (the columns of `report_slope`
+/// but `se` and `nonlinearity_p`).
+pub const SLOPE_COLUMNS: [&str; 11] = [
+    "statement",
+    "series",
+    "first_wave",
+    "last_wave",
+    "waves",
+    "slope_pp_per_year",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "q_value",
+    "direction",
+];
+
+/// The slope rows in statement order, then series.
+pub(super) fn slope_rows(r: &Report) -> Vec<Vec<Val>> {
+    let text = |s: &str| Val::Text(s.to_string());
+    r.statements
+        .iter()
+        .flat_map(|st| slopes_of(r, &st.statement))
+        .map(|x| {
+            vec![
+                text(&x.statement),
+                Val::int(Some(x.series)),
+                text(&x.first_wave),
+                text(&x.last_wave),
+                Val::int(Some(x.waves)),
+                Val::num(x.slope, DATA_DECIMALS),
+                Val::num(x.ci_low, DATA_DECIMALS),
+                Val::num(x.ci_high, DATA_DECIMALS),
+                Val::p(x.p_value),
+                Val::p(x.q_value),
+                x.direction.as_deref().map_or(Val::Missing, text),
+            ]
+        })
+        .collect()
 }
 
 fn json_text(r: &Report, columns: &[&str], rows: &[Vec<Val>]) -> String {
@@ -220,25 +266,32 @@ fn json_text(r: &Report, columns: &[&str], rows: &[Vec<Val>]) -> String {
         r.min_base_on.as_str()
     ));
     s.push_str(&format!("  \"variance\": {},\n", json_str(&r.variance)));
-    if rows.is_empty() {
-        s.push_str("  \"rows\": []\n");
-    } else {
-        s.push_str("  \"rows\": [\n");
-        for (i, row) in rows.iter().enumerate() {
-            s.push_str("    {\n");
-            for (j, (key, v)) in columns.iter().zip(row).enumerate() {
-                let comma = if j + 1 < columns.len() { "," } else { "" };
-                s.push_str(&format!("      {}: {}{}\n", json_str(key), v.json(), comma));
-            }
-            s.push_str(if i + 1 < rows.len() {
-                "    },\n"
-            } else {
-                "    }\n"
-            });
-        }
-        s.push_str("  ]\n");
-    }
+    s.push_str(&json_array("rows", columns, rows));
     s.push_str("}\n");
+    s
+}
+
+/// `  "name": [ {…}, … ]` and a newline: one object per row, keys in column order.
+fn json_array(name: &str, columns: &[&str], rows: &[Vec<Val>]) -> String {
+    let mut s = String::new();
+    if rows.is_empty() {
+        s.push_str(&format!("  {}: []\n", json_str(name)));
+        return s;
+    }
+    s.push_str(&format!("  {}: [\n", json_str(name)));
+    for (i, row) in rows.iter().enumerate() {
+        s.push_str("    {\n");
+        for (j, (key, v)) in columns.iter().zip(row).enumerate() {
+            let comma = if j + 1 < columns.len() { "," } else { "" };
+            s.push_str(&format!("      {}: {}{}\n", json_str(key), v.json(), comma));
+        }
+        s.push_str(if i + 1 < rows.len() {
+            "    },\n"
+        } else {
+            "    }\n"
+        });
+    }
+    s.push_str("  ]\n");
     s
 }
 
@@ -370,6 +423,7 @@ mod tests {
             data_version: 7,
             variance: "kish".into(),
             breakdowns: vec![],
+            slopes: vec![],
             words: Words::default(),
         }
     }
@@ -396,6 +450,43 @@ mod tests {
             "{}",
             lines[2]
         );
+    }
+
+    #[test]
+    fn json_ends_with_the_slopes_of_each_statement() {
+        let mut r = report();
+        r.slopes = vec![SlopeRow {
+            statement: "s1".into(),
+            series: 1,
+            first_wave: "w1".into(),
+            last_wave: "w3".into(),
+            waves: 3,
+            slope: Some(-1.23456),
+            ci_low: Some(-2.5),
+            ci_high: None,
+            p_value: Some(2.5e-9),
+            q_value: Some(0.01),
+            direction: Some("narrowing".into()),
+        }];
+        let v: serde_json::Value = serde_json::from_str(&render_json(&r)).unwrap();
+        assert_eq!(v["rows"].as_array().unwrap().len(), 4);
+        let slopes = v["slopes"].as_array().unwrap();
+        assert_eq!(slopes.len(), 1);
+        // Every key, in column order in the text.
+        let text = render_json(&r);
+        let at: Vec<usize> = SLOPE_COLUMNS
+            .iter()
+            .map(|k| text.rfind(&format!("\"{k}\":")).unwrap())
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
+        assert_eq!(slopes[0].as_object().unwrap().len(), SLOPE_COLUMNS.len());
+        assert_eq!(slopes[0]["slope_pp_per_year"], -1.2346);
+        assert_eq!(slopes[0]["ci_high"], serde_json::Value::Null);
+        assert_eq!(slopes[0]["p_value"], 2.5e-9);
+        assert_eq!(slopes[0]["direction"], "narrowing");
+        // Without slopes, an empty array.
+        let v: serde_json::Value = serde_json::from_str(&render_json(&report())).unwrap();
+        assert_eq!(v["slopes"], serde_json::json!([]));
     }
 
     #[test]

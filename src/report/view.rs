@@ -68,6 +68,44 @@ pub fn under(r: &Report, threshold: i64) -> String {
     }
 }
 
+/// The slope rows of statement `st`, one per series.
+pub fn slopes_of<'a>(r: &'a Report, st: &str) -> Vec<&'a SlopeRow> {
+    r.slopes.iter().filter(|x| x.statement == st).collect()
+}
+
+/// The sentence before a slope table.
+pub const SLOPE_NOTE: &str =
+    "The trend of each gap across all waves of its series: the slope of a \
+    line fitted to the gaps, each wave weighted by the inverse of its variance, in points per \
+    year, with its 95 % interval. Narrowing or widening where the Benjamini\u{2013}Hochberg \
+    q < 0.05 (narrowing: the slope runs against the sign of the gap), flat otherwise. A new \
+    wording starts a new series; published figures without a base are left out.";
+
+/// A slope row as the reading files show it: waves ("2019 to 2021, 3 waves"), points per
+/// year, its interval, q and the direction.
+pub fn slope_cells(r: &Report, x: &SlopeRow) -> [String; 5] {
+    let ci = match (x.ci_low, x.ci_high) {
+        (Some(lo), Some(hi)) => format!(
+            "{} to {}",
+            typo(show_signed(Some(lo))),
+            typo(show_signed(Some(hi)))
+        ),
+        _ => "n/a".to_string(),
+    };
+    [
+        format!(
+            "{} to {}, {} waves",
+            wave_label(r, &x.first_wave),
+            wave_label(r, &x.last_wave),
+            x.waves
+        ),
+        typo(show_signed(x.slope)),
+        ci,
+        show_p(x.q_value),
+        x.direction.clone().unwrap_or_else(|| "n/a".to_string()),
+    ]
+}
+
 /// Marker for a cell where either base is below `min_base`.
 pub const LOW_BASE: &str = "†";
 /// Marker for a wave that starts a new series (the wording changed).

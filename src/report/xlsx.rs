@@ -44,6 +44,10 @@ fn workbook(r: &Report) -> Result<Vec<u8>, XlsxError> {
         let name = names.take(&format!("By {}", view::segment_label(r, &b.segment)));
         breakdown_sheet(r, b, wb.add_worksheet().set_name(name)?)?;
     }
+    if !r.slopes.is_empty() {
+        let slopes = wb.add_worksheet().set_name(names.take("Slopes"))?;
+        rows_sheet(slopes, &tables::SLOPE_COLUMNS, &tables::slope_rows(r))?;
+    }
     let data = wb.add_worksheet().set_name(names.take("Data"))?;
     rows_sheet(data, &tables::COLUMNS, &tables::rows(r))?;
     methods_sheet(r, wb.add_worksheet().set_name(names.take("Methods"))?)?;

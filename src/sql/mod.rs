@@ -62,6 +62,10 @@ pub const QUERIES: &[(&str, &str)] = &[
         "report_breakdown",
         include_str!("../../queries/report_breakdown.sql"),
     ),
+    (
+        "report_slope",
+        include_str!("../../queries/report_slope.sql"),
+    ),
 ];
 
 /// The views registered from `queries/`, in dependency order.

@@ -1187,6 +1187,10 @@ fn docs_links_resolve_and_every_sql_example_runs() {
     let contract = ["CONT", "RACT"].concat();
     let mut files = 0;
     for f in repository_files(root) {
+        // A third party's licence, quoted as published (its warranty clause).
+        if f.starts_with(root.join("assets/fonts")) {
+            continue;
+        }
         let Ok(bytes) = std::fs::read(&f) else {
             continue;
         };

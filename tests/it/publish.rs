@@ -84,6 +84,7 @@ fn the_workbook_holds_the_data_as_numbers_and_is_the_same_every_time() {
         "work_well_together",
         "qualifies_leads",
         "By region",
+        "Slopes",
         "Data",
         "Methods",
     ] {

@@ -272,6 +272,16 @@ def main():
     for d in ("narrowing", "widening", "flat"):
         text += count_query(f"SELECT count(*) FROM gap_slope WHERE direction = '{d}'",
                             int((gs.direction == d).sum()), f"# rows that are {d}")
+    # report_slope: the rows of one pair as asked; sales − marketing turns the stored
+    # marketing − sales (slope negated, interval bounds swapped and negated).
+    pair = gs[(gs.group_a == "marketing") & (gs.group_b == "sales")].copy()
+    pair["slope_pp_per_year"] = -pair.slope_pp_per_year
+    pair["ci_low"], pair["ci_high"] = -pair.ci_high, -pair.ci_low
+    cols_r = ["statement", "series", "first_wave", "last_wave", "waves", "slope_pp_per_year", "se",
+              "ci_low", "ci_high", "p_value", "q_value", "nonlinearity_p", "direction"]
+    text += query(pair.sort_values(["statement", "series"]), cols_r, "TITTIRRRRRRRT",
+                  "gaptrack query report_slope --param a=sales --param b=marketing",
+                  "# report_slope for the pair in the other order than gap_slope stores it")
     (SLT / "gap_slope.slt").write_text(text)
 
     ag = slopes(agr, ["statement", "grp"], "pct", ["grp"], agreement_direction)
