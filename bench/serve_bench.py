@@ -1,6 +1,7 @@
 """Warm `SELECT * FROM gap_trend` over Flight SQL against a `gaptrack query gap_trend` process.
 
     python bench/serve_bench.py GAPTRACK_BINARY STORE [REPS]
+    SERVE_ARGS="--result-cache 0" python bench/serve_bench.py ...   # without the result cache
 
 Starts `gaptrack serve --flight 127.0.0.1:0` on STORE, runs the query once on each side to
 warm up, then REPS times alternating: over a kept-open ADBC Flight SQL connection, and as a
@@ -27,7 +28,8 @@ def main():
     reps = int(sys.argv[3]) if len(sys.argv) > 3 else 15
     env = {k: v for k, v in os.environ.items() if not k.startswith("GAPTRACK_SERVE_")}
     server = subprocess.Popen(
-        [binary, "--store", store, "serve", "--flight", "127.0.0.1:0"],
+        [binary, "--store", store, "serve", "--flight", "127.0.0.1:0",
+         *os.environ.get("SERVE_ARGS", "").split()],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
     )
     try:

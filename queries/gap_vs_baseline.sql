@@ -10,24 +10,8 @@
 --   trend     = narrowed | widened (by |gap|) where q < 0.05, stable where not, NULL without q
 -- A wave or baseline without a standard error (published figures without a base) has
 -- its change, with p, q and trend NULL.
-WITH positions AS (
-  SELECT
-    st.statement,
-    st.wave,
-    w.date,
-    coalesce(st.series_break, false) AS series_break,
-    row_number() OVER (PARTITION BY st.statement ORDER BY w.date, st.wave) AS pos
-  FROM statements st
-  JOIN waves w ON w.wave = st.wave
-),
-series AS (
-  SELECT
-    statement,
-    wave,
-    1 + sum(CASE WHEN series_break AND pos > 1 THEN 1 ELSE 0 END) OVER (
-      PARTITION BY statement ORDER BY date, wave ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-    ) AS series
-  FROM positions
+WITH series AS (
+  SELECT statement, wave, series FROM statement_series
 ),
 based AS (
   SELECT

@@ -170,6 +170,9 @@ pub struct ReportArgs {
     /// breakdown.csv / breakdown.json, and a table in trend.md and index.html.
     #[arg(long = "by", value_name = "SEGMENT", value_delimiter = ',')]
     pub by: Vec<String>,
+    /// Add the change of every gap since this wave (a wave id of the report).
+    #[arg(long, value_name = "WAVE")]
+    pub baseline: Option<String>,
     /// The report's title (default: "A vs B: agreement gap by wave").
     #[arg(long)]
     pub title: Option<String>,
@@ -360,6 +363,7 @@ impl ReportArgs {
             formats: self.formats,
             as_of: self.as_of,
             by: self.by,
+            baseline: self.baseline,
             words: crate::report::model::Words {
                 title: self.title,
                 subtitle: self.subtitle,

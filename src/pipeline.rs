@@ -35,6 +35,7 @@ struct RawReport {
     min_base_on: Option<Spanned<String>>,
     formats: Option<Spanned<Vec<String>>>,
     by: Option<Vec<String>>,
+    baseline: Option<String>,
     title: Option<String>,
     subtitle: Option<String>,
     source: Option<String>,
@@ -65,6 +66,8 @@ pub struct ReportConfig {
     pub formats: Vec<ReportFormat>,
     /// Segment breakdowns (`report --by`).
     pub by: Vec<String>,
+    /// The wave of `report --baseline`.
+    pub baseline: Option<String>,
     /// The publisher's words.
     pub words: report::model::Words,
 }
@@ -254,6 +257,7 @@ fn report_config(
         settings,
         formats,
         by: r.by.clone().unwrap_or_default(),
+        baseline: r.baseline.clone(),
         words: report::model::Words {
             title: r.title.clone(),
             subtitle: r.subtitle.clone(),
@@ -332,6 +336,9 @@ pub async fn run(config: &Config, store: &Store, options: &IngestOptions) -> Res
             let session = Session::open(store, None, r.settings).await?;
             let mut model = report::build(&session, &r.pair.0, &r.pair.1).await?;
             report::add_breakdowns(&mut model, &session, &r.by).await?;
+            if let Some(b) = &r.baseline {
+                report::add_baseline(&mut model, &session, b, "report.baseline").await?;
+            }
             report::apply_words(&mut model, r.words.clone(), &config.path)?;
             Ok::<_, Error>((session, model))
         }

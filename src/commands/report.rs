@@ -23,6 +23,8 @@ pub struct ReportRequest {
     pub as_of: Option<AsOf>,
     /// Segment breakdowns.
     pub by: Vec<String>,
+    /// The wave to show the change of every gap since (`--baseline`).
+    pub baseline: Option<String>,
     /// The publisher's words (title, labels, notes).
     pub words: report::model::Words,
 }
@@ -41,6 +43,9 @@ pub async fn report(ctx: &Context, r: &ReportRequest) -> Result<String> {
     let session = Session::open(&store, r.as_of.clone(), settings).await?;
     let mut model = report::build(&session, &r.pair.0, &r.pair.1).await?;
     report::add_breakdowns(&mut model, &session, &r.by).await?;
+    if let Some(b) = &r.baseline {
+        report::add_baseline(&mut model, &session, b, "--baseline").await?;
+    }
     report::apply_words(&mut model, r.words.clone(), "report")?;
     let files = report::publish(&model, &r.out, &r.formats).await?;
     Ok(format!(

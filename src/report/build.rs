@@ -110,8 +110,61 @@ pub async fn build(session: &Session, a: &str, b: &str) -> Result<Report> {
         variance: settings.variance.as_str().to_string(),
         breakdowns: Vec::new(),
         slopes: slopes(session, a, b).await?,
+        baseline: None,
         words: Words::default(),
     })
+}
+
+/// Adds the change of every gap since `wave` (`report --baseline`, named by `flag` in
+/// errors): a wave the report does not have is invalid input (exit 3).
+pub async fn add_baseline(r: &mut Report, session: &Session, wave: &str, flag: &str) -> Result<()> {
+    if !r.waves.iter().any(|w| w.wave == wave) {
+        let known: Vec<&str> = r.waves.iter().map(|w| w.wave.as_str()).collect();
+        return Err(Error::input(InputError::new(
+            flag,
+            format!(
+                "{wave:?} is not a wave of the report ({})",
+                known.join(", ")
+            ),
+        )));
+    }
+    let (a, b) = (r.group_a.clone(), r.group_b.clone());
+    let params = [("a", a.as_str()), ("b", b.as_str()), ("baseline", wave)];
+    let mut rows = Vec::new();
+    for batch in run_shipped(session, "report_baseline", &params).await? {
+        let (st, w, date, trend) = (
+            strs(&batch, "statement")?,
+            strs(&batch, "wave")?,
+            strs(&batch, "date")?,
+            strs(&batch, "trend")?,
+        );
+        let (gap, base, change) = (
+            f64s(&batch, "gap_pp")?,
+            f64s(&batch, "baseline_gap_pp")?,
+            f64s(&batch, "change_pp")?,
+        );
+        let (p, q) = (f64s(&batch, "p_value")?, f64s(&batch, "q_value")?);
+        let suppressed = bools(&batch, "suppressed")?;
+        for i in 0..batch.num_rows() {
+            rows.push(BaselineRow {
+                statement: st[i].clone().unwrap_or_default(),
+                wave: w[i].clone().unwrap_or_default(),
+                date: date[i].clone().unwrap_or_default(),
+                gap_pp: gap[i],
+                baseline_gap_pp: base[i],
+                change_pp: change[i],
+                p_value: p[i],
+                q_value: q[i],
+                trend: trend[i].clone(),
+                suppressed: suppressed[i].unwrap_or(false),
+            });
+        }
+    }
+    r.baseline = Some(Baseline {
+        wave: wave.to_string(),
+        rows,
+    });
+    Ok(())
 }
 
 /// The slope of the pair's gap per statement and series (`report_slope`).

@@ -24,6 +24,7 @@ pub fn render_html(r: &Report, links: &[String]) -> String {
     heading(r, &mut s);
     gap_section(r, &mut s);
     slope_section(r, &mut s);
+    baseline_section(r, &mut s);
     let (charts, data): (Vec<String>, Vec<String>) = links
         .iter()
         .cloned()
@@ -126,6 +127,34 @@ fn gap_section(r: &Report, s: &mut String) {
         bases_table(r, s);
     }
     s.push_str("</section>\n");
+}
+
+/// The change of each gap since the chosen wave (`report --baseline`).
+fn baseline_section(r: &Report, s: &mut String) {
+    let Some(title) = baseline_title(r) else {
+        return;
+    };
+    let _ = write!(
+        s,
+        concat!(
+            "<section aria-labelledby=\"bl-h\">\n<h2 id=\"bl-h\">{}</h2>\n<p class=\"sub\">{}</p>\n",
+            "<div class=\"scroll\" role=\"region\" aria-label=\"{}\" tabindex=\"0\"><table class=\"wide\"><thead><tr>",
+            "<th scope=\"col\">Statement</th><th scope=\"col\">Wave</th><th scope=\"col\">Gap then</th>",
+            "<th scope=\"col\">Gap now</th><th scope=\"col\">Change</th><th scope=\"col\">q</th>",
+            "<th scope=\"col\">Trend</th></tr></thead><tbody>"
+        ),
+        escape_html(&title),
+        escape_html(BASELINE_NOTE),
+        escape_html(&title)
+    );
+    for (st, x) in baseline_latest(r) {
+        let _ = write!(s, "\n<tr><th scope=\"row\">{}</th>", escape_html(&st.text));
+        for c in baseline_cells(r, x) {
+            let _ = write!(s, "<td>{}</td>", escape_html(&c));
+        }
+        s.push_str("</tr>");
+    }
+    s.push_str("\n</tbody></table></div>\n</section>\n");
 }
 
 /// The trend of each statement's gap across all waves (a row per series).
@@ -790,6 +819,7 @@ mod tests {
             variance: "linearized".into(),
             breakdowns: vec![],
             slopes: vec![],
+            baseline: None,
             words: Words::default(),
         }
     }

@@ -143,6 +143,7 @@ pub fn render_markdown(r: &Report) -> String {
         gap_table(r, &mut s);
         bases_table(r, &mut s);
         slope_table(r, &mut s);
+        baseline_table(r, &mut s);
         s.push_str("## Detail by statement\n\n");
         for st in &r.statements {
             detail(r, st, &mut s);
@@ -272,6 +273,32 @@ fn bases_table(r: &Report, s: &mut String) {
             format!("{} / {}{flag}", show_n(cell.a.n), show_n(cell.b.n))
         }
     });
+}
+
+/// The change of each gap since the chosen wave (`report --baseline`).
+fn baseline_table(r: &Report, s: &mut String) {
+    let Some(title) = baseline_title(r) else {
+        return;
+    };
+    s.push_str(&format!("## {}\n\n{BASELINE_NOTE}\n\n", escape_md(&title)));
+    let head = [
+        "Statement",
+        "Wave",
+        "Gap then",
+        "Gap now",
+        "Change",
+        "q",
+        "Trend",
+    ]
+    .map(String::from);
+    s.push_str(&table_row(&head));
+    s.push_str(&table_rule(true, head.len()));
+    for (st, x) in baseline_latest(r) {
+        let mut row = vec![escape_md(&st.text)];
+        row.extend(baseline_cells(r, x).iter().map(|c| escape_md(c)));
+        s.push_str(&table_row(&row));
+    }
+    s.push('\n');
 }
 
 /// The trend of each statement's gap across all waves (a row per series).
@@ -539,6 +566,7 @@ mod tests {
             variance: "kish".into(),
             breakdowns: vec![],
             slopes: vec![],
+            baseline: None,
             words: Words::default(),
         }
     }

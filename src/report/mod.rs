@@ -23,7 +23,7 @@ mod tables;
 mod view;
 mod xlsx;
 
-pub use build::{add_breakdowns, apply_words, build};
+pub use build::{add_baseline, add_breakdowns, apply_words, build};
 use model::*;
 
 use crate::error::{Error, Result};

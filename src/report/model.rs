@@ -29,6 +29,8 @@ pub struct Report {
     /// The trend of each statement's gap across all waves of each series (`report_slope`),
     /// in statement order, then series.
     pub slopes: Vec<SlopeRow>,
+    /// The change of every gap since a chosen wave (`report --baseline`), if asked for.
+    pub baseline: Option<Baseline>,
     /// The publisher's words (title, labels, notes); gaptrack's defaults where empty.
     pub words: Words,
 }
@@ -115,6 +117,31 @@ pub struct TrendCell {
     pub series_break: bool,
     /// The wording the statement was asked with in this wave (`None`: not known).
     pub text: Option<String>,
+}
+
+/// The change of each gap since a chosen wave (`report_baseline`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Baseline {
+    pub wave: String,
+    /// Statement × later wave of the same series, in wave date order, then statement.
+    pub rows: Vec<BaselineRow>,
+}
+
+/// One statement × wave against the baseline wave, for the pair as asked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BaselineRow {
+    pub statement: String,
+    pub wave: String,
+    pub date: String,
+    /// `None` where either wave's cell is suppressed.
+    pub gap_pp: Option<f64>,
+    pub baseline_gap_pp: Option<f64>,
+    pub change_pp: Option<f64>,
+    pub p_value: Option<f64>,
+    pub q_value: Option<f64>,
+    /// "narrowed" | "widened" | "stable"; `None` without a q value.
+    pub trend: Option<String>,
+    pub suppressed: bool,
 }
 
 /// The trend of one statement's gap across the waves of one series: the inverse-variance

@@ -679,6 +679,7 @@ mod tests {
             variance: "kish".into(),
             breakdowns: vec![],
             slopes: vec![],
+            baseline: None,
             words: crate::report::model::Words::default(),
         };
         let files = vec![

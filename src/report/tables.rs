@@ -206,8 +206,57 @@ pub fn render_json(r: &Report) -> String {
     s.truncate(s.len() - "\n}\n".len());
     s.push_str(",\n");
     s.push_str(&json_array("slopes", &SLOPE_COLUMNS, &slope_rows(r)));
+    if let Some(b) = &r.baseline {
+        s.truncate(s.len() - 1);
+        s.push_str(",\n");
+        s.push_str(&format!("  \"baseline_wave\": {},\n", json_str(&b.wave)));
+        s.push_str(&json_array(
+            "baseline",
+            &BASELINE_COLUMNS,
+            &baseline_rows(r),
+        ));
+    }
     s.push_str("}\n");
     s
+}
+
+/// The keys of each element of `baseline` in trend.json (`report --baseline`).
+pub const BASELINE_COLUMNS: [&str; 10] = [
+    "statement",
+    "wave",
+    "date",
+    "baseline_gap_pp",
+    "gap_pp",
+    "change_pp",
+    "p_value",
+    "q_value",
+    "trend",
+    "suppressed",
+];
+
+/// Every row against the baseline: statement × later wave of its series.
+pub(super) fn baseline_rows(r: &Report) -> Vec<Vec<Val>> {
+    let text = |s: &str| Val::Text(s.to_string());
+    let Some(b) = &r.baseline else {
+        return vec![];
+    };
+    b.rows
+        .iter()
+        .map(|x| {
+            vec![
+                text(&x.statement),
+                text(&x.wave),
+                text(&x.date),
+                Val::num(x.baseline_gap_pp, DATA_DECIMALS),
+                Val::num(x.gap_pp, DATA_DECIMALS),
+                Val::num(x.change_pp, DATA_DECIMALS),
+                Val::p(x.p_value),
+                Val::p(x.q_value),
+                x.trend.as_deref().map_or(Val::Missing, text),
+                Val::Bool(x.suppressed),
+            ]
+        })
+        .collect()
 }
 
 /// The keys of each element of `slopes` in trend.json (the columns of `report_slope`
@@ -424,6 +473,7 @@ mod tests {
             variance: "kish".into(),
             breakdowns: vec![],
             slopes: vec![],
+            baseline: None,
             words: Words::default(),
         }
     }

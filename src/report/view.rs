@@ -68,6 +68,53 @@ pub fn under(r: &Report, threshold: i64) -> String {
     }
 }
 
+/// The latest row of each statement against the baseline (`report --baseline`), in
+/// statement order: what the reading files show; the data files carry every wave.
+pub fn baseline_latest(r: &Report) -> Vec<(&StatementTrend, &BaselineRow)> {
+    let Some(b) = &r.baseline else {
+        return vec![];
+    };
+    r.statements
+        .iter()
+        .filter_map(|st| {
+            let last = b.rows.iter().rfind(|x| x.statement == st.statement)?;
+            Some((st, last))
+        })
+        .collect()
+}
+
+/// The heading of the baseline section: "Change since 2019 (published)".
+pub fn baseline_title(r: &Report) -> Option<String> {
+    let b = r.baseline.as_ref()?;
+    Some(format!("Change since {}", wave_label(r, &b.wave)))
+}
+
+/// The sentence before the baseline table.
+pub const BASELINE_NOTE: &str = "Each statement's gap in its latest wave against the chosen \
+    wave, in points, with the change; widened or narrowed where the Benjamini\u{2013}Hochberg \
+    q < 0.05 (the statements of each wave together), stable otherwise. A statement whose \
+    wording changed since is compared only within its new series, so it has no row here.";
+
+/// A baseline row as the reading files show it: the wave, the gap then and now, the
+/// change, q and the trend.
+pub fn baseline_cells(r: &Report, x: &BaselineRow) -> [String; 6] {
+    let shown = |v: Option<f64>| {
+        if x.suppressed {
+            suppressed_label(r)
+        } else {
+            typo(show_signed(v))
+        }
+    };
+    [
+        wave_label(r, &x.wave).to_string(),
+        shown(x.baseline_gap_pp),
+        shown(x.gap_pp),
+        shown(x.change_pp),
+        show_p(x.q_value),
+        x.trend.clone().unwrap_or_else(|| "n/a".to_string()),
+    ]
+}
+
 /// The slope rows of statement `st`, one per series.
 pub fn slopes_of<'a>(r: &'a Report, st: &str) -> Vec<&'a SlopeRow> {
     r.slopes.iter().filter(|x| x.statement == st).collect()

@@ -44,6 +44,12 @@ fn workbook(r: &Report) -> Result<Vec<u8>, XlsxError> {
         let name = names.take(&format!("By {}", view::segment_label(r, &b.segment)));
         breakdown_sheet(r, b, wb.add_worksheet().set_name(name)?)?;
     }
+    if let Some(b) = &r.baseline {
+        let since = wb
+            .add_worksheet()
+            .set_name(names.take(&format!("Since {}", b.wave)))?;
+        rows_sheet(since, &tables::BASELINE_COLUMNS, &tables::baseline_rows(r))?;
+    }
     if !r.slopes.is_empty() {
         let slopes = wb.add_worksheet().set_name(names.take("Slopes"))?;
         rows_sheet(slopes, &tables::SLOPE_COLUMNS, &tables::slope_rows(r))?;

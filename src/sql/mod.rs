@@ -42,6 +42,10 @@ pub const QUERIES: &[(&str, &str)] = &[
         "gaps_by_segment",
         include_str!("../../queries/gaps_by_segment.sql"),
     ),
+    (
+        "statement_series",
+        include_str!("../../queries/statement_series.sql"),
+    ),
     ("gap_trend", include_str!("../../queries/gap_trend.sql")),
     (
         "gap_vs_baseline",
@@ -66,6 +70,10 @@ pub const QUERIES: &[(&str, &str)] = &[
         "report_slope",
         include_str!("../../queries/report_slope.sql"),
     ),
+    (
+        "report_baseline",
+        include_str!("../../queries/report_baseline.sql"),
+    ),
 ];
 
 /// The views registered from `queries/`, in dependency order.
@@ -76,6 +84,7 @@ pub const VIEWS: &[&str] = &[
     "gaps_cells",
     "gaps",
     "gaps_by_segment",
+    "statement_series",
     "gap_trend",
     "gap_vs_baseline",
     "gap_slope",

@@ -2103,3 +2103,56 @@ fn the_thresholds_can_apply_to_the_effective_base() {
         stderr(&o)
     );
 }
+
+/// `report --baseline WAVE`: the change of every gap since that wave in the reading and
+/// data files (the rows themselves: gap_vs_baseline.slt checks report_baseline); a wave
+/// the report does not have is exit 3, naming the waves it has.
+#[test]
+fn the_report_shows_the_change_since_a_chosen_wave() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let o = ingest_all(&store, &fixture());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = tmp.path().join("report");
+    let report = |baseline: &str| {
+        run(
+            &store,
+            &[
+                "report",
+                "--out",
+                out.to_str().unwrap(),
+                "--formats",
+                "md,json,xlsx",
+                "--baseline",
+                baseline,
+            ],
+        )
+    };
+    let o = report("2018");
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("\"2018\" is not a wave of the report (2019, 2020, 2021)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists(), "nothing published");
+    let o = report("2019");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(out.join("trend.md")).unwrap();
+    let section = &md[md.find("## Change since 2019").unwrap()..md.find("## Detail").unwrap()];
+    // marketing − sales: understands_customers went from +43.9 to +10.6 (narrowed).
+    assert!(
+        section.contains("| Our marketing team understands our customers | 2021 | +43.9 | +10.6 | \u{2212}33.3 | 0.006 | narrowed |"),
+        "{section}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("trend.json")).unwrap()).unwrap();
+    assert_eq!(json["baseline_wave"], "2019");
+    // Three statements in 2020, two in 2021 (work_well_together has a new series there).
+    assert_eq!(
+        json["baseline"].as_array().unwrap().len(),
+        5,
+        "{}",
+        json["baseline"]
+    );
+}

@@ -361,6 +361,7 @@ impl Driver for Lib {
             formats: ReportFormat::all(),
             as_of: None,
             by: vec![],
+            baseline: None,
             words: Default::default(),
         };
         lib_out(t, block_on(commands::report(&self.ctx(), &r)))
