@@ -1,7 +1,8 @@
 //! The statements PostgreSQL clients send besides queries (`SET`, `SHOW`, `BEGIN`, …),
 //! the splitting of a simple-protocol message into statements, and the rewriting of
 //! PostgreSQL spellings in catalog queries (`pg_catalog.f(…)`, `OPERATOR(pg_catalog.~)`,
-//! `::pg_catalog.oid`) into ones DataFusion plans.
+//! `::pg_catalog.oid`, `'pg_class'::regclass`, `'{a,b}'::text[]`, `(row).field`,
+//! `current_catalog`, catalog names without `pg_catalog.`) into ones DataFusion plans.
 
 use std::sync::{Arc, LazyLock};
 
@@ -32,6 +33,7 @@ const HARMLESS_SETTINGS: &[&str] = &[
     "default_transaction_isolation",
     "transaction",
     "session characteristics",
+    "characteristics as transaction",
     "jit",
     "names",
 ];
@@ -60,6 +62,11 @@ const SHOWN: &[(&str, &str)] = &[
     ("application_name", ""),
     ("extra_float_digits", "1"),
 ];
+
+/// The settings `SHOW` answers, for `pg_settings`.
+pub fn shown_settings() -> &'static [(&'static str, &'static str)] {
+    SHOWN
+}
 
 fn normalized(sql: &str) -> String {
     sql.trim()
@@ -288,22 +295,123 @@ const EMPTY_CATALOGS: &[&str] = &[
 
 static REWRITES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
     [
+        // information_schema._pg_expandarray(k) → _pg_expandarray(k)
+        (r"(?i)\binformation_schema\._pg_expandarray\s*\(", "_pg_expandarray("),
+        // (_pg_expandarray(k)).n, (result.keys).x → get_field(…, 'n')
+        (r"(?i)\((_pg_expandarray\([^()]*\))\)\.([a-z_][a-z0-9_]*)", "get_field($1, '$2')"),
+        (r"(?i)\(([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\)\.([a-z_][a-z0-9_]*)", "get_field($1, '$2')"),
+        // information_schema views with PostgreSQL's columns
+        (
+            r#"(?i)"?\binformation_schema"?\."?(columns|table_constraints|key_column_usage)\b"?"#,
+            "pg_catalog.information_schema_$1",
+        ),
         // OPERATOR(pg_catalog.~) → ~
         (r"(?i)OPERATOR\s*\(\s*pg_catalog\.([^)\s]+)\s*\)", "$1"),
         (r"(?i)\s+COLLATE\s+pg_catalog\.(default|\x22C\x22)", ""),
+        // 'pg_catalog.array_in'::regproc → 'array_in' (pg_type.typinput is the name)
+        (r"(?i)'(?:pg_catalog\.)?([a-z_][a-z0-9_]*)'::(?:pg_catalog\.)?regproc\b", "'$1'"),
         // '16385'::pg_catalog.oid → 16385
         (r"(?i)'(\d+)'::(pg_catalog\.)?(oid|regclass)\b", "$1"),
+        // 'pg_class'::regclass → the relation's oid
+        (r"(?i)('[^']*')::(?:pg_catalog\.)?regclass\b", "regclass_oid($1)"),
         (r"(?i)::(pg_catalog\.)?(regtype|regclass|regnamespace|regproc|oid)::(pg_catalog\.)?text\b", "::text"),
         (r"(?i)::(pg_catalog\.)?(oid|regclass|regtype|regnamespace|regproc)\b", "::bigint"),
         (r"(?i)::(pg_catalog\.)?(text|name|char)\b", "::text"),
         (r"(?i)::(pg_catalog\.)?int([248])\b", "::int$2"),
+        // CAST(x AS oid) → CAST(x AS bigint)
+        (r"(?i)\bAS\s+(?:pg_catalog\.)?(?:oid|regtype|regnamespace|regproc)\s*\)", "AS BIGINT)"),
+        (r"(?i)\bAS\s+(?:pg_catalog\.)?name\s*\)", "AS TEXT)"),
         // pg_catalog.f( → f(
         (r"(?i)\bpg_catalog\.([a-z_][a-z0-9_]*)\s*\(", "$1("),
+        // FROM pg_type → FROM pg_catalog.pg_type: the search path reads pg_catalog first.
+        (r#"(?i)\b(from|join)(\s+)("?pg_[a-z0-9_]+"?)(\s|,|\)|$)"#, "$1${2}pg_catalog.$3$4"),
     ]
     .into_iter()
     .map(|(p, r)| (Regex::new(p).expect("static regex"), r))
     .collect()
 });
+
+/// `'{a,b,"c"}'::text[]` → `make_array('a', 'b', 'c')`.
+fn array_literals(sql: &str) -> String {
+    static LITERAL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)'\{([^']*)\}'::(?:pg_catalog\.)?(?:text|varchar|name)\[\]")
+            .expect("static regex")
+    });
+    LITERAL
+        .replace_all(sql, |c: &regex::Captures| {
+            let items: Vec<String> = c[1]
+                .split(',')
+                .filter(|i| !i.is_empty())
+                .map(|i| crate::sql::quote_lit(i.trim().trim_matches('"')))
+                .collect();
+            format!("make_array({})", items.join(", "))
+        })
+        .into_owned()
+}
+
+/// `n.oid, n.*` → `n.*`: the wildcard holds `oid` already, and DataFusion refuses
+/// a column named twice.
+fn duplicate_oids(sql: &str) -> String {
+    static OID_THEN_ALL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b([a-z_][a-z0-9_]*)\.oid\s*,\s*([a-z_][a-z0-9_]*)\.\*")
+            .expect("static regex")
+    });
+    OID_THEN_ALL
+        .replace_all(sql, |c: &regex::Captures| {
+            if c[1].eq_ignore_ascii_case(&c[2]) {
+                format!("{}.*", &c[2])
+            } else {
+                c[0].to_string()
+            }
+        })
+        .into_owned()
+}
+
+/// `current_catalog`, `session_user`, … written without parentheses → function calls.
+fn bare_functions(sql: &str) -> String {
+    static BARE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"(?i)(^|[^a-z0-9_."'])(current_catalog|current_schema|current_user|current_role|session_user)\b(\s*\()?"#,
+        )
+        .expect("static regex")
+    });
+    BARE.replace_all(sql, |c: &regex::Captures| {
+        if c.get(3).is_some() {
+            c[0].to_string()
+        } else {
+            // Quoted: the parser reads these keywords as no-argument calls only bare.
+            format!("{}\"{}\"()", &c[1], c[2].to_ascii_lowercase())
+        }
+    })
+    .into_owned()
+}
+
+/// `CAST(x AS regclass)` → `regclass_oid(x)`.
+fn regclass_casts(sql: &str) -> String {
+    static CAST: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)\bCAST\s*\(").expect("static regex"));
+    static TO_REGCLASS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?is)^(.*)\s+AS\s+(?:pg_catalog\.)?regclass\s*$").expect("static regex")
+    });
+    let mut out = sql.to_string();
+    let mut from = 0;
+    while let Some((start, end)) = CAST.find_at(&out, from).map(|m| (m.start(), m.end())) {
+        let open = end - 1;
+        let Some(close) = matching_paren(&out, open) else {
+            break;
+        };
+        let inner = out[open + 1..close].to_string();
+        match TO_REGCLASS.captures(&inner) {
+            Some(c) => {
+                let call = format!("regclass_oid({})", &c[1]);
+                out.replace_range(start..=close, &call);
+                from = start + "regclass_oid(".len();
+            }
+            None => from = open + 1,
+        }
+    }
+    out
+}
 
 /// The end of the parenthesized group that opens at byte `open` (`(`), outside quotes.
 fn matching_paren(s: &str, open: usize) -> Option<usize> {
@@ -338,6 +446,19 @@ fn names(sql: &str, name: &str) -> bool {
     })
 }
 
+/// Whether a subquery after `before` is a table (`FROM (SELECT …)`, `JOIN (SELECT …)`)
+/// or an `IN (SELECT …)` list rather than a scalar.
+fn derived_or_list(before: &str) -> bool {
+    let word: String = before
+        .trim_end()
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    ["morf", "nioj", "ni"].contains(&word.as_str())
+}
+
 /// Replaces each subquery over an always-empty catalog (and `ARRAY(SELECT …)`) by its
 /// value over no rows: NULL, or FALSE under `EXISTS`.
 fn empty_subqueries(sql: &str) -> String {
@@ -353,6 +474,10 @@ fn empty_subqueries(sql: &str) -> String {
             break;
         };
         let inner = out[open..=close].to_ascii_lowercase();
+        if prefix.starts_with('(') && derived_or_list(&out[..start]) {
+            from = open + 1;
+            continue;
+        }
         let over_empty = EMPTY_CATALOGS.iter().any(|c| names(&inner, c));
         if over_empty || prefix.starts_with("array") {
             let value = if prefix.starts_with("exists") {
@@ -371,14 +496,33 @@ fn empty_subqueries(sql: &str) -> String {
 
 /// A statement with PostgreSQL's catalog spellings in forms DataFusion plans.
 pub fn rewrite(sql: &str) -> String {
-    if !sql.to_ascii_lowercase().contains("pg_catalog") {
+    if !catalog_query(sql) {
         return sql.to_string();
     }
     let mut s = empty_subqueries(sql);
+    s = array_literals(&s);
     for (re, to) in REWRITES.iter() {
         s = re.replace_all(&s, *to).into_owned();
     }
-    s
+    s = regclass_casts(&s);
+    s = duplicate_oids(&s);
+    bare_functions(&s)
+}
+
+/// Whether `sql` reads PostgreSQL's catalogs or session functions (other statements are
+/// left as written).
+fn catalog_query(sql: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    [
+        "pg_",
+        "current_catalog",
+        "current_schema",
+        "current_user",
+        "current_role",
+        "session_user",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
 }
 
 #[cfg(test)]
@@ -466,6 +610,44 @@ mod tests {
     }
 
     #[test]
+    fn bi_client_spellings_are_rewritten() {
+        assert_eq!(
+            rewrite("SELECT nspname FROM pg_type t JOIN \"pg_namespace\" AS n ON true"),
+            "SELECT nspname FROM pg_catalog.pg_type t JOIN pg_catalog.\"pg_namespace\" AS n ON true"
+        );
+        // A derived table and an IN list over an empty catalog stay subqueries.
+        let derived = "SELECT * FROM (SELECT a.attname FROM pg_catalog.pg_attrdef a) c WHERE x IN (SELECT enumtypid FROM pg_catalog.pg_enum)";
+        assert_eq!(rewrite(derived), derived);
+        assert_eq!(
+            rewrite("SELECT n.oid,n.* FROM pg_catalog.pg_namespace n WHERE d.classoid='pg_class'::regclass"),
+            "SELECT n.* FROM pg_catalog.pg_namespace n WHERE d.classoid=regclass_oid('pg_class')"
+        );
+        assert_eq!(
+            rewrite("SELECT CAST(CAST(FORMAT('%I.%I', s, t) AS REGCLASS) AS OID) FROM pg_catalog.pg_class"),
+            "SELECT CAST(regclass_oid(FORMAT('%I.%I', s, t)) AS BIGINT) FROM pg_catalog.pg_class"
+        );
+        assert_eq!(
+            rewrite("SELECT word FROM pg_catalog.pg_get_keywords() WHERE word <> ALL ('{a,\"null\"}'::text[])"),
+            "SELECT word FROM pg_get_keywords() WHERE word <> ALL (make_array('a', 'null'))"
+        );
+        assert_eq!(
+            rewrite("select current_catalog, session_user, current_schema(), 'current_user'"),
+            "select \"current_catalog\"(), \"session_user\"(), current_schema(), 'current_user'"
+        );
+        assert_eq!(
+            rewrite("SELECT (information_schema._pg_expandarray(i.indkey)).n, (r.keys).x FROM pg_catalog.pg_index i"),
+            "SELECT get_field(_pg_expandarray(i.indkey), 'n'), get_field(r.keys, 'x') FROM pg_catalog.pg_index i"
+        );
+        assert_eq!(
+            rewrite("SELECT 1 FROM \"information_schema\".\"columns\" AS c, pg_catalog.pg_class"),
+            "SELECT 1 FROM pg_catalog.information_schema_columns AS c, pg_catalog.pg_class"
+        );
+        // Other statements are left as written.
+        let plain = "SELECT column_name FROM information_schema.columns";
+        assert_eq!(rewrite(plain), plain);
+    }
+
+    #[test]
     fn session_statements() {
         assert!(matches!(
             session_statement("SET extra_float_digits = 3").unwrap(),
@@ -482,6 +664,13 @@ mod tests {
         assert!(matches!(
             session_statement("SHOW TRANSACTION ISOLATION LEVEL").unwrap(),
             Some(Response::Query(_))
+        ));
+        assert!(matches!(
+            session_statement(
+                "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ UNCOMMITTED"
+            )
+            .unwrap(),
+            Some(Response::Execution(_))
         ));
         assert!(session_statement("SET datafusion.execution.batch_size = 1").is_err());
         assert!(session_statement("SELECT 1").unwrap().is_none());

@@ -431,6 +431,169 @@ fn psql_lists_and_describes_the_views() {
     assert_eq!(serve.stop(), 0);
 }
 
+/// Runs tests/serve/replays/replay.py with a request; its JSON answer.
+fn replay(python: &str, request: Value) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/serve/replays/replay.py");
+    let mut child = Command::new(python)
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(request.to_string().as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// The values of one column of a replayed statement's answer.
+fn column<'a>(result: &'a Value, name: &str) -> Vec<&'a Value> {
+    let answer = &result["extended"];
+    let i = answer["columns"]
+        .as_array()
+        .and_then(|c| c.iter().position(|c| c == name))
+        .unwrap_or_else(|| panic!("no column {name}: {result}"));
+    answer["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r[i])
+        .collect()
+}
+
+/// The catalog statements pgjdbc, DBeaver and Metabase send on connect and while browsing
+/// (tests/serve/replays, verbatim from their sources) succeed over the extended and the
+/// simple protocol with the same answers, and the answers describe the session: `gaps`
+/// is a view of `public`, with the columns `gaptrack query` lists.
+#[test]
+fn bi_clients_metadata_queries_replay() {
+    let Some(python) = python() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("wh");
+    ingest(&store, &fixture_specs());
+    let serve = Serve::start(&store, &["--postgres", "127.0.0.1:0"], &[]);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/serve/replays");
+    let files: Vec<String> = ["pgjdbc.sql", "dbeaver.sql", "metabase.sql"]
+        .iter()
+        .map(|f| dir.join(f).to_str().unwrap().to_string())
+        .collect();
+    let dsn = format!(
+        "host=127.0.0.1 port={} user=gaptrack dbname=gaptrack",
+        serve.pg_port()
+    );
+    let answer = replay(&python, serde_json::json!({"dsn": dsn, "files": files}));
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results.len(), 41 + 28 + 19);
+    // Statements known to fail, as (file, index): none.
+    let known_gaps: Vec<(String, u64)> = vec![];
+    let failed: Vec<(String, u64)> = results
+        .iter()
+        .filter(|r| r["extended"].get("error").is_some() || r["simple"].get("error").is_some())
+        .map(|r| {
+            (
+                r["file"].as_str().unwrap().to_string(),
+                r["index"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let errors: Vec<&Value> = results
+        .iter()
+        .filter(|r| r["extended"].get("error").is_some() || r["simple"].get("error").is_some())
+        .collect();
+    assert_eq!(failed, known_gaps, "{errors:#?}");
+    for r in results {
+        assert_eq!(r["extended"], r["simple"], "{}", r["sql"]);
+    }
+    let find = |file: &str, needle: &str| -> Vec<&Value> {
+        results
+            .iter()
+            .filter(|r| r["file"] == file && r["sql"].as_str().unwrap().contains(needle))
+            .collect()
+    };
+    let one = |r: &Value| -> Value { r["extended"]["rows"][0][0].clone() };
+
+    // The session's catalog, schema and user.
+    for r in find("pgjdbc.sql", "select current_catalog") {
+        assert_eq!(one(r), "gaptrack");
+    }
+    assert_eq!(
+        one(find("pgjdbc.sql", "select current_schema()")[0]),
+        "public"
+    );
+    let user = &find("dbeaver.sql", "SELECT current_schema(),session_user")[0]["extended"];
+    assert_eq!(user["rows"][0], serde_json::json!(["public", "gaptrack"]));
+
+    // pgjdbc getTables for public.gaps: one VIEW; for public.%: every relation of public.
+    let get_tables = find("pgjdbc.sql", "AND c.relname LIKE 'gaps' ORDER BY");
+    assert_eq!(get_tables.len(), 3);
+    for r in get_tables {
+        let rows = r["extended"]["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{r}");
+        assert_eq!(
+            rows[0].as_array().unwrap()[1..4],
+            [Value::from("public"), "gaps".into(), "VIEW".into()]
+        );
+    }
+    let public: Vec<Value> = query_json(&store, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name", &[])
+        .iter()
+        .map(|r| r["table_name"].clone())
+        .collect();
+    for r in find("pgjdbc.sql", "AND c.relname LIKE '%'") {
+        // pgjdbc 42.7.3 leaves its column names unquoted: lower case.
+        let quoted = r["extended"]["columns"][2] == "TABLE_NAME";
+        let key = if quoted { "TABLE_NAME" } else { "table_name" };
+        let mut names: Vec<Value> = column(r, key).into_iter().cloned().collect();
+        names.sort_by_key(|v| v.to_string());
+        assert_eq!(names, public, "{}", r["sql"]);
+    }
+
+    // getColumns of gaps: the columns `gaptrack query` lists, in order.
+    let columns: Vec<Value> = query_json(&store, "SELECT column_name FROM information_schema.columns WHERE table_name = 'gaps' AND table_schema = 'public' ORDER BY ordinal_position", &[])
+        .iter()
+        .map(|r| r["column_name"].clone())
+        .collect();
+    assert!(columns.len() > 5);
+    let get_columns = find("pgjdbc.sql", "c.relname LIKE 'gaps') c WHERE true");
+    assert_eq!(get_columns.len(), 4);
+    for r in get_columns {
+        let names: Vec<Value> = column(r, "attname").into_iter().cloned().collect();
+        assert_eq!(names, columns, "{}", r["sql"]);
+    }
+
+    // DBeaver's relations of schema public (oid 2200) hold the view gaps.
+    let dbeaver_tables = find("dbeaver.sql", "WHERE c.relnamespace=2200 AND c.relkind");
+    assert_eq!(dbeaver_tables.len(), 2);
+    for r in dbeaver_tables {
+        let names = column(r, "relname");
+        let kinds = column(r, "relkind");
+        let gaps = names.iter().position(|n| *n == "gaps");
+        assert!(gaps.is_some_and(|i| kinds[i] == "v"), "{r}");
+        assert!(column(r, "relnamespace").iter().all(|n| **n == 2200));
+    }
+    let viewdef = one(find("dbeaver.sql", "SELECT pg_get_viewdef(")[0]);
+    assert!(
+        viewdef.as_str().is_some_and(|d| d.contains("SELECT")),
+        "{viewdef}"
+    );
+
+    // Metabase's sync of gaps: a VIEW, with the same columns.
+    let mb_tables = &find("metabase.sql", "(\"c\".\"relname\" IN ('gaps'))")[0];
+    assert_eq!(
+        mb_tables["extended"]["rows"],
+        serde_json::json!([["public", "gaps", "VIEW", null, null]])
+    );
+    let mb_fields = find("metabase.sql", "(\"c\".\"table_name\" IN ('gaps'))");
+    let names: Vec<Value> = column(mb_fields[0], "name").into_iter().cloned().collect();
+    assert_eq!(names, columns);
+    assert_eq!(serve.stop(), 0);
+}
+
 /// On an address beyond loopback the server refuses to start without credentials; with
 /// them, a client without the token or password is refused and one with it is answered.
 #[test]
