@@ -5,6 +5,7 @@
 #   REPS=3 bench/run.sh ingest   # one workload
 #   BIG=1 bench/run.sh           # also the peak RSS of a ~2 GB wave
 #   bench/run.sh scale           # ingest time at 100k, 200k, 400k respondents (linearity)
+#   NO_BUILD=1 bench/run.sh      # the release binaries already built, not rebuilt
 #
 # Needs: cargo, python3 (a venv with duckdb is created in $WORK/venv), GNU time.
 set -euo pipefail
@@ -19,7 +20,10 @@ if [ ! -x /usr/bin/time ]; then
   echo "installing GNU time" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
 fi
-(cd "$ROOT" && cargo build --release --quiet --bin gaptrack --bin gaptrack-sample)
+# NO_BUILD=1: measure the release binaries already in $CARGO_TARGET_DIR as they are.
+if [ "${NO_BUILD:-0}" != 1 ]; then
+  (cd "$ROOT" && cargo build --release --quiet --bin gaptrack --bin gaptrack-sample)
+fi
 G=$CARGO_TARGET_DIR/release/gaptrack
 S=$CARGO_TARGET_DIR/release/gaptrack-sample
 if ! "$WORK/venv/bin/python" -c 'import duckdb, numpy' 2>/dev/null; then
