@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::support::png_size;
+
 fn chromium() -> PathBuf {
     for c in [
         "/usr/bin/chromium",
@@ -69,14 +71,6 @@ fn publish(dir: &Path) -> PathBuf {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     out.join("index.html")
-}
-
-/// Width and height of a PNG, from its IHDR chunk.
-fn png_size(bytes: &[u8]) -> (u32, u32) {
-    assert_eq!(&bytes[1..4], b"PNG", "not a PNG");
-    let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
-    let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
-    (w, h)
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{fixture, ingest_all, run, stderr};
+use crate::support::{fixture, ingest_all, png_size, run, stderr};
 
 /// The workbook as openpyxl reads it: every sheet's name and cells (values with their
 /// Python type and number format), as JSON.
@@ -133,14 +133,6 @@ fn the_workbook_holds_the_data_as_numbers_and_is_the_same_every_time() {
     assert_eq!(row[col][0], "float");
     assert_eq!(row[col][1].as_f64(), Some(-6.6));
     assert!(row[col][2].as_str().unwrap().starts_with("+0.0"), "{row:?}");
-}
-
-/// Width and height of a PNG, from its IHDR chunk.
-fn png_size(bytes: &[u8]) -> (u32, u32) {
-    assert_eq!(&bytes[1..4], b"PNG", "not a PNG");
-    let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
-    let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
-    (w, h)
 }
 
 #[test]

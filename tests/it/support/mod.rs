@@ -834,3 +834,11 @@ impl Drop for FaultProxy {
         }
     }
 }
+
+/// Width and height of a PNG, from its IHDR chunk.
+pub fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[1..4], b"PNG", "not a PNG");
+    let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+    (w, h)
+}
