@@ -43,10 +43,6 @@ fn int2_list() -> DataType {
     DataType::List(Arc::new(Field::new_list_field(DataType::Int16, true)))
 }
 
-fn oid_columns(names: &[&'static str]) -> Columns {
-    names.iter().map(|n| (*n, DataType::Int64)).collect()
-}
-
 fn text_columns(names: &[&'static str]) -> Columns {
     names.iter().map(|n| (*n, DataType::Utf8)).collect()
 }
@@ -55,196 +51,95 @@ fn bool_columns(names: &[&'static str]) -> Columns {
     names.iter().map(|n| (*n, DataType::Boolean)).collect()
 }
 
-/// Catalogs that are always empty in gaptrack, with the columns clients read.
-fn empty_catalogs() -> Vec<(&'static str, Columns)> {
-    let cat = |parts: Vec<Columns>| parts.concat();
-    vec![
-        (
-            "pg_attrdef",
-            cat(vec![
-                oid_columns(&["oid", "adrelid"]),
-                vec![("adnum", DataType::Int16)],
-                text_columns(&["adbin"]),
-            ]),
-        ),
-        (
-            "pg_collation",
-            cat(vec![oid_columns(&["oid"]), text_columns(&["collname"])]),
-        ),
-        (
-            "pg_description",
-            cat(vec![
-                oid_columns(&["objoid", "classoid"]),
-                vec![("objsubid", DataType::Int32)],
-                text_columns(&["description"]),
-            ]),
-        ),
-        (
-            "pg_shdescription",
-            cat(vec![
-                oid_columns(&["objoid", "classoid"]),
-                text_columns(&["description"]),
-            ]),
-        ),
-        (
-            "pg_index",
-            cat(vec![
-                oid_columns(&["indexrelid", "indrelid"]),
-                vec![
-                    ("indnatts", DataType::Int16),
-                    ("indnkeyatts", DataType::Int16),
-                ],
-                bool_columns(&[
-                    "indisprimary",
-                    "indisunique",
-                    "indisclustered",
-                    "indisvalid",
-                ]),
-                vec![("indkey", int2_list())],
-                text_columns(&["indexprs", "indpred"]),
-            ]),
-        ),
-        (
-            "pg_inherits",
-            cat(vec![
-                oid_columns(&["inhrelid", "inhparent"]),
-                vec![("inhseqno", DataType::Int32)],
-            ]),
-        ),
-        (
-            "pg_constraint",
-            cat(vec![
-                oid_columns(&["oid"]),
-                text_columns(&["conname"]),
-                oid_columns(&["connamespace"]),
-                text_columns(&["contype"]),
-                bool_columns(&["condeferrable", "condeferred", "convalidated"]),
-                oid_columns(&["conrelid", "contypid", "conindid", "confrelid"]),
-                text_columns(&["confupdtype", "confdeltype", "confmatchtype"]),
-                vec![("conkey", int2_list()), ("confkey", int2_list())],
-                text_columns(&["conbin"]),
-            ]),
-        ),
-        (
-            "pg_trigger",
-            cat(vec![
-                oid_columns(&["oid", "tgrelid"]),
-                text_columns(&["tgname"]),
-            ]),
-        ),
-        (
-            "pg_policy",
-            cat(vec![
-                oid_columns(&["oid"]),
-                text_columns(&["polname"]),
-                oid_columns(&["polrelid"]),
-            ]),
-        ),
-        (
-            "pg_rewrite",
-            cat(vec![
-                oid_columns(&["oid"]),
-                text_columns(&["rulename"]),
-                oid_columns(&["ev_class"]),
-            ]),
-        ),
-        (
-            "pg_statistic_ext",
-            cat(vec![
-                oid_columns(&["oid", "stxrelid"]),
-                text_columns(&["stxname"]),
-            ]),
-        ),
-        (
-            "pg_publication",
-            cat(vec![oid_columns(&["oid"]), text_columns(&["pubname"])]),
-        ),
-        (
-            "pg_publication_rel",
-            oid_columns(&["oid", "prpubid", "prrelid"]),
-        ),
-        (
-            "pg_publication_namespace",
-            oid_columns(&["oid", "pnpubid", "pnnspid"]),
-        ),
-        (
-            "pg_enum",
-            cat(vec![
-                oid_columns(&["oid", "enumtypid"]),
-                vec![("enumsortorder", DataType::Float32)],
-                text_columns(&["enumlabel"]),
-            ]),
-        ),
-        (
-            "pg_depend",
-            vec![
-                ("classid", DataType::Int64),
-                ("objid", DataType::Int64),
-                ("objsubid", DataType::Int32),
-                ("refclassid", DataType::Int64),
-                ("refobjid", DataType::Int64),
-                ("refobjsubid", DataType::Int32),
-                ("deptype", DataType::Utf8),
-            ],
-        ),
-        (
-            "pg_stat_user_tables",
-            cat(vec![
-                oid_columns(&["relid"]),
-                text_columns(&["schemaname", "relname"]),
-                oid_columns(&[
-                    "seq_scan",
-                    "n_tup_ins",
-                    "n_tup_upd",
-                    "n_tup_del",
-                    "n_live_tup",
-                    "n_dead_tup",
-                ]),
-            ]),
-        ),
-        (
-            "pg_matviews",
-            cat(vec![
-                text_columns(&["schemaname", "matviewname", "matviewowner", "tablespace"]),
-                bool_columns(&["hasindexes", "ispopulated"]),
-                text_columns(&["definition"]),
-            ]),
-        ),
-        (
-            "information_schema_table_constraints",
-            text_columns(&[
-                "constraint_catalog",
-                "constraint_schema",
-                "constraint_name",
-                "table_catalog",
-                "table_schema",
-                "table_name",
-                "constraint_type",
-                "is_deferrable",
-                "initially_deferred",
-                "enforced",
-                "nulls_distinct",
-            ]),
-        ),
-        (
-            "information_schema_key_column_usage",
-            cat(vec![
-                text_columns(&[
-                    "constraint_catalog",
-                    "constraint_schema",
-                    "constraint_name",
-                    "table_catalog",
-                    "table_schema",
-                    "table_name",
-                    "column_name",
-                ]),
-                vec![
-                    ("ordinal_position", DataType::Int32),
-                    ("position_in_unique_constraint", DataType::Int32),
-                ],
-            ]),
-        ),
-    ]
+/// Catalogs that are always empty in gaptrack, with the columns clients read:
+/// `name:type` pairs, the types `oid` (int8), `int2`, `int4`, `float4`, `text`, `bool`
+/// and `int2[]`.
+const EMPTY_CATALOGS: &[(&str, &str)] = &[
+    ("pg_attrdef", "oid:oid adrelid:oid adnum:int2 adbin:text"),
+    ("pg_collation", "oid:oid collname:text"),
+    (
+        "pg_description",
+        "objoid:oid classoid:oid objsubid:int4 description:text",
+    ),
+    (
+        "pg_shdescription",
+        "objoid:oid classoid:oid description:text",
+    ),
+    (
+        "pg_index",
+        "indexrelid:oid indrelid:oid indnatts:int2 indnkeyatts:int2 indisprimary:bool \
+         indisunique:bool indisclustered:bool indisvalid:bool indkey:int2[] indexprs:text \
+         indpred:text",
+    ),
+    ("pg_inherits", "inhrelid:oid inhparent:oid inhseqno:int4"),
+    (
+        "pg_constraint",
+        "oid:oid conname:text connamespace:oid contype:text condeferrable:bool \
+         condeferred:bool convalidated:bool conrelid:oid contypid:oid conindid:oid \
+         confrelid:oid confupdtype:text confdeltype:text confmatchtype:text conkey:int2[] \
+         confkey:int2[] conbin:text",
+    ),
+    ("pg_trigger", "oid:oid tgrelid:oid tgname:text"),
+    ("pg_policy", "oid:oid polname:text polrelid:oid"),
+    ("pg_rewrite", "oid:oid rulename:text ev_class:oid"),
+    ("pg_statistic_ext", "oid:oid stxrelid:oid stxname:text"),
+    ("pg_publication", "oid:oid pubname:text"),
+    ("pg_publication_rel", "oid:oid prpubid:oid prrelid:oid"),
+    (
+        "pg_publication_namespace",
+        "oid:oid pnpubid:oid pnnspid:oid",
+    ),
+    (
+        "pg_enum",
+        "oid:oid enumtypid:oid enumsortorder:float4 enumlabel:text",
+    ),
+    (
+        "pg_depend",
+        "classid:oid objid:oid objsubid:int4 refclassid:oid refobjid:oid refobjsubid:int4 \
+         deptype:text",
+    ),
+    (
+        "pg_stat_user_tables",
+        "relid:oid schemaname:text relname:text seq_scan:oid n_tup_ins:oid n_tup_upd:oid \
+         n_tup_del:oid n_live_tup:oid n_dead_tup:oid",
+    ),
+    (
+        "pg_matviews",
+        "schemaname:text matviewname:text matviewowner:text tablespace:text hasindexes:bool \
+         ispopulated:bool definition:text",
+    ),
+    (
+        "information_schema_table_constraints",
+        "constraint_catalog:text constraint_schema:text constraint_name:text \
+         table_catalog:text table_schema:text table_name:text constraint_type:text \
+         is_deferrable:text initially_deferred:text enforced:text nulls_distinct:text",
+    ),
+    (
+        "information_schema_key_column_usage",
+        "constraint_catalog:text constraint_schema:text constraint_name:text \
+         table_catalog:text table_schema:text table_name:text column_name:text \
+         ordinal_position:int4 position_in_unique_constraint:int4",
+    ),
+];
+
+/// The columns of a declaration of [`EMPTY_CATALOGS`].
+fn declared_columns(declaration: &'static str) -> Columns {
+    declaration
+        .split_whitespace()
+        .map(|pair| {
+            let (name, ty) = pair.split_once(':').expect("name:type");
+            let ty = match ty {
+                "oid" => DataType::Int64,
+                "int2" => DataType::Int16,
+                "int4" => DataType::Int32,
+                "float4" => DataType::Float32,
+                "bool" => DataType::Boolean,
+                "int2[]" => int2_list(),
+                _ => DataType::Utf8,
+            };
+            (name, ty)
+        })
+        .collect()
 }
 
 /// One PostgreSQL type gaptrack sends: oid, name, SQL name, length, category, input
@@ -382,7 +277,8 @@ pub async fn install(session: &Session) -> Result<()> {
     for (name, t) in filled_tables(&rels, &all_schemas, &views)? {
         pg.register_table(name.to_string(), t)?;
     }
-    for (name, cols) in empty_catalogs() {
+    for (name, declaration) in EMPTY_CATALOGS {
+        let cols = declared_columns(declaration);
         pg.register_table(name.to_string(), empty_table(&cols)?)?;
     }
     ctx.catalog("datafusion")
