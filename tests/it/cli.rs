@@ -934,7 +934,18 @@ fn readme_main_job_runs_on_the_sample_data() {
         "{out}"
     );
     assert!(tmp.path().join("warehouse/waves/_delta_log").is_dir());
-    for f in ["trend.md", "trend.csv", "trend.json", "index.html"] {
+    // Every file the README names, the chart pictures of the sample's statements too.
+    for f in [
+        "trend.md",
+        "trend.csv",
+        "trend.json",
+        "index.html",
+        "trend.xlsx",
+        "datapackage.json",
+        "manifest.json",
+        "charts/marketing_understands_customers.png",
+        "charts/marketing_understands_customers.svg",
+    ] {
         assert!(tmp.path().join("report").join(f).is_file(), "{f}");
     }
     assert!(!tmp.path().join("data/warehouse").exists());
