@@ -2,7 +2,7 @@
 //! `GAPTRACK_PYTHON`, see tests/serve/clients.py) and `psql`, against the server binary on
 //! free loopback ports. Their answers are compared with `gaptrack query --format json`.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -131,25 +131,19 @@ fn python() -> Option<String> {
     }
 }
 
-/// Runs tests/serve/clients.py with a request; its JSON answer.
-fn clients(python: &str, request: Value) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/serve/clients.py");
-    let mut child = Command::new(python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+/// Runs the Python script `script` (a path in the repository) with a JSON request on its
+/// standard input; its JSON answer.
+fn python_json(python: &str, script: &str, request: Value) -> Value {
+    let mut cmd = Command::new(python);
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(script));
+    let o = support::with_stdin(cmd, request.to_string().as_bytes());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Runs tests/serve/clients.py with a request; its JSON answer.
+fn clients(python: &str, request: Value) -> Value {
+    python_json(python, "tests/serve/clients.py", request)
 }
 
 fn queries(sqls: &[(&str, &[&str])]) -> Value {
@@ -433,23 +427,7 @@ fn psql_lists_and_describes_the_views() {
 
 /// Runs tests/serve/replays/replay.py with a request; its JSON answer.
 fn replay(python: &str, request: Value) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/serve/replays/replay.py");
-    let mut child = Command::new(python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
+    python_json(python, "tests/serve/replays/replay.py", request)
 }
 
 /// The values of one column of a replayed statement's answer.

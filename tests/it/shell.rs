@@ -2,32 +2,17 @@
 //! through a tmux pseudo-terminal: line editing, multi-line statements, Tab completion,
 //! history, Ctrl-C).
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::{bin, fixture, ingest_all, stderr, stdout};
+use crate::support::{bin, fixture, ingest_all, stderr, stdout, with_stdin};
 
 /// `gaptrack --store STORE shell ARGS` with `script` on its standard input.
 fn shell(store: &Path, args: &[&str], script: &str) -> std::process::Output {
-    let mut child = bin()
-        .arg("--store")
-        .arg(store)
-        .arg("shell")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let mut cmd = bin();
+    cmd.arg("--store").arg(store).arg("shell").args(args);
+    with_stdin(cmd, script.as_bytes())
 }
 
 fn loaded_store() -> (tempfile::TempDir, std::path::PathBuf) {
