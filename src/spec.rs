@@ -17,11 +17,13 @@ pub mod rows;
 pub mod scale;
 mod source;
 mod statements;
+pub mod themes;
 pub mod weighting;
 
 pub use groups::GroupValue;
 pub use rows::RowRule;
 pub use scale::{label_key, Label, Scale};
+pub use themes::Theme;
 
 pub(crate) use crate::diag::io_reason;
 pub use crate::diag::line_of;
@@ -145,6 +147,8 @@ pub struct WaveSpec {
     pub source_line: Option<u64>,
     /// Rim weighting (raking) to target shares, from `[weighting]`.
     pub weighting: Option<weighting::Weighting>,
+    /// `[themes]`, in id order.
+    pub themes: Vec<Theme>,
 }
 
 impl WaveSpec {
@@ -181,6 +185,7 @@ struct RawSpec {
     rows: Option<rows::RawRows>,
     statements: Option<statements::RawStatements>,
     weighting: Option<weighting::RawWeighting>,
+    themes: Option<themes::RawThemes>,
 }
 
 /// The span of the first header of top-level table `name` (`[name]` or `[name.…]`), for
@@ -350,6 +355,7 @@ fn validate(raw: RawSpec, p: &mut Problems, dir: &Path, bytes: Vec<u8>) -> Optio
         is_cells,
         p,
     );
+    let themes = themes::themes(raw.themes.as_ref(), &statements, is_cells, p);
     if format.is_some_and(|f| f != Format::Sav) {
         statements::labels_need_a_file(&statements, p);
     }
@@ -391,6 +397,7 @@ fn validate(raw: RawSpec, p: &mut Problems, dir: &Path, bytes: Vec<u8>) -> Optio
         strict: raw.strict.unwrap_or(false),
         statements,
         weighting,
+        themes,
     })
 }
 
@@ -509,6 +516,43 @@ series_break = true
             "{e}"
         );
         assert!(e.message.contains("list it in `missing_in_range`"), "{e}");
+    }
+
+    #[test]
+    fn disagree_codes_and_themes() {
+        let with = GOOD.replace(
+            "agree = [4, 5]\nmissing",
+            "agree = [4, 5]\ndisagree = [2, 1]\nmissing",
+        ) + "\n[themes]\nboth = [\"seven\", \"understands\"]\n";
+        let s = parse_str(&with).unwrap();
+        let seven = s.statements.iter().find(|s| s.id == "seven").unwrap();
+        // The default scale's codes, sorted; a statement may drop them with `disagree = []`.
+        assert_eq!(seven.scale.disagree, vec![1, 2]);
+        let none = with.replace("agree = [7, 6]", "agree = [7, 6]\ndisagree = []");
+        assert!(scale_of(&none, "seven").disagree.is_empty());
+        // Labels of the scale name codes.
+        let labels = with.replace("disagree = [2, 1]", "disagree = [\"Disagree\", 1]")
+            + "\n[scale.labels]\n\"Disagree\" = 2\n";
+        assert_eq!(scale_of(&labels, "understands").disagree, vec![1, 2]);
+        // Members in id order, as statement indices.
+        assert_eq!(s.themes.len(), 1);
+        assert_eq!(
+            (s.themes[0].id.as_str(), s.themes[0].members.clone()),
+            ("both", vec![0, 1])
+        );
+        for (from, to, says) in [
+            ("disagree = [2, 1]", "disagree = [4]", "disagree code \"4\" is also an agree code"),
+            ("disagree = [2, 1]", "disagree = [9]", "disagree code \"9\" is outside the scale"),
+            ("disagree = [2, 1]", "disagree = [1, 1]", "disagree code \"1\" is listed twice"),
+            ("disagree = [2, 1]", "disagree = [\"Nope\"]", "disagree label \"Nope\" is not one of the scale's labels"),
+            ("both = [\"seven\", \"understands\"]", "both = [\"seven\", \"nothing\"]", "theme \"both\" names statement \"nothing\", which this wave does not have (its statements: seven, understands)"),
+            ("both = [\"seven\", \"understands\"]", "seven = [\"understands\"]", "theme \"seven\" has the id of a statement"),
+            ("both = [\"seven\", \"understands\"]", "both = []", "theme \"both\" has no statements"),
+            ("both = [\"seven\", \"understands\"]", "both = [\"seven\", \"seven\"]", "statement \"seven\" is listed twice in theme \"both\""),
+        ] {
+            let e = first_error(&with.replace(from, to));
+            assert!(e.message.contains(says), "{to}: {e}");
+        }
     }
 
     fn scale_of(spec: &str, id: &str) -> Scale {

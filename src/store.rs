@@ -5,7 +5,8 @@
 //! - `waves`: the catalog, one row per loaded wave. Its commits are the linearization
 //!   points of the store: a wave becomes visible, is replaced or removed in exactly one
 //!   catalog commit.
-//! - `responses`, `cellstats`, `segstats`, `statements`, `weighting`: data tables, partitioned by `wave` and
+//! - `responses`, `cellstats`, `segstats`, `statements`, `weighting`, `scorestats`: data tables,
+//!   partitioned by `wave` and
 //!   `load_id`. A load appends its rows under a fresh `load_id` first (invisible, since
 //!   readers only see the load ids the catalog names), then commits the catalog, then
 //!   deletes the rows of the load it replaced.
@@ -45,9 +46,12 @@ pub const CELLSTATS: &str = "cellstats";
 pub const SEGSTATS: &str = "segstats";
 pub const STATEMENTS: &str = "statements";
 pub const WEIGHTING: &str = "weighting";
+pub const SCORESTATS: &str = "scorestats";
 pub const WAVES: &str = "waves";
 /// Data tables, in the order a load writes them.
-pub const DATA_TABLES: [&str; 5] = [RESPONSES, CELLSTATS, SEGSTATS, STATEMENTS, WEIGHTING];
+pub const DATA_TABLES: [&str; 6] = [
+    RESPONSES, CELLSTATS, SEGSTATS, STATEMENTS, WEIGHTING, SCORESTATS,
+];
 
 /// A store location and the object store that serves it.
 #[derive(Clone)]

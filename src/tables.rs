@@ -126,6 +126,112 @@ pub fn cellstats_batch(wave: &str, load_id: &str, rows: &[CellStat]) -> Result<R
     Ok(RecordBatch::try_new(cellstats_schema(), cols)?)
 }
 
+/// Sufficient statistics of a score s over the respondents of a cell (`scorestats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Moments {
+    pub n: i64,
+    pub sum_w: f64,
+    pub sum_w2: f64,
+    /// Σw·s, Σw·s², Σw²·s, Σw²·s²
+    pub sum_ws: f64,
+    pub sum_ws2: f64,
+    pub sum_w2s: f64,
+    pub sum_w2s2: f64,
+}
+
+impl Moments {
+    #[inline]
+    pub fn add(&mut self, w: f64, s: f64) {
+        let w2 = w * w;
+        self.n += 1;
+        self.sum_w += w;
+        self.sum_w2 += w2;
+        self.sum_ws += w * s;
+        self.sum_ws2 += w * s * s;
+        self.sum_w2s += w2 * s;
+        self.sum_w2s2 += w2 * s * s;
+    }
+}
+
+/// One score cell of a wave × group (and statement or theme, metric).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreStat {
+    /// A statement id, or a theme id.
+    pub statement: String,
+    pub theme: bool,
+    /// A theme's member statements, comma-separated in id order.
+    pub members: Option<String>,
+    pub grp: String,
+    pub metric: &'static str,
+    pub m: Moments,
+}
+
+/// One row of `scorestats`: a score cell of the whole wave (`segment` None) or of one
+/// segment value (segment, value).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreRow {
+    pub segment: Option<(String, String)>,
+    pub stat: ScoreStat,
+}
+
+impl ScoreRow {
+    /// The order rows are written in.
+    pub fn key(&self) -> (&Option<(String, String)>, &str, &str, &str) {
+        let s = &self.stat;
+        (&self.segment, &s.statement, &s.grp, s.metric)
+    }
+}
+
+pub fn scorestats_schema() -> SchemaRef {
+    let f = |n: &str, t: ArrowType| Field::new(n, t, true);
+    let mut fields = vec![
+        f("wave", ArrowType::Utf8),
+        f("load_id", ArrowType::Utf8),
+        f("segment", ArrowType::Utf8),
+        f("segment_value", ArrowType::Utf8),
+        f("statement", ArrowType::Utf8),
+        f("theme", ArrowType::Boolean),
+        f("members", ArrowType::Utf8),
+        f("grp", ArrowType::Utf8),
+        f("metric", ArrowType::Utf8),
+        f("n", ArrowType::Int64),
+    ];
+    for n in [
+        "sum_w", "sum_w2", "sum_ws", "sum_ws2", "sum_w2s", "sum_w2s2",
+    ] {
+        fields.push(f(n, ArrowType::Float64));
+    }
+    Arc::new(Schema::new(fields))
+}
+
+pub fn scorestats_batch(wave: &str, load_id: &str, rows: &[ScoreRow]) -> Result<RecordBatch> {
+    let n = rows.len();
+    let m = |f: fn(&Moments) -> f64| floats(rows, move |r| f(&r.stat.m));
+    let cols: Vec<ArrayRef> = vec![
+        strings(n, wave),
+        strings(n, load_id),
+        opt_text(rows, |r| r.segment.as_ref().map(|s| s.0.as_str())),
+        opt_text(rows, |r| r.segment.as_ref().map(|s| s.1.as_str())),
+        text(rows, |r| r.stat.statement.as_str()),
+        Arc::new(BooleanArray::from_iter(
+            rows.iter().map(|r| Some(r.stat.theme)),
+        )),
+        opt_text(rows, |r| r.stat.members.as_deref()),
+        text(rows, |r| r.stat.grp.as_str()),
+        text(rows, |r| r.stat.metric),
+        Arc::new(Int64Array::from_iter_values(
+            rows.iter().map(|r| r.stat.m.n),
+        )),
+        m(|x| x.sum_w),
+        m(|x| x.sum_w2),
+        m(|x| x.sum_ws),
+        m(|x| x.sum_ws2),
+        m(|x| x.sum_w2s),
+        m(|x| x.sum_w2s2),
+    ];
+    Ok(RecordBatch::try_new(scorestats_schema(), cols)?)
+}
+
 /// One row of `segstats`: the sufficient statistics of wave × segment value × statement
 /// × group.
 #[derive(Debug, Clone, PartialEq)]

@@ -2,7 +2,8 @@
 //!
 //! Each `tests/sql/*.slt` file runs against a fresh store loaded with the fixture waves of
 //! `tests/data/fixture/` through gaptrack's own ingest (plus the waves of each directory a
-//! header line `# with waves: DIR` names), in a read-only session exactly as
+//! header line `# with waves: DIR` names; a line `# only waves: DIR` loads that directory
+//! instead of the fixture), in a read-only session exactly as
 //! `gaptrack query` uses it. Expected results come from `tests/reference/make_reference.py`
 //! (computed independently with pandas/statsmodels), see `tests/reference/README.md`.
 //!
@@ -163,20 +164,34 @@ fn specs_in(dir: &str) -> Vec<PathBuf> {
     specs
 }
 
-/// The directories a `.slt` file asks to load besides the fixture: each comment line
-/// `# with waves: DIR` of its header (the comment lines before its first record).
-fn extra_wave_dirs(text: &str) -> Vec<String> {
-    text.lines()
-        .take_while(|l| l.starts_with('#') || l.trim().is_empty())
-        .filter_map(|l| l.strip_prefix("# with waves:"))
+/// The directories of waves a `.slt` file loads: the fixture and each directory a comment
+/// line `# with waves: DIR` of its header (the comment lines before its first record)
+/// names; with a line `# only waves: DIR`, that directory alone.
+fn wave_dirs(text: &str) -> Vec<String> {
+    let header = || {
+        text.lines()
+            .take_while(|l| l.starts_with('#') || l.trim().is_empty())
+    };
+    let only: Vec<String> = header()
+        .filter_map(|l| l.strip_prefix("# only waves:"))
         .map(|d| d.trim().to_string())
-        .collect()
+        .collect();
+    if !only.is_empty() {
+        return only;
+    }
+    let mut dirs = vec!["tests/data/fixture".to_string()];
+    dirs.extend(
+        header()
+            .filter_map(|l| l.strip_prefix("# with waves:"))
+            .map(|d| d.trim().to_string()),
+    );
+    dirs
 }
 
-async fn fixture_session(dir: &Path, settings: Settings, extra: &[String]) -> Arc<Session> {
+async fn fixture_session(dir: &Path, settings: Settings, waves: &[String]) -> Arc<Session> {
     let store = Store::open(dir.to_str().unwrap()).unwrap();
-    let mut specs = specs_in("tests/data/fixture");
-    for d in extra {
+    let mut specs = Vec::new();
+    for d in waves {
         specs.extend(specs_in(d));
     }
     let specs = gaptrack::ingest::load_specs(&specs).expect("fixture specs are valid");
@@ -238,11 +253,7 @@ fn main() {
         let tmp = tempfile::tempdir().unwrap();
         let settings = file_settings(&file);
         let text = std::fs::read_to_string(&file).unwrap();
-        let session = rt.block_on(fixture_session(
-            tmp.path(),
-            settings,
-            &extra_wave_dirs(&text),
-        ));
+        let session = rt.block_on(fixture_session(tmp.path(), settings, &wave_dirs(&text)));
         let mut runner = sqllogictest::Runner::new(move || {
             let session = session.clone();
             async move { Ok::<_, SqlError>(Db { session }) }

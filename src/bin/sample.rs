@@ -509,9 +509,10 @@ fn spec_text(wave: &str, date: &str, stmts: &[Statement], w: usize) -> String {
          sales     = [\"Sales\", \"Sales Operations\", \"Inside Sales\"]\n\
          marketing = [\"Marketing\", \"Marketing Ops\"]\n\
          \n[scale]\n\
-         points  = 5\n\
-         agree   = [4, 5]\n\
-         missing = [9]\n",
+         points   = 5\n\
+         agree    = [4, 5]\n\
+         disagree = [1, 2]\n\
+         missing  = [9]\n",
     );
     for (k, s) in stmts.iter().enumerate() {
         t.push_str(&format!("\n[statements.{}]\n", s.id));
@@ -525,6 +526,12 @@ fn spec_text(wave: &str, date: &str, stmts: &[Statement], w: usize) -> String {
             ));
             t.push_str("series_break = true\n");
         }
+    }
+    // The alignment index of the benchmark: the share of its statements a respondent
+    // agrees with.
+    let theme = ["work_well_together", "asset_collaboration", "shared_goals"];
+    if theme.iter().all(|id| stmts.iter().any(|s| s.id == *id)) {
+        t.push_str("\n[themes]\nalignment = [\"work_well_together\", \"asset_collaboration\", \"shared_goals\"]\n");
     }
     t
 }

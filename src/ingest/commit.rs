@@ -28,7 +28,7 @@ use crate::catalog;
 use crate::error::{Error, Result};
 use crate::spec::WaveSpec;
 use crate::stats::rake::Raked;
-use crate::store::{Store, CELLSTATS, RESPONSES, SEGSTATS, STATEMENTS, WEIGHTING};
+use crate::store::{Store, CELLSTATS, RESPONSES, SCORESTATS, SEGSTATS, STATEMENTS, WEIGHTING};
 use crate::tables::{self, CatalogEntry, CellStat, StatementRow, PARTITIONS};
 
 /// Writer settings of the data files, chosen by measurement (see BENCHMARKS.md).
@@ -159,6 +159,20 @@ fn microdata_load(
     if let Some(raked) = raked {
         let batch = tables::weighting_batch(&spec.wave, &load_id, &raked.report)?;
         small.push((WEIGHTING, batch));
+    }
+    let mut scores: Vec<tables::ScoreRow> = staged
+        .scores
+        .iter()
+        .map(|stat| tables::ScoreRow {
+            segment: None,
+            stat: stat.clone(),
+        })
+        .collect();
+    scores.sort_by(|a, b| a.key().cmp(&b.key()));
+    scores.extend(staged.seg_scores.iter().cloned());
+    if !scores.is_empty() {
+        let batch = tables::scorestats_batch(&spec.wave, &load_id, &scores)?;
+        small.push((SCORESTATS, batch));
     }
     let cell_rows = staged
         .cells

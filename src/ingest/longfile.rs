@@ -29,6 +29,7 @@ use parquet::schema::types::{ColumnDescPtr, SchemaDescriptor};
 
 use crate::error::{Error, Result};
 use crate::ingest::read::{CellAcc, Row};
+use crate::ingest::scores::{Block, Scoring};
 
 /// Long rows per row group (rounded down to whole respondents).
 pub const ROW_GROUP_ROWS: usize = 1 << 20;
@@ -927,15 +928,28 @@ fn varint(out: &mut Vec<u8>, mut v: u64) {
 
 /// Per segment value × statement × group statistics, accumulated from the chunks (in
 /// respondent order, so the sums are those of a sequential pass).
-#[derive(Default)]
 pub struct SegAcc {
-    /// (segment index, group key, load-wide value key) -> per-statement accumulators
-    blocks: HashMap<(usize, u32, u32), Vec<CellAcc>>,
+    scoring: Scoring,
+    /// (segment index, group key, load-wide value key) -> per-statement accumulators and
+    /// the score accumulators
+    blocks: HashMap<(usize, u32, u32), (Vec<CellAcc>, Block)>,
     /// (segment index, load-wide value key) -> the value
     names: HashMap<(usize, u32), String>,
 }
 
+/// A segment value's cells: (segment index, group, value, per-statement accumulators,
+/// score accumulators).
+pub type SegCells = Vec<(usize, String, String, Vec<CellAcc>, Block)>;
+
 impl SegAcc {
+    pub fn new(scoring: Scoring) -> SegAcc {
+        SegAcc {
+            scoring,
+            blocks: HashMap::new(),
+            names: HashMap::new(),
+        }
+    }
+
     pub fn add(&mut self, c: &Chunk, statements: usize) {
         for (j, keys) in c.segments.iter().enumerate() {
             for (i, &k) in keys.iter().enumerate() {
@@ -946,34 +960,39 @@ impl SegAcc {
                 self.names
                     .entry((j, g))
                     .or_insert_with(|| c.seg_values[j][k as usize].clone());
-                let block = self
+                let scoring = &self.scoring;
+                let (block, scores) = self
                     .blocks
                     .entry((j, c.groups[i], g))
-                    .or_insert_with(|| vec![CellAcc::default(); statements]);
+                    .or_insert_with(|| (vec![CellAcc::default(); statements], scoring.block()));
                 let w = c.weights[i];
-                for (st, a) in c.agree[i * statements..(i + 1) * statements]
-                    .iter()
-                    .enumerate()
-                {
+                let agree = &c.agree[i * statements..(i + 1) * statements];
+                for (st, a) in agree.iter().enumerate() {
                     if *a != 2 {
                         block[st].add(w, *a == 1);
                     }
                 }
+                let values = &c.values[i * statements..(i + 1) * statements];
+                let codes = &c.dicts.values;
+                scoring.add(scores, w, |st| {
+                    (agree[st] != 2)
+                        .then(|| (i64::from(codes[values[st] as usize]), agree[st] == 1))
+                });
             }
         }
     }
 
-    /// (segment index, group, value, per-statement accumulators), given the last
-    /// chunk's dictionaries.
-    pub fn into_cells(self, last: &Chunk) -> Vec<(usize, String, String, Vec<CellAcc>)> {
+    /// The accumulated cells, given the last chunk's dictionaries.
+    pub fn into_cells(self, last: &Chunk) -> SegCells {
         self.blocks
             .into_iter()
-            .map(|((j, g, v), accs)| {
+            .map(|((j, g, v), (accs, scores))| {
                 (
                     j,
                     last.dicts.groups[g as usize].clone(),
                     self.names[&(j, v)].clone(),
                     accs,
+                    scores,
                 )
             })
             .collect()
@@ -1085,14 +1104,18 @@ mod tests {
         assert_eq!(chunks[1].seg_values[0], ["c", "a"]);
         assert_eq!(chunks[1].seg_global[0], [2, 0]);
         assert_eq!(chunks[1].segments[0], [0, 1]);
-        let mut acc = SegAcc::default();
+        let mut acc = SegAcc::new(crate::ingest::scores::Scoring::uniform(
+            1,
+            1,
+            &[-1, 0, 0, 1, 1],
+        ));
         for c in &chunks {
             acc.add(c, 1);
         }
         let mut cells: Vec<(String, u64)> = acc
             .into_cells(&chunks[1])
             .into_iter()
-            .map(|(_, _, v, a)| (v, a[0].n as u64))
+            .map(|(_, _, v, a, _)| (v, a[0].n as u64))
             .collect();
         cells.sort();
         assert_eq!(cells, [("a".into(), 2), ("b".into(), 1), ("c".into(), 1)]);

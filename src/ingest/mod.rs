@@ -30,6 +30,7 @@ pub mod outcome;
 pub mod read;
 mod remove;
 mod resolve;
+pub mod scores;
 mod stage;
 pub mod weights;
 pub mod wording;

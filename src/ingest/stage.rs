@@ -14,11 +14,12 @@ use sha2::Digest;
 use tracing::warn;
 
 use super::resolve::Resolved;
+use super::scores::Scoring;
 use super::{lease, longfile, read};
 use crate::error::{Error, InputError, Result};
 use crate::spec::WaveSpec;
 use crate::store::{Store, RESPONSES};
-use crate::tables::{CellStat, SegStat};
+use crate::tables::{CellStat, ScoreRow, ScoreStat, SegStat};
 
 /// A new load id: the time, and a hash of the wave, the time and the process.
 pub(super) fn new_load_id(wave: &str) -> String {
@@ -62,8 +63,12 @@ pub(super) struct Staged {
     /// written.
     pub(super) seg_names: Vec<String>,
     pub(super) seg_rows: Vec<SegStat>,
+    /// The `scorestats` rows of the segment values.
+    pub(super) seg_scores: Vec<ScoreRow>,
     /// The cells of the write pass: with rim weighting, weighted by the final weights.
     pub(super) cells: BTreeMap<(usize, String), read::CellAcc>,
+    /// The whole wave's `scorestats` rows of the write pass.
+    pub(super) scores: Vec<ScoreStat>,
     /// Holds the load against `vacuum` until its catalog commit is done.
     pub(super) lease: Option<lease::Lease>,
 }
@@ -168,6 +173,7 @@ pub(super) async fn stage_responses(
         load_id: load_id.clone(),
         statements: statements.clone(),
         seg_names: seg_names.clone(),
+        scoring: Scoring::new(&spec),
         shared: shared.clone(),
     };
     let encoder = tokio::task::spawn_blocking(move || encode(job, rx));
@@ -189,9 +195,10 @@ pub(super) async fn stage_responses(
             return Err(e);
         }
     };
-    let seg_rows = match &last {
-        Some(last) => seg_stats(&spec, &seg_names, seg.into_cells(last)),
-        None => Vec::new(),
+    let scoring = Scoring::new(&spec).with_agree_codes(&summary.agree_codes);
+    let (seg_rows, seg_scores) = match &last {
+        Some(last) => seg_stats(&spec, &scoring, &seg_names, seg.into_cells(last)),
+        None => (Vec::new(), Vec::new()),
     };
     let rows = shared.rows.load(Ordering::Relaxed);
     Ok((
@@ -203,7 +210,9 @@ pub(super) async fn stage_responses(
             rows,
             seg_names,
             seg_rows,
+            seg_scores,
             cells: summary.cells.clone(),
+            scores: summary.scores.clone(),
             lease: Some(lease),
         },
         summary,
@@ -259,6 +268,8 @@ struct EncoderJob {
     statements: Arc<Vec<String>>,
     /// The segment columns of the files.
     seg_names: Vec<String>,
+    /// How the segment cells' scores are accumulated.
+    scoring: Scoring,
     shared: Shared,
 }
 
@@ -269,7 +280,7 @@ fn encode(job: EncoderJob, rx: std::sync::mpsc::Receiver<longfile::Chunk>) -> Re
         Error::object_store(format!("writing {}{RESPONSES}", job.store.url), e)
     };
     let mut files: Vec<FileDone> = Vec::new();
-    let mut seg = longfile::SegAcc::default();
+    let mut seg = longfile::SegAcc::new(job.scoring.clone());
     let mut last = None;
     let mut cur: Option<OpenFile> = None;
     let n_statements = job.statements.len();
@@ -480,14 +491,17 @@ fn close_file(
     Ok((rel, size, stats))
 }
 
-/// Segment statistics rows, sorted; `names` are the segments as `responses` spells them.
+/// Segment statistics rows and score rows, sorted; `names` are the segments as
+/// `responses` spells them.
 fn seg_stats(
     spec: &WaveSpec,
+    scoring: &Scoring,
     names: &[String],
-    cells: Vec<(usize, String, String, Vec<read::CellAcc>)>,
-) -> Vec<SegStat> {
+    cells: longfile::SegCells,
+) -> (Vec<SegStat>, Vec<ScoreRow>) {
     let mut rows: Vec<SegStat> = Vec::new();
-    for (si, g, v, block) in cells {
+    let mut scores: Vec<ScoreRow> = Vec::new();
+    for (si, g, v, block, score_block) in cells {
         for (k, acc) in block.iter().enumerate() {
             if acc.n > 0 {
                 rows.push(SegStat {
@@ -497,6 +511,15 @@ fn seg_stats(
                 });
             }
         }
+        scores.extend(
+            scoring
+                .rows(spec, &g, &score_block)
+                .into_iter()
+                .map(|stat| ScoreRow {
+                    segment: Some((names[si].clone(), v.clone())),
+                    stat,
+                }),
+        );
     }
     rows.sort_by(|a, b| {
         (&a.segment, &a.segment_value, &a.cell.statement, &a.cell.grp).cmp(&(
@@ -506,5 +529,6 @@ fn seg_stats(
             &b.cell.grp,
         ))
     });
-    rows
+    scores.sort_by(|a, b| a.key().cmp(&b.key()));
+    (rows, scores)
 }

@@ -111,6 +111,7 @@ pub async fn build(session: &Session, a: &str, b: &str) -> Result<Report> {
         breakdowns: Vec::new(),
         slopes: slopes(session, a, b).await?,
         baseline: None,
+        themes: themes(session, a, b).await?,
         words: Words::default(),
     })
 }
@@ -165,6 +166,69 @@ pub async fn add_baseline(r: &mut Report, session: &Session, wave: &str, flag: &
         rows,
     });
     Ok(())
+}
+
+/// The themes of the pair, theme × wave (`report_themes`).
+async fn themes(session: &Session, a: &str, b: &str) -> Result<Vec<ThemeRow>> {
+    let mut out = Vec::new();
+    for batch in run_shipped(session, "report_themes", &[("a", a), ("b", b)]).await? {
+        let (theme, members, wave, date) = (
+            strs(&batch, "theme")?,
+            strs(&batch, "members")?,
+            strs(&batch, "wave")?,
+            strs(&batch, "date")?,
+        );
+        let (prev, trend, dir) = (
+            strs(&batch, "prev_wave")?,
+            strs(&batch, "trend")?,
+            strs(&batch, "slope_direction")?,
+        );
+        let (series, n_a, n_b) = (
+            i64s(&batch, "series")?,
+            i64s(&batch, "n_a")?,
+            i64s(&batch, "n_b")?,
+        );
+        let f = |c: &str| f64s(&batch, c);
+        let (pct_a, pct_b, gap, lo, hi) = (
+            f("pct_a")?,
+            f("pct_b")?,
+            f("gap_pp")?,
+            f("gap_ci_low")?,
+            f("gap_ci_high")?,
+        );
+        let (change, q, slope, slope_q) = (
+            f("change_pp")?,
+            f("change_q_value")?,
+            f("slope_pp_per_year")?,
+            f("slope_q_value")?,
+        );
+        let suppressed = bools(&batch, "suppressed")?;
+        for i in 0..batch.num_rows() {
+            out.push(ThemeRow {
+                theme: theme[i].clone().unwrap_or_default(),
+                members: members[i].clone().unwrap_or_default(),
+                wave: wave[i].clone().unwrap_or_default(),
+                date: date[i].clone().unwrap_or_default(),
+                series: series[i].unwrap_or(1),
+                n_a: n_a[i],
+                n_b: n_b[i],
+                pct_a: pct_a[i],
+                pct_b: pct_b[i],
+                gap_pp: gap[i],
+                gap_ci_low: lo[i],
+                gap_ci_high: hi[i],
+                prev_wave: prev[i].clone(),
+                change_pp: change[i],
+                change_q_value: q[i],
+                trend: trend[i].clone(),
+                slope: slope[i],
+                slope_q_value: slope_q[i],
+                slope_direction: dir[i].clone(),
+                suppressed: suppressed[i].unwrap_or(false),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// The slope of the pair's gap per statement and series (`report_slope`).

@@ -22,6 +22,7 @@ pub fn render_html(r: &Report, links: &[String]) -> String {
     let mut s = String::with_capacity(64 * 1024);
     page_head(r, &mut s);
     heading(r, &mut s);
+    theme_section(r, &mut s);
     gap_section(r, &mut s);
     slope_section(r, &mut s);
     baseline_section(r, &mut s);
@@ -153,6 +154,51 @@ fn baseline_section(r: &Report, s: &mut String) {
             let _ = write!(s, "<td>{}</td>", escape_html(&c));
         }
         s.push_str("</tr>");
+    }
+    s.push_str("\n</tbody></table></div>\n</section>\n");
+}
+
+/// The themes, first: a headline per theme, then its index per wave.
+fn theme_section(r: &Report, s: &mut String) {
+    let themes = themes_of(r);
+    if themes.is_empty() {
+        return;
+    }
+    let (a, b) = (
+        escape_html(&group_label(r, &r.group_a)),
+        escape_html(&group_label(r, &r.group_b)),
+    );
+    let _ = write!(
+        s,
+        "<section aria-labelledby=\"th-h\">\n<h2 id=\"th-h\">Themes</h2>\n<p class=\"sub\">{}</p>\n<ul>",
+        escape_html(THEME_NOTE)
+    );
+    for (_, rows) in &themes {
+        let _ = write!(s, "\n<li>{}</li>", escape_html(&theme_headline(r, rows)));
+    }
+    let _ = write!(
+        s,
+        concat!(
+            "\n</ul>\n<div class=\"scroll\" role=\"region\" aria-label=\"Themes\" tabindex=\"0\">",
+            "<table class=\"wide\"><thead><tr><th scope=\"col\">Theme</th><th scope=\"col\">Wave</th>",
+            "<th scope=\"col\">{} %</th><th scope=\"col\">{} %</th><th scope=\"col\">Gap</th>",
+            "<th scope=\"col\">Change</th><th scope=\"col\">q</th><th scope=\"col\">Trend</th></tr></thead><tbody>"
+        ),
+        a, b
+    );
+    for (theme, rows) in &themes {
+        for x in rows {
+            let _ = write!(
+                s,
+                "\n<tr><th scope=\"row\">{}</th><td>{}</td>",
+                escape_html(theme),
+                escape_html(wave_label(r, &x.wave))
+            );
+            for c in theme_cells(x) {
+                let _ = write!(s, "<td>{}</td>", escape_html(&c));
+            }
+            s.push_str("</tr>");
+        }
     }
     s.push_str("\n</tbody></table></div>\n</section>\n");
 }
@@ -820,6 +866,7 @@ mod tests {
             breakdowns: vec![],
             slopes: vec![],
             baseline: None,
+            themes: vec![],
             words: Words::default(),
         }
     }

@@ -140,6 +140,7 @@ pub fn render_markdown(r: &Report) -> String {
         s.push_str("No statement was asked of both groups in the loaded waves.\n\n");
     } else {
         wave_list(r, &mut s);
+        theme_table(r, &mut s);
         gap_table(r, &mut s);
         bases_table(r, &mut s);
         slope_table(r, &mut s);
@@ -297,6 +298,42 @@ fn baseline_table(r: &Report, s: &mut String) {
         let mut row = vec![escape_md(&st.text)];
         row.extend(baseline_cells(r, x).iter().map(|c| escape_md(c)));
         s.push_str(&table_row(&row));
+    }
+    s.push('\n');
+}
+
+/// The themes, first: a headline per theme, then its index per wave.
+fn theme_table(r: &Report, s: &mut String) {
+    let themes = themes_of(r);
+    if themes.is_empty() {
+        return;
+    }
+    s.push_str("## Themes\n\n");
+    s.push_str(THEME_NOTE);
+    s.push_str("\n\n");
+    for (_, rows) in &themes {
+        s.push_str(&format!("- {}\n", escape_md(&theme_headline(r, rows))));
+    }
+    s.push('\n');
+    let (a, b) = groups(r);
+    let head = [
+        "Theme".to_string(),
+        "Wave".to_string(),
+        format!("{a} %"),
+        format!("{b} %"),
+        "Gap".to_string(),
+        "Change".to_string(),
+        "q".to_string(),
+        "Trend".to_string(),
+    ];
+    s.push_str(&table_row(&head));
+    s.push_str(&table_rule(true, head.len()));
+    for (theme, rows) in &themes {
+        for x in rows {
+            let mut row = vec![escape_md(theme), escape_md(wave_label(r, &x.wave))];
+            row.extend(theme_cells(x).iter().map(|c| escape_md(c)));
+            s.push_str(&table_row(&row));
+        }
     }
     s.push('\n');
 }
@@ -567,6 +604,7 @@ mod tests {
             breakdowns: vec![],
             slopes: vec![],
             baseline: None,
+            themes: vec![],
             words: Words::default(),
         }
     }

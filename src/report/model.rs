@@ -31,6 +31,9 @@ pub struct Report {
     pub slopes: Vec<SlopeRow>,
     /// The change of every gap since a chosen wave (`report --baseline`), if asked for.
     pub baseline: Option<Baseline>,
+    /// The themes of the specs (`report_themes`): theme × wave, in theme order, then
+    /// wave order. The report leads with them.
+    pub themes: Vec<ThemeRow>,
     /// The publisher's words (title, labels, notes); gaptrack's defaults where empty.
     pub words: Words,
 }
@@ -163,6 +166,35 @@ pub struct SlopeRow {
     pub q_value: Option<f64>,
     /// "narrowing" | "widening" | "flat"; `None` without a q value.
     pub direction: Option<String>,
+}
+
+/// One theme in one wave, for the pair as asked (`report_themes`): both groups' index
+/// (the share of the theme's statements agreed with, in percent), the gap, its change
+/// since the previous wave and the slope of the theme's series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThemeRow {
+    pub theme: String,
+    /// The theme's statements in this wave, comma-separated.
+    pub members: String,
+    pub wave: String,
+    pub date: String,
+    pub series: i64,
+    pub n_a: Option<i64>,
+    pub n_b: Option<i64>,
+    pub pct_a: Option<f64>,
+    pub pct_b: Option<f64>,
+    pub gap_pp: Option<f64>,
+    pub gap_ci_low: Option<f64>,
+    pub gap_ci_high: Option<f64>,
+    pub prev_wave: Option<String>,
+    pub change_pp: Option<f64>,
+    pub change_q_value: Option<f64>,
+    pub trend: Option<String>,
+    /// The slope of the series (points per year), its q value and direction.
+    pub slope: Option<f64>,
+    pub slope_q_value: Option<f64>,
+    pub slope_direction: Option<String>,
+    pub suppressed: bool,
 }
 
 /// The gap of the pair within each value of one segment column (`report --by SEGMENT`).

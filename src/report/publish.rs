@@ -680,6 +680,7 @@ mod tests {
             breakdowns: vec![],
             slopes: vec![],
             baseline: None,
+            themes: vec![],
             words: crate::report::model::Words::default(),
         };
         let files = vec![

@@ -206,6 +206,9 @@ pub fn render_json(r: &Report) -> String {
     s.truncate(s.len() - "\n}\n".len());
     s.push_str(",\n");
     s.push_str(&json_array("slopes", &SLOPE_COLUMNS, &slope_rows(r)));
+    s.truncate(s.len() - 1);
+    s.push_str(",\n");
+    s.push_str(&json_array("themes", &THEME_COLUMNS, &theme_rows(r)));
     if let Some(b) = &r.baseline {
         s.truncate(s.len() - 1);
         s.push_str(",\n");
@@ -253,6 +256,64 @@ pub(super) fn baseline_rows(r: &Report) -> Vec<Vec<Val>> {
                 Val::p(x.p_value),
                 Val::p(x.q_value),
                 x.trend.as_deref().map_or(Val::Missing, text),
+                Val::Bool(x.suppressed),
+            ]
+        })
+        .collect()
+}
+
+/// The keys of each element of `themes` in trend.json (the columns of `report_themes`).
+pub const THEME_COLUMNS: [&str; 20] = [
+    "theme",
+    "members",
+    "wave",
+    "date",
+    "series",
+    "n_a",
+    "n_b",
+    "pct_a",
+    "pct_b",
+    "gap_pp",
+    "gap_ci_low",
+    "gap_ci_high",
+    "prev_wave",
+    "change_pp",
+    "change_q_value",
+    "trend",
+    "slope_pp_per_year",
+    "slope_q_value",
+    "slope_direction",
+    "suppressed",
+];
+
+/// The theme rows: theme × wave.
+pub(super) fn theme_rows(r: &Report) -> Vec<Vec<Val>> {
+    let text = |s: &str| Val::Text(s.to_string());
+    let opt = |s: &Option<String>| s.as_deref().map_or(Val::Missing, text);
+    let num = |v: Option<f64>| Val::num(v, DATA_DECIMALS);
+    r.themes
+        .iter()
+        .map(|x| {
+            vec![
+                text(&x.theme),
+                text(&x.members),
+                text(&x.wave),
+                text(&x.date),
+                Val::int(Some(x.series)),
+                Val::int(x.n_a),
+                Val::int(x.n_b),
+                num(x.pct_a),
+                num(x.pct_b),
+                num(x.gap_pp),
+                num(x.gap_ci_low),
+                num(x.gap_ci_high),
+                opt(&x.prev_wave),
+                num(x.change_pp),
+                Val::p(x.change_q_value),
+                opt(&x.trend),
+                num(x.slope),
+                Val::p(x.slope_q_value),
+                opt(&x.slope_direction),
                 Val::Bool(x.suppressed),
             ]
         })
@@ -474,6 +535,7 @@ mod tests {
             breakdowns: vec![],
             slopes: vec![],
             baseline: None,
+            themes: vec![],
             words: Words::default(),
         }
     }

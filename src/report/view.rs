@@ -153,6 +153,82 @@ pub fn slope_cells(r: &Report, x: &SlopeRow) -> [String; 5] {
     ]
 }
 
+/// What the themes section says before its table.
+pub const THEME_NOTE: &str =
+    "A theme's index is, per respondent, the share of the theme's statements (answered) \
+    they agree with; the table gives each group's weighted index, the gap, its change since \
+    the previous wave (Benjamini\u{2013}Hochberg q over the themes) and the slope of the \
+    theme's series. A theme whose statements change, or one of whose statements is \
+    reworded, starts a new series.";
+
+/// The themes in their order, each with its rows in wave order.
+pub fn themes_of(r: &Report) -> Vec<(&str, Vec<&ThemeRow>)> {
+    let mut out: Vec<(&str, Vec<&ThemeRow>)> = Vec::new();
+    for x in &r.themes {
+        match out.last_mut() {
+            Some((t, rows)) if *t == x.theme => rows.push(x),
+            _ => out.push((x.theme.as_str(), vec![x])),
+        }
+    }
+    out
+}
+
+/// The headline of a theme: how the pair's gap moved over the theme's latest series.
+pub fn theme_headline(r: &Report, rows: &[&ThemeRow]) -> String {
+    let (a, b) = (group_label(r, &r.group_a), group_label(r, &r.group_b));
+    let Some(last) = rows.last() else {
+        return String::new();
+    };
+    let series: Vec<&&ThemeRow> = rows.iter().filter(|x| x.series == last.series).collect();
+    let first = series[0];
+    let members = last.members.replace(',', ", ");
+    let moved = if first.wave == last.wave {
+        format!(
+            "the {a} \u{2212} {b} gap is {} points in {}",
+            typo(show_signed(last.gap_pp)),
+            wave_label(r, &last.wave)
+        )
+    } else {
+        let word = match last.slope_direction.as_deref() {
+            Some("narrowing") => "narrowed",
+            Some("widening") => "widened",
+            Some(_) => "held (no significant trend)",
+            None => "moved",
+        };
+        format!(
+            "the {a} \u{2212} {b} gap {word} from {} points in {} to {} in {} ({} points a year, q {})",
+            typo(show_signed(first.gap_pp)),
+            wave_label(r, &first.wave),
+            typo(show_signed(last.gap_pp)),
+            wave_label(r, &last.wave),
+            typo(show_signed(last.slope)),
+            show_p(last.slope_q_value)
+        )
+    };
+    let since = if last.series > 1 {
+        format!(
+            " Series {} starts in {}: the theme's statements changed or one was reworded.",
+            last.series,
+            wave_label(r, &first.wave)
+        )
+    } else {
+        String::new()
+    };
+    format!("{} ({members}): {moved}.{since}", last.theme)
+}
+
+/// The cells of a theme's row after its wave: a %, b %, gap, change, q, trend.
+pub fn theme_cells(x: &ThemeRow) -> [String; 6] {
+    [
+        show(x.pct_a),
+        show(x.pct_b),
+        typo(show_signed(x.gap_pp)),
+        typo(show_signed(x.change_pp)),
+        show_p(x.change_q_value),
+        x.trend.clone().unwrap_or_else(|| "n/a".to_string()),
+    ]
+}
+
 /// Marker for a cell where either base is below `min_base`.
 pub const LOW_BASE: &str = "†";
 /// Marker for a wave that starts a new series (the wording changed).

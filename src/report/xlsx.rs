@@ -33,6 +33,10 @@ fn workbook(r: &Report) -> Result<Vec<u8>, XlsxError> {
     );
     let mut names = SheetNames::default();
     trend_sheet(r, wb.add_worksheet().set_name(names.take("Trend"))?)?;
+    if !r.themes.is_empty() {
+        let themes = wb.add_worksheet().set_name(names.take("Themes"))?;
+        rows_sheet(themes, &tables::THEME_COLUMNS, &tables::theme_rows(r))?;
+    }
     for st in &r.statements {
         statement_sheet(
             r,

@@ -30,6 +30,9 @@ pub struct Scale {
     pub max: i64,
     /// Answers counted as agreement (sorted).
     pub agree: Vec<i64>,
+    /// Answers counted as disagreement (sorted; empty where the spec names none): the
+    /// bottom box of the `bottom_box` and `net` scores.
+    pub disagree: Vec<i64>,
     /// Codes meaning "not asked / don't know", excluded from the base (sorted): those of
     /// `missing` (outside the range) and of `missing_in_range` (inside it, SPSS style:
     /// 3 = "don't know" on 1..5).
@@ -60,6 +63,7 @@ impl Scale {
             min: 1,
             max: 0,
             agree: vec![],
+            disagree: vec![],
             missing: vec![],
             labels: vec![],
             agree_labels: vec![],
@@ -147,6 +151,7 @@ pub(crate) struct RawScale {
     pub(crate) min: Option<Spanned<i64>>,
     pub(crate) max: Option<Spanned<i64>>,
     pub(crate) agree: Option<Spanned<Vec<CodeOrLabel>>>,
+    pub(crate) disagree: Option<Spanned<Vec<CodeOrLabel>>>,
     pub(crate) missing: Option<Spanned<Vec<i64>>>,
     pub(crate) missing_in_range: Option<Spanned<Vec<i64>>>,
     pub(crate) labels: Option<BTreeMap<String, Spanned<i64>>>,
@@ -165,6 +170,7 @@ impl RawScale {
             ("min", self.min.is_some()),
             ("max", self.max.is_some()),
             ("agree", self.agree.is_some()),
+            ("disagree", self.disagree.is_some()),
             ("missing", self.missing.is_some()),
             ("missing_in_range", self.missing_in_range.is_some()),
             ("labels", self.labels.is_some()),
@@ -183,6 +189,7 @@ struct Keys<'a> {
     statement: &'a str,
     range_own: bool,
     agree_own: bool,
+    disagree_own: bool,
     missing_own: bool,
     inside_own: bool,
     labels_own: bool,
@@ -214,6 +221,7 @@ pub(crate) fn scale_of(
         statement: key,
         range_own: own.has_range() || !d.has_range(),
         agree_own: own.agree.is_some() || d.agree.is_none(),
+        disagree_own: own.disagree.is_some() || d.disagree.is_none(),
         missing_own: own.missing.is_some() || d.missing.is_none(),
         inside_own: own.missing_in_range.is_some() || d.missing_in_range.is_none(),
         labels_own: own.labels.is_some() || d.labels.is_none(),
@@ -273,9 +281,26 @@ pub(crate) fn scale_of(
     }
     missing_codes.sort_unstable();
     missing_codes.dedup();
-    let labels = match labels {
+    let label_list = match labels {
         Some(l) => labels_of(p, &keys, &name, (min, max), l, &missing_codes, &mut ok),
         None => vec![],
+    };
+    let disagree_raw = if keys.disagree_own {
+        &own.disagree
+    } else {
+        &d.disagree
+    };
+    let disagree = match disagree_raw {
+        Some(raw) => {
+            let (codes, unnamed) = resolve_labels(raw, labels.as_ref());
+            let dis = Disagree {
+                agree: &agree_codes,
+                missing: &missing_codes,
+                unnamed: &unnamed,
+            };
+            disagree_codes(p, &keys, &name, (min, max), &codes, dis, &mut ok)
+        }
+        None => Vec::new(),
     };
     let file_missing = own
         .file_missing
@@ -286,8 +311,9 @@ pub(crate) fn scale_of(
         min,
         max,
         agree: agree_codes,
+        disagree,
         missing: missing_codes,
-        labels,
+        labels: label_list,
         agree_labels,
         file_missing,
     })
@@ -419,6 +445,55 @@ fn agree_codes(
             *ok = false;
         } else {
             codes.push(a);
+        }
+    }
+    codes.sort_unstable();
+    codes
+}
+
+/// What the disagree codes are checked against.
+struct Disagree<'a> {
+    agree: &'a [i64],
+    missing: &'a [i64],
+    /// Labels that `labels` does not name.
+    unnamed: &'a [String],
+}
+
+/// The codes of `disagree`: answers of the scale, neither agree nor missing codes.
+fn disagree_codes(
+    p: &mut Problems,
+    keys: &Keys,
+    name: &str,
+    (min, max): (i64, i64),
+    raw: &Spanned<Vec<i64>>,
+    against: Disagree,
+    ok: &mut bool,
+) -> Vec<i64> {
+    let key = keys.key(keys.disagree_own, "disagree");
+    let mut fail = |msg: String| {
+        p.at(raw.span(), &key, msg);
+        *ok = false;
+    };
+    for l in against.unnamed {
+        fail(format!(
+            "disagree label {} is not one of the scale's labels: name the codes (disagree = [1, 2]) or give [scale.labels] (\"Disagree\" = 2)",
+            quote(l)
+        ));
+    }
+    let mut codes = Vec::new();
+    for &c in raw.get_ref() {
+        if c < min || c > max {
+            fail(format!("disagree code \"{c}\" is outside {name} (disagree codes are answers from {min} to {max})"));
+        } else if against.agree.contains(&c) {
+            fail(format!(
+                "disagree code \"{c}\" is also an agree code; an answer is one or the other"
+            ));
+        } else if against.missing.contains(&c) {
+            fail(format!("disagree code \"{c}\" is also a missing code; a code is either an answer or a missing code"));
+        } else if codes.contains(&c) {
+            fail(format!("disagree code \"{c}\" is listed twice"));
+        } else {
+            codes.push(c);
         }
     }
     codes.sort_unstable();

@@ -22,7 +22,9 @@ use datafusion::prelude::SessionContext;
 
 use crate::catalog::{self, Catalog};
 use crate::error::{Error, Result};
-use crate::store::{Store, CELLSTATS, RESPONSES, SEGSTATS, STATEMENTS, WAVES, WEIGHTING};
+use crate::store::{
+    Store, CELLSTATS, RESPONSES, SCORESTATS, SEGSTATS, STATEMENTS, WAVES, WEIGHTING,
+};
 use crate::tables;
 
 /// The SQL files shipped with gaptrack (embedded, so an installed binary works anywhere).
@@ -55,6 +57,19 @@ pub const QUERIES: &[(&str, &str)] = &[
     (
         "agreement_slope",
         include_str!("../../queries/agreement_slope.sql"),
+    ),
+    ("score_cells", include_str!("../../queries/score_cells.sql")),
+    ("scores", include_str!("../../queries/scores.sql")),
+    ("score_gaps", include_str!("../../queries/score_gaps.sql")),
+    (
+        "score_series",
+        include_str!("../../queries/score_series.sql"),
+    ),
+    ("score_trend", include_str!("../../queries/score_trend.sql")),
+    ("score_slope", include_str!("../../queries/score_slope.sql")),
+    (
+        "report_themes",
+        include_str!("../../queries/report_themes.sql"),
     ),
     ("latest_gaps", include_str!("../../queries/latest_gaps.sql")),
     ("pair_trend", include_str!("../../queries/pair_trend.sql")),
@@ -89,6 +104,12 @@ pub const VIEWS: &[&str] = &[
     "gap_vs_baseline",
     "gap_slope",
     "agreement_slope",
+    "score_cells",
+    "scores",
+    "score_gaps",
+    "score_series",
+    "score_trend",
+    "score_slope",
 ];
 
 /// The embedded text of `queries/NAME.sql`.
@@ -285,13 +306,14 @@ pub fn session_config() -> Result<SessionConfig> {
 }
 
 /// The tables of the `store` schema, with the schema each has when it does not exist.
-fn store_tables() -> [(&'static str, Arc<Schema>); 6] {
+fn store_tables() -> [(&'static str, Arc<Schema>); 7] {
     [
         (RESPONSES, responses_schema()),
         (CELLSTATS, tables::cellstats_schema()),
         (SEGSTATS, tables::segstats_schema()),
         (STATEMENTS, tables::statements_schema()),
         (WEIGHTING, tables::weighting_schema()),
+        (SCORESTATS, tables::scorestats_schema()),
         (WAVES, tables::waves_schema()),
     ]
 }
@@ -550,6 +572,14 @@ fn base_views(
                 "SELECT wave, margin, category, target_share, unweighted_share, design_share, weighted_share, \
                         respondents, n_eff, efficiency, iterations, max_residual, min_weight_ratio, max_weight_ratio \
                  FROM store.weighting WHERE {live}"
+            ),
+        ),
+        (
+            "scorestats",
+            format!(
+                "SELECT wave, segment, segment_value, statement, theme, members, grp, metric, n, \
+                        sum_w, sum_w2, sum_ws, sum_ws2, sum_w2s, sum_w2s2 \
+                 FROM store.scorestats WHERE {live}"
             ),
         ),
         (

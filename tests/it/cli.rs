@@ -1223,11 +1223,23 @@ fn docs_links_resolve_and_every_sql_example_runs() {
     assert!(files > 100, "only {files} text files found");
 
     // (c) Every SQL example of the docs, and every shipped query, runs on the fixture
-    // waves. The working directory is the repository, so `query NAME` runs the file
-    // queries/NAME.sql itself.
+    // waves and the score waves (disagree codes, themes). The working directory is the
+    // repository, so `query NAME` runs the file queries/NAME.sql itself.
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
     let o = ingest_all(&store, &fixture());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let scores = root.join("tests/data/scores");
+    let mut specs: Vec<String> = std::fs::read_dir(&scores)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| p.display().to_string())
+        .collect();
+    specs.sort();
+    let mut args = vec!["ingest"];
+    args.extend(specs.iter().map(String::as_str));
+    let o = run(&store, &args);
     assert!(o.status.success(), "{}", stderr(&o));
     let query = |sql: &str, params: &[String]| {
         let mut c = bin();
@@ -1288,7 +1300,7 @@ fn docs_links_resolve_and_every_sql_example_runs() {
             ));
         } else if stdout(&o).lines().count() < 2 {
             problems.push(format!(
-                "queries/{name}.sql returns no row on the fixture waves"
+                "queries/{name}.sql returns no row on the fixture and score waves"
             ));
         }
     }
@@ -2166,4 +2178,59 @@ fn the_report_shows_the_change_since_a_chosen_wave() {
         "{}",
         json["baseline"]
     );
+}
+
+/// With themes in the specs, the report opens with them: trend.md's first section after
+/// the wave list, and a key of trend.json. The numbers are those of
+/// the reference (tests/sql/scores.slt, from tests/reference/make_score_reference.py).
+#[test]
+fn the_report_leads_with_the_themes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scores");
+    let mut args: Vec<String> = vec!["ingest".into()];
+    for w in ["s2020-published", "s2021", "s2022", "s2023", "s2024"] {
+        args.push(dir.join(format!("{w}.toml")).display().to_string());
+    }
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = run(&store, &a);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = tmp.path().join("report");
+    let o = run(
+        &store,
+        &[
+            "report",
+            "--out",
+            out.to_str().unwrap(),
+            "--formats",
+            "md,json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(out.join("trend.md")).unwrap();
+    let (themes, gaps) = (
+        md.find("## Themes").unwrap(),
+        md.find("## Gap by wave").unwrap(),
+    );
+    assert!(themes < gaps, "{md}");
+    let section = &md[themes..gaps];
+    // alignment loses joint_planning in s2023: series 2, whose slope is −10.9 a year.
+    assert!(
+        section.contains("alignment (aligned\\_goals, shared\\_data): the Marketing \u{2212} Sales gap held (no significant trend) from +40.8 points in s2023 to +29.5 in s2024 (\u{2212}10.9 points a year, q 0.171). Series 2 starts in s2023"),
+        "{section}"
+    );
+    assert!(
+        section.contains("| alignment | s2022 | 53.2 | 17.9 | +35.3 | +15.0 | 0.054 | stable |"),
+        "{section}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("trend.json")).unwrap()).unwrap();
+    let rows = json["themes"].as_array().unwrap();
+    assert_eq!(rows.len(), 7, "{rows:?}");
+    assert_eq!(
+        rows[1]["members"],
+        "aligned_goals,joint_planning,shared_data"
+    );
+    assert_eq!(rows[1]["gap_pp"], 35.3042);
+    assert_eq!(rows[2]["series"], 2);
 }

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use crate::diag::{not_utf8, quote};
 use crate::error::{Error, InputError, Invalid, Result, MAX_ERRORS};
+use crate::ingest::scores::{Block, ScoreStat, Scoring};
 use crate::spec::{Respondent, Scale, WaveSpec};
 
 /// Sufficient statistics of one wave × statement × group cell.
@@ -68,6 +69,8 @@ pub struct Summary {
     /// Per statement (spec order), the agree codes its `agree` labels name through the
     /// source's value labels (an SPSS file); empty when none are named so.
     pub agree_codes: Vec<Option<Vec<i64>>>,
+    /// The whole wave's `scorestats` rows (bottom box, net, mean, themes) per group.
+    pub scores: Vec<ScoreStat>,
 }
 
 /// One valid respondent, borrowed from the reader's buffers.
@@ -642,6 +645,9 @@ pub(crate) struct Validator<'s> {
     group_cache: HashMap<String, usize>,
     groups: Vec<String>,
     cells: Vec<Vec<CellAcc>>,
+    /// How the scores are computed, and per group their accumulators.
+    scoring: Scoring,
+    scores: Vec<Block>,
     per_group: Vec<u64>,
     segments: Vec<Option<String>>,
     values: Vec<Option<i32>>,
@@ -690,6 +696,8 @@ impl<'s> Validator<'s> {
             group_cache: HashMap::new(),
             groups: Vec::new(),
             cells: Vec::new(),
+            scoring: Scoring::new(spec),
+            scores: Vec::new(),
             per_group: Vec::new(),
             segments: vec![None; cols.segments.len()],
             values: vec![None; n_stmt],
@@ -806,6 +814,7 @@ impl<'s> Validator<'s> {
                 self.groups.push(c);
                 self.cells
                     .push(vec![CellAcc::default(); self.spec.statements.len()]);
+                self.scores.push(self.scoring.block());
                 self.per_group.push(0);
                 self.groups.len() - 1
             }
@@ -987,6 +996,10 @@ impl<'s> Validator<'s> {
                 Some(a) => accs[j].add(weight, *a),
             }
         }
+        let (agree, values) = (&self.agree, &self.values);
+        self.scoring.add(&mut self.scores[gk], weight, |j| {
+            Some((i64::from(values[j]?), agree[j]?))
+        });
         on_row(&Row {
             loc,
             id,
@@ -1110,6 +1123,10 @@ impl<'s> Validator<'s> {
                     summary.cells.insert((j, self.groups[gk].clone()), acc);
                 }
             }
+            let rows = self
+                .scoring
+                .rows(self.spec, &self.groups[gk], &self.scores[gk]);
+            summary.scores.extend(rows);
         }
         Ok(summary)
     }
