@@ -80,27 +80,11 @@ fits AS (
     FROM sums
   ) s
 ),
-ranked AS (
-  SELECT
-    fits.*,
-    count(p_value) OVER (PARTITION BY grp) AS m,
-    row_number() OVER (
-      PARTITION BY grp
-      ORDER BY p_value ASC NULLS LAST, statement, series
-    ) AS r
-  FROM fits
-),
 adjusted AS (
   SELECT
-    ranked.*,
-    CASE WHEN p_value IS NOT NULL THEN
-      min(least(1.0, p_value * m / r)) OVER (
-        PARTITION BY grp
-        ORDER BY r DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-      )
-    END AS q_value
-  FROM ranked
+    fits.*,
+    bh_q(p_value) OVER (PARTITION BY grp) AS q_value
+  FROM fits
 )
 SELECT
   statement,

@@ -43,27 +43,11 @@ changes AS (
   FROM ordered
   WHERE prev_wave IS NOT NULL AND NOT series_break
 ),
-ranked AS (
-  SELECT
-    changes.*,
-    count(p_value) OVER (PARTITION BY group_a, group_b, wave) AS m,
-    row_number() OVER (
-      PARTITION BY group_a, group_b, wave
-      ORDER BY p_value ASC NULLS LAST, statement
-    ) AS r
-  FROM changes
-),
 adjusted AS (
   SELECT
-    ranked.*,
-    CASE WHEN p_value IS NOT NULL THEN
-      min(least(1.0, p_value * m / r)) OVER (
-        PARTITION BY group_a, group_b, wave
-        ORDER BY r DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-      )
-    END AS q_value
-  FROM ranked
+    changes.*,
+    bh_q(p_value) OVER (PARTITION BY group_a, group_b, wave) AS q_value
+  FROM changes
 )
 SELECT
   statement,

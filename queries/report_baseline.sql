@@ -49,28 +49,14 @@ changes AS (
   JOIN pair b ON b.statement = p.statement AND b.series = p.series AND b.wave = $baseline
   WHERE p.date > b.date OR (p.date = b.date AND p.wave > b.wave)
 ),
-ranked AS (
-  SELECT
-    changes.*,
-    CASE WHEN NOT suppressed THEN p_all END AS p_value,
-    count(CASE WHEN NOT suppressed THEN p_all END) OVER (PARTITION BY wave) AS m,
-    row_number() OVER (
-      PARTITION BY wave
-      ORDER BY CASE WHEN NOT suppressed THEN p_all END ASC NULLS LAST, statement
-    ) AS r
-  FROM changes
+tested AS (
+  SELECT changes.*, CASE WHEN NOT suppressed THEN p_all END AS p_value FROM changes
 ),
 adjusted AS (
   SELECT
-    ranked.*,
-    CASE WHEN p_value IS NOT NULL THEN
-      min(least(1.0, p_value * m / r)) OVER (
-        PARTITION BY wave
-        ORDER BY r DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-      )
-    END AS q_value
-  FROM ranked
+    tested.*,
+    bh_q(p_value) OVER (PARTITION BY wave) AS q_value
+  FROM tested
 )
 SELECT
   statement,

@@ -87,27 +87,11 @@ fits AS (
     FROM sums
   ) s
 ),
-ranked AS (
-  SELECT
-    fits.*,
-    count(p_value) OVER (PARTITION BY theme, metric, group_a, group_b) AS m,
-    row_number() OVER (
-      PARTITION BY theme, metric, group_a, group_b
-      ORDER BY p_value ASC NULLS LAST, statement, series
-    ) AS r
-  FROM fits
-),
 adjusted AS (
   SELECT
-    ranked.*,
-    CASE WHEN p_value IS NOT NULL THEN
-      min(least(1.0, p_value * m / r)) OVER (
-        PARTITION BY theme, metric, group_a, group_b
-        ORDER BY r DESC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-      )
-    END AS q_value
-  FROM ranked
+    fits.*,
+    bh_q(p_value) OVER (PARTITION BY theme, metric, group_a, group_b) AS q_value
+  FROM fits
 )
 SELECT
   statement,

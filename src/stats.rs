@@ -85,3 +85,50 @@ mod tests {
         assert_eq!(z_test_p(1.0, 0.0), None);
     }
 }
+
+/// Benjamini–Hochberg adjusted p values of one family: with the m values that are not
+/// `None` ranked r = 1…m by p, q_(r) = min over k ≥ r of min(1, p_(k)·m / k); `None` stays
+/// `None`. Tied p values get the same q whatever their order.
+pub fn benjamini_hochberg(p: &[Option<f64>]) -> Vec<Option<f64>> {
+    let mut order: Vec<usize> = (0..p.len()).filter(|&i| p[i].is_some()).collect();
+    order.sort_by(|&a, &b| p[a].unwrap_or(0.0).total_cmp(&p[b].unwrap_or(0.0)));
+    let m = order.len() as f64;
+    let mut q = vec![None; p.len()];
+    let mut running = f64::INFINITY;
+    for (k, &i) in order.iter().enumerate().rev() {
+        let v = (p[i].unwrap_or(0.0) * m / (k + 1) as f64).min(1.0);
+        running = running.min(v);
+        q[i] = Some(running);
+    }
+    q
+}
+
+#[cfg(test)]
+mod bh_tests {
+    use super::benjamini_hochberg;
+
+    #[test]
+    fn benjamini_hochberg_matches_known_values() {
+        // R: p.adjust(c(0.01, 0.04, 0.03, 0.20), "BH") = 0.04 0.0533… 0.0533… 0.20
+        let q = benjamini_hochberg(&[Some(0.01), Some(0.04), None, Some(0.03), Some(0.20)]);
+        let want = [
+            Some(0.04),
+            Some(0.04 * 4.0 / 3.0),
+            None,
+            Some(0.04 * 4.0 / 3.0),
+            Some(0.2),
+        ];
+        for (a, b) in q.iter().zip(want) {
+            match (a, b) {
+                (Some(a), Some(b)) => assert!((a - b).abs() < 1e-15, "{q:?}"),
+                (None, None) => {}
+                _ => panic!("{q:?}"),
+            }
+        }
+        // Capped at 1.
+        assert_eq!(
+            benjamini_hochberg(&[Some(0.9), Some(0.95)]),
+            [Some(0.95), Some(0.95)]
+        );
+    }
+}

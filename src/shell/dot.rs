@@ -28,6 +28,7 @@ pub async fn completion_words(session: &Session) -> Vec<String> {
     }
     words.extend(session.ctx.state().scalar_functions().keys().cloned());
     words.extend(session.ctx.state().aggregate_functions().keys().cloned());
+    words.extend(session.ctx.state().window_functions().keys().cloned());
     words.sort();
     words.dedup();
     words

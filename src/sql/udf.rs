@@ -8,16 +8,19 @@
 //! | `newcombe_low(p1, n1, p2, n2)`, `newcombe_high(…)` | Newcombe hybrid score 95 % bounds of p1 − p2 |
 //! | `z_test_p(estimate, variance)` | two-sided p value of a z test (NULL when variance ≤ 0) |
 //! | `chi2_sf(x, df)` | P(χ²_df > x), the chi-square upper tail (NULL when df ≤ 0) |
+//! | `bh_q(p) OVER (PARTITION BY …)` | window function: Benjamini–Hochberg adjusted p over the rows of each partition with a p |
 //!
 //! Every function returns NULL when any argument is NULL.
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, Float64Array};
-use arrow::datatypes::DataType;
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array};
+use arrow::datatypes::{DataType, Field, FieldRef, Float64Type};
 use datafusion::error::Result;
+use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowUDFFieldArgs};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, PartitionEvaluator, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility, WindowUDF, WindowUDFImpl,
 };
 use datafusion::prelude::SessionContext;
 
@@ -120,8 +123,54 @@ pub fn functions() -> Vec<ScalarUDF> {
     ]
 }
 
+/// All of gaptrack's SQL window functions.
+pub fn window_functions() -> Vec<WindowUDF> {
+    vec![WindowUDF::new_from_impl(BhQ {
+        signature: Signature::exact(vec![DataType::Float64], Volatility::Immutable),
+    })]
+}
+
 pub fn register(ctx: &SessionContext) {
     for f in functions() {
         ctx.register_udf(f);
+    }
+    for f in window_functions() {
+        ctx.register_udwf(f);
+    }
+}
+
+/// `bh_q(p) OVER (PARTITION BY family)`: [`stats::benjamini_hochberg`] over each
+/// partition (the order of the rows does not matter).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct BhQ {
+    signature: Signature,
+}
+
+impl WindowUDFImpl for BhQ {
+    fn name(&self) -> &str {
+        "bh_q"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn partition_evaluator(
+        &self,
+        _: PartitionEvaluatorArgs,
+    ) -> Result<Box<dyn PartitionEvaluator>> {
+        Ok(Box::new(BhEvaluator))
+    }
+    fn field(&self, args: WindowUDFFieldArgs) -> Result<FieldRef> {
+        Ok(Arc::new(Field::new(args.name(), DataType::Float64, true)))
+    }
+}
+
+#[derive(Debug)]
+struct BhEvaluator;
+
+impl PartitionEvaluator for BhEvaluator {
+    fn evaluate_all(&mut self, values: &[ArrayRef], _rows: usize) -> Result<ArrayRef> {
+        let p = values[0].as_primitive::<Float64Type>();
+        let p: Vec<Option<f64>> = p.iter().collect();
+        Ok(Arc::new(Float64Array::from(stats::benjamini_hochberg(&p))))
     }
 }
