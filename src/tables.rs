@@ -337,6 +337,8 @@ pub struct StatementRow {
     pub max_code: Option<i32>,
     pub agree_codes: Option<String>,
     pub missing_codes: Option<String>,
+    /// NULL where the statement has no disagree codes.
+    pub disagree_codes: Option<String>,
 }
 
 pub fn statements_schema() -> SchemaRef {
@@ -353,6 +355,7 @@ pub fn statements_schema() -> SchemaRef {
         Field::new("min_code", ArrowType::Int32, true),
         Field::new("max_code", ArrowType::Int32, true),
         Field::new("wording", ArrowType::Utf8, true),
+        Field::new("disagree_codes", ArrowType::Utf8, true),
     ]))
 }
 
@@ -373,6 +376,7 @@ pub fn statements_batch(wave: &str, load_id: &str, rows: &[StatementRow]) -> Res
         Arc::new(Int32Array::from_iter(rows.iter().map(|r| r.min_code))),
         Arc::new(Int32Array::from_iter(rows.iter().map(|r| r.max_code))),
         opt_text(rows, |r| r.wording.as_deref()),
+        opt_text(rows, |r| r.disagree_codes.as_deref()),
     ];
     Ok(RecordBatch::try_new(statements_schema(), cols)?)
 }

@@ -230,6 +230,7 @@ pub(super) fn statement_rows(
             max_code: (!s.scale.is_none()).then_some(s.scale.max as i32),
             agree_codes: (!s.scale.agree.is_empty()).then(|| join_codes(&s.scale.agree)),
             missing_codes: (!s.scale.is_none()).then(|| join_codes(&s.scale.missing)),
+            disagree_codes: (!s.scale.disagree.is_empty()).then(|| join_codes(&s.scale.disagree)),
         })
         .collect()
 }

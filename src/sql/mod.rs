@@ -488,17 +488,17 @@ async fn segment_columns(schema: &Arc<MemorySchemaProvider>) -> Result<String> {
         .unwrap_or_default())
 }
 
-/// The `min_code, max_code, wording` columns of the `statements` view. Stores written
-/// before the range columns existed have only `points` (a 1..points scale), from which
-/// they follow.
+/// The `min_code, max_code, wording` columns of the `statements` view, and its
+/// `disagree_codes`. Stores written before the range columns existed have only `points`
+/// (a 1..points scale), from which they follow; the later columns are NULL there.
 async fn statement_range_columns(schema: &Arc<MemorySchemaProvider>) -> Result<String> {
-    let (has, has_wording) = match schema.table(STATEMENTS).await? {
-        Some(t) => (
-            t.schema().field_with_name("min_code").is_ok(),
-            t.schema().field_with_name("wording").is_ok(),
-        ),
-        None => (false, false),
+    let table = schema.table(STATEMENTS).await?;
+    let has_column = |c: &str| {
+        table
+            .as_ref()
+            .is_some_and(|t| t.schema().field_with_name(c).is_ok())
     };
+    let (has, has_wording) = (has_column("min_code"), has_column("wording"));
     let from_points = "CASE WHEN points IS NOT NULL THEN CAST(1 AS INT) END";
     let range = if has {
         format!(
@@ -513,7 +513,12 @@ async fn statement_range_columns(schema: &Arc<MemorySchemaProvider>) -> Result<S
     } else {
         "CAST(NULL AS VARCHAR) AS wording"
     };
-    Ok(format!("{range}, {wording}"))
+    let disagree = if has_column("disagree_codes") {
+        "disagree_codes"
+    } else {
+        "CAST(NULL AS VARCHAR) AS disagree_codes"
+    };
+    Ok(format!("{range}, {wording}, {disagree}"))
 }
 
 /// The views over the `store` tables that hold only the live loads' rows, and
