@@ -2,8 +2,8 @@
 //! read-only refusals, query formats. Each test works in its own temporary store.
 
 use crate::support::{
-    assert_refused, bin, copy_fixture, fixture, fixture_copy, ingest_all, publish, run, snapshot,
-    stderr, stdout,
+    assert_refused, bin, copy_fixture, fixture, fixture_copy, ingest_all, ingest_waves, publish,
+    run, scores, snapshot, stderr, stdout, SCORE_WAVES,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -1229,17 +1229,7 @@ fn docs_links_resolve_and_every_sql_example_runs() {
     let store = tmp.path().join("store");
     let o = ingest_all(&store, &fixture());
     assert!(o.status.success(), "{}", stderr(&o));
-    let scores = root.join("tests/data/scores");
-    let mut specs: Vec<String> = std::fs::read_dir(&scores)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .map(|p| p.display().to_string())
-        .collect();
-    specs.sort();
-    let mut args = vec!["ingest"];
-    args.extend(specs.iter().map(String::as_str));
-    let o = run(&store, &args);
+    let o = ingest_waves(&store, &scores(), &SCORE_WAVES);
     assert!(o.status.success(), "{}", stderr(&o));
     let query = |sql: &str, params: &[String]| {
         let mut c = bin();
@@ -2187,13 +2177,7 @@ fn the_report_shows_the_change_since_a_chosen_wave() {
 fn the_report_leads_with_the_themes() {
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scores");
-    let mut args: Vec<String> = vec!["ingest".into()];
-    for w in ["s2020-published", "s2021", "s2022", "s2023", "s2024"] {
-        args.push(dir.join(format!("{w}.toml")).display().to_string());
-    }
-    let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = run(&store, &a);
+    let o = ingest_waves(&store, &scores(), &SCORE_WAVES);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = tmp.path().join("report");
     let o = run(

@@ -63,8 +63,20 @@ pub fn fixture_copy(tmp: &Path) -> PathBuf {
 
 /// `gaptrack ingest` of the waves 2019, 2020 and 2021 of `dir` into `store`.
 pub fn ingest_all(store: &Path, dir: &Path) -> std::process::Output {
+    ingest_waves(store, dir, &["2019", "2020", "2021"])
+}
+
+/// The score waves (disagree codes, themes; tests/reference/make_score_reference.py).
+pub const SCORE_WAVES: [&str; 5] = ["s2020-published", "s2021", "s2022", "s2023", "s2024"];
+
+pub fn scores() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scores")
+}
+
+/// `gaptrack ingest` of the waves `<dir>/<id>.toml` into `store`, in one command.
+pub fn ingest_waves(store: &Path, dir: &Path, waves: &[&str]) -> std::process::Output {
     let mut args = vec!["ingest".to_string()];
-    for w in ["2019", "2020", "2021"] {
+    for w in waves {
         args.push(dir.join(format!("{w}.toml")).display().to_string());
     }
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
