@@ -3,6 +3,10 @@
 -- such a previous wave.
 --   change_pp = gap_pp − prev_gap_pp
 --   se        = 100 · sqrt(var_gap + var_prev_gap)      (four independent samples)
+--               where the two waves share respondents (panel_waves):
+--               100 · sqrt(scale·var_gap + other_scale·var_prev_gap − 2·f·cov), cov from
+--               panel_gaps (docs/statistics.md, "Repeated respondents")
+--   overlap   = respondents who answered the statement in both waves, in the pair's groups
 --   p_value   = two-sided z test of the change
 --   q_value   = Benjamini–Hochberg over all statements of that pair and wave with a p
 --   trend     = narrowed | widened (by |gap|) where q < 0.05, stable where not, NULL without q
@@ -25,6 +29,24 @@ WITH ordered AS (
   LEFT JOIN statements st ON st.wave = g.wave AND st.statement = g.statement
   WINDOW w AS (PARTITION BY g.statement, g.group_a, g.group_b ORDER BY g.date, g.wave)
 ),
+panel AS (
+  SELECT
+    o.*,
+    (o.se / 100) * (o.se / 100) AS var_here,
+    (o.prev_se / 100) * (o.prev_se / 100) AS var_prev,
+    pw.f,
+    pw.scale,
+    pw.other_scale,
+    coalesce(pg.cov, 0.0) AS cov,
+    coalesce(pg.overlap, 0) AS overlap
+  FROM ordered o
+  LEFT JOIN panel_waves pw ON pw.wave = o.wave AND pw.other_wave = o.prev_wave
+  LEFT JOIN panel_gaps pg
+    ON pg.wave = o.wave AND pg.other_wave = o.prev_wave AND pg.statement = o.statement
+   AND NOT pg.theme AND pg.metric = 'top_box'
+   AND pg.group_a = o.group_a AND pg.group_b = o.group_b
+  WHERE o.prev_wave IS NOT NULL AND NOT o.series_break
+),
 changes AS (
   SELECT
     statement,
@@ -35,13 +57,19 @@ changes AS (
     gap_pp,
     prev_gap_pp,
     gap_pp - prev_gap_pp AS change_pp,
-    100 * sqrt((se / 100) * (se / 100) + (prev_se / 100) * (prev_se / 100)) AS se,
-    z_test_p(
-      (gap_pp - prev_gap_pp) / 100,
-      (se / 100) * (se / 100) + (prev_se / 100) * (prev_se / 100)
-    ) AS p_value
-  FROM ordered
-  WHERE prev_wave IS NOT NULL AND NOT series_break
+    100 * sqrt(var) AS se,
+    z_test_p((gap_pp - prev_gap_pp) / 100, var) AS p_value,
+    overlap
+  FROM (
+    SELECT
+      panel.*,
+      CASE
+        WHEN f IS NULL THEN var_here + var_prev
+        WHEN scale * var_here + other_scale * var_prev - 2 * f * cov < 0 THEN 0.0
+        ELSE scale * var_here + other_scale * var_prev - 2 * f * cov
+      END AS var
+    FROM panel
+  ) v
 ),
 adjusted AS (
   SELECT
@@ -66,5 +94,6 @@ SELECT
     WHEN q_value < 0.05 THEN
       CASE WHEN abs(gap_pp) < abs(prev_gap_pp) THEN 'narrowed' ELSE 'widened' END
     ELSE 'stable'
-  END AS trend
+  END AS trend,
+  overlap
 FROM adjusted

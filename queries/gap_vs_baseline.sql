@@ -5,6 +5,9 @@
 -- The baseline is the series' first wave with a gap of the pair.
 --   change_pp = gap_pp − baseline_gap_pp
 --   se        = 100 · sqrt(var_gap + var_baseline_gap)   (four independent samples)
+--               where the two waves share respondents: as in gap_trend, with panel_waves
+--               and panel_gaps of the wave and its baseline
+--   overlap   = respondents who answered the statement in both waves, in the pair's groups
 --   p_value   = two-sided z test of the change
 --   q_value   = Benjamini–Hochberg over all statements of that pair and wave with a p
 --   trend     = narrowed | widened (by |gap|) where q < 0.05, stable where not, NULL without q
@@ -32,6 +35,24 @@ based AS (
     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
   )
 ),
+panel AS (
+  SELECT
+    b.*,
+    (b.se / 100) * (b.se / 100) AS var_here,
+    (b.baseline_se / 100) * (b.baseline_se / 100) AS var_prev,
+    pw.f,
+    pw.scale,
+    pw.other_scale,
+    coalesce(pg.cov, 0.0) AS cov,
+    coalesce(pg.overlap, 0) AS overlap
+  FROM based b
+  LEFT JOIN panel_waves pw ON pw.wave = b.wave AND pw.other_wave = b.baseline_wave
+  LEFT JOIN panel_gaps pg
+    ON pg.wave = b.wave AND pg.other_wave = b.baseline_wave AND pg.statement = b.statement
+   AND NOT pg.theme AND pg.metric = 'top_box'
+   AND pg.group_a = b.group_a AND pg.group_b = b.group_b
+  WHERE b.wave <> b.baseline_wave
+),
 changes AS (
   SELECT
     statement,
@@ -42,13 +63,19 @@ changes AS (
     gap_pp,
     baseline_gap_pp,
     gap_pp - baseline_gap_pp AS change_pp,
-    100 * sqrt((se / 100) * (se / 100) + (baseline_se / 100) * (baseline_se / 100)) AS se,
-    z_test_p(
-      (gap_pp - baseline_gap_pp) / 100,
-      (se / 100) * (se / 100) + (baseline_se / 100) * (baseline_se / 100)
-    ) AS p_value
-  FROM based
-  WHERE wave <> baseline_wave
+    100 * sqrt(var) AS se,
+    z_test_p((gap_pp - baseline_gap_pp) / 100, var) AS p_value,
+    overlap
+  FROM (
+    SELECT
+      panel.*,
+      CASE
+        WHEN f IS NULL THEN var_here + var_prev
+        WHEN scale * var_here + other_scale * var_prev - 2 * f * cov < 0 THEN 0.0
+        ELSE scale * var_here + other_scale * var_prev - 2 * f * cov
+      END AS var
+    FROM panel
+  ) v
 ),
 adjusted AS (
   SELECT
@@ -73,5 +100,6 @@ SELECT
     WHEN q_value < 0.05 THEN
       CASE WHEN abs(gap_pp) < abs(baseline_gap_pp) THEN 'narrowed' ELSE 'widened' END
     ELSE 'stable'
-  END AS trend
+  END AS trend,
+  overlap
 FROM adjusted

@@ -109,6 +109,8 @@ pub struct Respondent {
     /// `weight = false`: no weight, not even the one the file names (`WEIGHT BY`).
     pub unweighted: bool,
     pub segments: Vec<String>,
+    /// Whether the ids are matched with other waves' (repeated respondents).
+    pub panel: bool,
 }
 
 /// A validated wave spec.

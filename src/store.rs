@@ -5,11 +5,11 @@
 //! - `waves`: the catalog, one row per loaded wave. Its commits are the linearization
 //!   points of the store: a wave becomes visible, is replaced or removed in exactly one
 //!   catalog commit.
-//! - `responses`, `cellstats`, `segstats`, `statements`, `weighting`, `scorestats`: data tables,
-//!   partitioned by `wave` and
-//!   `load_id`. A load appends its rows under a fresh `load_id` first (invisible, since
-//!   readers only see the load ids the catalog names), then commits the catalog, then
-//!   deletes the rows of the load it replaced.
+//! - `responses`, `cellstats`, `segstats`, `statements`, `weighting`, `scorestats`,
+//!   `respondent_ids`, `panelstats`: data tables, partitioned by `wave` and `load_id`.
+//!   A load appends its rows under a fresh `load_id` first (invisible, since readers
+//!   only see the load ids the catalog names), then commits the catalog, then deletes
+//!   the rows of the load it replaced.
 //!
 //! Commits: every Delta commit writes the next log entry with a conditional PUT
 //! (`PutMode::Create`: `If-None-Match: *` on S3 and Azure, `if-generation-match: 0` on
@@ -47,10 +47,19 @@ pub const SEGSTATS: &str = "segstats";
 pub const STATEMENTS: &str = "statements";
 pub const WEIGHTING: &str = "weighting";
 pub const SCORESTATS: &str = "scorestats";
+pub const RESPONDENT_IDS: &str = "respondent_ids";
+pub const PANELSTATS: &str = "panelstats";
 pub const WAVES: &str = "waves";
 /// Data tables, in the order a load writes them.
-pub const DATA_TABLES: [&str; 6] = [
-    RESPONSES, CELLSTATS, SEGSTATS, STATEMENTS, WEIGHTING, SCORESTATS,
+pub const DATA_TABLES: [&str; 8] = [
+    RESPONSES,
+    CELLSTATS,
+    SEGSTATS,
+    STATEMENTS,
+    WEIGHTING,
+    SCORESTATS,
+    RESPONDENT_IDS,
+    PANELSTATS,
 ];
 
 /// A store location and the object store that serves it.

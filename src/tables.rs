@@ -232,6 +232,110 @@ pub fn scorestats_batch(wave: &str, load_id: &str, rows: &[ScoreRow]) -> Result<
     Ok(RecordBatch::try_new(scorestats_schema(), cols)?)
 }
 
+/// `respondent_ids`: one row per respondent of a microdata load, a 64-bit hash of the id
+/// ([`id_hash`]): what finds the respondents two waves share without reading `responses`.
+pub fn respondent_ids_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("wave", ArrowType::Utf8, true),
+        Field::new("load_id", ArrowType::Utf8, true),
+        Field::new("id_hash", ArrowType::Int64, true),
+    ]))
+}
+
+pub fn respondent_ids_batch(wave: &str, load_id: &str, hashes: &[u64]) -> Result<RecordBatch> {
+    let n = hashes.len();
+    let cols: Vec<ArrayRef> = vec![
+        strings(n, wave),
+        strings(n, load_id),
+        Arc::new(Int64Array::from_iter_values(
+            hashes.iter().map(|&h| h as i64),
+        )),
+    ];
+    Ok(RecordBatch::try_new(respondent_ids_schema(), cols)?)
+}
+
+/// The stored hash of a respondent id: 64-bit FNV-1a of its UTF-8 bytes (stable across
+/// versions and platforms; a match is only a candidate, confirmed on the ids).
+pub fn id_hash(id: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// One row of `panelstats`: the cross sums of the respondents a load shares with another
+/// live wave, for one statement or theme, metric and pair of groups (`grp` in this wave,
+/// `other_grp` in the other). y is the score in this wave, y' in the other, w and w'
+/// the weights; only respondents with a score in both waves. A row with `statement`
+/// None counts the respondents in both waves per pair of groups (answers or not).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PanelStat {
+    pub statement: Option<String>,
+    pub theme: bool,
+    pub metric: Option<&'static str>,
+    pub grp: String,
+    pub other_grp: String,
+    pub n: i64,
+    /// Σww', Σww'y, Σww'y', Σww'yy'
+    pub sum_ww: f64,
+    pub sum_wwy: f64,
+    pub sum_wwy_other: f64,
+    pub sum_wwyy: f64,
+}
+
+pub fn panelstats_schema() -> SchemaRef {
+    let f = |n: &str, t: ArrowType| Field::new(n, t, true);
+    let mut fields = vec![
+        f("wave", ArrowType::Utf8),
+        f("load_id", ArrowType::Utf8),
+        f("other_wave", ArrowType::Utf8),
+        f("other_load_id", ArrowType::Utf8),
+        f("statement", ArrowType::Utf8),
+        f("theme", ArrowType::Boolean),
+        f("metric", ArrowType::Utf8),
+        f("grp", ArrowType::Utf8),
+        f("other_grp", ArrowType::Utf8),
+        f("n", ArrowType::Int64),
+    ];
+    for n in ["sum_ww", "sum_wwy", "sum_wwy_other", "sum_wwyy"] {
+        fields.push(f(n, ArrowType::Float64));
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// The `panelstats` rows of load `load_id` of `wave` against load `other_load` of `other`.
+pub fn panelstats_batch(
+    (wave, load_id): (&str, &str),
+    (other, other_load): (&str, &str),
+    rows: &[PanelStat],
+) -> Result<RecordBatch> {
+    let n = rows.len();
+    let sums = |f: fn(&PanelStat) -> f64| -> ArrayRef {
+        Arc::new(Float64Array::from_iter(
+            rows.iter().map(|r| r.statement.as_ref().map(|_| f(r))),
+        ))
+    };
+    let cols: Vec<ArrayRef> = vec![
+        strings(n, wave),
+        strings(n, load_id),
+        strings(n, other),
+        strings(n, other_load),
+        opt_text(rows, |r| r.statement.as_deref()),
+        Arc::new(BooleanArray::from_iter(rows.iter().map(|r| Some(r.theme)))),
+        opt_text(rows, |r| r.metric),
+        text(rows, |r| r.grp.as_str()),
+        text(rows, |r| r.other_grp.as_str()),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.n))),
+        sums(|r| r.sum_ww),
+        sums(|r| r.sum_wwy),
+        sums(|r| r.sum_wwy_other),
+        sums(|r| r.sum_wwyy),
+    ];
+    Ok(RecordBatch::try_new(panelstats_schema(), cols)?)
+}
+
 /// One row of `segstats`: the sufficient statistics of wave × segment value × statement
 /// × group.
 #[derive(Debug, Clone, PartialEq)]

@@ -23,7 +23,7 @@ use super::stage::{
     Staged,
 };
 use super::wording::Wording;
-use super::{lease, read};
+use super::{lease, panel, read};
 use crate::catalog;
 use crate::error::{Error, Result};
 use crate::spec::WaveSpec;
@@ -45,7 +45,8 @@ pub fn writer_properties() -> WriterProperties {
 
 /// Commits one wave: its staged `responses` files, the small tables, then the catalog
 /// (the switch that makes the wave visible); cleans up the replaced load. Returns the
-/// number of rows written. `progress`: a progress bar while files are written again.
+/// number of rows written and the notes on respondents shared with other waves.
+/// `progress`: a progress bar while files are written again.
 pub(super) async fn write_wave(
     store: &Store,
     r: &Resolved,
@@ -53,7 +54,8 @@ pub(super) async fn write_wave(
     staged: Option<Staged>,
     previous: Option<&str>,
     progress: bool,
-) -> Result<u64> {
+) -> Result<(u64, Vec<String>)> {
+    let mut notes = Vec::new();
     let spec = &r.spec;
     let (load, lease, rows) = match v {
         Validated::Microdata(summary, raked) => {
@@ -62,7 +64,16 @@ pub(super) async fn write_wave(
             let raked = raked.as_deref();
             let (mut staged, version) =
                 commit_staged(store, r, staged, raked, previous, progress).await?;
-            let load = microdata_load(spec, &staged, version, summary.respondents, raked)?;
+            let mut shared =
+                panel::shared_respondents(store, spec, &staged.load_id, &staged.id_hashes).await?;
+            notes = std::mem::take(&mut shared.notes);
+            let mut load = microdata_load(spec, &staged, version, summary.respondents, raked)?;
+            load.small.extend(panel::tables_of(
+                spec,
+                &staged.load_id,
+                &staged.id_hashes,
+                shared,
+            )?);
             (load, staged.lease.take(), staged.rows)
         }
         Validated::Cells(cells) => {
@@ -84,7 +95,7 @@ pub(super) async fn write_wave(
     if let Some(l) = lease {
         l.release().await;
     }
-    result.map(|()| rows)
+    result.map(|()| (rows, notes))
 }
 
 /// What a wave commits after its `responses` files (if any).

@@ -16,6 +16,8 @@
 //! - [`commit`]: the Delta commits of a wave: `responses`, the small tables (the
 //!   `statements` rows are built in [`commit::statement_rows`]), then the catalog.
 //! - [`outcome`]: what happened to each wave ([`Outcome`], built by [`outcome::summarize`]).
+//! - [`panel`]: the respondents a load shares with other waves (`respondent_ids`,
+//!   `panelstats`), matched when it is committed.
 //! - [`remove`](mod@remove): dropping a wave.
 //!
 //! Readers of each source format live in [`read`]; rim weighting's collector in
@@ -27,6 +29,7 @@ pub mod lease;
 pub mod longfile;
 mod orchestrate;
 pub mod outcome;
+pub mod panel;
 pub mod read;
 mod remove;
 mod resolve;

@@ -288,7 +288,10 @@ async fn commit_all(
         let previous = loaded.get(r.spec.wave.as_str()).map(|e| e.load_id.clone());
         let written = write_wave(store, &r, v, staged, previous.as_deref(), options.progress).await;
         let rows = match written {
-            Ok(rows) => rows,
+            Ok((rows, notes)) => {
+                out.notes.extend(notes);
+                rows
+            }
             Err(e) => {
                 // The waves not committed yet leave nothing behind.
                 discard_all(store, &mut work).await;

@@ -69,6 +69,8 @@ pub(super) struct Staged {
     pub(super) cells: BTreeMap<(usize, String), read::CellAcc>,
     /// The whole wave's `scorestats` rows of the write pass.
     pub(super) scores: Vec<ScoreStat>,
+    /// Each respondent's id hash (`respondent_ids`; empty with `panel = false`).
+    pub(super) id_hashes: Vec<u64>,
     /// Holds the load against `vacuum` until its catalog commit is done.
     pub(super) lease: Option<lease::Lease>,
 }
@@ -187,7 +189,7 @@ pub(super) async fn stage_responses(
     );
     let outcome = join(reader, encoder, &shared, progress, &spec.wave).await;
     let paths = std::mem::take(&mut *shared.paths.lock().expect("paths"));
-    let (summary, (files, seg, last)) = match outcome {
+    let (mut summary, (files, seg, last)) = match outcome {
         Ok(x) => x,
         Err(e) => {
             lease.release().await;
@@ -201,6 +203,7 @@ pub(super) async fn stage_responses(
         None => (Vec::new(), Vec::new()),
     };
     let rows = shared.rows.load(Ordering::Relaxed);
+    let id_hashes = std::mem::take(&mut summary.id_hashes);
     Ok((
         Staged {
             adds: add_actions(&spec.wave, &load_id, files),
@@ -213,6 +216,7 @@ pub(super) async fn stage_responses(
             seg_scores,
             cells: summary.cells.clone(),
             scores: summary.scores.clone(),
+            id_hashes,
             lease: Some(lease),
         },
         summary,
@@ -349,7 +353,12 @@ fn spawn_reader(
     let (path, shown, expected_sha) = (r.path.clone(), r.shown.clone(), r.source_sha256.clone());
     tokio::task::spawn_blocking(move || -> Result<read::Summary> {
         let mut keyer = longfile::Keyer::new(n_statements, n_segments);
+        let panel = spec.respondent.as_ref().is_some_and(|r| r.panel);
+        let mut id_hashes = Vec::new();
         let read = read::read(&spec, &path, &shown, weights.as_deref(), |row| {
+            if panel {
+                id_hashes.push(crate::tables::id_hash(row.id));
+            }
             if let Some(chunk) = keyer.push(row) {
                 tx.send(chunk).map_err(|_| Error::WriterStopped)?;
             }
@@ -362,7 +371,10 @@ fn spawn_reader(
                     "the source changed while it was being loaded; run the command again",
                 )));
             }
-            Ok(summary)
+            Ok(read::Summary {
+                id_hashes: std::mem::take(&mut id_hashes),
+                ..summary
+            })
         });
         match read {
             Ok(summary) => {

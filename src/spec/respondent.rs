@@ -18,6 +18,9 @@ pub(crate) struct RawRespondent {
     /// one (an SPSS file's `WEIGHT BY`).
     weight: Option<Spanned<toml::Value>>,
     segments: Option<Spanned<Vec<String>>>,
+    /// `panel = false`: the ids do not name the same people in other waves (a sequence
+    /// number per wave), so no respondent is matched with another wave's.
+    panel: Option<bool>,
 }
 
 /// `[respondent]` of a microdata wave (`cells` says whether the wave is published
@@ -98,6 +101,7 @@ pub(crate) fn respondent(
         weight,
         unweighted,
         segments,
+        panel: r.panel.unwrap_or(true),
     };
     check_roles(&out, r, table_span, p);
     Some(out)

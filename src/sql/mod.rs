@@ -23,7 +23,8 @@ use datafusion::prelude::SessionContext;
 use crate::catalog::{self, Catalog};
 use crate::error::{Error, Result};
 use crate::store::{
-    Store, CELLSTATS, RESPONSES, SCORESTATS, SEGSTATS, STATEMENTS, WAVES, WEIGHTING,
+    Store, CELLSTATS, PANELSTATS, RESPONDENT_IDS, RESPONSES, SCORESTATS, SEGSTATS, STATEMENTS,
+    WAVES, WEIGHTING,
 };
 use crate::tables;
 
@@ -48,6 +49,9 @@ pub const QUERIES: &[(&str, &str)] = &[
         "statement_series",
         include_str!("../../queries/statement_series.sql"),
     ),
+    ("panel_cross", include_str!("../../queries/panel_cross.sql")),
+    ("panel_waves", include_str!("../../queries/panel_waves.sql")),
+    ("panel_gaps", include_str!("../../queries/panel_gaps.sql")),
     ("gap_trend", include_str!("../../queries/gap_trend.sql")),
     (
         "gap_vs_baseline",
@@ -100,6 +104,9 @@ pub const VIEWS: &[&str] = &[
     "gaps",
     "gaps_by_segment",
     "statement_series",
+    "panel_cross",
+    "panel_waves",
+    "panel_gaps",
     "gap_trend",
     "gap_vs_baseline",
     "gap_slope",
@@ -306,7 +313,7 @@ pub fn session_config() -> Result<SessionConfig> {
 }
 
 /// The tables of the `store` schema, with the schema each has when it does not exist.
-fn store_tables() -> [(&'static str, Arc<Schema>); 7] {
+fn store_tables() -> [(&'static str, Arc<Schema>); 9] {
     [
         (RESPONSES, responses_schema()),
         (CELLSTATS, tables::cellstats_schema()),
@@ -314,6 +321,8 @@ fn store_tables() -> [(&'static str, Arc<Schema>); 7] {
         (STATEMENTS, tables::statements_schema()),
         (WEIGHTING, tables::weighting_schema()),
         (SCORESTATS, tables::scorestats_schema()),
+        (RESPONDENT_IDS, tables::respondent_ids_schema()),
+        (PANELSTATS, tables::panelstats_schema()),
         (WAVES, tables::waves_schema()),
     ]
 }
@@ -529,12 +538,15 @@ fn base_views(
     range: &str,
     responses_live_only: bool,
 ) -> Vec<(String, String)> {
-    let live = if cat.entries.is_empty() {
-        "FALSE".to_string()
-    } else {
-        let ids: Vec<String> = cat.entries.iter().map(|e| quote_lit(&e.load_id)).collect();
-        format!("load_id IN ({})", ids.join(", "))
+    let live_of = |column: &str| {
+        if cat.entries.is_empty() {
+            "FALSE".to_string()
+        } else {
+            let ids: Vec<String> = cat.entries.iter().map(|e| quote_lit(&e.load_id)).collect();
+            format!("{column} IN ({})", ids.join(", "))
+        }
     };
+    let live = live_of("load_id");
     let base_views = [
         (
             "waves",
@@ -585,6 +597,15 @@ fn base_views(
                 "SELECT wave, segment, segment_value, statement, theme, members, grp, metric, n, \
                         sum_w, sum_w2, sum_ws, sum_ws2, sum_w2s, sum_w2s2 \
                  FROM store.scorestats WHERE {live}"
+            ),
+        ),
+        (
+            "panelstats",
+            format!(
+                "SELECT wave, other_wave, statement, theme, metric, grp, other_grp, n, \
+                        sum_ww, sum_wwy, sum_wwy_other, sum_wwyy \
+                 FROM store.panelstats WHERE {live} AND {}",
+                live_of("other_load_id")
             ),
         ),
         (

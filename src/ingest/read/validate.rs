@@ -71,6 +71,9 @@ pub struct Summary {
     pub agree_codes: Vec<Option<Vec<i64>>>,
     /// The whole wave's `scorestats` rows (bottom box, net, mean, themes) per group.
     pub scores: Vec<ScoreStat>,
+    /// The write pass only, where the spec matches ids across waves: each respondent's
+    /// [`crate::tables::id_hash`], in source order.
+    pub id_hashes: Vec<u64>,
 }
 
 /// One valid respondent, borrowed from the reader's buffers.
