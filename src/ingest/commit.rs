@@ -344,7 +344,8 @@ async fn commit_catalog(
     Ok(())
 }
 
-/// Deletes the rows of a load that is no longer in the catalog. Failures are logged, not
+/// Deletes the rows of a load that is no longer in the catalog (and the `panelstats` rows
+/// other loads wrote against it). Failures are logged, not
 /// fatal: the rows are invisible to readers and `vacuum` removes them later.
 pub async fn cleanup_load(store: &Store, wave: &str, load_id: &str) {
     for name in crate::store::DATA_TABLES {
@@ -352,12 +353,15 @@ pub async fn cleanup_load(store: &Store, wave: &str, load_id: &str) {
             let Some(t) = store.load(name, None).await? else {
                 return Ok::<(), Error>(());
             };
+            let mut rows = col("wave")
+                .eq(lit(wave))
+                .and(col("load_id").eq(lit(load_id)));
+            if name == crate::store::PANELSTATS {
+                // Other loads' cross sums with this one are dead with it.
+                rows = rows.or(col("other_load_id").eq(lit(load_id)));
+            }
             t.delete()
-                .with_predicate(
-                    col("wave")
-                        .eq(lit(wave))
-                        .and(col("load_id").eq(lit(load_id))),
-                )
+                .with_predicate(rows)
                 .await
                 .map_err(|e| Error::delta(format!("cleaning up {name}"), e))?;
             Ok(())

@@ -2,8 +2,8 @@
 //! read-only refusals, query formats. Each test works in its own temporary store.
 
 use crate::support::{
-    assert_refused, bin, copy_fixture, fixture, fixture_copy, ingest_all, ingest_waves, publish,
-    run, scores, snapshot, stderr, stdout, SCORE_WAVES,
+    assert_refused, bin, copy_fixture, fixture, fixture_copy, ingest_all, ingest_waves, panel,
+    publish, run, scores, snapshot, stderr, stdout, PANEL_WAVES, SCORE_WAVES,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -211,7 +211,7 @@ fn query_formats_params_and_names() {
     // A queries/ name and a bare view name.
     let o = run(&store, &["query", "gap_trend", "--format", "csv"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).starts_with("statement,group_a,group_b,wave,prev_wave,gap_pp,prev_gap_pp,change_pp,se,p_value,q_value,trend\n"));
+    assert!(stdout(&o).starts_with("statement,group_a,group_b,wave,prev_wave,gap_pp,prev_gap_pp,change_pp,se,p_value,q_value,trend,overlap\n"));
     let o = run(&store, &["query", "waves", "--format", "csv"]);
     assert!(o.status.success());
     assert_eq!(stdout(&o).lines().count(), 4);
@@ -1223,13 +1223,15 @@ fn docs_links_resolve_and_every_sql_example_runs() {
     assert!(files > 100, "only {files} text files found");
 
     // (c) Every SQL example of the docs, and every shipped query, runs on the fixture
-    // waves and the score waves (disagree codes, themes). The working directory is the
-    // repository, so `query NAME` runs the file queries/NAME.sql itself.
+    // waves, the score waves (disagree codes, themes) and the panel waves. The working
+    // directory is the repository, so `query NAME` runs the file queries/NAME.sql itself.
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
     let o = ingest_all(&store, &fixture());
     assert!(o.status.success(), "{}", stderr(&o));
     let o = ingest_waves(&store, &scores(), &SCORE_WAVES);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = ingest_waves(&store, &panel(), &PANEL_WAVES);
     assert!(o.status.success(), "{}", stderr(&o));
     let query = |sql: &str, params: &[String]| {
         let mut c = bin();
@@ -1290,7 +1292,7 @@ fn docs_links_resolve_and_every_sql_example_runs() {
             ));
         } else if stdout(&o).lines().count() < 2 {
             problems.push(format!(
-                "queries/{name}.sql returns no row on the fixture and score waves"
+                "queries/{name}.sql returns no row on the fixture, score and panel waves"
             ));
         }
     }
@@ -2217,4 +2219,114 @@ fn the_report_leads_with_the_themes() {
     );
     assert_eq!(rows[1]["gap_pp"], 35.3042);
     assert_eq!(rows[2]["series"], 2);
+}
+
+/// The panel waves (tests/reference/make_panel_waves.py), copied so a test may edit them.
+fn panel_copy(tmp: &Path) -> PathBuf {
+    let dir = tmp.join("panel");
+    copy_dir(&panel(), &dir);
+    dir
+}
+
+/// se and overlap of one change of aligned_goals, marketing − sales, in `view`.
+fn panel_change(store: &Path, view: &str, wave: &str) -> (f64, i64) {
+    let csv = query_csv(
+        store,
+        &format!(
+            "SELECT se, overlap FROM {view} WHERE statement = 'aligned_goals' \
+             AND group_a = 'marketing' AND group_b = 'sales' AND wave = '{wave}'"
+        ),
+    );
+    let row = csv.lines().nth(1).unwrap_or_else(|| panic!("{csv}"));
+    let (se, overlap) = row.split_once(',').unwrap();
+    (se.parse().unwrap(), overlap.parse().unwrap())
+}
+
+#[test]
+fn repeated_respondents_follow_the_live_loads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, dir) = (tmp.path().join("store"), panel_copy(tmp.path()));
+    let o = ingest_waves(&store, &dir, &PANEL_WAVES);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("95 respondent ids also in wave p2021: changes between the two waves are tested as repeated respondents"),
+        "{}",
+        stdout(&o)
+    );
+    // tests/sql/panel.slt (R): Kish, aligned_goals, marketing − sales.
+    let close = |(se, n): (f64, i64), want: (f64, i64)| {
+        assert!(
+            (se - want.0).abs() < 1e-9 && n == want.1,
+            "{se} {n}, want {want:?}"
+        );
+    };
+    let p2022 = (12.857389867401517, 53);
+    close(panel_change(&store, "gap_trend", "p2022"), p2022);
+
+    // p2021 loaded again: its new load matches itself with p2022 and p2023; the rows
+    // p2022 and p2023 wrote against its old load are dropped.
+    let spec = dir.join("p2021.toml");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    std::fs::write(&spec, format!("{text}# loaded again\n")).unwrap();
+    let o = ingest_waves(&store, &dir, &["p2021"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("95 respondent ids also in wave p2022"),
+        "{}",
+        stdout(&o)
+    );
+    close(panel_change(&store, "gap_trend", "p2022"), p2022);
+    let n: i64 = query_csv(
+        &store,
+        "SELECT count(*) FROM panelstats WHERE statement IS NULL",
+    )
+    .lines()
+    .nth(1)
+    .unwrap()
+    .parse()
+    .unwrap();
+    let all: i64 = query_csv(
+        &store,
+        "SELECT count(*) FROM store.panelstats WHERE statement IS NULL",
+    )
+    .lines()
+    .nth(1)
+    .unwrap()
+    .parse()
+    .unwrap();
+    // The replaced load's cross sums are cleaned up with it.
+    assert!(n > 0 && all == n, "live {n}, stored {all}");
+
+    // Without p2022, p2023 is compared with p2021: the baseline change of R.
+    let o = run(&store, &["remove", "p2022"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let p2023 = (13.25584128886536, 28);
+    close(panel_change(&store, "gap_trend", "p2023"), p2023);
+    close(panel_change(&store, "gap_vs_baseline", "p2023"), p2023);
+
+    // panel = false: nobody of p2023 is matched; the independent test again.
+    let spec = dir.join("p2023.toml");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    std::fs::write(
+        &spec,
+        text.replace("group = \"team\"\n", "group = \"team\"\npanel = false\n"),
+    )
+    .unwrap();
+    let o = ingest_waves(&store, &dir, &["p2023"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        !stdout(&o).contains("respondent ids also in"),
+        "{}",
+        stdout(&o)
+    );
+    let (se, overlap) = panel_change(&store, "gap_trend", "p2023");
+    let gaps = query_csv(
+        &store,
+        "SELECT sqrt(sum(se * se)) FROM gaps WHERE statement = 'aligned_goals' \
+         AND group_a = 'marketing' AND group_b = 'sales' AND wave IN ('p2021', 'p2023')",
+    );
+    let independent: f64 = gaps.lines().nth(1).unwrap().parse().unwrap();
+    assert_eq!(overlap, 0);
+    assert!((se - independent).abs() < 1e-9, "{se} vs {independent}");
+    assert!((se - p2023.0).abs() > 0.1, "{se}");
 }

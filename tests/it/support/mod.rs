@@ -73,6 +73,13 @@ pub fn scores() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scores")
 }
 
+/// The panel waves: some respondents in several of them (tests/reference/make_panel_waves.py).
+pub const PANEL_WAVES: [&str; 4] = ["p2021", "p2022", "p2023", "p2024"];
+
+pub fn panel() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/panel")
+}
+
 /// `gaptrack ingest` of the waves `<dir>/<id>.toml` into `store`, in one command.
 pub fn ingest_waves(store: &Path, dir: &Path, waves: &[&str]) -> std::process::Output {
     let mut args = vec!["ingest".to_string()];
