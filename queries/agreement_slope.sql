@@ -9,7 +9,7 @@
 --   nonlinearity_p = P(χ²_{k−2} > Σu(g − ĝ)²) for k ≥ 3 waves, else NULL
 --   direction      = rising (slope > 0) / falling (slope < 0) where q < 0.05, flat where
 --                    q ≥ 0.05, NULL without q
--- Series, t, the weighted means and the sums are as in gap_slope.sql.
+-- Series, t, the weighted means and the sums are as in gap_slope.sql (trend_fit).
 WITH series AS (
   SELECT statement, wave, series FROM statement_series
 ),
@@ -26,22 +26,7 @@ points AS (
   JOIN series s ON s.statement = a.statement AND s.wave = a.wave
   WHERE a.se > 0
 ),
-timed AS (
-  SELECT
-    points.*,
-    CAST(date - min(date) OVER k AS DOUBLE) / 365.25 AS t
-  FROM points
-  WINDOW k AS (PARTITION BY statement, grp, series)
-),
-centred AS (
-  SELECT
-    timed.*,
-    sum(u * t) OVER k / sum(u) OVER k AS t_bar,
-    sum(u * g) OVER k / sum(u) OVER k AS g_bar
-  FROM timed
-  WINDOW k AS (PARTITION BY statement, grp, series)
-),
-sums AS (
+fits AS (
   SELECT
     statement,
     grp,
@@ -49,14 +34,12 @@ sums AS (
     first_value(wave ORDER BY date, wave) AS first_wave,
     last_value(wave ORDER BY date, wave) AS last_wave,
     count(*) AS waves,
-    sum(u * (t - t_bar) * (t - t_bar)) AS sxx,
-    sum(u * (t - t_bar) * (g - g_bar)) AS sxy,
-    sum(u * (g - g_bar) * (g - g_bar)) AS syy
-  FROM centred
+    trend_fit(date, g, u) AS fit
+  FROM points
   GROUP BY statement, grp, series
   HAVING count(*) >= 2
 ),
-fits AS (
+tested AS (
   SELECT
     statement,
     grp,
@@ -64,27 +47,20 @@ fits AS (
     first_wave,
     last_wave,
     waves,
-    slope,
-    se,
-    slope - 1.959963984540054 * se AS ci_low,
-    slope + 1.959963984540054 * se AS ci_high,
-    z_test_p(slope, se * se) AS p_value,
-    CASE WHEN waves >= 3 AND sxx > 0 THEN
-      chi2_sf(greatest(syy - sxy * sxy / sxx, 0.0), waves - 2)
-    END AS nonlinearity_p
-  FROM (
-    SELECT
-      sums.*,
-      CASE WHEN sxx > 0 THEN sxy / sxx END AS slope,
-      CASE WHEN sxx > 0 THEN sqrt(1 / sxx) END AS se
-    FROM sums
-  ) s
+    fit['slope'] AS slope,
+    fit['se'] AS se,
+    fit['slope'] - 1.959963984540054 * fit['se'] AS ci_low,
+    fit['slope'] + 1.959963984540054 * fit['se'] AS ci_high,
+    z_test_p(fit['slope'], fit['se'] * fit['se']) AS p_value,
+    fit['nonlinearity_p'] AS nonlinearity_p,
+    fit['fitted_last'] AS fitted_last
+  FROM fits
 ),
 adjusted AS (
   SELECT
-    fits.*,
+    tested.*,
     bh_q(p_value) OVER (PARTITION BY grp) AS q_value
-  FROM fits
+  FROM tested
 )
 SELECT
   statement,

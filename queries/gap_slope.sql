@@ -15,7 +15,8 @@
 --   direction      = narrowing where q < 0.05 and the slope's sign is opposite to the
 --                    fitted gap's at the last wave, ĝ = ḡ + slope · (t_last − t̄);
 --                    widening where q < 0.05 otherwise; flat where q ≥ 0.05; NULL without q
--- Sums are of deviations from the weighted means (two passes), not raw sums of squares.
+-- The fit is the aggregate trend_fit (src/stats/trend.rs): sums of deviations from the
+-- weighted means (two passes), not raw sums of squares.
 WITH series AS (
   SELECT statement, wave, series FROM statement_series
 ),
@@ -33,22 +34,7 @@ points AS (
   JOIN series s ON s.statement = g.statement AND s.wave = g.wave
   WHERE g.se > 0
 ),
-timed AS (
-  SELECT
-    points.*,
-    CAST(date - min(date) OVER k AS DOUBLE) / 365.25 AS t
-  FROM points
-  WINDOW k AS (PARTITION BY statement, group_a, group_b, series)
-),
-centred AS (
-  SELECT
-    timed.*,
-    sum(u * t) OVER k / sum(u) OVER k AS t_bar,
-    sum(u * g) OVER k / sum(u) OVER k AS g_bar
-  FROM timed
-  WINDOW k AS (PARTITION BY statement, group_a, group_b, series)
-),
-sums AS (
+fits AS (
   SELECT
     statement,
     group_a,
@@ -57,16 +43,12 @@ sums AS (
     first_value(wave ORDER BY date, wave) AS first_wave,
     last_value(wave ORDER BY date, wave) AS last_wave,
     count(*) AS waves,
-    sum(u * (t - t_bar) * (t - t_bar)) AS sxx,
-    sum(u * (t - t_bar) * (g - g_bar)) AS sxy,
-    sum(u * (g - g_bar) * (g - g_bar)) AS syy,
-    max(t) - max(t_bar) AS t_last_dev,
-    max(g_bar) AS g_bar
-  FROM centred
+    trend_fit(date, g, u) AS fit
+  FROM points
   GROUP BY statement, group_a, group_b, series
   HAVING count(*) >= 2
 ),
-fits AS (
+tested AS (
   SELECT
     statement,
     group_a,
@@ -75,28 +57,20 @@ fits AS (
     first_wave,
     last_wave,
     waves,
-    slope,
-    se,
-    slope - 1.959963984540054 * se AS ci_low,
-    slope + 1.959963984540054 * se AS ci_high,
-    z_test_p(slope, se * se) AS p_value,
-    CASE WHEN waves >= 3 AND sxx > 0 THEN
-      chi2_sf(greatest(syy - sxy * sxy / sxx, 0.0), waves - 2)
-    END AS nonlinearity_p,
-    g_bar + slope * t_last_dev AS fitted_last
-  FROM (
-    SELECT
-      sums.*,
-      CASE WHEN sxx > 0 THEN sxy / sxx END AS slope,
-      CASE WHEN sxx > 0 THEN sqrt(1 / sxx) END AS se
-    FROM sums
-  ) s
+    fit['slope'] AS slope,
+    fit['se'] AS se,
+    fit['slope'] - 1.959963984540054 * fit['se'] AS ci_low,
+    fit['slope'] + 1.959963984540054 * fit['se'] AS ci_high,
+    z_test_p(fit['slope'], fit['se'] * fit['se']) AS p_value,
+    fit['nonlinearity_p'] AS nonlinearity_p,
+    fit['fitted_last'] AS fitted_last
+  FROM fits
 ),
 adjusted AS (
   SELECT
-    fits.*,
+    tested.*,
     bh_q(p_value) OVER (PARTITION BY group_a, group_b) AS q_value
-  FROM fits
+  FROM tested
 )
 SELECT
   statement,

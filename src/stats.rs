@@ -5,6 +5,7 @@
 
 pub mod gamma;
 pub mod rake;
+pub mod trend;
 
 /// The 97.5 % quantile of the standard normal: every interval is 95 %.
 pub const Z: f64 = 1.959963984540054;

@@ -9,18 +9,22 @@
 //! | `z_test_p(estimate, variance)` | two-sided p value of a z test (NULL when variance ≤ 0) |
 //! | `chi2_sf(x, df)` | P(χ²_df > x), the chi-square upper tail (NULL when df ≤ 0) |
 //! | `bh_q(p) OVER (PARTITION BY …)` | window function: Benjamini–Hochberg adjusted p over the rows of each partition with a p |
+//! | `trend_fit(date, g, u)` | aggregate: the inverse-variance weighted line through (date, g) with weights u, a struct of `slope` (per year), `se`, `nonlinearity_p`, `fitted_last` ([`stats::trend`]) |
 //!
 //! Every function returns NULL when any argument is NULL.
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float64Array};
-use arrow::datatypes::{DataType, Field, FieldRef, Float64Type};
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, ListArray, StructArray};
+use arrow::datatypes::{DataType, Date32Type, Field, FieldRef, Fields, Float64Type};
+use datafusion::common::ScalarValue;
 use datafusion::error::Result;
-use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowUDFFieldArgs};
+use datafusion::logical_expr::function::{
+    AccumulatorArgs, PartitionEvaluatorArgs, StateFieldsArgs, WindowUDFFieldArgs,
+};
 use datafusion::logical_expr::{
-    ColumnarValue, PartitionEvaluator, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
-    Volatility, WindowUDF, WindowUDFImpl,
+    Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, PartitionEvaluator,
+    ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, WindowUDF, WindowUDFImpl,
 };
 use datafusion::prelude::SessionContext;
 
@@ -130,12 +134,130 @@ pub fn window_functions() -> Vec<WindowUDF> {
     })]
 }
 
+/// All of gaptrack's SQL aggregate functions.
+pub fn aggregate_functions() -> Vec<AggregateUDF> {
+    vec![AggregateUDF::new_from_impl(TrendFit {
+        signature: Signature::exact(
+            vec![DataType::Date32, DataType::Float64, DataType::Float64],
+            Volatility::Immutable,
+        ),
+    })]
+}
+
 pub fn register(ctx: &SessionContext) {
     for f in functions() {
         ctx.register_udf(f);
     }
     for f in window_functions() {
         ctx.register_udwf(f);
+    }
+    for f in aggregate_functions() {
+        ctx.register_udaf(f);
+    }
+}
+
+/// `trend_fit(date, g, u)`: [`stats::trend::wls_trend`] over the rows of each group with
+/// all three values, t in years since the group's first date.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct TrendFit {
+    signature: Signature,
+}
+
+fn trend_fields() -> Fields {
+    ["slope", "se", "nonlinearity_p", "fitted_last"]
+        .into_iter()
+        .map(|n| Field::new(n, DataType::Float64, true))
+        .collect()
+}
+
+impl AggregateUDFImpl for TrendFit {
+    fn name(&self) -> &str {
+        "trend_fit"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Struct(trend_fields()))
+    }
+    fn accumulator(&self, _: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::<TrendAcc>::default())
+    }
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        let item = Arc::new(Field::new_list_field(DataType::Float64, true));
+        Ok(vec![Arc::new(Field::new(
+            format!("{}_points", args.name),
+            DataType::List(item),
+            true,
+        ))])
+    }
+}
+
+/// The points of one group: (days since 1970, g, u).
+#[derive(Debug, Default)]
+struct TrendAcc {
+    points: Vec<(f64, f64, f64)>,
+}
+
+impl Accumulator for TrendAcc {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let d = values[0].as_primitive::<Date32Type>();
+        let g = values[1].as_primitive::<Float64Type>();
+        let u = values[2].as_primitive::<Float64Type>();
+        for i in 0..d.len() {
+            if d.is_valid(i) && g.is_valid(i) && u.is_valid(i) {
+                self.points
+                    .push((f64::from(d.value(i)), g.value(i), u.value(i)));
+            }
+        }
+        Ok(())
+    }
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        let first = self
+            .points
+            .iter()
+            .map(|p| p.0)
+            .fold(f64::INFINITY, f64::min);
+        let years: Vec<(f64, f64, f64)> = self
+            .points
+            .iter()
+            .map(|&(d, g, u)| ((d - first) / 365.25, g, u))
+            .collect();
+        let fit = stats::trend::wls_trend(&years);
+        let col = |v: Option<f64>| Arc::new(Float64Array::from(vec![v])) as ArrayRef;
+        let s = StructArray::new(
+            trend_fields(),
+            vec![
+                col(fit.map(|f| f.slope)),
+                col(fit.map(|f| f.se)),
+                col(fit.and_then(|f| f.nonlinearity_p)),
+                col(fit.map(|f| f.fitted_last)),
+            ],
+            None,
+        );
+        Ok(ScalarValue::Struct(Arc::new(s)))
+    }
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self) + self.points.capacity() * 24
+    }
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        let flat: Vec<Option<f64>> = self
+            .points
+            .iter()
+            .flat_map(|&(d, g, u)| [Some(d), Some(g), Some(u)])
+            .collect();
+        let list = ListArray::from_iter_primitive::<Float64Type, _, _>([Some(flat)]);
+        Ok(vec![ScalarValue::List(Arc::new(list))])
+    }
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let lists = states[0].as_list::<i32>();
+        for row in lists.iter().flatten() {
+            let v = row.as_primitive::<Float64Type>();
+            for c in v.values().chunks_exact(3) {
+                self.points.push((c[0], c[1], c[2]));
+            }
+        }
+        Ok(())
     }
 }
 
