@@ -235,35 +235,70 @@ async fn themes(session: &Session, a: &str, b: &str) -> Result<Vec<ThemeRow>> {
 async fn slopes(session: &Session, a: &str, b: &str) -> Result<Vec<SlopeRow>> {
     let mut out = Vec::new();
     for batch in run_shipped(session, "report_slope", &[("a", a), ("b", b)]).await? {
-        let (st, first, last, dir) = (
-            strs(&batch, "statement")?,
-            strs(&batch, "first_wave")?,
-            strs(&batch, "last_wave")?,
-            strs(&batch, "direction")?,
-        );
-        let (series, waves) = (i64s(&batch, "series")?, i64s(&batch, "waves")?);
-        let (slope, lo, hi) = (
-            f64s(&batch, "slope_pp_per_year")?,
-            f64s(&batch, "ci_low")?,
-            f64s(&batch, "ci_high")?,
-        );
-        let (p, q) = (f64s(&batch, "p_value")?, f64s(&batch, "q_value")?);
-        for i in 0..batch.num_rows() {
-            out.push(SlopeRow {
-                statement: st[i].clone().unwrap_or_default(),
-                series: series[i].unwrap_or(1),
-                first_wave: first[i].clone().unwrap_or_default(),
-                last_wave: last[i].clone().unwrap_or_default(),
-                waves: waves[i].unwrap_or(0),
-                slope: slope[i],
-                ci_low: lo[i],
-                ci_high: hi[i],
-                p_value: p[i],
-                q_value: q[i],
-                direction: dir[i].clone(),
-            });
+        out.extend(slope_rows(&batch)?);
+    }
+    Ok(out)
+}
+
+/// The slope rows of one batch of `report_slope` or `report_breakdown_slope`.
+fn slope_rows(batch: &RecordBatch) -> Result<Vec<SlopeRow>> {
+    let (st, first, last, dir) = (
+        strs(batch, "statement")?,
+        strs(batch, "first_wave")?,
+        strs(batch, "last_wave")?,
+        strs(batch, "direction")?,
+    );
+    let (series, waves) = (i64s(batch, "series")?, i64s(batch, "waves")?);
+    let (slope, lo, hi) = (
+        f64s(batch, "slope_pp_per_year")?,
+        f64s(batch, "ci_low")?,
+        f64s(batch, "ci_high")?,
+    );
+    let (p, q) = (f64s(batch, "p_value")?, f64s(batch, "q_value")?);
+    Ok((0..batch.num_rows())
+        .map(|i| SlopeRow {
+            statement: st[i].clone().unwrap_or_default(),
+            series: series[i].unwrap_or(1),
+            first_wave: first[i].clone().unwrap_or_default(),
+            last_wave: last[i].clone().unwrap_or_default(),
+            waves: waves[i].unwrap_or(0),
+            slope: slope[i],
+            ci_low: lo[i],
+            ci_high: hi[i],
+            p_value: p[i],
+            q_value: q[i],
+            direction: dir[i].clone(),
+        })
+        .collect())
+}
+
+/// The slope of the pair's gap within each value of `segment`, in the report's statement
+/// order, then value, then series (`report_breakdown_slope`).
+async fn breakdown_slopes(
+    r: &Report,
+    session: &Session,
+    params: &[(&str, &str)],
+) -> Result<Vec<(String, SlopeRow)>> {
+    let mut out = Vec::new();
+    for batch in run_shipped(session, "report_breakdown_slope", params).await? {
+        let value = strs(&batch, "segment_value")?;
+        for (i, row) in slope_rows(&batch)?.into_iter().enumerate() {
+            out.push((value[i].clone().unwrap_or_default(), row));
         }
     }
+    let stmt_pos = positions(&r.statements, |s| s.statement.as_str());
+    out.sort_by(|x, y| {
+        let key = |(v, z): &(String, SlopeRow)| {
+            let pos = stmt_pos.get(z.statement.as_str()).copied();
+            (
+                pos.unwrap_or(usize::MAX),
+                z.statement.clone(),
+                v.clone(),
+                z.series,
+            )
+        };
+        key(x).cmp(&key(y))
+    });
     Ok(out)
 }
 
@@ -590,6 +625,7 @@ async fn breakdown(r: &Report, session: &Session, segment: &str) -> Result<Break
         values,
         latest_wave,
         rows,
+        slopes: breakdown_slopes(r, session, &params).await?,
     })
 }
 

@@ -459,7 +459,34 @@ fn breakdown_section(r: &Report, k: usize, bd: &Breakdown, s: &mut String) {
         }
         s.push_str("</tr>");
     }
-    s.push_str("\n</tbody></table></div>\n</section>\n");
+    s.push_str("\n</tbody></table></div>\n");
+    breakdown_slopes(r, bd, &seg, s);
+    s.push_str("</section>\n");
+}
+
+/// The trend of the gap within each value of a breakdown (points per year).
+fn breakdown_slopes(r: &Report, bd: &Breakdown, seg: &str, s: &mut String) {
+    let rows = breakdown_slope_table(r, bd);
+    if rows.is_empty() {
+        return;
+    }
+    let _ = write!(
+        s,
+        "<h3>Trend by {seg} across all waves</h3>\n<p class=\"sub\">{}</p>\n<div class=\"scroll\" role=\"region\" aria-label=\"Trend by {seg}\" tabindex=\"0\"><table class=\"wide\"><thead><tr><th scope=\"col\">Statement</th>",
+        escape_html(BREAKDOWN_SLOPE_NOTE)
+    );
+    for v in &bd.values {
+        let _ = write!(s, "<th scope=\"col\">{}</th>", escape_html(v));
+    }
+    s.push_str("</tr></thead><tbody>");
+    for (text, cells) in rows {
+        let _ = write!(s, "\n<tr><th scope=\"row\">{}</th>", escape_html(text));
+        for c in cells {
+            let _ = write!(s, "<td>{}</td>", escape_html(&breakdown_slope(c)));
+        }
+        s.push_str("</tr>");
+    }
+    s.push_str("\n</tbody></table></div>\n");
 }
 
 /// The wording changes of the statements, under the gap table.

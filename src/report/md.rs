@@ -524,6 +524,30 @@ fn breakdown_section(r: &Report, bd: &Breakdown, s: &mut String) {
     s.push_str(
         "\nEvery wave of this breakdown, with intervals and p values, is in breakdown.csv.\n\n",
     );
+    breakdown_slopes(r, bd, s);
+}
+
+/// The trend of the gap within each value of a breakdown (points per year).
+fn breakdown_slopes(r: &Report, bd: &Breakdown, s: &mut String) {
+    let rows = breakdown_slope_table(r, bd);
+    if rows.is_empty() {
+        return;
+    }
+    let (a, b) = groups(r);
+    s.push_str(&format!(
+        "### Trend by {} across all waves ({a} \u{2212} {b}, points per year)\n\n{BREAKDOWN_SLOPE_NOTE}\n\n",
+        escape_md(segment_label(r, &bd.segment))
+    ));
+    let mut head = vec!["Statement".to_string()];
+    head.extend(bd.values.iter().map(|v| escape_md(v)));
+    s.push_str(&table_row(&head));
+    s.push_str(&table_rule(true, head.len()));
+    for (text, cells) in rows {
+        let mut row = vec![escape_md(text)];
+        row.extend(cells.iter().map(|c| escape_md(&breakdown_slope(*c))));
+        s.push_str(&table_row(&row));
+    }
+    s.push('\n');
 }
 
 #[cfg(test)]

@@ -210,6 +210,9 @@ pub struct Breakdown {
     /// Statement × wave × segment value, in statement order (as `Report::statements`),
     /// then wave date order, then value.
     pub rows: Vec<BreakdownRow>,
+    /// The trend of the gap within each segment value (`report_breakdown_slope`):
+    /// (value, slope row), in statement order, then value, then series.
+    pub slopes: Vec<(String, SlopeRow)>,
 }
 
 /// One statement × wave × segment value of a breakdown.

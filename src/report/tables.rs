@@ -338,26 +338,48 @@ pub const SLOPE_COLUMNS: [&str; 11] = [
 
 /// The slope rows in statement order, then series.
 pub(super) fn slope_rows(r: &Report) -> Vec<Vec<Val>> {
-    let text = |s: &str| Val::Text(s.to_string());
     r.statements
         .iter()
         .flat_map(|st| slopes_of(r, &st.statement))
-        .map(|x| {
-            vec![
-                text(&x.statement),
-                Val::int(Some(x.series)),
-                text(&x.first_wave),
-                text(&x.last_wave),
-                Val::int(Some(x.waves)),
-                Val::num(x.slope, DATA_DECIMALS),
-                Val::num(x.ci_low, DATA_DECIMALS),
-                Val::num(x.ci_high, DATA_DECIMALS),
-                Val::p(x.p_value),
-                Val::p(x.q_value),
-                x.direction.as_deref().map_or(Val::Missing, text),
-            ]
-        })
+        .map(slope_values)
         .collect()
+}
+
+/// One slope row's values, in the order of [`SLOPE_COLUMNS`].
+fn slope_values(x: &SlopeRow) -> Vec<Val> {
+    let text = |s: &str| Val::Text(s.to_string());
+    vec![
+        text(&x.statement),
+        Val::int(Some(x.series)),
+        text(&x.first_wave),
+        text(&x.last_wave),
+        Val::int(Some(x.waves)),
+        Val::num(x.slope, DATA_DECIMALS),
+        Val::num(x.ci_low, DATA_DECIMALS),
+        Val::num(x.ci_high, DATA_DECIMALS),
+        Val::p(x.p_value),
+        Val::p(x.q_value),
+        x.direction.as_deref().map_or(Val::Missing, text),
+    ]
+}
+
+/// The keys of each element of `slopes` in breakdown.json: the segment and its value,
+/// then those of trend.json's slopes.
+pub const BREAKDOWN_SLOPE_COLUMNS: [&str; 13] =
+    concat(["segment", "segment_value"], SLOPE_COLUMNS, []);
+
+/// The slope rows of every breakdown: segment, then the report's statement order, value,
+/// series.
+pub(super) fn breakdown_slope_rows(r: &Report) -> Vec<Vec<Val>> {
+    let mut out = Vec::new();
+    for b in &r.breakdowns {
+        for (value, x) in &b.slopes {
+            let mut row = vec![Val::Text(b.segment.clone()), Val::Text(value.clone())];
+            row.extend(slope_values(x));
+            out.push(row);
+        }
+    }
+    out
 }
 
 fn json_text(r: &Report, columns: &[&str], rows: &[Vec<Val>]) -> String {
@@ -445,9 +467,19 @@ pub fn render_breakdown_csv(r: &Report) -> String {
     csv_text(&BREAKDOWN_COLUMNS, &breakdown_rows(r))
 }
 
-/// `breakdown.json`: the same rows as `breakdown.csv`, framed like `trend.json`.
+/// `breakdown.json`: the same rows as `breakdown.csv`, framed like `trend.json`, then the
+/// slope of the gap within each value (`slopes`).
 pub fn render_breakdown_json(r: &Report) -> String {
-    json_text(r, &BREAKDOWN_COLUMNS, &breakdown_rows(r))
+    let mut s = json_text(r, &BREAKDOWN_COLUMNS, &breakdown_rows(r));
+    s.truncate(s.len() - "\n}\n".len());
+    s.push_str(",\n");
+    s.push_str(&json_array(
+        "slopes",
+        &BREAKDOWN_SLOPE_COLUMNS,
+        &breakdown_slope_rows(r),
+    ));
+    s.push_str("}\n");
+    s
 }
 
 #[cfg(test)]

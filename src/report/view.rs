@@ -439,6 +439,53 @@ pub fn breakdown_table(b: &Breakdown) -> Vec<(&str, &str, Vec<Option<&BreakdownR
     out
 }
 
+/// The trend of the gap within each value of a breakdown: per statement of the report
+/// (its wording), per value the slope of the latest series, or `None` (fewer than two
+/// published waves). Only statements with a slope somewhere.
+pub fn breakdown_slope_table<'a>(
+    r: &'a Report,
+    b: &'a Breakdown,
+) -> Vec<(&'a str, Vec<Option<&'a SlopeRow>>)> {
+    r.statements
+        .iter()
+        .filter_map(|st| {
+            let cells: Vec<Option<&SlopeRow>> = b
+                .values
+                .iter()
+                .map(|v| {
+                    b.slopes
+                        .iter()
+                        .filter(|(value, x)| value == v && x.statement == st.statement)
+                        .map(|(_, x)| x)
+                        .max_by_key(|x| x.series)
+                })
+                .collect();
+            cells
+                .iter()
+                .any(Option::is_some)
+                .then_some((st.text.as_str(), cells))
+        })
+        .collect()
+}
+
+/// What a breakdown's trend table says before it.
+pub const BREAKDOWN_SLOPE_NOTE: &str =
+    "The trend of the gap within each value across its published waves (the latest \
+    series): points per year, and narrowing, widening or flat by the Benjamini\u{2013}Hochberg \
+    q over the statements and values of this breakdown.";
+
+/// One cell of a breakdown's trend table: "−1.2 (flat)" (plain; the caller escapes).
+pub fn breakdown_slope(x: Option<&SlopeRow>) -> String {
+    match x {
+        None => ABSENT.to_string(),
+        Some(x) => typo(format!(
+            "{} ({})",
+            show_signed(x.slope),
+            x.direction.as_deref().unwrap_or("n/a")
+        )),
+    }
+}
+
 /// The gap text of one breakdown cell (`+5.0†`, `n<10`, `—`; plain, not escaped).
 pub fn breakdown_gap(r: &Report, row: Option<&BreakdownRow>) -> String {
     match row {

@@ -45,8 +45,23 @@ fn workbook(r: &Report) -> Result<Vec<u8>, XlsxError> {
         )?;
     }
     for b in &r.breakdowns {
-        let name = names.take(&format!("By {}", view::segment_label(r, &b.segment)));
+        let label = view::segment_label(r, &b.segment);
+        let name = names.take(&format!("By {label}"));
         breakdown_sheet(r, b, wb.add_worksheet().set_name(name)?)?;
+        if !b.slopes.is_empty() {
+            let one = Report {
+                breakdowns: vec![b.clone()],
+                ..r.clone()
+            };
+            let ws = wb
+                .add_worksheet()
+                .set_name(names.take(&format!("Slopes by {label}")))?;
+            rows_sheet(
+                ws,
+                &tables::BREAKDOWN_SLOPE_COLUMNS,
+                &tables::breakdown_slope_rows(&one),
+            )?;
+        }
     }
     if let Some(b) = &r.baseline {
         let since = wb

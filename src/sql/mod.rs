@@ -59,6 +59,10 @@ pub const QUERIES: &[(&str, &str)] = &[
     ),
     ("gap_slope", include_str!("../../queries/gap_slope.sql")),
     (
+        "gap_slope_by_segment",
+        include_str!("../../queries/gap_slope_by_segment.sql"),
+    ),
+    (
         "agreement_slope",
         include_str!("../../queries/agreement_slope.sql"),
     ),
@@ -90,6 +94,10 @@ pub const QUERIES: &[(&str, &str)] = &[
         include_str!("../../queries/report_slope.sql"),
     ),
     (
+        "report_breakdown_slope",
+        include_str!("../../queries/report_breakdown_slope.sql"),
+    ),
+    (
         "report_baseline",
         include_str!("../../queries/report_baseline.sql"),
     ),
@@ -110,6 +118,7 @@ pub const VIEWS: &[&str] = &[
     "gap_trend",
     "gap_vs_baseline",
     "gap_slope",
+    "gap_slope_by_segment",
     "agreement_slope",
     "score_cells",
     "scores",

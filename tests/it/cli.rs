@@ -2330,3 +2330,45 @@ fn repeated_respondents_follow_the_live_loads() {
     assert!((se - independent).abs() < 1e-9, "{se} vs {independent}");
     assert!((se - p2023.0).abs() > 0.1, "{se}");
 }
+
+/// `report --by` gives the trend of the gap within each segment value: the rows of
+/// `report_breakdown_slope` (checked against statsmodels in tests/sql/gap_slope.slt) in
+/// trend.md, index.html, breakdown.json and trend.xlsx.
+#[test]
+fn report_by_segment_has_the_trend_within_each_value() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let out = tmp.path().join("report");
+    assert!(ingest_all(&store, &fixture()).status.success());
+    let o = run(
+        &store,
+        &["report", "--out", out.to_str().unwrap(), "--by", "region"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(out.join("trend.md")).unwrap();
+    let at = md
+        .find("### Trend by region across all waves")
+        .unwrap_or_else(|| panic!("{md}"));
+    let section = &md[at..];
+    // APAC, understands_customers: −4.73 points a year (make_slope_reference.py), flat.
+    let row = section
+        .lines()
+        .find(|l| l.contains("understand"))
+        .unwrap_or_else(|| panic!("{section}"));
+    assert!(row.contains("| \u{2212}4.7 (flat) |"), "{row}");
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("Trend by region across all waves"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("breakdown.json")).unwrap())
+            .unwrap();
+    let slopes = json["slopes"].as_array().unwrap();
+    assert_eq!(slopes.len(), 8, "{slopes:?}");
+    let emea = slopes
+        .iter()
+        .find(|x| x["segment_value"] == "EMEA" && x["statement"] == "qualifies_leads")
+        .unwrap();
+    let slope = emea["slope_pp_per_year"].as_f64().unwrap();
+    assert!((slope - 16.746400205664536).abs() < 1e-4, "{emea}");
+    assert_eq!(emea["segment"], "region");
+    assert_eq!(emea["direction"], "flat");
+}

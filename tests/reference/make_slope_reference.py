@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Writes the expected results of the views gap_slope, agreement_slope and gap_vs_baseline:
-tests/sql/{gap_slope,agreement_slope,gap_vs_baseline}.slt, over the fixture waves
-(tests/data/fixture/) and the extra waves of tests/data/trend/.
+"""Writes the expected results of the views gap_slope, gap_slope_by_segment,
+agreement_slope and gap_vs_baseline: tests/sql/{gap_slope,agreement_slope,
+gap_vs_baseline}.slt, over the fixture waves (tests/data/fixture/) and the extra waves of
+tests/data/trend/.
 
     /tmp/refvenv/bin/python tests/reference/make_slope_reference.py
 
 (the venv of make_reference.py: numpy pandas scipy statsmodels). Run from the repository
 root. Nothing here shares code with gaptrack:
   * the fixture waves' agreement and gaps are the independent reference values
-    tests/data/reference/{agreement,gaps}.csv written by make_reference.py;
+    tests/data/reference/{agreement,gaps}.csv written by make_reference.py, and the gaps
+    within segment values tests/data/reference/gaps_by_segment.csv (a pair with either
+    base below 10 is suppressed: not a point of its slope);
   * the extra waves are published figures (format = "cells"), read here from their CSVs
     and specs: pct as published, se = 100·sqrt(p(1−p)/n) (none without a base),
     gap = pct_a − pct_b, se of a gap = 100·sqrt(p_a(1−p_a)/n_a + p_b(1−p_b)/n_b);
@@ -185,6 +188,19 @@ def slopes(df, keys, value, bh_by, label):
     return out.sort_values(keys + ["series"], ignore_index=True)
 
 
+def segment_slopes():
+    """gap_slope_by_segment: the same fit within each segment value, over the published
+    (unsuppressed: both bases n ≥ 10) waves; q over the rows of one segment and pair."""
+    seg = pd.read_csv(REF / "gaps_by_segment.csv", dtype={"wave": str}, keep_default_na=False,
+                      na_values=[""])
+    seg = seg[(seg.n_a >= 10) & (seg.n_b >= 10)].copy()
+    ser = series_numbers()
+    seg["series"] = [ser[(s, w)] for s, w in zip(seg.statement, seg.wave)]
+    seg["day"] = [date.fromisoformat(d) for d in seg.date]
+    return slopes(seg, ["segment", "segment_value", "statement", "group_a", "group_b"], "gap_pp",
+                  ["segment", "group_a", "group_b"], gap_direction)
+
+
 def gap_direction(r):
     if r.q_value >= 0.05:
         return "flat"
@@ -317,6 +333,23 @@ def main():
     text += query(pair.sort_values(["statement", "series"]), cols_r, "TITTIRRRRRRRT",
                   "gaptrack query report_slope --param a=sales --param b=marketing",
                   "# report_slope for the pair in the other order than gap_slope stores it")
+    ss = segment_slopes()
+    cols = ["segment", "segment_value", "statement", "group_a", "group_b", "series", "first_wave",
+            "last_wave", "waves", "slope_pp_per_year", "se", "ci_low", "ci_high", "p_value", "q_value",
+            "nonlinearity_p", "direction"]
+    text += query(ss, cols, "TTTTTITTIRRRRRRRT",
+                  f"SELECT {', '.join(cols)}\nFROM gap_slope_by_segment\n"
+                  "ORDER BY segment, segment_value, statement, group_a, group_b, series",
+                  "# gap_slope_by_segment: every row (a wave whose cell is suppressed is not a point)")
+    pair = ss[(ss.segment == "region") & (ss.group_a == "marketing") & (ss.group_b == "sales")].copy()
+    pair["slope_pp_per_year"] = -pair.slope_pp_per_year
+    pair["ci_low"], pair["ci_high"] = -pair.ci_high, -pair.ci_low
+    cols_r = ["statement", "segment_value", "series", "first_wave", "last_wave", "waves",
+              "slope_pp_per_year", "se", "ci_low", "ci_high", "p_value", "q_value", "nonlinearity_p",
+              "direction"]
+    text += query(pair.sort_values(["statement", "segment_value", "series"]), cols_r, "TTITTIRRRRRRRT",
+                  "gaptrack query report_breakdown_slope --param segment=region --param a=sales --param b=marketing",
+                  "# report_breakdown_slope: region, sales − marketing (the other order than stored)")
     (SLT / "gap_slope.slt").write_text(text)
 
     ag = slopes(agr, ["statement", "grp"], "pct", ["grp"], agreement_direction)
