@@ -353,17 +353,21 @@ pub async fn cleanup_load(store: &Store, wave: &str, load_id: &str) {
             let Some(t) = store.load(name, None).await? else {
                 return Ok::<(), Error>(());
             };
-            let mut rows = col("wave")
+            let rows = col("wave")
                 .eq(lit(wave))
                 .and(col("load_id").eq(lit(load_id)));
-            if name == crate::store::PANELSTATS {
-                // Other loads' cross sums with this one are dead with it.
-                rows = rows.or(col("other_load_id").eq(lit(load_id)));
-            }
-            t.delete()
+            let (t, _) = t
+                .delete()
                 .with_predicate(rows)
                 .await
                 .map_err(|e| Error::delta(format!("cleaning up {name}"), e))?;
+            if name == crate::store::PANELSTATS {
+                // Other loads' cross sums with this one are dead with it.
+                t.delete()
+                    .with_predicate(col("other_load_id").eq(lit(load_id)))
+                    .await
+                    .map_err(|e| Error::delta(format!("cleaning up {name}"), e))?;
+            }
             Ok(())
         }
         .await;

@@ -3,6 +3,7 @@
 
 pub mod case_select;
 pub mod dict_group;
+mod lazy;
 pub mod output;
 pub mod query;
 pub mod responses;
@@ -127,6 +128,32 @@ pub const VIEWS: &[&str] = &[
     "score_trend",
     "score_slope",
 ];
+
+/// The panel views where no live load has `panelstats` rows: no rows, the same columns.
+fn no_panel_view(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "panel_cross" => {
+            "SELECT CAST(NULL AS VARCHAR) AS wave, CAST(NULL AS VARCHAR) AS other_wave, \
+             CAST(NULL AS VARCHAR) AS statement, CAST(NULL AS BOOLEAN) AS theme, \
+             CAST(NULL AS VARCHAR) AS metric, CAST(NULL AS VARCHAR) AS grp, \
+             CAST(NULL AS VARCHAR) AS other_grp, CAST(NULL AS BIGINT) AS n, \
+             CAST(NULL AS DOUBLE) AS cov WHERE false"
+        }
+        "panel_waves" => {
+            "SELECT CAST(NULL AS VARCHAR) AS wave, CAST(NULL AS VARCHAR) AS other_wave, \
+             CAST(NULL AS BIGINT) AS respondents, CAST(NULL AS DOUBLE) AS f, \
+             CAST(NULL AS DOUBLE) AS scale, CAST(NULL AS DOUBLE) AS other_scale WHERE false"
+        }
+        "panel_gaps" => {
+            "SELECT CAST(NULL AS VARCHAR) AS wave, CAST(NULL AS VARCHAR) AS other_wave, \
+             CAST(NULL AS VARCHAR) AS statement, CAST(NULL AS BOOLEAN) AS theme, \
+             CAST(NULL AS VARCHAR) AS metric, CAST(NULL AS VARCHAR) AS group_a, \
+             CAST(NULL AS VARCHAR) AS group_b, CAST(NULL AS DOUBLE) AS cov, \
+             CAST(NULL AS BIGINT) AS overlap WHERE false"
+        }
+        _ => return None,
+    })
+}
 
 /// The embedded text of `queries/NAME.sql`.
 pub fn query_text(name: &str) -> Option<&'static str> {
@@ -261,6 +288,7 @@ impl AsOf {
 }
 
 /// Which versions of the data tables a session reads.
+#[derive(Clone)]
 enum DataAt {
     Latest,
     /// The versions a catalog commit recorded.
@@ -277,6 +305,8 @@ pub struct Session {
     /// Views of a lazy session not created yet, in dependency order (a view reads only
     /// views before it): name and body.
     pending: std::sync::Mutex<Vec<(String, String)>>,
+    /// A lazy session's store tables, loaded when a statement first reads them.
+    lazy: Option<lazy::Tables>,
 }
 
 /// A view's `CREATE VIEW` statement, with the file it comes from in its error.
@@ -377,8 +407,8 @@ async fn load_tables(
     cat: &Catalog,
     waves: &Option<deltalake::DeltaTable>,
     data_at: &DataAt,
+    names: &[(&'static str, Arc<Schema>)],
 ) -> Result<Vec<Option<deltalake::DeltaTable>>> {
-    let names = store_tables();
     // The tables' logs are read concurrently. Every read runs to its end before an
     // error is returned: a read dropped half-way leaves deltalake's blocking log
     // replay without its receiver, which panics.
@@ -409,22 +439,46 @@ async fn load_tables(
     .collect::<Result<Vec<_>>>()
 }
 
-/// Registers the loaded tables in the `store` schema; returns the versions read and
-/// whether `store.responses` holds only the live loads' files.
+/// What [`register_tables`] found: the versions read, whether `store.responses` holds
+/// only the live loads' files, and whether any live load has `panelstats` rows.
+struct Registered {
+    versions: Vec<(&'static str, Option<i64>)>,
+    responses_live_only: bool,
+    panel: bool,
+}
+
+/// Whether `table` has a file of a live load (by its `load_id` partition).
+fn has_live_files(table: &deltalake::DeltaTable, live: &std::collections::HashSet<&str>) -> bool {
+    table.snapshot().is_ok_and(|s| {
+        s.log_data().iter().any(|f| {
+            f.partition_values_map()
+                .get("load_id")
+                .cloned()
+                .flatten()
+                .is_some_and(|l| live.contains(l.as_str()))
+        })
+    })
+}
+
+/// Registers the loaded tables in the `store` schema.
 async fn register_tables(
     ctx: &SessionContext,
     schema: &Arc<MemorySchemaProvider>,
     store: &Store,
     url: &datafusion::execution::object_store::ObjectStoreUrl,
     cat: &Catalog,
+    names: Vec<(&'static str, Arc<Schema>)>,
     loaded: Vec<Option<deltalake::DeltaTable>>,
-) -> Result<(Vec<(&'static str, Option<i64>)>, bool)> {
+) -> Result<Registered> {
     let live_ids: std::collections::HashSet<&str> =
         cat.entries.iter().map(|e| e.load_id.as_str()).collect();
     let mut versions = Vec::new();
     let mut responses_live_only = false;
-    let names = store_tables();
+    let mut panel = false;
     for ((name, empty), table) in names.into_iter().zip(loaded) {
+        if name == PANELSTATS {
+            panel = table.as_ref().is_some_and(|t| has_live_files(t, &live_ids));
+        }
         let provider: Arc<dyn datafusion::catalog::TableProvider> = match table {
             // The live loads' files, read by DataFusion's Parquet source.
             Some(t) if name == RESPONSES => {
@@ -459,7 +513,11 @@ async fn register_tables(
         schema.register_table(name.to_string(), provider)?;
     }
 
-    Ok((versions, responses_live_only))
+    Ok(Registered {
+        versions,
+        responses_live_only,
+        panel,
+    })
 }
 
 /// The one-row `settings` table.
@@ -713,15 +771,42 @@ impl Session {
         lazy: bool,
     ) -> Result<Session> {
         let (ctx, url, schema) = new_context(store)?;
-        let loaded = load_tables(store, &cat, &waves, data_at).await?;
-        let (versions, responses_live_only) =
-            register_tables(&ctx, &schema, store, &url, &cat, loaded).await?;
         ctx.register_batch("settings", settings_batch(&settings, cat.version)?)?;
+        // A lazy session reads each table when a statement first needs it (see
+        // `lazy::Tables::ensure` for how it stays one state of the store); others read
+        // every table now.
+        if lazy {
+            let tables = lazy::Tables::new(store, url, schema, waves, data_at.clone());
+            let mut views = base_views(&cat, "", lazy::RANGE_PLACEHOLDER, false);
+            for name in VIEWS {
+                let body = query_text(name).expect("view sql is embedded");
+                views.push((name.to_string(), body.to_string()));
+            }
+            return Ok(Session {
+                ctx,
+                catalog: cat,
+                settings,
+                pending: std::sync::Mutex::new(views),
+                lazy: Some(tables),
+            });
+        }
+        let names = store_tables().to_vec();
+        let loaded = load_tables(store, &cat, &waves, data_at, &names).await?;
+        let Registered {
+            versions,
+            responses_live_only,
+            panel,
+        } = register_tables(&ctx, &schema, store, &url, &cat, names, loaded).await?;
         let seg_cols = segment_columns(&schema).await?;
         let range = statement_range_columns(&schema).await?;
         let mut views = base_views(&cat, &seg_cols, &range, responses_live_only);
         for name in VIEWS {
-            let body = query_text(name).expect("view sql is embedded");
+            let body = match (panel, no_panel_view(name)) {
+                // No two live waves share respondents: the panel views are empty, and
+                // the planner drops the trend views' joins with them.
+                (false, Some(empty)) => empty,
+                _ => query_text(name).expect("view sql is embedded"),
+            };
             views.push((name.to_string(), body.to_string()));
         }
         let views_started = std::time::Instant::now();
@@ -740,6 +825,7 @@ impl Session {
             catalog: cat,
             settings,
             pending: std::sync::Mutex::new(views),
+            lazy: None,
         })
     }
 
@@ -781,34 +867,65 @@ impl Session {
         }
         let state = self.ctx.state();
         let dialect = state.config().options().sql_parser.dialect;
-        let reads = |sql: &str| -> Option<Vec<String>> {
+        // The tables a statement reads: (views and tables of the session, store tables);
+        // None where it lists them all or cannot be parsed.
+        let reads = |sql: &str| -> Option<(Vec<String>, Vec<String>)> {
             let statement = state.sql_to_statement(sql, &dialect).ok()?;
             let refs = state.resolve_table_references(&statement).ok()?;
-            let mut names = Vec::new();
+            let (mut names, mut stored) = (Vec::new(), Vec::new());
             for r in refs {
                 match r.schema() {
                     None => names.push(r.table().to_string()),
                     Some("information_schema") => return None,
+                    Some("store") => stored.push(r.table().to_string()),
                     Some(_) => {}
                 }
             }
-            Some(names)
+            Some((names, stored))
         };
+        let all = || pending.iter().map(|(n, _)| n.clone()).collect();
+        let mut stored: std::collections::HashSet<String> = Default::default();
         let mut needed: std::collections::HashSet<String> = match reads(sql) {
-            Some(names) => names.into_iter().collect(),
-            None => pending.iter().map(|(n, _)| n.clone()).collect(),
+            Some((names, s)) => {
+                stored.extend(s);
+                names.into_iter().collect()
+            }
+            None => {
+                stored.extend(store_tables().iter().map(|(n, _)| n.to_string()));
+                all()
+            }
         };
         // Views read only views before them: one backward pass closes the set.
         for (name, body) in pending.iter().rev() {
             if needed.contains(name) {
                 match reads(body) {
-                    Some(names) => needed.extend(names),
-                    None => needed.extend(pending.iter().map(|(n, _)| n.clone())),
+                    Some((names, s)) => {
+                        needed.extend(names);
+                        stored.extend(s);
+                    }
+                    None => {
+                        needed.extend(pending.iter().map(|(n, _)| n.clone()));
+                        stored.extend(store_tables().iter().map(|(n, _)| n.to_string()));
+                    }
+                }
+            }
+        }
+        let mut bodies: std::collections::HashMap<String, String> = Default::default();
+        if let Some(lazy) = &self.lazy {
+            let loaded = lazy.ensure(&self.ctx, &self.catalog, &stored).await?;
+            for (name, body) in lazy.base_views(&loaded, &self.catalog).await? {
+                bodies.insert(name, body);
+            }
+            if !loaded.panel {
+                for name in ["panel_cross", "panel_waves", "panel_gaps"] {
+                    let empty = no_panel_view(name).expect("a panel view");
+                    bodies.insert(name.to_string(), empty.to_string());
                 }
             }
         }
         for (name, body) in &pending {
             if needed.contains(name) {
+                let body = bodies.get(name).unwrap_or(body);
                 create_view(&self.ctx, name, body).await?;
             }
         }
@@ -870,6 +987,19 @@ pub(crate) mod tests {
         let lazy = Session::open_lazy(&store, None, Settings::default())
             .await
             .unwrap();
+        // No store table is read before a statement needs it; SELECT 1 needs none.
+        let stored = |s: &Session| {
+            let mut names = s
+                .ctx
+                .catalog("datafusion")
+                .and_then(|c| c.schema("store"))
+                .map(|x| x.table_names())
+                .unwrap_or_default();
+            names.sort();
+            names
+        };
+        query::run(&lazy, "SELECT 1", &[]).await.unwrap();
+        assert!(stored(&lazy).is_empty(), "{:?}", stored(&lazy));
         assert!(!lazy.ctx.table_exist("gap_trend").unwrap());
         assert!(lazy.has_table("gap_trend") && lazy.has_table("waves"));
         assert!(!lazy.has_table("no_such_view"));
@@ -898,6 +1028,18 @@ pub(crate) mod tests {
         ] {
             assert!(!lazy.ctx.table_exist(v).unwrap(), "{v}");
         }
+        // ... and it read only the tables under them.
+        assert_eq!(
+            stored(&lazy),
+            [
+                "cellstats",
+                "panelstats",
+                "scorestats",
+                "segstats",
+                "statements",
+                "waves"
+            ]
+        );
 
         // Listing the tables plans them all first.
         let list = "SELECT table_name FROM information_schema.tables \
