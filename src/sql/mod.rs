@@ -862,7 +862,8 @@ impl Session {
     /// them, so that it sees the session as [`Session::open`] builds it.
     pub async fn prepare(&self, sql: &str) -> Result<()> {
         let pending = self.pending();
-        if pending.is_empty() {
+        // A lazy session may still have store tables to read (`store.NAME`).
+        if pending.is_empty() && self.lazy.is_none() {
             return Ok(());
         }
         let state = self.ctx.state();
@@ -1048,6 +1049,11 @@ pub(crate) mod tests {
         let (_, b) = query::run(&lazy, list, &[]).await.unwrap();
         assert_eq!(csv(&a), csv(&b));
         assert!(lazy.ctx.table_exist("gaps_by_segment").unwrap());
+        // Every view is planned now; a store table no view reads is still read on demand.
+        let ids = "SELECT count(*) FROM store.respondent_ids";
+        let (_, a) = query::run(&eager, ids, &[]).await.unwrap();
+        let (_, b) = query::run(&lazy, ids, &[]).await.unwrap();
+        assert_eq!(csv(&a), csv(&b));
     }
 
     /// Writes a two-group wave with `weights[g][i]` and answers `answers[g][s][i]` (0 is
