@@ -227,11 +227,13 @@ pub(super) async fn shared_respondents(
         return Ok(out);
     }
     let here_scoring = PanelScoring::from_spec(spec);
+    // This load's answers are read once, for every id some other wave may share.
+    let all: HashSet<u64> = candidates.values().flatten().copied().collect();
+    let here = answers(store, load_id, &here_scoring, &all).await?;
     for e in others {
         let Some(cand) = candidates.get(&e.load_id) else {
             continue;
         };
-        let here = answers(store, load_id, &here_scoring, cand).await?;
         let there_scoring = stored_scoring(store, &e.load_id).await?;
         let there = answers(store, &e.load_id, &there_scoring, cand).await?;
         let rows = cross_sums((&here_scoring, &here), (&there_scoring, &there));
