@@ -36,6 +36,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "GAPTRACK_VARIANCE", value_enum)]
     pub variance: Option<crate::sql::Variance>,
 
+    /// Run `query` and `report` on an Apache Ballista cluster: its scheduler,
+    /// df://HOST:PORT (docs/cluster.md). For `run`, overrides the config's `cluster`.
+    #[arg(long, global = true, env = "GAPTRACK_CLUSTER", value_name = "URL")]
+    pub cluster: Option<String>,
+
     /// More detail on stderr (repeat for debug output).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -93,6 +98,9 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
+    /// Run a node of an Apache Ballista cluster that runs gaptrack's SQL: the
+    /// scheduler, or an executor (docs/cluster.md).
+    Cluster(crate::cluster::ClusterArgs),
     /// List the commits of the store (loads, replacements, removals).
     History {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
@@ -322,6 +330,7 @@ impl Cli {
         Context {
             store: self.store.clone(),
             variance: self.variance,
+            cluster: self.cluster.clone(),
             progress,
         }
     }
@@ -408,6 +417,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Serve(s) => {
             return crate::serve::run(s, &ctx.store_url(), ctx.variance.unwrap_or_default()).await
         }
+        Command::Cluster(c) => return crate::cluster::run(c).await,
         Command::Shell(s) => {
             return crate::shell::run(s, &ctx.store_url(), ctx.variance.unwrap_or_default()).await
         }

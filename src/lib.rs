@@ -8,6 +8,7 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod diag;
 pub mod error;

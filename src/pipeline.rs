@@ -21,6 +21,7 @@ use crate::store::Store;
 struct RawConfig {
     store: Option<Spanned<String>>,
     variance: Option<Spanned<String>>,
+    cluster: Option<String>,
     waves: Spanned<Vec<String>>,
     report: Option<RawReport>,
 }
@@ -53,6 +54,8 @@ pub struct Config {
     pub path: String,
     /// Store location (already resolved against the config's directory when relative).
     pub store: Option<String>,
+    /// The Ballista scheduler the report's queries run on (`df://HOST:PORT`).
+    pub cluster: Option<String>,
     /// Wave spec files matched by the globs, sorted, deduplicated.
     pub specs: Vec<PathBuf>,
     pub report: Option<ReportConfig>,
@@ -122,6 +125,7 @@ pub fn load(path: &Path) -> Result<Config> {
     Ok(Config {
         path: shown,
         store: raw.store.map(|s| resolve_location(&dir, s.get_ref())),
+        cluster: raw.cluster,
         specs,
         report,
     })
@@ -333,7 +337,8 @@ pub async fn run(config: &Config, store: &Store, options: &IngestOptions) -> Res
     if let Some(r) = &config.report {
         let built = async {
             store.require_existing().await?;
-            let session = Session::open(store, None, r.settings).await?;
+            let engine = crate::sql::Engine::of(config.cluster.as_deref());
+            let session = Session::open_on(store, None, r.settings, false, &engine).await?;
             let mut model = report::build(&session, &r.pair.0, &r.pair.1).await?;
             report::add_breakdowns(&mut model, &session, &r.by).await?;
             if let Some(b) = &r.baseline {

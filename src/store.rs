@@ -254,6 +254,11 @@ impl Store {
         })
     }
 
+    /// The store's URL (a directory: it ends in `/`).
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
     /// `true` for a store on the local file system.
     pub fn is_local(&self) -> bool {
         self.url.scheme() == "file"

@@ -37,6 +37,9 @@ pub struct Context {
     pub store: Option<String>,
     /// `--variance`: the default variance when absent; for `run`, the config's first.
     pub variance: Option<Variance>,
+    /// `--cluster`: the Ballista scheduler that runs `query` and `report`; for `run`,
+    /// the config's `cluster` when absent.
+    pub cluster: Option<String>,
     /// Draw a progress bar on stderr while a wave is written.
     pub progress: bool,
 }
@@ -45,6 +48,11 @@ impl Context {
     /// The store location of a command other than `run`.
     pub fn store_url(&self) -> String {
         self.store.clone().unwrap_or_else(|| DEFAULT_STORE.into())
+    }
+
+    /// Where `query` and `report` run their plans.
+    pub fn engine(&self) -> crate::sql::Engine {
+        crate::sql::Engine::of(self.cluster.as_deref())
     }
 }
 

@@ -47,7 +47,7 @@ pub async fn query(ctx: &Context, q: &QueryRequest) -> Result<Vec<Rows>> {
         variance: ctx.variance.unwrap_or_default(),
         ..Settings::default()
     };
-    let session = Session::open_lazy(&store, q.as_of.clone(), settings).await?;
+    let session = Session::open_on(&store, q.as_of.clone(), settings, true, &ctx.engine()).await?;
     let src = match (&q.file, &q.sql) {
         (Some(f), _) => QuerySource::File(f.clone()),
         (None, Some(s)) => QuerySource::Text(s.clone()),

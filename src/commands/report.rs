@@ -40,7 +40,7 @@ pub async fn report(ctx: &Context, r: &ReportRequest) -> Result<String> {
         min_base_on: r.min_base_on,
         variance: ctx.variance.unwrap_or_default(),
     };
-    let session = Session::open(&store, r.as_of.clone(), settings).await?;
+    let session = Session::open_on(&store, r.as_of.clone(), settings, false, &ctx.engine()).await?;
     let mut model = report::build(&session, &r.pair.0, &r.pair.1).await?;
     report::add_breakdowns(&mut model, &session, &r.by).await?;
     if let Some(b) = &r.baseline {

@@ -16,6 +16,9 @@ pub async fn run(ctx: &Context, config: &Path, strict: bool) -> Result<String> {
     if let (Some(v), Some(r)) = (ctx.variance, cfg.report.as_mut()) {
         r.settings.variance = v;
     }
+    if ctx.cluster.is_some() {
+        cfg.cluster = ctx.cluster.clone();
+    }
     let url = ctx
         .store
         .clone()

@@ -183,7 +183,8 @@ fn select_primitive<T: ArrowPrimitiveType>(
     ))
 }
 
-fn case_select() -> Arc<ScalarUDF> {
+/// The function the rule writes (registered where a cluster decodes plans).
+pub fn case_select() -> Arc<ScalarUDF> {
     Arc::new(ScalarUDF::new_from_impl(CaseSelect {
         signature: Signature::any(3, Volatility::Immutable),
     }))

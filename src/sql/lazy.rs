@@ -11,12 +11,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use datafusion::catalog::MemorySchemaProvider;
-use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::prelude::SessionContext;
 
 use super::{
     base_views, load_tables, register_tables, segment_columns, statement_range_columns,
-    store_tables, DataAt, Registered,
+    store_tables, DataAt, Registered, Scan,
 };
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
@@ -37,7 +36,7 @@ pub(super) struct Loaded {
 
 pub(super) struct Tables {
     store: Store,
-    url: ObjectStoreUrl,
+    scan: Scan,
     schema: Arc<MemorySchemaProvider>,
     waves: Option<deltalake::DeltaTable>,
     data_at: DataAt,
@@ -47,14 +46,14 @@ pub(super) struct Tables {
 impl Tables {
     pub(super) fn new(
         store: &Store,
-        url: ObjectStoreUrl,
+        scan: Scan,
         schema: Arc<MemorySchemaProvider>,
         waves: Option<deltalake::DeltaTable>,
         data_at: DataAt,
     ) -> Tables {
         Tables {
             store: store.clone(),
-            url,
+            scan,
             schema,
             waves,
             data_at,
@@ -97,7 +96,7 @@ impl Tables {
             ctx,
             &self.schema,
             &self.store,
-            &self.url,
+            &self.scan,
             cat,
             names,
             tables,

@@ -2,11 +2,12 @@
 //! (whose SQL lives in `queries/`) and statistics functions.
 
 pub mod case_select;
+pub mod cluster;
 pub mod dict_group;
+pub mod files;
 mod lazy;
 pub mod output;
 pub mod query;
-pub mod responses;
 pub mod runtime;
 pub mod statements;
 pub mod udf;
@@ -366,38 +367,106 @@ fn store_tables() -> [(&'static str, Arc<Schema>); 9] {
     ]
 }
 
+/// Where a session's plans run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Engine {
+    /// In this process.
+    #[default]
+    Local,
+    /// On an Apache Ballista cluster: its scheduler's URL, `df://HOST:PORT`.
+    Cluster(String),
+    /// On Ballista's scheduler and executor started inside this process.
+    Standalone,
+}
+
+impl Engine {
+    /// The engine of `--cluster URL` (none: local).
+    pub fn of(cluster: Option<&str>) -> Engine {
+        match cluster.map(str::trim).filter(|c| !c.is_empty()) {
+            Some(url) => Engine::Cluster(url.to_string()),
+            None => Engine::Local,
+        }
+    }
+}
+
+/// How a session reads the store's tables: the object store URL its scans name, and
+/// whether every table is read as a [`files::FilesTable`] (which a cluster plan can
+/// carry) rather than as a Delta table.
+#[derive(Clone)]
+pub(crate) struct Scan {
+    url: datafusion::execution::object_store::ObjectStoreUrl,
+    files_only: bool,
+}
+
 /// A DataFusion context with gaptrack's settings, functions and rules, the store's root
-/// object store registered as `gaptrack://store`, and an empty `store` schema.
-fn new_context(
+/// object store registered as `gaptrack://store`, and an empty `store` schema. On a
+/// cluster, the plans go to Ballista and read the store by its own URL (see
+/// [`cluster`]); gaptrack's own grouping operator is not used there.
+async fn new_context(
     store: &Store,
-) -> Result<(
-    SessionContext,
-    datafusion::execution::object_store::ObjectStoreUrl,
-    Arc<MemorySchemaProvider>,
-)> {
+    engine: &Engine,
+) -> Result<(SessionContext, Scan, Arc<MemorySchemaProvider>)> {
+    use ballista::extension::{SessionConfigExt, SessionContextExt};
     // The store's root object store, under a name of its own, for the files that
     // gaptrack scans itself.
     let (root, _) = store.object_store();
-    let url = datafusion::execution::object_store::ObjectStoreUrl::parse("gaptrack://store")?;
-    let state = SessionStateBuilder::new()
-        .with_config(session_config()?)
-        .with_runtime_env(runtime::Limits::from_env()?.runtime()?)
-        .with_default_features()
-        .with_physical_optimizer_rule(Arc::new(dict_group::DictGroupBy::new(
-            url.clone(),
-            root.clone(),
-        )))
-        .build();
-    let ctx = SessionContext::new_with_state(state);
+    let local = datafusion::execution::object_store::ObjectStoreUrl::parse("gaptrack://store")?;
+    let limits = runtime::Limits::from_env()?;
+    let ctx = match engine {
+        Engine::Local => SessionContext::new_with_state(
+            SessionStateBuilder::new()
+                .with_config(session_config()?)
+                .with_runtime_env(limits.runtime()?)
+                .with_default_features()
+                .with_physical_optimizer_rule(Arc::new(dict_group::DictGroupBy::new(
+                    local.clone(),
+                    root.clone(),
+                )))
+                .build(),
+        ),
+        Engine::Cluster(_) | Engine::Standalone => {
+            let config = session_config()?
+                .upgrade_for_ballista()
+                .with_ballista_logical_extension_codec(Arc::new(cluster::LogicalCodec::default()))
+                .with_ballista_adaptive_query_planner(cluster::adaptive());
+            let state = SessionStateBuilder::new()
+                .with_config(config)
+                .with_runtime_env(cluster::runtime_env(limits.runtime_builder()?)?)
+                .with_default_features()
+                .with_scalar_functions(cluster::scalar_functions())
+                .with_aggregate_functions(cluster::aggregate_functions())
+                .with_window_functions(cluster::window_functions())
+                // (for Ballista's standalone mode, whose scheduler plans with this state)
+                .with_physical_optimizer_rule(Arc::new(cluster::SortWindowInputs))
+                .build();
+            match engine {
+                Engine::Cluster(url) => {
+                    cluster::check_reachable(url).await?;
+                    SessionContext::remote_with_state(url, state).await
+                }
+                _ => SessionContext::standalone_with_state(state).await,
+            }
+            .map_err(|e| Error::Other(format!("connecting to the cluster: {e}")))?
+        }
+    };
     udf::register(&ctx);
     ctx.add_optimizer_rule(Arc::new(case_select::CaseToSelect::default()));
     let schema = Arc::new(MemorySchemaProvider::new());
     ctx.catalog("datafusion")
         .expect("default catalog")
         .register_schema("store", schema.clone())?;
-
-    ctx.register_object_store(url.as_ref(), root);
-    Ok((ctx, url, schema))
+    ctx.register_object_store(local.as_ref(), root);
+    let scan = match engine {
+        Engine::Local => Scan {
+            url: local,
+            files_only: false,
+        },
+        _ => Scan {
+            url: cluster::plan_url(store)?,
+            files_only: true,
+        },
+    };
+    Ok((ctx, scan, schema))
 }
 
 /// The tables of the `store` schema as Delta tables at the session's versions (`None`
@@ -460,18 +529,25 @@ fn has_live_files(table: &deltalake::DeltaTable, live: &std::collections::HashSe
     })
 }
 
-/// Registers the loaded tables in the `store` schema.
+/// Registers the loaded tables in the `store` schema: `responses` (and with
+/// [`Scan::files_only`] every table) as its files, the others as Delta tables.
 async fn register_tables(
     ctx: &SessionContext,
     schema: &Arc<MemorySchemaProvider>,
     store: &Store,
-    url: &datafusion::execution::object_store::ObjectStoreUrl,
+    scan: &Scan,
     cat: &Catalog,
     names: Vec<(&'static str, Arc<Schema>)>,
     loaded: Vec<Option<deltalake::DeltaTable>>,
 ) -> Result<Registered> {
     let live_ids: std::collections::HashSet<&str> =
         cat.entries.iter().map(|e| e.load_id.as_str()).collect();
+    let views = ctx
+        .state()
+        .config_options()
+        .execution
+        .parquet
+        .schema_force_view_types;
     let mut versions = Vec::new();
     let mut responses_live_only = false;
     let mut panel = false;
@@ -480,20 +556,25 @@ async fn register_tables(
             panel = table.as_ref().is_some_and(|t| has_live_files(t, &live_ids));
         }
         let provider: Arc<dyn datafusion::catalog::TableProvider> = match table {
-            // The live loads' files, read by DataFusion's Parquet source.
-            Some(t) if name == RESPONSES => {
+            Some(t) => {
                 versions.push((name, t.version().map(|v| v as i64)));
-                let views = ctx
-                    .state()
-                    .config_options()
-                    .execution
-                    .parquet
-                    .schema_force_view_types;
-                match responses::ResponsesTable::try_new(store, url.clone(), &t, &live_ids, views)?
-                {
+                // `responses`: the live loads' files only.
+                let live = (name == RESPONSES).then_some(&live_ids);
+                let files = if name == RESPONSES || scan.files_only {
+                    files::FilesTable::try_new(store, scan.url.clone(), name, &t, live, views)?
+                } else {
+                    None
+                };
+                match files {
                     Some(p) => {
-                        responses_live_only = true;
+                        responses_live_only |= name == RESPONSES;
                         Arc::new(p)
+                    }
+                    None if scan.files_only => {
+                        return Err(Error::Other(format!(
+                            "the {name} table holds deletion vectors, which a cluster cannot \
+                             read; query it without --cluster"
+                        )))
                     }
                     None => {
                         t.update_datafusion_session(&ctx.state())
@@ -502,12 +583,7 @@ async fn register_tables(
                     }
                 }
             }
-            Some(t) => {
-                t.update_datafusion_session(&ctx.state())
-                    .map_err(|e| Error::delta(format!("reading {name}"), e))?;
-                versions.push((name, t.version().map(|v| v as i64)));
-                t.table_provider().await?
-            }
+            None if scan.files_only => Arc::new(files::FilesTable::empty(empty, scan.url.clone())),
             None => empty_table(empty)?,
         };
         schema.register_table(name.to_string(), provider)?;
@@ -544,6 +620,19 @@ fn settings_batch(settings: &Settings, data_version: Option<i64>) -> Result<Reco
             Arc::new(arrow::array::Int64Array::from(vec![data_version])),
         ],
     )?)
+}
+
+/// The `settings` table as a query of constants.
+fn settings_sql(settings: &Settings, data_version: Option<i64>) -> String {
+    format!(
+        "SELECT CAST({} AS BIGINT) AS min_base, CAST({} AS BIGINT) AS suppress_below, \
+         {} AS min_base_on, {} AS variance, CAST({} AS BIGINT) AS data_version",
+        settings.min_base,
+        settings.suppress_below,
+        quote_lit(settings.min_base_on.as_str()),
+        quote_lit(settings.variance.as_str()),
+        data_version.map_or("NULL".to_string(), |v| v.to_string())
+    )
 }
 
 /// The segment columns of `store.responses`: every column beyond the fixed ones (the
@@ -694,7 +783,19 @@ fn base_views(
 impl Session {
     /// Opens a session over the store's latest state (or `as_of`).
     pub async fn open(store: &Store, as_of: Option<AsOf>, settings: Settings) -> Result<Session> {
-        Self::open_with(store, as_of, settings, false).await
+        Self::open_with(store, as_of, settings, false, &Engine::Local).await
+    }
+
+    /// Like [`Session::open`] (or [`Session::open_lazy`] with `lazy`), with the plans run
+    /// by `engine`.
+    pub async fn open_on(
+        store: &Store,
+        as_of: Option<AsOf>,
+        settings: Settings,
+        lazy: bool,
+        engine: &Engine,
+    ) -> Result<Session> {
+        Self::open_with(store, as_of, settings, lazy, engine).await
     }
 
     /// Like [`Session::open`], but each view is planned only when a statement first
@@ -705,7 +806,7 @@ impl Session {
         as_of: Option<AsOf>,
         settings: Settings,
     ) -> Result<Session> {
-        Self::open_with(store, as_of, settings, true).await
+        Self::open_with(store, as_of, settings, true, &Engine::Local).await
     }
 
     async fn open_with(
@@ -713,6 +814,7 @@ impl Session {
         as_of: Option<AsOf>,
         settings: Settings,
         lazy: bool,
+        engine: &Engine,
     ) -> Result<Session> {
         let started = std::time::Instant::now();
         // A concurrent load may commit (and clean up what it replaced) while we read:
@@ -736,7 +838,8 @@ impl Session {
                     None => DataAt::Latest,
                 },
             };
-            let session = Self::build(store, cat, waves.clone(), &data_at, settings, lazy).await?;
+            let session =
+                Self::build(store, cat, waves.clone(), &data_at, settings, lazy, engine).await?;
             if as_of.is_some() {
                 return Ok(session);
             }
@@ -769,14 +872,20 @@ impl Session {
         data_at: &DataAt,
         settings: Settings,
         lazy: bool,
+        engine: &Engine,
     ) -> Result<Session> {
-        let (ctx, url, schema) = new_context(store)?;
-        ctx.register_batch("settings", settings_batch(&settings, cat.version)?)?;
+        let (ctx, scan, schema) = new_context(store, engine).await?;
+        if scan.files_only {
+            // A view of constants: a cluster plan cannot carry an in-memory table.
+            create_view(&ctx, "settings", &settings_sql(&settings, cat.version)).await?;
+        } else {
+            ctx.register_batch("settings", settings_batch(&settings, cat.version)?)?;
+        }
         // A lazy session reads each table when a statement first needs it (see
         // `lazy::Tables::ensure` for how it stays one state of the store); others read
         // every table now.
         if lazy {
-            let tables = lazy::Tables::new(store, url, schema, waves, data_at.clone());
+            let tables = lazy::Tables::new(store, scan, schema, waves, data_at.clone());
             let mut views = base_views(&cat, "", lazy::RANGE_PLACEHOLDER, false);
             for name in VIEWS {
                 let body = query_text(name).expect("view sql is embedded");
@@ -796,7 +905,7 @@ impl Session {
             versions,
             responses_live_only,
             panel,
-        } = register_tables(&ctx, &schema, store, &url, &cat, names, loaded).await?;
+        } = register_tables(&ctx, &schema, store, &scan, &cat, names, loaded).await?;
         let seg_cols = segment_columns(&schema).await?;
         let range = statement_range_columns(&schema).await?;
         let mut views = base_views(&cat, &seg_cols, &range, responses_live_only);
@@ -1054,6 +1163,35 @@ pub(crate) mod tests {
         let (_, a) = query::run(&eager, ids, &[]).await.unwrap();
         let (_, b) = query::run(&lazy, ids, &[]).await.unwrap();
         assert_eq!(csv(&a), csv(&b));
+    }
+
+    /// Ballista's standalone mode (scheduler and executor in this process): the views
+    /// and an ad-hoc query answer as a local session does, and `EXPLAIN` shows the
+    /// stages.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn standalone_cluster_answers_as_a_local_session() {
+        let (_dir, store) = fixture_store().await;
+        let local = Session::open(&store, None, Settings::default())
+            .await
+            .unwrap();
+        let remote = Session::open_on(&store, None, Settings::default(), true, &Engine::Standalone)
+            .await
+            .unwrap();
+        for sql in [
+            "SELECT * FROM agreement",
+            "SELECT * FROM gap_trend",
+            "SELECT * FROM score_slope",
+            "SELECT wave, grp, sum(weight) FROM responses GROUP BY wave, grp",
+        ] {
+            let (_, a) = query::run(&local, sql, &[]).await.unwrap();
+            let (_, b) = query::run(&remote, sql, &[]).await.unwrap();
+            assert!(!a.is_empty(), "{sql}");
+            assert_eq!(csv(&a), csv(&b), "{sql}");
+        }
+        let (_, plan) = query::run(&remote, "EXPLAIN SELECT count(*) FROM responses", &[])
+            .await
+            .unwrap();
+        assert!(csv(&plan).iter().any(|l| l.starts_with("distributed_plan")));
     }
 
     /// Writes a two-group wave with `weights[g][i]` and answers `answers[g][s][i]` (0 is

@@ -52,6 +52,11 @@ impl Limits {
 
     /// A DataFusion runtime with these limits.
     pub fn runtime(&self) -> Result<Arc<RuntimeEnv>> {
+        Ok(self.runtime_builder()?.build_arc()?)
+    }
+
+    /// The builder of [`Limits::runtime`].
+    pub fn runtime_builder(&self) -> Result<RuntimeEnvBuilder> {
         let pool = TrackConsumersPool::new(
             FairSpillPool::new(self.memory as usize),
             NonZeroUsize::new(3).expect("3 > 0"),
@@ -63,8 +68,7 @@ impl Limits {
         };
         Ok(RuntimeEnvBuilder::new()
             .with_memory_pool(Arc::new(pool))
-            .with_disk_manager_builder(disk)
-            .build_arc()?)
+            .with_disk_manager_builder(disk))
     }
 }
 

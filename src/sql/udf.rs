@@ -213,6 +213,13 @@ impl Accumulator for TrendAcc {
         Ok(())
     }
     fn evaluate(&mut self) -> Result<ScalarValue> {
+        // The sums of the fit in one order whatever order the rows came in (partitions,
+        // executors): the same bits on every engine.
+        self.points.sort_by(|a, b| {
+            a.0.total_cmp(&b.0)
+                .then(a.1.total_cmp(&b.1))
+                .then(a.2.total_cmp(&b.2))
+        });
         let first = self
             .points
             .iter()

@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `bad_input` | every kind of invalid input: exit 3, a message naming file, line, column and value, the store untouched |
 //! | `browser` | the published page rendered by headless Chromium: offline, printed to PDF on A4 and Letter (read back with pypdf), on a 390-px phone |
+//! | `cluster` | `gaptrack cluster` and `--cluster`: a scheduler and executors on loopback, the store on disk and on S3 (moto); answers equal the local session's, an executor killed mid-query |
 //! | `cli` | the `gaptrack` binary end to end: exit codes, replace, unchanged, remove, formats, reports, docs examples |
 //! | `exports` | real Qualtrics exports (current, legacy, choice text), any code range, `[rows]` rules, `[groups]` and changed-wording warnings and `--strict`, raked waves' problems in one pass |
 //! | `formats` | the same wave in every source format loads to the same rows |
@@ -24,6 +25,7 @@ mod support;
 mod bad_input;
 mod browser;
 mod cli;
+mod cluster;
 mod exports;
 mod formats;
 mod fuzz_regressions;
