@@ -200,8 +200,11 @@ fn cluster_answers_as_the_local_session() {
         let o = run_gaptrack(&[], &args);
         assert_eq!(o.code, 0, "{}", o.both());
     }
-    let read = |d: &str| std::fs::read_to_string(tmp.path().join(d).join("trend.csv")).unwrap();
-    assert_eq!(read("local"), read("remote"));
+    let read = |d: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(tmp.path().join(d).join("trend.csv")).unwrap();
+        text.lines().map(str::to_string).collect()
+    };
+    assert_same_rows(&read("local"), &read("remote"), "trend.csv");
 
     // GAPTRACK_CLUSTER says the same as --cluster.
     let o = query(
