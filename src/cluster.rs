@@ -15,7 +15,7 @@ use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::start_server;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::SessionConfig;
 
 use crate::error::{Error, Result};
@@ -124,15 +124,8 @@ fn config() -> SessionConfig {
 /// The scheduler's session: DataFusion's planner (gaptrack's own operators stay on the
 /// client's machine) with gaptrack's functions and stores.
 fn scheduler_state(config: SessionConfig) -> datafusion::error::Result<SessionState> {
-    Ok(SessionStateBuilder::new()
-        .with_default_features()
-        .with_config(config)
-        .with_runtime_env(plans::runtime_env(RuntimeEnvBuilder::new())?)
+    Ok(plans::state_builder(config, RuntimeEnvBuilder::new())?
         .with_optimizer_rules(ballista_core::optimizer::ballista_default_optimizer_rules())
-        .with_physical_optimizer_rule(Arc::new(plans::SortWindowInputs))
-        .with_scalar_functions(plans::scalar_functions())
-        .with_aggregate_functions(plans::aggregate_functions())
-        .with_window_functions(plans::window_functions())
         .build())
 }
 

@@ -146,6 +146,25 @@ pub fn runtime_env(base: RuntimeEnvBuilder) -> datafusion::error::Result<Arc<Run
         .build_arc()
 }
 
+/// A session state that plans and runs gaptrack's cluster plans (the client's in
+/// Ballista's standalone mode, the scheduler's): DataFusion's defaults, every function a
+/// plan may name, the stores plans name, and [`SortWindowInputs`].
+pub fn state_builder(
+    config: datafusion::prelude::SessionConfig,
+    runtime: RuntimeEnvBuilder,
+) -> datafusion::error::Result<datafusion::execution::session_state::SessionStateBuilder> {
+    Ok(
+        datafusion::execution::session_state::SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(runtime_env(runtime)?)
+            .with_default_features()
+            .with_scalar_functions(scalar_functions())
+            .with_aggregate_functions(aggregate_functions())
+            .with_window_functions(window_functions())
+            .with_physical_optimizer_rule(Arc::new(SortWindowInputs)),
+    )
+}
+
 /// Ballista's logical codec, which also writes and reads [`FilesTable`]s.
 #[derive(Debug, Default)]
 pub struct LogicalCodec {

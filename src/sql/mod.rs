@@ -429,16 +429,7 @@ async fn new_context(
                 .upgrade_for_ballista()
                 .with_ballista_logical_extension_codec(Arc::new(cluster::LogicalCodec::default()))
                 .with_ballista_adaptive_query_planner(cluster::adaptive());
-            let state = SessionStateBuilder::new()
-                .with_config(config)
-                .with_runtime_env(cluster::runtime_env(limits.runtime_builder()?)?)
-                .with_default_features()
-                .with_scalar_functions(cluster::scalar_functions())
-                .with_aggregate_functions(cluster::aggregate_functions())
-                .with_window_functions(cluster::window_functions())
-                // (for Ballista's standalone mode, whose scheduler plans with this state)
-                .with_physical_optimizer_rule(Arc::new(cluster::SortWindowInputs))
-                .build();
+            let state = cluster::state_builder(config, limits.runtime_builder()?)?.build();
             match engine {
                 Engine::Cluster(url) => {
                     cluster::check_reachable(url).await?;
