@@ -5,12 +5,16 @@ over the CSV exports. Usage:
     python duckdb_bench.py load OUT_DIR WAVE.csv...        (setup for the other workloads)
     python duckdb_bench.py trend DIR                       (gap_trend over DIR/*.parquet)
     python duckdb_bench.py adhoc DIR                       (agreement by wave × statement × segment)
+    python duckdb_bench.py filter DIR                      (one statement, one segment value)
+    python duckdb_bench.py join DIR                        (responses joined with the waves)
+    python duckdb_bench.py copy WAVE.csv OUT.parquet       (plain wide CSV -> Parquet: the floor)
 
 Group mapping, scale and statistics are those of the benchmark waves' specs
 (bench/README in BENCHMARKS.md): agree = 4,5; missing = 9 or empty; sales = Sales,
 Sales Operations, Inside Sales; marketing = Marketing, Marketing Ops; others lower-cased.
 """
 import math
+import os
 import sys
 import tomllib
 
@@ -36,6 +40,14 @@ def ingest(csv, out):
     )
 
 
+def copy(csv, out):
+    # The floor of any ingest: the wide CSV rewritten as wide Parquet, nothing checked,
+    # nothing reshaped, no statistics.
+    duckdb.connect().execute(
+        f"COPY (SELECT * FROM read_csv('{csv}', header = true)) TO '{out}' (FORMAT parquet, COMPRESSION zstd)"
+    )
+
+
 def load(out_dir, csvs):
     con = duckdb.connect()
     # Statements whose wording changed (series_break in the wave spec) start a new series.
@@ -46,6 +58,14 @@ def load(out_dir, csvs):
             if st.get("series_break"):
                 breaks.append(f"{spec['wave']},{st['column']}")
     open(f"{out_dir}/breaks.csv", "w").write("\n".join(breaks) + "\n")
+    # The catalog the join query reads: wave, date, respondents.
+    waves = []
+    for csv in csvs:
+        spec = tomllib.loads(open(csv.rsplit(".", 1)[0] + ".toml").read())
+        n = con.execute(f"SELECT count(*) FROM read_csv('{csv}', header = true)").fetchone()[0]
+        waves.append(f"SELECT '{spec['wave']}' AS wave, DATE '{spec['date']}' AS date, {n} AS respondents")
+    os.makedirs(f"{out_dir}/catalog", exist_ok=True)
+    con.execute(f"COPY ({' UNION ALL '.join(waves)}) TO '{out_dir}/catalog/waves.parquet' (FORMAT parquet)")
     for csv in csvs:
         wave = csv.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         con.execute(
@@ -125,6 +145,27 @@ GROUP BY wave, statement, industry
 ORDER BY wave, statement, industry
 """
 
+# One statement (Q1, gaptrack's `marketing_understands_customers`), one segment value,
+# every wave.
+FILTER = """
+SELECT wave, grp, count(*) AS n,
+       100 * sum(CASE WHEN agree THEN weight ELSE 0 END) / sum(weight) AS pct
+FROM read_parquet('{dir}/*.parquet')
+WHERE statement = 'Q1' AND industry = 'Healthcare' AND agree IS NOT NULL
+GROUP BY wave, grp
+ORDER BY wave, grp
+"""
+
+JOIN = """
+SELECT w.date, r.grp, count(*) AS n, avg(r.value) AS mean_code,
+       100 * sum(CASE WHEN r.agree THEN r.weight ELSE 0 END) / sum(r.weight) AS pct
+FROM read_parquet('{dir}/*.parquet') r
+JOIN read_parquet('{dir}/catalog/waves.parquet') w ON r.wave = w.wave
+WHERE r.agree IS NOT NULL AND w.respondents > 0
+GROUP BY w.date, r.grp
+ORDER BY w.date, r.grp
+"""
+
 
 def main():
     cmd = sys.argv[1]
@@ -138,8 +179,11 @@ def main():
         con.create_function("erfc", math.erfc, [DOUBLE], DOUBLE)
         rows = con.execute(TREND.format(dir=sys.argv[2])).fetchall()
         print(len(rows), "rows", file=sys.stderr)
-    elif cmd == "adhoc":
-        rows = duckdb.connect().execute(ADHOC.format(dir=sys.argv[2])).fetchall()
+    elif cmd == "copy":
+        copy(sys.argv[2], sys.argv[3])
+    elif cmd in ("adhoc", "filter", "join"):
+        sql = {"adhoc": ADHOC, "filter": FILTER, "join": JOIN}[cmd]
+        rows = duckdb.connect().execute(sql.format(dir=sys.argv[2])).fetchall()
         print(len(rows), "rows", file=sys.stderr)
     else:
         raise SystemExit(f"unknown command {cmd}")

@@ -5,6 +5,7 @@
 #   REPS=3 bench/run.sh ingest   # one workload
 #   BIG=1 bench/run.sh           # also the peak RSS of a ~2 GB wave
 #   bench/run.sh scale           # ingest time at 100k, 200k, 400k respondents (linearity)
+#   bench/run.sh adhoc           # the ad-hoc GROUP BY, the filter-heavy query and the join
 #   NO_BUILD=1 bench/run.sh      # the release binaries already built, not rebuilt
 #
 # Needs: cargo, python3 (a venv with duckdb is created in $WORK/venv), GNU time.
@@ -24,8 +25,8 @@ fi
 if [ "${NO_BUILD:-0}" != 1 ]; then
   (cd "$ROOT" && cargo build --release --quiet --bin gaptrack --bin gaptrack-sample)
 fi
-G=$CARGO_TARGET_DIR/release/gaptrack
-S=$CARGO_TARGET_DIR/release/gaptrack-sample
+G=${GAPTRACK:-$CARGO_TARGET_DIR/release/gaptrack}
+S=${GAPTRACK_SAMPLE:-$CARGO_TARGET_DIR/release/gaptrack-sample}
 if ! "$WORK/venv/bin/python" -c 'import duckdb, numpy' 2>/dev/null; then
   python3 -m venv "$WORK/venv"
   "$WORK/venv/bin/pip" install -q "duckdb==${DUCKDB_PIN:-2.0.0}" "numpy==${NUMPY_PIN:-2.3.5}"
@@ -56,6 +57,8 @@ for i in $(seq 1 "$REPS"); do
     rm -rf "$WORK/store-ingest" "$WORK/duck-ingest.parquet"
     time_cmd ingest.gaptrack "$G" --store "$WORK/store-ingest" ingest "$WORK/ingest/2017.toml"
     time_cmd ingest.duckdb $DUCK ingest "$WORK/ingest/2017.csv" "$WORK/duck-ingest.parquet"
+    rm -f "$WORK/duck-copy.parquet"
+    time_cmd copy.duckdb $DUCK copy "$WORK/ingest/2017.csv" "$WORK/duck-copy.parquet"
   fi
 done
 
@@ -63,8 +66,8 @@ if [ "$ONLY" = all ] || [ "$ONLY" = trend ] || [ "$ONLY" = adhoc ]; then
   if [ ! -d "$WORK/store-trend/waves" ]; then
     "$G" --store "$WORK/store-trend" ingest "$WORK"/trend/*.toml > /dev/null
   fi
-  if [ ! -d "$WORK/duck-trend" ]; then
-    mkdir -p "$WORK/duck-trend"
+  if [ ! -f "$WORK/duck-trend/catalog/waves.parquet" ]; then
+    rm -rf "$WORK/duck-trend"; mkdir -p "$WORK/duck-trend"
     $DUCK load "$WORK/duck-trend" "$WORK"/trend/*.csv
   fi
   for i in $(seq 1 "$REPS"); do
@@ -76,6 +79,12 @@ if [ "$ONLY" = all ] || [ "$ONLY" = trend ] || [ "$ONLY" = adhoc ]; then
       time_cmd adhoc.gaptrack "$G" --store "$WORK/store-trend" query \
         "SELECT wave, statement, industry, count(*) AS n, 100 * sum(CASE WHEN agree THEN weight ELSE 0 END) / sum(weight) AS pct FROM responses WHERE agree IS NOT NULL GROUP BY wave, statement, industry ORDER BY wave, statement, industry" --format csv
       time_cmd adhoc.duckdb $DUCK adhoc "$WORK/duck-trend"
+      time_cmd filter.gaptrack "$G" --store "$WORK/store-trend" query \
+        "SELECT wave, grp, count(*) AS n, 100 * sum(CASE WHEN agree THEN weight ELSE 0 END) / sum(weight) AS pct FROM responses WHERE statement = 'marketing_understands_customers' AND industry = 'Healthcare' AND agree IS NOT NULL GROUP BY wave, grp ORDER BY wave, grp" --format csv
+      time_cmd filter.duckdb $DUCK filter "$WORK/duck-trend"
+      time_cmd join.gaptrack "$G" --store "$WORK/store-trend" query \
+        "SELECT w.date, r.grp, count(*) AS n, avg(r.value) AS mean_code, 100 * sum(CASE WHEN r.agree THEN r.weight ELSE 0 END) / sum(r.weight) AS pct FROM responses r JOIN waves w ON r.wave = w.wave WHERE r.agree IS NOT NULL AND w.respondents > 0 GROUP BY w.date, r.grp ORDER BY w.date, r.grp" --format csv
+      time_cmd join.duckdb $DUCK join "$WORK/duck-trend"
     fi
   done
 fi
@@ -119,7 +128,7 @@ for line in open(sys.argv[1]):
 def med(name, i):
     return statistics.median(v[i] for v in rows[name])
 print(f"{'workload':<10} {'gaptrack s':>11} {'duckdb s':>9} {'ratio':>6} {'gaptrack RSS MiB':>17} {'duckdb RSS MiB':>15}")
-for w in ["ingest", "trend", "adhoc", "scale100000", "scale200000", "scale400000", "big"]:
+for w in ["ingest", "trend", "adhoc", "filter", "join", "scale100000", "scale200000", "scale400000", "big"]:
     g, d = f"{w}.gaptrack", f"{w}.duckdb"
     if g not in rows:
         continue
@@ -129,4 +138,8 @@ for w in ["ingest", "trend", "adhoc", "scale100000", "scale200000", "scale400000
         print(f"{w:<10} {gt:>11.3f} {dt:>9.3f} {gt / dt:>6.2f} {gr:>17.0f} {dr:>15.0f}")
     else:
         print(f"{w:<10} {gt:>11.3f} {'':>9} {'':>6} {gr:>17.0f}")
+if "copy.duckdb" in rows and "ingest.gaptrack" in rows:
+    ct, cr = med("copy.duckdb", 0), med("copy.duckdb", 1) / 1024
+    print(f"floor: DuckDB's plain wide CSV -> Parquet copy {ct:.3f} s, {cr:.0f} MiB; "
+          f"gaptrack's ingest / copy = {med('ingest.gaptrack', 0) / ct:.2f}")
 PY

@@ -245,6 +245,7 @@ pub async fn commit_entry(
                         .write(vec![batch])
                         .with_save_mode(SaveMode::Append)
                         .with_partition_columns(["wave"])
+                        .with_configuration(crate::tables::TABLE_PROPERTIES)
                         .with_commit_properties(props(meta))
                         .await
                         .map_err(|e| Error::delta(what, e))?

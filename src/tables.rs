@@ -17,6 +17,11 @@ use crate::error::{Error, Result};
 
 pub const PARTITIONS: [&str; 2] = ["wave", "load_id"];
 
+/// The Delta properties every store table is created with: a checkpoint every 10
+/// commits (Delta's default is 100), so that reading a table's state reads its latest
+/// checkpoint and at most 9 commits after it, however many waves the store holds.
+pub const TABLE_PROPERTIES: [(&str, Option<&str>); 1] = [("delta.checkpointInterval", Some("10"))];
+
 /// Columns of the `responses` table (long microdata).
 pub fn responses_columns() -> Vec<StructField> {
     vec![

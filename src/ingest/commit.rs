@@ -413,6 +413,7 @@ async fn append_small(store: &Store, name: &str, load_id: &str, batch: RecordBat
                 // min_code/max_code) gains it: its older rows read NULL there.
                 .with_schema_mode(deltalake::operations::write::SchemaMode::Merge)
                 .with_partition_columns(PARTITIONS)
+                .with_configuration(tables::TABLE_PROPERTIES)
                 .with_writer_properties(writer_properties())
                 .with_commit_properties(CommitProperties::default().with_max_retries(retries))
                 .await
@@ -449,6 +450,7 @@ async fn responses_table(store: &Store, segments: &[String]) -> Result<DeltaTabl
                 .create()
                 .with_columns(columns)
                 .with_partition_columns(PARTITIONS)
+                .with_configuration(tables::TABLE_PROPERTIES)
                 .with_save_mode(SaveMode::Ignore)
                 .with_comment("gaptrack long microdata: wave × respondent × statement")
                 .with_commit_properties(CommitProperties::default().with_max_retries(0))

@@ -4,6 +4,7 @@
 pub mod case_select;
 pub mod cluster;
 pub mod dict_group;
+pub mod eager_agg;
 pub mod files;
 mod lazy;
 pub mod output;
@@ -442,6 +443,7 @@ async fn new_context(
     };
     udf::register(&ctx);
     ctx.add_optimizer_rule(Arc::new(case_select::CaseToSelect::default()));
+    ctx.add_optimizer_rule(Arc::new(eager_agg::EagerAggregate));
     let schema = Arc::new(MemorySchemaProvider::new());
     ctx.catalog("datafusion")
         .expect("default catalog")

@@ -388,7 +388,13 @@ fn writes_sql(statement: &SqlStatement) -> Option<&'static str> {
 /// A DataFusion error as one line without its wrappers: `SQL error: ParserError("…")`
 /// reads as the parser's own words.
 fn sql_message(e: &datafusion::error::DataFusionError) -> String {
-    let m = first_line(&e.strip_backtrace());
+    // A context ("type_coercion", "optimizer rule …") says where; its cause says what.
+    let m = match e {
+        datafusion::error::DataFusionError::Context(..) => {
+            first_line(&e.find_root().strip_backtrace())
+        }
+        _ => first_line(&e.strip_backtrace()),
+    };
     let m = m.strip_prefix("SQL error: ").unwrap_or(&m);
     for wrapper in ["ParserError(\"", "TokenizerError(\""] {
         if let Some(inner) = m.strip_prefix(wrapper) {

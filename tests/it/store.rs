@@ -609,6 +609,8 @@ fn unreferenced_files(store: &Store, table: &str) -> Vec<String> {
             .map(|m| m.location.to_string())
             .filter(|p| p.ends_with(".parquet"))
             .map(|p| p[prefix.as_ref().len() + 1..].to_string())
+            // Checkpoints are the log's, not data files.
+            .filter(|p| !p.starts_with("_delta_log/"))
             .filter(|p| !live.contains(&percent_decode(p)))
             .collect()
     })
@@ -2825,4 +2827,54 @@ fn a_multi_wave_ingest_that_loses_says_what_it_loaded() {
         }
     }
     assert!(seen_partial, "the multi-wave ingest never lost");
+}
+
+/// Every table is checkpointed every 10 commits, so that opening a session reads a
+/// checkpoint and a few commits, not the whole log: a store of 12 waves loaded one
+/// command each has a checkpoint at version 9 of each table, and answers, at its latest
+/// version and `--as-of` one before the checkpoint, what the waves say.
+#[test]
+fn tables_are_checkpointed_every_ten_commits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    for k in 0..12u64 {
+        let id = (2001 + k).to_string();
+        let w = make_wave(
+            &tmp.path().join("data"),
+            &id,
+            &id,
+            &format!("{id}-06-01"),
+            k,
+            20,
+        );
+        let o = support::run(&store, &["ingest", w.spec.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", support::stderr(&o));
+    }
+    for table in ["waves", "responses", "cellstats", "statements"] {
+        let log = store.join(table).join("_delta_log");
+        let files: BTreeSet<String> = std::fs::read_dir(&log)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            files.contains("00000000000000000009.checkpoint.parquet")
+                && files.contains("_last_checkpoint"),
+            "{table}: {files:?}"
+        );
+    }
+    let count = "SELECT count(*) AS waves, sum(respondents) AS respondents FROM waves";
+    let o = support::run(&store, &["query", count, "--format", "csv"]);
+    assert_eq!(
+        support::stdout(&o),
+        "waves,respondents\n12,480\n",
+        "{}",
+        support::stderr(&o)
+    );
+    let o = support::run(&store, &["query", count, "--format", "csv", "--as-of", "3"]);
+    assert_eq!(
+        support::stdout(&o),
+        "waves,respondents\n4,160\n",
+        "{}",
+        support::stderr(&o)
+    );
 }

@@ -12,6 +12,7 @@
 
 pub mod cells;
 pub mod csv;
+mod ids;
 pub mod jsonl;
 pub mod parquet;
 pub mod sav;

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::Path;
 
+use super::ids::SeenIds;
 use crate::diag::{not_utf8, quote};
 use crate::error::{Error, InputError, Invalid, Result, MAX_ERRORS};
 use crate::ingest::scores::{Block, ScoreStat, Scoring};
@@ -500,124 +501,6 @@ pub(crate) fn missing_columns_error(
     })
 }
 
-/// The respondent ids of a source, for the duplicate check, in little memory: the ids'
-/// bytes one after the other in one buffer, and per respondent a 24-byte entry (a hash of
-/// the id, where its bytes are, and its line or row). The entries are sorted once the
-/// source is read and equal ids compared byte for byte, so the check is exact; a wave of
-/// 16 million respondents with 10-byte ids needs about 550 MB for it, where a hash map
-/// of the ids needed over 1.5 GB.
-#[derive(Default)]
-pub(crate) struct SeenIds {
-    bytes: Vec<u8>,
-    entries: Vec<IdEntry>,
-    hasher: std::hash::RandomState,
-    /// Places are rows (Parquet, SPSS), not lines.
-    rows: bool,
-}
-
-struct IdEntry {
-    hash: u64,
-    /// Offset in `bytes` (low 40 bits: a terabyte of ids) and length (high 24 bits).
-    span: u64,
-    place: u64,
-}
-
-const SPAN_OFFSET_BITS: u32 = 40;
-
-impl SeenIds {
-    fn add(&mut self, id: &str, loc: Loc) {
-        use std::hash::BuildHasher;
-        let (place, rows) = match loc {
-            Loc::Line(l) => (l, false),
-            Loc::Row(r) => (r, true),
-        };
-        self.rows = rows;
-        let offset = self.bytes.len() as u64;
-        self.bytes.extend_from_slice(id.as_bytes());
-        // An id longer than 16 MB (24 bits) is kept by its first 16 MB: no survey has one.
-        let len = (id.len() as u64).min((1 << (64 - SPAN_OFFSET_BITS)) - 1);
-        self.entries.push(IdEntry {
-            hash: self.hasher.hash_one(id.as_bytes()),
-            span: (len << SPAN_OFFSET_BITS) | (offset & ((1 << SPAN_OFFSET_BITS) - 1)),
-            place,
-        });
-    }
-
-    fn id(&self, e: &IdEntry) -> &[u8] {
-        let offset = (e.span & ((1 << SPAN_OFFSET_BITS) - 1)) as usize;
-        let len = (e.span >> SPAN_OFFSET_BITS) as usize;
-        &self.bytes[offset..offset + len]
-    }
-
-    fn loc(&self, place: u64) -> Loc {
-        if self.rows {
-            Loc::Row(place)
-        } else {
-            Loc::Line(place)
-        }
-    }
-
-    /// Adds an error for every repeated id (naming the first place it was on) to
-    /// `errors`, keeping `errors` in the order of the source.
-    fn duplicates(mut self, shown: &str, column: &str, errors: &mut Invalid) {
-        let mut entries = std::mem::take(&mut self.entries);
-        entries.sort_unstable_by(|a, b| {
-            a.hash
-                .cmp(&b.hash)
-                .then_with(|| self.id(a).cmp(self.id(b)))
-                .then(a.place.cmp(&b.place))
-        });
-        let mut found: Vec<InputError> = Vec::new();
-        let mut total = 0;
-        let mut i = 0;
-        while i < entries.len() {
-            let mut j = i + 1;
-            while j < entries.len()
-                && entries[j].hash == entries[i].hash
-                && self.id(&entries[j]) == self.id(&entries[i])
-            {
-                j += 1;
-            }
-            for dup in &entries[i + 1..j] {
-                total += 1;
-                let id = String::from_utf8_lossy(self.id(dup));
-                found.push(
-                    self.loc(dup.place)
-                        .on(InputError::new(
-                            shown,
-                            format!(
-                                "{} is a duplicate respondent id (first on {}); every row needs a unique id",
-                                quote(&id),
-                                self.loc(entries[i].place)
-                            ),
-                        ))
-                        .column(column),
-                );
-            }
-            i = j;
-        }
-        if total == 0 {
-            return;
-        }
-        // Merge with the problems found while reading, in the order of the source; on
-        // one line the id's problem comes first (the id is usually the first column).
-        let place = |e: &InputError| e.line.or(e.row).unwrap_or(0);
-        found.sort_by_key(place);
-        let mut merged = Vec::with_capacity(errors.errors.len() + found.len());
-        let mut rest = std::mem::take(&mut errors.errors).into_iter().peekable();
-        for d in found {
-            while rest.peek().is_some_and(|e| place(e) < place(&d)) {
-                merged.extend(rest.next());
-            }
-            merged.push(d);
-        }
-        merged.extend(rest);
-        merged.truncate(MAX_ERRORS);
-        errors.errors = merged;
-        errors.total += total;
-    }
-}
-
 /// A problem with field `i` of the record `f`, in the column `name`; the field's index
 /// orders the problems of a row.
 fn field_error<F: Fields>(
@@ -1094,7 +977,7 @@ impl<'s> Validator<'s> {
     pub(crate) fn finish(mut self, mut no_rows: InputError) -> Result<Summary> {
         let ids = std::mem::take(&mut self.ids);
         let id_name = self.resp.id.clone();
-        ids.duplicates(self.shown, &id_name, &mut self.errors);
+        ids.duplicates(self.shown, &id_name, &mut self.errors)?;
         let warnings = self.unmatched_groups();
         if let Some(w) = &self.spec.weighting {
             for e in w.empty_targets(&self.spec.spec_path, self.shown, &self.target_counts) {
@@ -1151,46 +1034,6 @@ mod tests {
         assert_eq!(parse_code("NaN"), Code::NotNumber);
         assert_eq!(parse_code("inf"), Code::NotNumber);
         assert_eq!(parse_code("#N/A"), Code::NotNumber);
-    }
-
-    #[test]
-    fn repeated_ids_are_found_exactly_and_merged_in_source_order() {
-        let mut ids = SeenIds::default();
-        for (id, line) in [("a", 2), ("b", 3), ("a", 4), ("ab", 5), ("b", 6), ("a", 9)] {
-            ids.add(id, Loc::Line(line));
-        }
-        let mut errors = Invalid::default();
-        // A problem found while reading, between the duplicates.
-        errors.push(InputError::new("f.csv", "bad answer").line(5).column("Q1"));
-        ids.duplicates("f.csv", "id", &mut errors);
-        let got: Vec<String> = errors.errors.iter().map(|e| e.to_string()).collect();
-        assert_eq!(
-            got,
-            [
-                "f.csv line 4, column id: \"a\" is a duplicate respondent id (first on line 2); every row needs a unique id",
-                "f.csv line 5, column Q1: bad answer",
-                "f.csv line 6, column id: \"b\" is a duplicate respondent id (first on line 3); every row needs a unique id",
-                "f.csv line 9, column id: \"a\" is a duplicate respondent id (first on line 2); every row needs a unique id",
-            ]
-        );
-        assert_eq!(errors.total, 4);
-
-        // Rows (Parquet, SPSS) are named as rows; distinct ids give nothing.
-        let mut ids = SeenIds::default();
-        ids.add("x", Loc::Row(1));
-        ids.add("x", Loc::Row(7));
-        let mut errors = Invalid::default();
-        ids.duplicates("f.parquet", "id", &mut errors);
-        assert!(
-            errors.errors[0].to_string().contains("row 7")
-                && errors.errors[0].to_string().contains("first on row 1")
-        );
-        let mut ids = SeenIds::default();
-        ids.add("x", Loc::Line(2));
-        ids.add("y", Loc::Line(3));
-        let mut errors = Invalid::default();
-        ids.duplicates("f.csv", "id", &mut errors);
-        assert_eq!(errors.total, 0);
     }
 
     #[test]
