@@ -9,11 +9,11 @@
 //! partial counts and sums are summed, minima and maxima taken again, and an average is
 //! the sum of the partial sums over the sum of the partial counts.
 //!
-//! The rule fires only where that holds exactly: an inner equi-join without a filter, the
-//! grouping keys plain columns, every aggregate a plain `count`, `sum` (of integers or
-//! floats), `min`, `max` or `avg` (of floats) whose arguments all come from one side, that
-//! side reading `responses` and holding no aggregation of its own, and its join keys
-//! plain columns. Floating-point sums are added in another order, so their last bits
+//! The rule fires only where that holds exactly: an inner equi-join without a filter, a
+//! `GROUP BY` of plain columns (a global aggregate answers a row even over no rows),
+//! every aggregate a plain `count`, `sum` (of integers or floats), `min`, `max` or `avg`
+//! (of floats) whose arguments all come from one side, that side reading `responses` and
+//! holding no aggregation of its own, and its join keys plain columns. Floating-point sums are added in another order, so their last bits
 //! may differ from the plan without the rule.
 
 use std::sync::Arc;
@@ -142,7 +142,13 @@ fn rewrite(agg: &Aggregate) -> Result<Option<LogicalPlan>> {
     let Some(join) = join_under(agg) else {
         return Ok(None);
     };
-    if join.join_type != JoinType::Inner || join.filter.is_some() || join.null_aware {
+    // A global aggregate (no GROUP BY) answers one row even over no rows (count 0),
+    // which a sum of partial counts would turn into NULL: left alone.
+    if agg.group_expr.is_empty()
+        || join.join_type != JoinType::Inner
+        || join.filter.is_some()
+        || join.null_aware
+    {
         return Ok(None);
     }
     let Some(groups) = agg
@@ -361,6 +367,8 @@ mod tests {
             "SELECT w.date, sum(r.weight) FROM responses r LEFT JOIN waves w ON r.wave = w.wave GROUP BY w.date ORDER BY 1",
             "SELECT a.date, sum(b.respondents) FROM waves a JOIN waves b ON a.wave = b.wave GROUP BY a.date ORDER BY 1",
             "SELECT a.grp, count(*) FROM responses a JOIN responses b ON a.wave = b.wave GROUP BY a.grp ORDER BY 1",
+            // No GROUP BY: over no rows count is 0, not NULL.
+            "SELECT count(*), sum(r.weight) FROM responses r JOIN waves w ON r.wave = w.wave WHERE w.respondents > 100",
         ] {
             let (with, plan) = run(true, sql).await;
             let (without, _) = run(false, sql).await;
