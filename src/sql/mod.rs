@@ -776,19 +776,7 @@ fn base_views(
 impl Session {
     /// Opens a session over the store's latest state (or `as_of`).
     pub async fn open(store: &Store, as_of: Option<AsOf>, settings: Settings) -> Result<Session> {
-        Self::open_with(store, as_of, settings, false, &Engine::Local).await
-    }
-
-    /// Like [`Session::open`] (or [`Session::open_lazy`] with `lazy`), with the plans run
-    /// by `engine`.
-    pub async fn open_on(
-        store: &Store,
-        as_of: Option<AsOf>,
-        settings: Settings,
-        lazy: bool,
-        engine: &Engine,
-    ) -> Result<Session> {
-        Self::open_with(store, as_of, settings, lazy, engine).await
+        Self::open_on(store, as_of, settings, false, &Engine::Local).await
     }
 
     /// Like [`Session::open`], but each view is planned only when a statement first
@@ -799,10 +787,12 @@ impl Session {
         as_of: Option<AsOf>,
         settings: Settings,
     ) -> Result<Session> {
-        Self::open_with(store, as_of, settings, true, &Engine::Local).await
+        Self::open_on(store, as_of, settings, true, &Engine::Local).await
     }
 
-    async fn open_with(
+    /// Like [`Session::open`] (or [`Session::open_lazy`] with `lazy`), with the plans run
+    /// by `engine`.
+    pub async fn open_on(
         store: &Store,
         as_of: Option<AsOf>,
         settings: Settings,

@@ -163,15 +163,21 @@ fn ingest(env: &[(String, String)], store: &str, dir: &Path) {
     assert_eq!(o.code, 0, "{}", o.both());
 }
 
+/// A store on local disk holding the fixture waves (kept while the directory lives).
+fn fixture_store() -> (tempfile::TempDir, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let waves = support::fixture_copy(tmp.path());
+    let store = tmp.path().join("store").display().to_string();
+    ingest(&[], &store, &waves);
+    (tmp, store)
+}
+
 /// A store on local disk: the views, an ad-hoc query and a join equal the local answers;
 /// `EXPLAIN` shows Ballista's stages; `report --cluster` publishes the same tables;
 /// a scheduler nobody listens on is a clear error.
 #[test]
 fn cluster_answers_as_the_local_session() {
-    let tmp = tempfile::tempdir().unwrap();
-    let waves = support::fixture_copy(tmp.path());
-    let store = tmp.path().join("store").display().to_string();
-    ingest(&[], &store, &waves);
+    let (tmp, store) = fixture_store();
     ingest(&[], &store, &support::panel());
     let cluster = Cluster::start(&[], 2);
     assert_same_answers(&[], &store, &cluster);
@@ -261,10 +267,7 @@ fn cluster_reads_a_store_on_s3() {
 /// answer.
 #[test]
 fn a_killed_executor_never_gives_a_wrong_answer() {
-    let tmp = tempfile::tempdir().unwrap();
-    let waves = support::fixture_copy(tmp.path());
-    let store = tmp.path().join("store").display().to_string();
-    ingest(&[], &store, &waves);
+    let (_tmp, store) = fixture_store();
     // A self-join of the microdata: long enough to be killed in the middle.
     let sql = "SELECT a.wave, a.statement, count(*) AS pairs, sum(a.value * b.value) AS s \
                FROM responses a JOIN responses b \
