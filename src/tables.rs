@@ -247,28 +247,49 @@ pub fn respondent_ids_schema() -> SchemaRef {
     ]))
 }
 
-pub fn respondent_ids_batch(wave: &str, load_id: &str, hashes: &[u64]) -> Result<RecordBatch> {
-    let n = hashes.len();
-    let cols: Vec<ArrayRef> = vec![
-        strings(n, wave),
-        strings(n, load_id),
-        Arc::new(Int64Array::from_iter_values(
-            hashes.iter().map(|&h| h as i64),
-        )),
-    ];
-    Ok(RecordBatch::try_new(respondent_ids_schema(), cols)?)
+/// The columns of a `respondent_ids` data file: the partition columns (`wave`,
+/// `load_id`) are in the file's path and its add action, not in the file.
+pub fn respondent_ids_file_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![Field::new(
+        "id_hash",
+        ArrowType::Int64,
+        true,
+    )]))
 }
 
 /// The stored hash of a respondent id: 64-bit FNV-1a of its UTF-8 bytes (stable across
 /// versions and platforms; a match is only a candidate, confirmed on the ids).
 pub fn id_hash(id: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+    let mut h = Fnv1a::default();
+    std::hash::Hasher::write(&mut h, id.as_bytes());
+    std::hash::Hasher::finish(&h)
 }
+
+/// FNV-1a, 64 bits, over the bytes written (no length prefix: hash with
+/// [`std::hash::Hasher::write`], not `Hash::hash`).
+pub struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The hasher of [`id_hash`].
+pub type IdHash = std::hash::BuildHasherDefault<Fnv1a>;
 
 /// One row of `panelstats`: the cross sums of the respondents a load shares with another
 /// live wave, for one statement or theme, metric and pair of groups (`grp` in this wave,

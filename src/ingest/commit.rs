@@ -9,9 +9,8 @@ use std::time::Instant;
 
 use arrow::array::RecordBatch;
 use deltalake::datafusion::prelude::{col, lit};
-use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
-use deltalake::kernel::Action;
-use deltalake::protocol::{DeltaOperation, SaveMode};
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::protocol::SaveMode;
 use deltalake::DeltaTable;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -23,12 +22,14 @@ use super::stage::{
     Staged,
 };
 use super::wording::Wording;
-use super::{lease, panel, read};
+use super::{append, idfile, lease, panel, read};
 use crate::catalog;
 use crate::error::{Error, Result};
 use crate::spec::WaveSpec;
 use crate::stats::rake::Raked;
-use crate::store::{Store, CELLSTATS, RESPONSES, SCORESTATS, SEGSTATS, STATEMENTS, WEIGHTING};
+use crate::store::{
+    Store, CELLSTATS, RESPONDENT_IDS, RESPONSES, SCORESTATS, SEGSTATS, STATEMENTS, WEIGHTING,
+};
 use crate::tables::{self, CatalogEntry, CellStat, StatementRow, PARTITIONS};
 
 /// Writer settings of the data files, chosen by measurement (see BENCHMARKS.md).
@@ -68,12 +69,8 @@ pub(super) async fn write_wave(
                 panel::shared_respondents(store, spec, &staged.load_id, &staged.id_hashes).await?;
             notes = std::mem::take(&mut shared.notes);
             let mut load = microdata_load(spec, &staged, version, summary.respondents, raked)?;
-            load.small.extend(panel::tables_of(
-                spec,
-                &staged.load_id,
-                &staged.id_hashes,
-                shared,
-            )?);
+            load.small.extend(panel::panelstats_of(shared)?);
+            load.id_hashes = std::mem::take(&mut staged.id_hashes);
             (load, staged.lease.take(), staged.rows)
         }
         Validated::Cells(cells) => {
@@ -86,6 +83,7 @@ pub(super) async fn write_wave(
                 segments: Vec::new(),
                 versions: HashMap::new(),
                 small: Vec::new(),
+                id_hashes: Vec::new(),
                 cell_rows: published_cells(&cells),
             };
             (load, Some(lease), cells.len() as u64)
@@ -109,6 +107,9 @@ struct Load {
     versions: HashMap<String, i64>,
     /// Small tables written before `cellstats` and `statements`: (table, rows).
     small: Vec<(&'static str, RecordBatch)>,
+    /// The respondents' id hashes, sorted (the `respondent_ids` file; none with
+    /// `panel = false`).
+    id_hashes: Vec<u64>,
     cell_rows: Vec<CellStat>,
 }
 
@@ -197,6 +198,7 @@ fn microdata_load(
         segments: staged.seg_names.clone(),
         versions: HashMap::from([(RESPONSES.to_string(), version)]),
         small,
+        id_hashes: Vec::new(),
         cell_rows,
     })
 }
@@ -271,8 +273,14 @@ async fn commit_rest(
         segments,
         mut versions,
         small,
+        id_hashes,
         mut cell_rows,
     } = load;
+    if !id_hashes.is_empty() {
+        let v = idfile::append(store, &spec.wave, &load_id, &id_hashes).await?;
+        versions.insert(RESPONDENT_IDS.to_string(), v);
+    }
+    drop(id_hashes);
     for (name, batch) in small {
         versions.insert(
             name.to_string(),
@@ -393,7 +401,7 @@ async fn append_small(store: &Store, name: &str, load_id: &str, batch: RecordBat
         async move {
             let (table, retries) = match store.load(name, None).await? {
                 Some(t) => {
-                    if !first && holds_load(&t, load_id) {
+                    if !first && append::holds_load(&t, load_id) {
                         // An earlier attempt did commit, but its answer was lost.
                         info!(
                             event = "commit_recognised",
@@ -422,18 +430,6 @@ async fn append_small(store: &Store, name: &str, load_id: &str, batch: RecordBat
         }
     })
     .await
-}
-
-/// Whether a table's current version holds files of `load_id` (load ids are unique, so
-/// such files can only come from this load).
-fn holds_load(t: &DeltaTable, load_id: &str) -> bool {
-    t.snapshot().is_ok_and(|s| {
-        s.log_data().iter().any(|f| {
-            f.partition_values_map()
-                .get("load_id")
-                .is_some_and(|v| v.as_deref() == Some(load_id))
-        })
-    })
 }
 
 /// The `responses` table with a column for every segment of this wave (matched without
@@ -503,17 +499,9 @@ async fn commit_responses(store: &Store, staged: &Staged) -> Result<Option<i64>>
         async move {
             if !first {
                 // A commit whose answer was lost is retried and finds its version taken
-                // by itself. The table decides: files of this load (its id is unique)
-                // mean the commit landed.
-                if let Some(t) = store.load(RESPONSES, None).await? {
-                    if holds_load(&t, load_id) {
-                        info!(
-                            event = "commit_recognised",
-                            table = RESPONSES,
-                            "the responses commit did land"
-                        );
-                        return Ok(Some(t.version().unwrap_or(0) as i64));
-                    }
+                // by itself: files of this load in the table mean the commit landed.
+                if let Some(v) = append::landed(store, RESPONSES, load_id).await? {
+                    return Ok(Some(v));
                 }
             }
             let table = responses_table(store, &staged.seg_names).await?;
@@ -522,24 +510,9 @@ async fn commit_responses(store: &Store, staged: &Staged) -> Result<Option<i64>>
                 return Ok(None);
             }
             responses_barrier().await;
-            let actions: Vec<Action> = staged.adds.iter().cloned().map(Action::Add).collect();
-            let snapshot = table
-                .snapshot()
-                .map_err(|e| Error::delta("reading the responses table", e))?;
-            let done = CommitBuilder::from(CommitProperties::default())
-                .with_actions(actions)
-                .build(
-                    Some(snapshot),
-                    table.log_store(),
-                    DeltaOperation::Write {
-                        mode: SaveMode::Append,
-                        partition_by: Some(PARTITIONS.iter().map(|s| s.to_string()).collect()),
-                        predicate: None,
-                    },
-                )
-                .await
-                .map_err(|e| Error::delta("committing responses", e))?;
-            Ok(Some(done.version() as i64))
+            Ok(Some(
+                append::commit_adds(&table, &staged.adds, "committing responses").await?,
+            ))
         }
     })
     .await

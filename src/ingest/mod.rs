@@ -16,15 +16,19 @@
 //! - [`commit`]: the Delta commits of a wave: `responses`, the small tables (the
 //!   `statements` rows are built in [`commit::statement_rows`]), then the catalog.
 //! - [`outcome`]: what happened to each wave ([`Outcome`], built by [`outcome::summarize`]).
-//! - [`panel`]: the respondents a load shares with other waves (`respondent_ids`,
-//!   `panelstats`), matched when it is committed.
+//! - [`panel`]: the respondents a load shares with other waves (`panelstats`), matched
+//!   when it is committed; [`idfile`] writes the load's `respondent_ids` file.
+//! - [`append`]: the add actions and commit of files a load wrote (`responses`,
+//!   `respondent_ids`), and how a commit whose answer was lost is recognised.
 //! - [`remove`](mod@remove): dropping a wave.
 //!
 //! Readers of each source format live in [`read`]; rim weighting's collector in
 //! [`weights`]; the Parquet encoder of `responses` files in [`longfile`]; the leases
 //! that keep `vacuum` off a load in progress in [`lease`].
 
+mod append;
 mod commit;
+mod idfile;
 pub mod lease;
 pub mod longfile;
 mod orchestrate;

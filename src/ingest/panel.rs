@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type};
 use deltalake::datafusion::prelude::{col, lit, SessionContext};
+use futures::TryStreamExt;
 
 use super::scores::METRICS;
 use crate::catalog;
@@ -269,21 +270,20 @@ async fn candidates(
         return Ok(out);
     }
     let loads: Vec<&str> = others.iter().map(|e| e.load_id.as_str()).collect();
-    let Some(batches) = read_loads(store, RESPONDENT_IDS, &loads, &["load_id", "id_hash"]).await?
-    else {
-        return Ok(out);
-    };
-    let mine: HashSet<u64> = hashes.iter().copied().collect();
-    for b in &batches {
+    // `hashes` is sorted: a binary search needs no second copy of them.
+    let cols = ["load_id", "id_hash"];
+    for_each_batch(store, RESPONDENT_IDS, &loads, &cols, |b| {
         let load = strings(b, 0)?;
         let h = b.column(1).as_primitive::<Int64Type>();
         for i in 0..b.num_rows() {
             let x = h.value(i) as u64;
-            if mine.contains(&x) {
+            if hashes.binary_search(&x).is_ok() {
                 out.entry(load.value(i).to_string()).or_default().insert(x);
             }
         }
-    }
+        Ok(())
+    })
+    .await?;
     Ok(out)
 }
 
@@ -295,13 +295,10 @@ async fn answers(
     wanted: &HashSet<u64>,
 ) -> Result<HashMap<String, Answers>> {
     let cols = ["respondent", "grp", "weight", "statement", "value", "agree"];
-    let batches = read_loads(store, RESPONSES, &[load_id], &cols)
-        .await?
-        .unwrap_or_default();
     let index = scoring.statement_index();
     let k = scoring.statements.len();
     let mut out: HashMap<String, Answers> = HashMap::new();
-    for b in &batches {
+    for_each_batch(store, RESPONSES, &[load_id], &cols, |b| {
         let (id, grp, statement) = (strings(b, 0)?, strings(b, 1)?, strings(b, 3)?);
         let weight = b.column(2).as_primitive::<Float64Type>();
         let value = b.column(4).as_primitive::<Int32Type>();
@@ -323,7 +320,9 @@ async fn answers(
             a.values[j] = value.is_valid(i).then(|| value.value(i));
             a.agree[j] = agree.is_valid(i).then(|| agree.value(i));
         }
-    }
+        Ok(())
+    })
+    .await?;
     Ok(out)
 }
 
@@ -332,11 +331,8 @@ async fn answers(
 async fn stored_scoring(store: &Store, load_id: &str) -> Result<PanelScoring> {
     let mut statements = Vec::new();
     let cols = ["statement", "disagree_codes"];
-    for b in read_loads(store, STATEMENTS, &[load_id], &cols)
-        .await?
-        .unwrap_or_default()
-    {
-        let (id, codes) = (strings(&b, 0)?, strings(&b, 1)?);
+    for_each_batch(store, STATEMENTS, &[load_id], &cols, |b| {
+        let (id, codes) = (strings(b, 0)?, strings(b, 1)?);
         for i in 0..b.num_rows() {
             let codes = if codes.is_valid(i) {
                 parse_codes(codes.value(i))
@@ -345,14 +341,13 @@ async fn stored_scoring(store: &Store, load_id: &str) -> Result<PanelScoring> {
             };
             statements.push((id.value(i).to_string(), codes));
         }
-    }
+        Ok(())
+    })
+    .await?;
     let mut themes: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let cols = ["statement", "theme", "members"];
-    for b in read_loads(store, SCORESTATS, &[load_id], &cols)
-        .await?
-        .unwrap_or_default()
-    {
-        let (id, members) = (strings(&b, 0)?, strings(&b, 2)?);
+    for_each_batch(store, SCORESTATS, &[load_id], &cols, |b| {
+        let (id, members) = (strings(b, 0)?, strings(b, 2)?);
         let theme = b.column(1).as_boolean();
         for i in 0..b.num_rows() {
             if theme.is_valid(i) && theme.value(i) && members.is_valid(i) {
@@ -360,7 +355,9 @@ async fn stored_scoring(store: &Store, load_id: &str) -> Result<PanelScoring> {
                 themes.insert(id.value(i).to_string(), m);
             }
         }
-    }
+        Ok(())
+    })
+    .await?;
     Ok(PanelScoring::new(statements, themes.into_iter().collect()))
 }
 
@@ -369,16 +366,17 @@ fn parse_codes(s: &str) -> Vec<i64> {
     s.split(',').filter_map(|c| c.trim().parse().ok()).collect()
 }
 
-/// The rows of the given loads of a table (`None` when the table does not exist), with
-/// `columns` in that order.
-async fn read_loads(
+/// Calls `f` with every batch of the rows of the given loads of a table, `columns` in
+/// that order, as they are read (nothing when the table does not exist).
+async fn for_each_batch(
     store: &Store,
     table: &str,
     loads: &[&str],
     columns: &[&str],
-) -> Result<Option<Vec<RecordBatch>>> {
+    mut f: impl FnMut(&RecordBatch) -> Result<()>,
+) -> Result<()> {
     let Some(t) = store.load(table, None).await? else {
-        return Ok(None);
+        return Ok(());
     };
     let what = format!("reading the {table} table");
     let ctx = SessionContext::new();
@@ -387,16 +385,19 @@ async fn read_loads(
     let schema = t.snapshot().map_err(|e| Error::delta(&what, e))?.schema();
     if columns.iter().any(|c| schema.field(c).is_none()) {
         // A table written before one of the columns existed (`disagree_codes`).
-        return Ok(Some(Vec::new()));
+        return Ok(());
     }
     let ids: Vec<_> = loads.iter().map(|l| lit(l.to_string())).collect();
-    let batches = ctx
+    let mut stream = ctx
         .read_table(t.table_provider().await?)?
         .filter(col("load_id").in_list(ids, false))?
         .select_columns(columns)?
-        .collect()
+        .execute_stream()
         .await?;
-    Ok(Some(batches))
+    while let Some(b) = stream.try_next().await? {
+        f(&b)?;
+    }
+    Ok(())
 }
 
 /// A text column as Utf8 (it may come back as a view or dictionary).
@@ -405,26 +406,13 @@ fn strings(b: &RecordBatch, i: usize) -> Result<arrow::array::StringArray> {
     Ok(a.as_string::<i32>().clone())
 }
 
-/// The panel tables a load writes: its id hashes and, where it shares respondents with
-/// other waves, their cross sums.
-pub(super) fn tables_of(
-    spec: &WaveSpec,
-    load_id: &str,
-    hashes: &[u64],
-    shared: Shared,
-) -> Result<Vec<(&'static str, RecordBatch)>> {
-    let mut out = Vec::new();
-    if !hashes.is_empty() {
-        out.push((
-            RESPONDENT_IDS,
-            tables::respondent_ids_batch(&spec.wave, load_id, hashes)?,
-        ));
+/// The `panelstats` rows of a load that shares respondents with other waves.
+pub(super) fn panelstats_of(shared: Shared) -> Result<Option<(&'static str, RecordBatch)>> {
+    if shared.batches.is_empty() {
+        return Ok(None);
     }
-    if !shared.batches.is_empty() {
-        let batch = arrow::compute::concat_batches(&tables::panelstats_schema(), &shared.batches)?;
-        out.push((PANELSTATS, batch));
-    }
-    Ok(out)
+    let batch = arrow::compute::concat_batches(&tables::panelstats_schema(), &shared.batches)?;
+    Ok(Some((PANELSTATS, batch)))
 }
 
 #[cfg(test)]

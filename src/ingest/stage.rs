@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use deltalake::DeltaTable;
-use indexmap::IndexMap;
 use sha2::Digest;
 use tracing::warn;
 
+use super::append::{self, FileDone};
 use super::resolve::Resolved;
 use super::scores::Scoring;
 use super::{lease, longfile, read};
@@ -353,12 +353,7 @@ fn spawn_reader(
     let (path, shown, expected_sha) = (r.path.clone(), r.shown.clone(), r.source_sha256.clone());
     tokio::task::spawn_blocking(move || -> Result<read::Summary> {
         let mut keyer = longfile::Keyer::new(n_statements, n_segments);
-        let panel = spec.respondent.as_ref().is_some_and(|r| r.panel);
-        let mut id_hashes = Vec::new();
         let read = read::read(&spec, &path, &shown, weights.as_deref(), |row| {
-            if panel {
-                id_hashes.push(crate::tables::id_hash(row.id));
-            }
             if let Some(chunk) = keyer.push(row) {
                 tx.send(chunk).map_err(|_| Error::WriterStopped)?;
             }
@@ -371,10 +366,7 @@ fn spawn_reader(
                     "the source changed while it was being loaded; run the command again",
                 )));
             }
-            Ok(read::Summary {
-                id_hashes: std::mem::take(&mut id_hashes),
-                ..summary
-            })
+            Ok(summary)
         });
         match read {
             Ok(summary) => {
@@ -447,30 +439,12 @@ fn progress_bar(progress: bool, wave: &str) -> indicatif::ProgressBar {
 
 /// The Delta `add` actions of a load's files.
 fn add_actions(wave: &str, load_id: &str, files: Vec<FileDone>) -> Vec<deltalake::kernel::Add> {
-    let mut pv: IndexMap<String, Option<String>> = IndexMap::new();
-    pv.insert("wave".into(), Some(wave.to_string()));
-    pv.insert("load_id".into(), Some(load_id.to_string()));
-    let now = chrono::Utc::now().timestamp_millis();
     files
         .into_iter()
-        .map(|(rel, size, stats)| deltalake::kernel::Add {
-            path: rel[RESPONSES.len() + 1..].to_string(),
-            partition_values: pv.clone().into_iter().collect(),
-            size: size as i64,
-            modification_time: now,
-            data_change: true,
-            stats: Some(stats),
-            tags: None,
-            deletion_vector: None,
-            base_row_id: None,
-            default_row_commit_version: None,
-            clustering_provider: None,
-        })
+        .map(|f| append::add_action(RESPONSES, f, wave, load_id))
         .collect()
 }
 
-/// A written file: (path in the table, size, Delta stats).
-type FileDone = (String, u64, String);
 /// What the encoder hands back: the files, the segment statistics, the last chunk (with
 /// the final dictionaries).
 type Encoded = (Vec<FileDone>, longfile::SegAcc, Option<longfile::Chunk>);

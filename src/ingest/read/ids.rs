@@ -13,21 +13,25 @@
 //! memory needed over 500 MB (and a hash map of them over 1.5 GB).
 
 use std::collections::HashSet;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, Hasher};
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 
 use crate::diag::quote;
 use crate::error::{Error, InputError, Invalid, Result, MAX_ERRORS};
+use crate::tables::IdHash;
 
 use super::validate::Loc;
 
-/// Hashes per chunk (512 KiB).
-const CHUNK: usize = 1 << 16;
+/// Hashes per chunk: 32 MiB, the most glibc's malloc ever serves from its heap, so that
+/// a chunk is mapped on its own and its memory returned as soon as it is freed (while
+/// the sorted vector of all hashes fills, the hashes are held once plus a chunk).
+const CHUNK: usize = if cfg!(test) { 1 << 10 } else { 1 << 22 };
 /// The spill stays in memory up to this size.
 const SPILL_IN_MEMORY: usize = 32 << 20;
 
-/// The respondent ids of one source (`S` is fixed by the tests only).
-pub(crate) struct SeenIds<S = RandomState> {
+/// The respondent ids of one source, hashed with [`IdHash`] (the hashes `respondent_ids`
+/// stores; `S` is another hasher in the tests only).
+pub(crate) struct SeenIds<S = IdHash> {
     hasher: S,
     chunks: Vec<Vec<u64>>,
     /// Per id: its place (u64), its length (u32) and its bytes, little-endian.
@@ -61,7 +65,7 @@ impl<S: BuildHasher> SeenIds<S> {
         if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
             self.chunks.push(Vec::with_capacity(CHUNK));
         }
-        let hash = self.hasher.hash_one(id.as_bytes());
+        let hash = hash(&self.hasher, id.as_bytes());
         self.chunks.last_mut().expect("a chunk").push(hash);
         if self.spill_error.is_none() {
             let len = u32::try_from(id.len()).unwrap_or(u32::MAX);
@@ -75,8 +79,14 @@ impl<S: BuildHasher> SeenIds<S> {
     }
 
     /// Adds an error for every repeated id (naming the first place it was on) to
-    /// `errors`, keeping `errors` in the order of the source.
-    pub(crate) fn duplicates(self, shown: &str, column: &str, errors: &mut Invalid) -> Result<()> {
+    /// `errors`, keeping `errors` in the order of the source. Returns every id's hash,
+    /// sorted.
+    pub(crate) fn duplicates(
+        self,
+        shown: &str,
+        column: &str,
+        errors: &mut Invalid,
+    ) -> Result<Vec<u64>> {
         let SeenIds {
             hasher,
             chunks,
@@ -84,9 +94,9 @@ impl<S: BuildHasher> SeenIds<S> {
             spill_error,
             rows,
         } = self;
-        let shared = shared_hashes(chunks);
+        let (sorted, shared) = shared_hashes(chunks);
         if shared.is_empty() {
-            return Ok(());
+            return Ok(sorted);
         }
         let what = || format!("reading back the respondent ids of {shown}");
         if let Some(e) = spill_error {
@@ -116,27 +126,36 @@ impl<S: BuildHasher> SeenIds<S> {
             reader
                 .read_exact(&mut id)
                 .map_err(|e| Error::io(what(), e))?;
-            if shared.contains(&hasher.hash_one(&id[..])) {
+            if shared.contains(&hash(&hasher, &id)) {
                 exact.add(&id, place);
             }
         }
         exact.duplicates(shown, column, errors);
-        Ok(())
+        Ok(sorted)
     }
 }
 
-/// The hashes that occur more than once. The chunks are moved into one vector as they
-/// are freed, so the hashes are held once (plus a chunk) while sorting.
-fn shared_hashes(chunks: Vec<Vec<u64>>) -> HashSet<u64> {
+/// The hash of an id's bytes as they are (no length prefix, unlike `hash_one`).
+fn hash<S: BuildHasher>(hasher: &S, id: &[u8]) -> u64 {
+    let mut h = hasher.build_hasher();
+    h.write(id);
+    h.finish()
+}
+
+/// All the hashes, sorted, and those that occur more than once. The chunks are moved
+/// into one vector as they are freed, so the hashes are held once (plus a chunk).
+fn shared_hashes(chunks: Vec<Vec<u64>>) -> (Vec<u64>, HashSet<u64>) {
     let mut all = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
     for chunk in chunks {
         all.extend_from_slice(&chunk);
     }
     all.sort_unstable();
-    all.windows(2)
+    let shared = all
+        .windows(2)
         .filter(|w| w[0] == w[1])
         .map(|w| w[0])
-        .collect()
+        .collect();
+    (all, shared)
 }
 
 /// Ids compared byte for byte: the candidates of [`SeenIds`] whose hashes are shared.
@@ -220,7 +239,7 @@ mod tests {
 
     #[test]
     fn repeated_ids_are_found_exactly_and_merged_in_source_order() {
-        let mut ids = SeenIds::<RandomState>::default();
+        let mut ids = SeenIds::<IdHash>::default();
         for (id, line) in [("a", 2), ("b", 3), ("a", 4), ("ab", 5), ("b", 6), ("a", 9)] {
             ids.add(id, Loc::Line(line));
         }
@@ -240,7 +259,7 @@ mod tests {
         assert_eq!(errors.total, 4);
 
         // Rows (Parquet, SPSS) are named as rows; distinct ids give nothing.
-        let mut ids = SeenIds::<RandomState>::default();
+        let mut ids = SeenIds::<IdHash>::default();
         ids.add("x", Loc::Row(1));
         ids.add("x", Loc::Row(7));
         let mut errors = Invalid::default();
@@ -249,7 +268,7 @@ mod tests {
             messages(&errors),
             ["f.parquet row 7, column id: \"x\" is a duplicate respondent id (first on row 1); every row needs a unique id"]
         );
-        let mut ids = SeenIds::<RandomState>::default();
+        let mut ids = SeenIds::<IdHash>::default();
         ids.add("x", Loc::Line(2));
         ids.add("y", Loc::Line(3));
         let mut errors = Invalid::default();
@@ -288,7 +307,7 @@ mod tests {
 
     #[test]
     fn a_spill_beyond_memory_goes_to_a_file_and_is_read_back() {
-        let mut ids = SeenIds::<RandomState>::default();
+        let mut ids = SeenIds::<IdHash>::default();
         let long = "x".repeat(1000);
         let n = (SPILL_IN_MEMORY / 1000 + 10) as u64;
         for line in 0..n {

@@ -72,8 +72,9 @@ pub struct Summary {
     pub agree_codes: Vec<Option<Vec<i64>>>,
     /// The whole wave's `scorestats` rows (bottom box, net, mean, themes) per group.
     pub scores: Vec<ScoreStat>,
-    /// The write pass only, where the spec matches ids across waves: each respondent's
-    /// [`crate::tables::id_hash`], in source order.
+    /// Where the spec matches ids across waves: each respondent's
+    /// [`crate::tables::id_hash`], sorted (the validation pass of a rim-weighted wave drops
+    /// them; its write pass has them again).
     pub id_hashes: Vec<u64>,
 }
 
@@ -977,7 +978,10 @@ impl<'s> Validator<'s> {
     pub(crate) fn finish(mut self, mut no_rows: InputError) -> Result<Summary> {
         let ids = std::mem::take(&mut self.ids);
         let id_name = self.resp.id.clone();
-        ids.duplicates(self.shown, &id_name, &mut self.errors)?;
+        let hashes = ids.duplicates(self.shown, &id_name, &mut self.errors)?;
+        if self.resp.panel {
+            self.summary.id_hashes = hashes;
+        }
         let warnings = self.unmatched_groups();
         if let Some(w) = &self.spec.weighting {
             for e in w.empty_targets(&self.spec.spec_path, self.shown, &self.target_counts) {
