@@ -2,7 +2,7 @@
 //!
 //! Every id is hashed (64 bits) as it is read; only the hashes stay in memory (in
 //! fixed-size chunks, so growing never copies them). The ids themselves, with their line
-//! or row, go to a spill ([`tempfile::SpooledTempFile`]: memory up to 32 MiB, a temporary
+//! or row, go to a spill ([`tempfile::SpooledTempFile`]: memory up to 4 MiB, a temporary
 //! file beyond). Once the source is read the hashes are sorted: no two equal means no two
 //! equal ids, and the check is done. Equal hashes (a repeated id, or, about once in 10^5
 //! sources of 16 million respondents, two ids that share a hash) are settled exactly:
@@ -26,8 +26,9 @@ use super::validate::Loc;
 /// a chunk is mapped on its own and its memory returned as soon as it is freed (while
 /// the sorted vector of all hashes fills, the hashes are held once plus a chunk).
 const CHUNK: usize = if cfg!(test) { 1 << 10 } else { 1 << 22 };
-/// The spill stays in memory up to this size.
-const SPILL_IN_MEMORY: usize = 32 << 20;
+/// The spill stays in memory up to this size (its buffer may double once before it
+/// moves to a file: 8 MiB at most).
+const SPILL_IN_MEMORY: usize = 4 << 20;
 
 /// The respondent ids of one source, hashed with [`IdHash`] (the hashes `respondent_ids`
 /// stores; `S` is another hasher in the tests only).
