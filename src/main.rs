@@ -18,6 +18,7 @@ const WORKER_STACK: usize = 16 << 20;
 const BLOCKING_THREADS: usize = 16;
 
 fn main() -> ExitCode {
+    cli::return_freed_memory();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

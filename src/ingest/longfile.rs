@@ -13,7 +13,7 @@
 //! chunk statistics) that any reader opens; tests read them back with the Parquet reader,
 //! and tests/it/interop.rs with Python `deltalake` and Polars.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -26,6 +26,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::statistics::Statistics;
 use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::{ColumnDescPtr, SchemaDescriptor};
+use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
 use crate::ingest::read::{CellAcc, Row};
@@ -81,7 +82,7 @@ pub struct Keyer {
     codes: Vec<i32>,
     /// Per wave segment: the load-wide key of each value, and this chunk's key of
     /// each load-wide key it uses.
-    segments: Vec<(HashMap<String, u32>, HashMap<u32, u32>)>,
+    segments: Vec<(FxHashMap<String, u32>, FxHashMap<u32, u32>)>,
     dirty: bool,
     dicts: Dicts,
     chunk: Chunk,
@@ -102,7 +103,7 @@ impl Keyer {
             small_codes: [NULL; 256],
             codes: Vec::new(),
             segments: (0..segments)
-                .map(|_| (HashMap::new(), HashMap::new()))
+                .map(|_| (FxHashMap::default(), FxHashMap::default()))
                 .collect(),
             dirty: true,
             dicts: Dicts::default(),
@@ -496,7 +497,7 @@ fn group_column(c: &Chunk, pages: &[(usize, usize)], s: usize) -> ColumnData {
 
 /// `weight`: the chunk's distinct weights, a run of S per respondent.
 fn weight_column(c: &Chunk, pages: &[(usize, usize)], s: usize) -> ColumnData {
-    let mut wkeys: HashMap<u64, u32> = HashMap::new();
+    let mut wkeys: FxHashMap<u64, u32> = FxHashMap::default();
     let mut wdict: Vec<u8> = Vec::new();
     let mut wk: Vec<u32> = Vec::with_capacity(c.respondents());
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
@@ -932,9 +933,10 @@ pub struct SegAcc {
     scoring: Scoring,
     /// (segment index, group key, load-wide value key) -> per-statement accumulators and
     /// the score accumulators
-    blocks: HashMap<(usize, u32, u32), (Vec<CellAcc>, Block)>,
+    /// (FxHash: two lookups per respondent and segment.)
+    blocks: FxHashMap<(usize, u32, u32), (Vec<CellAcc>, Block)>,
     /// (segment index, load-wide value key) -> the value
-    names: HashMap<(usize, u32), String>,
+    names: FxHashMap<(usize, u32), String>,
 }
 
 /// A segment value's cells: (segment index, group, value, per-statement accumulators,
@@ -945,8 +947,8 @@ impl SegAcc {
     pub fn new(scoring: Scoring) -> SegAcc {
         SegAcc {
             scoring,
-            blocks: HashMap::new(),
-            names: HashMap::new(),
+            blocks: FxHashMap::default(),
+            names: FxHashMap::default(),
         }
     }
 
@@ -957,14 +959,16 @@ impl SegAcc {
                     continue;
                 }
                 let g = c.seg_global[j][k as usize];
-                self.names
-                    .entry((j, g))
-                    .or_insert_with(|| c.seg_values[j][k as usize].clone());
                 let scoring = &self.scoring;
-                let (block, scores) = self
-                    .blocks
-                    .entry((j, c.groups[i], g))
-                    .or_insert_with(|| (vec![CellAcc::default(); statements], scoring.block()));
+                let (block, scores) = match self.blocks.entry((j, c.groups[i], g)) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) => {
+                        self.names
+                            .entry((j, g))
+                            .or_insert_with(|| c.seg_values[j][k as usize].clone());
+                        e.insert((vec![CellAcc::default(); statements], scoring.block()))
+                    }
+                };
                 let w = c.weights[i];
                 let agree = &c.agree[i * statements..(i + 1) * statements];
                 for (st, a) in agree.iter().enumerate() {

@@ -203,7 +203,7 @@ pub(super) struct Shared {
 }
 
 /// Matches the load `load_id` of `spec` (its `responses` committed, not yet in the
-/// catalog; `hashes` its respondents') with every other live microdata wave.
+/// catalog; `hashes` its respondents', sorted) with every other live microdata wave.
 pub(super) async fn shared_respondents(
     store: &Store,
     spec: &WaveSpec,
@@ -259,7 +259,8 @@ pub(super) async fn shared_respondents(
     Ok(out)
 }
 
-/// Per other load, the hashes it shares with `hashes` (only loads that share any).
+/// Per other load, the hashes it shares with `hashes` (sorted; only loads that share
+/// any).
 async fn candidates(
     store: &Store,
     others: &[&CatalogEntry],

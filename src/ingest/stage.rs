@@ -69,7 +69,7 @@ pub(super) struct Staged {
     pub(super) cells: BTreeMap<(usize, String), read::CellAcc>,
     /// The whole wave's `scorestats` rows of the write pass.
     pub(super) scores: Vec<ScoreStat>,
-    /// Each respondent's id hash (`respondent_ids`; empty with `panel = false`).
+    /// Each respondent's id hash, sorted (`respondent_ids`; empty with `panel = false`).
     pub(super) id_hashes: Vec<u64>,
     /// Holds the load against `vacuum` until its catalog commit is done.
     pub(super) lease: Option<lease::Lease>,

@@ -397,7 +397,14 @@ impl Engine {
 pub(crate) struct Scan {
     url: datafusion::execution::object_store::ObjectStoreUrl,
     files_only: bool,
+    /// The statistics tables (every table but `responses`) read once into memory when
+    /// they are small ([`IN_MEMORY_BYTES`]): a session that runs many statements (a
+    /// report, the shell, the server) then reads their files once, not per statement.
+    in_memory: bool,
 }
+
+/// The most Parquet bytes of a table that [`Scan::in_memory`] reads into memory.
+const IN_MEMORY_BYTES: i64 = 32 << 20;
 
 /// A DataFusion context with gaptrack's settings, functions and rules, the store's root
 /// object store registered as `gaptrack://store`, and an empty `store` schema. On a
@@ -451,10 +458,12 @@ async fn new_context(
     ctx.register_object_store(local.as_ref(), root);
     let scan = match engine {
         Engine::Local => Scan {
+            in_memory: false,
             url: local,
             files_only: false,
         },
         _ => Scan {
+            in_memory: false,
             url: cluster::plan_url(store)?,
             files_only: true,
         },
@@ -572,7 +581,12 @@ async fn register_tables(
                     None => {
                         t.update_datafusion_session(&ctx.state())
                             .map_err(|e| Error::delta(format!("reading {name}"), e))?;
-                        t.table_provider().await?
+                        let provider = t.table_provider().await?;
+                        if scan.in_memory && parquet_bytes(&t) <= IN_MEMORY_BYTES {
+                            in_memory(ctx, provider).await?
+                        } else {
+                            provider
+                        }
                     }
                 }
             }
@@ -587,6 +601,23 @@ async fn register_tables(
         responses_live_only,
         panel,
     })
+}
+
+/// The size of a table's data files at its loaded version.
+fn parquet_bytes(t: &deltalake::DeltaTable) -> i64 {
+    t.snapshot()
+        .map(|s| s.log_data().iter().map(|f| f.size()).sum())
+        .unwrap_or(i64::MAX)
+}
+
+/// A table's rows, read now, as an in-memory table.
+async fn in_memory(
+    ctx: &SessionContext,
+    provider: Arc<dyn datafusion::catalog::TableProvider>,
+) -> Result<Arc<dyn datafusion::catalog::TableProvider>> {
+    let schema = provider.schema();
+    let batches = ctx.read_table(provider)?.collect().await?;
+    Ok(Arc::new(MemTable::try_new(schema, vec![batches])?))
 }
 
 /// The one-row `settings` table.
@@ -857,7 +888,9 @@ impl Session {
         lazy: bool,
         engine: &Engine,
     ) -> Result<Session> {
-        let (ctx, scan, schema) = new_context(store, engine).await?;
+        let (ctx, mut scan, schema) = new_context(store, engine).await?;
+        // A lazy session runs one statement; an eager one may run many.
+        scan.in_memory = !lazy && !scan.files_only;
         if scan.files_only {
             // A view of constants: a cluster plan cannot carry an in-memory table.
             create_view(&ctx, "settings", &settings_sql(&settings, cat.version)).await?;
@@ -1102,6 +1135,22 @@ pub(crate) mod tests {
         let (_, b) = query::run(&lazy, trend, &[]).await.unwrap();
         assert_eq!(csv(&a), csv(&b));
         assert!(a.iter().map(|b| b.num_rows()).sum::<usize>() > 0);
+        // The eager session answered from its statistics tables read into memory; the
+        // lazy one from their files; `responses` stays files in both.
+        let in_memory = |s: &Session, t: &str| {
+            let schema = s
+                .ctx
+                .catalog("datafusion")
+                .unwrap()
+                .schema("store")
+                .unwrap();
+            let t = futures::executor::block_on(schema.table(t))
+                .unwrap()
+                .unwrap();
+            (t.as_ref() as &dyn std::any::Any).is::<MemTable>()
+        };
+        assert!(in_memory(&eager, "cellstats") && in_memory(&eager, "statements"));
+        assert!(!in_memory(&lazy, "cellstats") && !in_memory(&eager, "responses"));
         // gap_trend reads gaps -> gaps_cells -> agreement_cells -> all_cellstats ...; the
         // segment views stay unplanned.
         for v in [

@@ -1,7 +1,8 @@
 //! The duplicate-respondent check of a source, in 8 bytes of memory per respondent.
 //!
-//! Every id is hashed (64 bits) as it is read; only the hashes stay in memory (in
-//! fixed-size chunks, so growing never copies them). The ids themselves, with their line
+//! Every id is hashed (64 bits) as it is read; only the hashes stay in memory, in one
+//! vector (grown by `realloc`, which for a large block on Linux remaps its pages rather
+//! than copying them: the hashes are held once, never twice). The ids themselves, with their line
 //! or row, go to a spill ([`tempfile::SpooledTempFile`]: memory up to 4 MiB, a temporary
 //! file beyond). Once the source is read the hashes are sorted: no two equal means no two
 //! equal ids, and the check is done. Equal hashes (a repeated id, or, about once in 10^5
@@ -22,10 +23,6 @@ use crate::tables::IdHash;
 
 use super::validate::Loc;
 
-/// Hashes per chunk: 32 MiB, the most glibc's malloc ever serves from its heap, so that
-/// a chunk is mapped on its own and its memory returned as soon as it is freed (while
-/// the sorted vector of all hashes fills, the hashes are held once plus a chunk).
-const CHUNK: usize = if cfg!(test) { 1 << 10 } else { 1 << 22 };
 /// The spill stays in memory up to this size (its buffer may double once before it
 /// moves to a file: 8 MiB at most).
 const SPILL_IN_MEMORY: usize = 4 << 20;
@@ -34,7 +31,7 @@ const SPILL_IN_MEMORY: usize = 4 << 20;
 /// stores; `S` is another hasher in the tests only).
 pub(crate) struct SeenIds<S = IdHash> {
     hasher: S,
-    chunks: Vec<Vec<u64>>,
+    hashes: Vec<u64>,
     /// Per id: its place (u64), its length (u32) and its bytes, little-endian.
     spill: std::io::BufWriter<tempfile::SpooledTempFile>,
     spill_error: Option<std::io::Error>,
@@ -46,7 +43,7 @@ impl<S: Default> Default for SeenIds<S> {
     fn default() -> Self {
         SeenIds {
             hasher: S::default(),
-            chunks: Vec::new(),
+            hashes: Vec::new(),
             spill: std::io::BufWriter::new(tempfile::SpooledTempFile::new(SPILL_IN_MEMORY)),
             spill_error: None,
             rows: false,
@@ -63,11 +60,7 @@ impl<S: BuildHasher> SeenIds<S> {
                 r
             }
         };
-        if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
-            self.chunks.push(Vec::with_capacity(CHUNK));
-        }
-        let hash = hash(&self.hasher, id.as_bytes());
-        self.chunks.last_mut().expect("a chunk").push(hash);
+        self.hashes.push(hash(&self.hasher, id.as_bytes()));
         if self.spill_error.is_none() {
             let len = u32::try_from(id.len()).unwrap_or(u32::MAX);
             let written = self
@@ -90,12 +83,12 @@ impl<S: BuildHasher> SeenIds<S> {
     ) -> Result<Vec<u64>> {
         let SeenIds {
             hasher,
-            chunks,
+            hashes,
             spill,
             spill_error,
             rows,
         } = self;
-        let (sorted, shared) = shared_hashes(chunks);
+        let (sorted, shared) = shared_hashes(hashes);
         if shared.is_empty() {
             return Ok(sorted);
         }
@@ -143,13 +136,8 @@ fn hash<S: BuildHasher>(hasher: &S, id: &[u8]) -> u64 {
     h.finish()
 }
 
-/// All the hashes, sorted, and those that occur more than once. The chunks are moved
-/// into one vector as they are freed, so the hashes are held once (plus a chunk).
-fn shared_hashes(chunks: Vec<Vec<u64>>) -> (Vec<u64>, HashSet<u64>) {
-    let mut all = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
-    for chunk in chunks {
-        all.extend_from_slice(&chunk);
-    }
+/// All the hashes, sorted, and those that occur more than once.
+fn shared_hashes(mut all: Vec<u64>) -> (Vec<u64>, HashSet<u64>) {
     all.sort_unstable();
     let shared = all
         .windows(2)
@@ -292,7 +280,7 @@ mod tests {
     #[test]
     fn ids_sharing_a_hash_are_compared_byte_for_byte() {
         let mut ids = SeenIds::<std::hash::BuildHasherDefault<Constant>>::default();
-        let n = 3 * CHUNK as u64 + 5;
+        let n = 3000;
         for line in 0..n {
             ids.add(&format!("r{line}"), Loc::Line(line + 2));
         }

@@ -529,7 +529,7 @@ pub(crate) struct Validator<'s> {
     ids: SeenIds,
     // Raw label -> index of its canonical group in `groups`; per group, one accumulator
     // per statement (found by index: no hashing per answer).
-    group_cache: HashMap<String, usize>,
+    group_cache: rustc_hash::FxHashMap<String, usize>,
     groups: Vec<String>,
     cells: Vec<Vec<CellAcc>>,
     /// How the scores are computed, and per group their accumulators.
@@ -580,7 +580,7 @@ impl<'s> Validator<'s> {
                 ..Default::default()
             },
             ids: SeenIds::default(),
-            group_cache: HashMap::new(),
+            group_cache: Default::default(),
             groups: Vec::new(),
             cells: Vec::new(),
             scoring: Scoring::new(spec),
