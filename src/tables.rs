@@ -47,12 +47,7 @@ pub fn is_responses_column(name: &str) -> bool {
 /// The Arrow fields of a `responses` data file before its segment columns:
 /// [`responses_columns`] without the partition columns `wave` and `load_id`.
 pub fn responses_file_fields() -> Vec<Field> {
-    use delta_kernel::engine::arrow_conversion::TryFromKernel;
-    responses_columns()
-        .iter()
-        .filter(|f| !PARTITIONS.contains(&f.name().as_str()))
-        .map(|f| Field::try_from_kernel(f).expect("the responses columns have Arrow types"))
-        .collect()
+    arrow_fields(&responses_columns(), |f| !PARTITIONS.contains(&f))
 }
 
 /// A segment column of `responses` (one per segment name seen in any wave).
@@ -239,22 +234,38 @@ pub fn scorestats_batch(wave: &str, load_id: &str, rows: &[ScoreRow]) -> Result<
 
 /// `respondent_ids`: one row per respondent of a microdata load, a 64-bit hash of the id
 /// ([`id_hash`]): what finds the respondents two waves share without reading `responses`.
+pub fn respondent_ids_columns() -> Vec<StructField> {
+    vec![
+        StructField::new("wave", DataType::STRING, true),
+        StructField::new("load_id", DataType::STRING, true),
+        StructField::new("id_hash", DataType::LONG, true),
+    ]
+}
+
+/// [`respondent_ids_columns`] as an Arrow schema.
 pub fn respondent_ids_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("wave", ArrowType::Utf8, true),
-        Field::new("load_id", ArrowType::Utf8, true),
-        Field::new("id_hash", ArrowType::Int64, true),
-    ]))
+    arrow_schema(&respondent_ids_columns(), |_| true)
 }
 
 /// The columns of a `respondent_ids` data file: the partition columns (`wave`,
 /// `load_id`) are in the file's path and its add action, not in the file.
 pub fn respondent_ids_file_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![Field::new(
-        "id_hash",
-        ArrowType::Int64,
-        true,
-    )]))
+    arrow_schema(&respondent_ids_columns(), |f| !PARTITIONS.contains(&f))
+}
+
+/// The Arrow schema of the Delta columns whose names `keep` accepts.
+fn arrow_schema(columns: &[StructField], keep: impl Fn(&str) -> bool) -> SchemaRef {
+    Arc::new(Schema::new(arrow_fields(columns, keep)))
+}
+
+/// The Arrow fields of the Delta columns whose names `keep` accepts.
+fn arrow_fields(columns: &[StructField], keep: impl Fn(&str) -> bool) -> Vec<Field> {
+    use delta_kernel::engine::arrow_conversion::TryFromKernel;
+    columns
+        .iter()
+        .filter(|f| keep(f.name()))
+        .map(|f| Field::try_from_kernel(f).expect("gaptrack's columns have Arrow types"))
+        .collect()
 }
 
 /// The stored hash of a respondent id: 64-bit FNV-1a of its UTF-8 bytes (stable across

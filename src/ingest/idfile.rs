@@ -8,7 +8,6 @@
 use std::sync::Arc;
 
 use arrow::array::{Int64Array, RecordBatch};
-use deltalake::kernel::{DataType, StructField};
 use parquet::arrow::async_writer::AsyncArrowWriter;
 use parquet::basic::Encoding;
 use parquet::file::properties::WriterProperties;
@@ -23,15 +22,6 @@ use super::append;
 const BATCH: usize = 1 << 16;
 /// Hashes per row group.
 const ROW_GROUP: usize = 1 << 20;
-
-/// The columns of the `respondent_ids` table.
-fn columns() -> Vec<StructField> {
-    vec![
-        StructField::new("wave", DataType::STRING, true),
-        StructField::new("load_id", DataType::STRING, true),
-        StructField::new("id_hash", DataType::LONG, true),
-    ]
-}
 
 /// Writes and commits the `respondent_ids` file of a load; `hashes` sorted (as u64).
 /// Returns the table's new version. A failure removes the file again.
@@ -51,7 +41,14 @@ pub(super) async fn append(
             return Err(e);
         }
     };
-    let result = append::append_files(store, RESPONDENT_IDS, load_id, &[add], columns()).await;
+    let result = append::append_files(
+        store,
+        RESPONDENT_IDS,
+        load_id,
+        &[add],
+        tables::respondent_ids_columns(),
+    )
+    .await;
     let landed = || append::landed(store, RESPONDENT_IDS, load_id);
     if result.is_err() && !matches!(landed().await, Ok(Some(_))) {
         remove(store, &path).await;
