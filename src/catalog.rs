@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use deltalake::datafusion::prelude::{col, lit, SessionContext};
 use deltalake::kernel::transaction::CommitProperties;
+use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
 use deltalake::DeltaTable;
 
@@ -43,8 +44,45 @@ async fn table_versions(store: &Store) -> Result<BTreeMap<String, i64>> {
     Ok(out)
 }
 
-/// Reads the rows of a loaded catalog table.
-pub async fn read(table: &DeltaTable) -> Result<Vec<CatalogEntry>> {
+/// Reads the rows of a loaded catalog table: the file(s) of a catalog as gaptrack writes
+/// it (unpartitioned, see [`write_catalog`]) straight from the object store; one an
+/// earlier build wrote partitioned by `wave` through DataFusion, which adds the
+/// partition column.
+pub async fn read(store: &Store, table: &DeltaTable) -> Result<Vec<CatalogEntry>> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let snapshot = table
+        .snapshot()
+        .map_err(|e| Error::delta("reading the waves table", e))?;
+    let plain = snapshot.metadata().partition_columns().is_empty()
+        && snapshot
+            .log_data()
+            .iter()
+            .all(|f| f.deletion_vector_descriptor().is_none());
+    if !plain {
+        return read_partitioned(table).await;
+    }
+    let mut batches = Vec::new();
+    for f in snapshot.log_data().iter() {
+        let rel = format!("{WAVES}/{}", f.object_store_path());
+        let unreadable = |e: &dyn std::fmt::Display| {
+            Error::Other(format!("reading the waves table's file {rel}: {e}"))
+        };
+        let bytes = store
+            .get(&rel)
+            .await?
+            .ok_or_else(|| unreadable(&"it is missing"))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+            .and_then(|b| b.build())
+            .map_err(|e| unreadable(&e))?;
+        for b in reader {
+            batches.push(b?);
+        }
+    }
+    tables::catalog_from_batches(&batches)
+}
+
+/// Reads a catalog table through DataFusion.
+async fn read_partitioned(table: &DeltaTable) -> Result<Vec<CatalogEntry>> {
     let ctx = SessionContext::new();
     table
         .update_datafusion_session(&ctx.state())
@@ -76,7 +114,7 @@ pub async fn at_with_table(
     let Some(table) = store.load(WAVES, version).await? else {
         return Ok((Catalog::default(), None));
     };
-    let entries = read(&table).await?;
+    let entries = read(store, &table).await?;
     let v = table.version().map(|v| v as i64);
     let info = match v {
         Some(v) => store.commit_info(WAVES, v).await?,
@@ -153,15 +191,6 @@ fn props(meta: Vec<(String, serde_json::Value)>) -> CommitProperties {
         .with_max_retries(0)
 }
 
-/// The load id of `wave` in a catalog table (`None` when the wave is not loaded).
-async fn live_load(table: &DeltaTable, wave: &str) -> Result<Option<String>> {
-    Ok(read(table)
-        .await?
-        .into_iter()
-        .find(|e| e.wave == wave)
-        .map(|e| e.load_id))
-}
-
 fn changed_meanwhile(wave: &str, expected: Option<&str>, found: Option<&str>) -> Error {
     let what = match (expected, found) {
         (None, Some(_)) => "was loaded by another writer",
@@ -195,7 +224,6 @@ pub async fn commit_entry(
     let what = &format!("committing wave {}", entry.wave);
     commit_catalog(what, |first| {
         async move {
-            let batch = tables::waves_batch(std::slice::from_ref(entry))?;
             let existing = store.load(WAVES, None).await?;
             if first {
                 test_barrier().await;
@@ -208,53 +236,75 @@ pub async fn commit_entry(
                 data_versions,
                 &table_versions(store).await?,
             );
-            let t = match existing {
-                Some(t) => {
-                    let found = live_load(&t, &entry.wave).await?;
-                    if !first && found.as_deref() == Some(entry.load_id.as_str()) {
-                        // An earlier attempt did commit, but its answer was lost (a
-                        // retried conditional PUT then finds its own commit): done.
-                        tracing::info!(event = "commit_recognised", table = WAVES, wave = %entry.wave, "the catalog commit of {} did land", entry.wave);
-                        return Ok(t.version().unwrap_or(0) as i64);
-                    }
-                    if found.as_deref() != expected {
-                        return Err(CommitError::Fail(changed_meanwhile(
-                            &entry.wave,
-                            expected,
-                            found.as_deref(),
-                        )));
-                    }
-                    t.write(vec![batch])
-                        .with_save_mode(SaveMode::Overwrite)
-                        .with_replace_where(col("wave").eq(lit(entry.wave.clone())))
-                        .with_partition_columns(["wave"])
-                        .with_commit_properties(props(meta))
-                        .await
-                        .map_err(|e| Error::delta(what, e))?
-                }
-                None => {
-                    if expected.is_some() {
-                        return Err(CommitError::Fail(changed_meanwhile(
-                            &entry.wave,
-                            expected,
-                            None,
-                        )));
-                    }
-                    store
-                        .table_handle(WAVES)?
-                        .write(vec![batch])
-                        .with_save_mode(SaveMode::Append)
-                        .with_partition_columns(["wave"])
-                        .with_configuration(crate::tables::TABLE_PROPERTIES)
-                        .with_commit_properties(props(meta))
-                        .await
-                        .map_err(|e| Error::delta(what, e))?
-                }
+            let mut entries = match &existing {
+                Some(t) => read(store, t).await?,
+                None => Vec::new(),
             };
+            let found = entries
+                .iter()
+                .find(|e| e.wave == entry.wave)
+                .map(|e| e.load_id.clone());
+            if let (Some(t), false) = (&existing, first) {
+                if found.as_deref() == Some(entry.load_id.as_str()) {
+                    // An earlier attempt did commit, but its answer was lost (a
+                    // retried conditional PUT then finds its own commit): done.
+                    tracing::info!(event = "commit_recognised", table = WAVES, wave = %entry.wave, "the catalog commit of {} did land", entry.wave);
+                    return Ok(t.version().unwrap_or(0) as i64);
+                }
+            }
+            if found.as_deref() != expected {
+                return Err(CommitError::Fail(changed_meanwhile(
+                    &entry.wave,
+                    expected,
+                    found.as_deref(),
+                )));
+            }
+            entries.retain(|e| e.wave != entry.wave);
+            entries.push(entry.clone());
+            let t = write_catalog(store, existing, &entries, meta, what).await?;
             Ok(t.version().unwrap_or(0) as i64)
         }
     })
     .await
+}
+
+/// Commits `entries` as the whole catalog: one file, which replaces every file of the
+/// version `existing` was read at (a new table when `None`). Reading the catalog then
+/// reads one file however many waves the store holds. A catalog that an earlier
+/// gaptrack wrote partitioned by `wave` (a file per wave) is rewritten unpartitioned by
+/// its next commit; readers read either layout.
+async fn write_catalog(
+    store: &Store,
+    existing: Option<DeltaTable>,
+    entries: &[CatalogEntry],
+    meta: Vec<(String, serde_json::Value)>,
+    what: &str,
+) -> std::result::Result<DeltaTable, CommitError> {
+    let batch = tables::waves_batch(entries)?;
+    let write = match existing {
+        Some(t) => {
+            let partitioned = t
+                .snapshot()
+                .is_ok_and(|s| !s.metadata().partition_columns().is_empty());
+            let write = t.write(vec![batch]).with_save_mode(SaveMode::Overwrite);
+            if partitioned {
+                write
+                    .with_schema_mode(SchemaMode::Overwrite)
+                    .with_partition_columns(Vec::<String>::new())
+            } else {
+                write
+            }
+        }
+        None => store
+            .table_handle(WAVES)?
+            .write(vec![batch])
+            .with_save_mode(SaveMode::Append)
+            .with_configuration(crate::tables::TABLE_PROPERTIES),
+    };
+    Ok(write
+        .with_commit_properties(props(meta))
+        .await
+        .map_err(|e| Error::delta(what, e))?)
 }
 
 /// [`commit_with_retries`] of a catalog commit: `attempt(first)` is told whether it is
@@ -323,7 +373,11 @@ pub async fn remove_entry(store: &Store, wave: &str, expected: &str) -> Result<i
                     None,
                 )));
             };
-            let found = live_load(&t, wave).await?;
+            let mut entries = read(store, &t).await?;
+            let found = entries
+                .iter()
+                .find(|e| e.wave == wave)
+                .map(|e| e.load_id.clone());
             if !first && found.is_none() {
                 // An earlier attempt did commit, but its answer was lost: the wave is gone.
                 tracing::info!(
@@ -349,12 +403,8 @@ pub async fn remove_entry(store: &Store, wave: &str, expected: &str) -> Result<i
                 &HashMap::new(),
                 &table_versions(store).await?,
             );
-            let (t, _) = t
-                .delete()
-                .with_predicate(col("wave").eq(lit(wave.to_string())))
-                .with_commit_properties(props(meta))
-                .await
-                .map_err(|e| Error::delta(what, e))?;
+            entries.retain(|e| e.wave != wave);
+            let t = write_catalog(store, Some(t), &entries, meta, what).await?;
             Ok(t.version().unwrap_or(0) as i64)
         }
     })
@@ -453,4 +503,118 @@ pub async fn statement_texts(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(wave: &str, load_id: &str, day: u32) -> CatalogEntry {
+        CatalogEntry {
+            wave: wave.into(),
+            load_id: load_id.into(),
+            date: chrono::NaiveDate::from_ymd_opt(2024, 1, day).unwrap(),
+            title: None,
+            kind: "microdata".into(),
+            respondents: Some(10),
+            source: format!("{wave}.csv"),
+            source_sha256: format!("sha-{load_id}"),
+            spec: format!("{wave}.toml"),
+            spec_sha256: "spec".into(),
+            loaded_at: 0,
+            segments: vec!["role".into()],
+        }
+    }
+
+    /// The data files of the latest catalog version and its partition columns.
+    async fn layout(store: &Store) -> (usize, Vec<String>) {
+        let t = store.load(WAVES, None).await.unwrap().unwrap();
+        let s = t.snapshot().unwrap();
+        (
+            s.log_data().iter().count(),
+            s.metadata().partition_columns().to_vec(),
+        )
+    }
+
+    fn waves(cat: &Catalog) -> Vec<(String, String)> {
+        cat.entries
+            .iter()
+            .map(|e| (e.wave.clone(), e.load_id.clone()))
+            .collect()
+    }
+
+    /// Every catalog version is one unpartitioned file holding every live wave, through
+    /// loads, a replacement and a removal; older versions still read as they were.
+    #[tokio::test]
+    async fn every_version_is_one_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+        let none = HashMap::new();
+        commit_entry(&store, &entry("w1", "a", 1), None, &none)
+            .await
+            .unwrap();
+        commit_entry(&store, &entry("w2", "b", 2), None, &none)
+            .await
+            .unwrap();
+        commit_entry(&store, &entry("w3", "c", 3), None, &none)
+            .await
+            .unwrap();
+        commit_entry(&store, &entry("w2", "d", 2), Some("b"), &none)
+            .await
+            .unwrap();
+        let v = remove_entry(&store, "w1", "a").await.unwrap();
+        assert_eq!(layout(&store).await, (1, vec![]));
+        let now = current(&store).await.unwrap();
+        assert_eq!(now.version, Some(v));
+        let expect = |w: &[(&str, &str)]| -> Vec<(String, String)> {
+            w.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        assert_eq!(waves(&now), expect(&[("w2", "d"), ("w3", "c")]));
+        let before = at(&store, Some(v - 1)).await.unwrap();
+        assert_eq!(
+            waves(&before),
+            expect(&[("w1", "a"), ("w2", "d"), ("w3", "c")])
+        );
+        // A stale expectation is a conflict, and changes nothing.
+        let err = commit_entry(&store, &entry("w3", "e", 3), Some("x"), &none).await;
+        assert!(matches!(err, Err(Error::Conflict(_))), "{err:?}");
+        assert!(remove_entry(&store, "w1", "a").await.is_err());
+        assert_eq!(current(&store).await.unwrap().version, Some(v));
+        // Removing the last waves leaves an empty catalog, not a missing one.
+        remove_entry(&store, "w2", "d").await.unwrap();
+        remove_entry(&store, "w3", "c").await.unwrap();
+        let empty = current(&store).await.unwrap();
+        assert!(empty.entries.is_empty() && empty.version.is_some());
+    }
+
+    /// A catalog an earlier gaptrack wrote (partitioned by `wave`, a file per wave) reads
+    /// as it is, and its next commit rewrites it as one unpartitioned file keeping every
+    /// wave.
+    #[tokio::test]
+    async fn a_partitioned_catalog_is_rewritten_by_its_next_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+        let old = [entry("w1", "a", 1), entry("w2", "b", 2)];
+        store
+            .table_handle(WAVES)
+            .unwrap()
+            .write(vec![tables::waves_batch(&old).unwrap()])
+            .with_partition_columns(["wave"])
+            .with_configuration(crate::tables::TABLE_PROPERTIES)
+            .await
+            .unwrap();
+        assert_eq!(layout(&store).await, (2, vec!["wave".to_string()]));
+        let cat = current(&store).await.unwrap();
+        assert_eq!(cat.entries, old.to_vec());
+        let none = HashMap::new();
+        commit_entry(&store, &entry("w3", "c", 3), None, &none)
+            .await
+            .unwrap();
+        assert_eq!(layout(&store).await, (1, vec![]));
+        let mut all = old.to_vec();
+        all.push(entry("w3", "c", 3));
+        assert_eq!(current(&store).await.unwrap().entries, all);
+    }
 }
