@@ -53,7 +53,7 @@ pub async fn read(store: &Store, table: &DeltaTable) -> Result<Vec<CatalogEntry>
     let snapshot = table
         .snapshot()
         .map_err(|e| Error::delta("reading the waves table", e))?;
-    let plain = snapshot.metadata().partition_columns().is_empty()
+    let plain = !partitioned(table)
         && snapshot
             .log_data()
             .iter()
@@ -191,6 +191,21 @@ fn props(meta: Vec<(String, serde_json::Value)>) -> CommitProperties {
         .with_max_retries(0)
 }
 
+/// The load id of `wave` among a catalog's rows (`None` when the wave is not loaded).
+fn live_load(entries: &[CatalogEntry], wave: &str) -> Option<String> {
+    entries
+        .iter()
+        .find(|e| e.wave == wave)
+        .map(|e| e.load_id.clone())
+}
+
+/// Whether a catalog table is partitioned (by `wave`, as earlier builds wrote it).
+fn partitioned(table: &DeltaTable) -> bool {
+    table
+        .snapshot()
+        .is_ok_and(|s| !s.metadata().partition_columns().is_empty())
+}
+
 fn changed_meanwhile(wave: &str, expected: Option<&str>, found: Option<&str>) -> Error {
     let what = match (expected, found) {
         (None, Some(_)) => "was loaded by another writer",
@@ -240,10 +255,7 @@ pub async fn commit_entry(
                 Some(t) => read(store, t).await?,
                 None => Vec::new(),
             };
-            let found = entries
-                .iter()
-                .find(|e| e.wave == entry.wave)
-                .map(|e| e.load_id.clone());
+            let found = live_load(&entries, &entry.wave);
             if let (Some(t), false) = (&existing, first) {
                 if found.as_deref() == Some(entry.load_id.as_str()) {
                     // An earlier attempt did commit, but its answer was lost (a
@@ -283,11 +295,9 @@ async fn write_catalog(
     let batch = tables::waves_batch(entries)?;
     let write = match existing {
         Some(t) => {
-            let partitioned = t
-                .snapshot()
-                .is_ok_and(|s| !s.metadata().partition_columns().is_empty());
+            let was_partitioned = partitioned(&t);
             let write = t.write(vec![batch]).with_save_mode(SaveMode::Overwrite);
-            if partitioned {
+            if was_partitioned {
                 write
                     .with_schema_mode(SchemaMode::Overwrite)
                     .with_partition_columns(Vec::<String>::new())
@@ -374,10 +384,7 @@ pub async fn remove_entry(store: &Store, wave: &str, expected: &str) -> Result<i
                 )));
             };
             let mut entries = read(store, &t).await?;
-            let found = entries
-                .iter()
-                .find(|e| e.wave == wave)
-                .map(|e| e.load_id.clone());
+            let found = live_load(&entries, wave);
             if !first && found.is_none() {
                 // An earlier attempt did commit, but its answer was lost: the wave is gone.
                 tracing::info!(
