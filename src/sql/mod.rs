@@ -109,9 +109,11 @@ pub const QUERIES: &[(&str, &str)] = &[
 /// The views registered from `queries/`, in dependency order.
 pub const VIEWS: &[&str] = &[
     "agreement_cells",
+    "agreement_wave_cells",
     "agreement",
     "agreement_by_segment",
     "gaps_cells",
+    "gaps_wave_cells",
     "gaps",
     "gaps_by_segment",
     "statement_series",
@@ -160,6 +162,59 @@ fn no_panel_view(name: &str) -> Option<&'static str> {
 /// The embedded text of `queries/NAME.sql`.
 pub fn query_text(name: &str) -> Option<&'static str> {
     QUERIES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
+/// Views whose SQL is another view's with one view it reads replaced: (name, the view
+/// whose SQL it is, the view read there, the view read instead). They are the
+/// whole-wave cells: `wave_cellstats` is `cellstats` alone, so `agreement`, `gaps` and
+/// every view over them neither read nor plan the segment tables.
+const RENAMED_VIEWS: &[(&str, &str, &str, &str)] = &[
+    (
+        "agreement_wave_cells",
+        "agreement_cells",
+        "all_cellstats",
+        "wave_cellstats",
+    ),
+    (
+        "gaps_wave_cells",
+        "gaps_cells",
+        "agreement_cells",
+        "agreement_wave_cells",
+    ),
+];
+
+/// The SQL of the view `name` of [`VIEWS`].
+pub fn view_sql(name: &str) -> Option<String> {
+    match RENAMED_VIEWS.iter().find(|v| v.0 == name) {
+        Some(&(_, of, read, instead)) => Some(rename_word(query_text(of)?, read, instead)),
+        None => query_text(name).map(str::to_string),
+    }
+}
+
+/// `text` with every whole word `word` (an SQL identifier) replaced by `with`.
+fn rename_word(text: &str, word: &str, with: &str) -> String {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(word) {
+        out.push_str(&rest[..i]);
+        let before = out.chars().last();
+        let after = rest[i + word.len()..].chars().next();
+        let whole = !before.is_some_and(is_ident) && !after.is_some_and(is_ident);
+        out.push_str(if whole { with } else { word });
+        rest = &rest[i + word.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The file a view's SQL comes from, for its errors.
+fn view_file(name: &str) -> Option<&'static str> {
+    let of = RENAMED_VIEWS
+        .iter()
+        .find(|v| v.0 == name)
+        .map_or(name, |v| v.1);
+    QUERIES.iter().find(|(n, _)| *n == of).map(|(n, _)| *n)
 }
 
 /// Runs the shipped query `queries/NAME.sql` with `params` bound to its `$name`
@@ -315,8 +370,8 @@ pub struct Session {
 async fn create_view(ctx: &SessionContext, name: &str, body: &str) -> Result<()> {
     ctx.sql(&format!("CREATE VIEW {name} AS {body}"))
         .await
-        .map_err(|e| match query_text(name) {
-            Some(_) => Error::Other(format!("queries/{name}.sql: {e}")),
+        .map_err(|e| match view_file(name) {
+            Some(file) => Error::Other(format!("queries/{file}.sql: {e}")),
             None => Error::from(e),
         })?;
     Ok(())
@@ -789,9 +844,15 @@ fn base_views(
             ),
         ),
         (
-            "all_cellstats",
+            "wave_cellstats",
             "SELECT CAST(NULL AS VARCHAR) AS segment, CAST(NULL AS VARCHAR) AS segment_value, \
-                    wave, statement, grp, n, sum_w, sum_wa, sum_w2, sum_w2a, pct FROM cellstats \
+                    wave, statement, grp, n, sum_w, sum_wa, sum_w2, sum_w2a, pct FROM cellstats"
+                .to_string(),
+        ),
+        (
+            "all_cellstats",
+            "SELECT segment, segment_value, wave, statement, grp, n, sum_w, sum_wa, sum_w2, sum_w2a, pct \
+             FROM wave_cellstats \
              UNION ALL \
              SELECT segment, segment_value, wave, statement, grp, n, sum_w, sum_wa, sum_w2, sum_w2a, pct \
              FROM segstats"
@@ -904,8 +965,7 @@ impl Session {
             let tables = lazy::Tables::new(store, scan, schema, waves, data_at.clone());
             let mut views = base_views(&cat, "", lazy::RANGE_PLACEHOLDER, false);
             for name in VIEWS {
-                let body = query_text(name).expect("view sql is embedded");
-                views.push((name.to_string(), body.to_string()));
+                views.push((name.to_string(), view_sql(name).expect("view sql")));
             }
             return Ok(Session {
                 ctx,
@@ -929,10 +989,10 @@ impl Session {
             let body = match (panel, no_panel_view(name)) {
                 // No two live waves share respondents: the panel views are empty, and
                 // the planner drops the trend views' joins with them.
-                (false, Some(empty)) => empty,
-                _ => query_text(name).expect("view sql is embedded"),
+                (false, Some(empty)) => empty.to_string(),
+                _ => view_sql(name).expect("view sql"),
             };
-            views.push((name.to_string(), body.to_string()));
+            views.push((name.to_string(), body));
         }
         let views_started = std::time::Instant::now();
         if !lazy {
@@ -1009,36 +1069,26 @@ impl Session {
             }
             Some((names, stored))
         };
-        let all = || pending.iter().map(|(n, _)| n.clone()).collect();
-        let mut stored: std::collections::HashSet<String> = Default::default();
-        let mut needed: std::collections::HashSet<String> = match reads(sql) {
-            Some((names, s)) => {
-                stored.extend(s);
-                names.into_iter().collect()
-            }
-            None => {
-                stored.extend(store_tables().iter().map(|(n, _)| n.to_string()));
-                all()
-            }
-        };
-        // Views read only views before them: one backward pass closes the set.
-        for (name, body) in pending.iter().rev() {
-            if needed.contains(name) {
-                match reads(body) {
-                    Some((names, s)) => {
-                        needed.extend(names);
-                        stored.extend(s);
-                    }
-                    None => {
-                        needed.extend(pending.iter().map(|(n, _)| n.clone()));
-                        stored.extend(store_tables().iter().map(|(n, _)| n.to_string()));
-                    }
-                }
-            }
-        }
+        let (mut needed, stored) = closure(&pending, sql, &reads, false);
         let mut bodies: std::collections::HashMap<String, String> = Default::default();
         if let Some(lazy) = &self.lazy {
-            let loaded = lazy.ensure(&self.ctx, &self.catalog, &stored).await?;
+            // Where no live load has `panelstats` rows the panel views are empty: read
+            // `panelstats` with the tables the other views need, and the tables only the
+            // panel views read (`scorestats`) only where it has rows.
+            let loaded = if stored.contains(PANELSTATS) {
+                let (fewer, mut first) = closure(&pending, sql, &reads, true);
+                first.insert(PANELSTATS.to_string());
+                let loaded = lazy.ensure(&self.ctx, &self.catalog, &first).await?;
+                if loaded.panel {
+                    drop(loaded);
+                    lazy.ensure(&self.ctx, &self.catalog, &stored).await?
+                } else {
+                    needed = fewer;
+                    loaded
+                }
+            } else {
+                lazy.ensure(&self.ctx, &self.catalog, &stored).await?
+            };
             for (name, body) in lazy.base_views(&loaded, &self.catalog).await? {
                 bodies.insert(name, body);
             }
@@ -1062,15 +1112,63 @@ impl Session {
     }
 }
 
+type Names = std::collections::HashSet<String>;
+
+/// The session views and store tables an SQL text reads (`None`: it needs them all).
+type Reads<'a> = &'a dyn Fn(&str) -> Option<(Vec<String>, Vec<String>)>;
+
+/// The views of `pending` that `sql` reads, directly or through other views, and the
+/// store tables they read. With `empty_panel` the panel views are taken as their empty
+/// forms ([`no_panel_view`]), which read nothing.
+fn closure(
+    pending: &[(String, String)],
+    sql: &str,
+    reads: Reads,
+    empty_panel: bool,
+) -> (Names, Names) {
+    let every_table = || store_tables().iter().map(|(n, _)| n.to_string()).collect();
+    let (mut needed, mut stored): (Names, Names) = match reads(sql) {
+        Some((names, s)) => (names.into_iter().collect(), s.into_iter().collect()),
+        None => (
+            pending.iter().map(|(n, _)| n.clone()).collect(),
+            every_table(),
+        ),
+    };
+    // Views read only views before them: one backward pass closes the set.
+    for (name, body) in pending.iter().rev() {
+        if !needed.contains(name) || (empty_panel && no_panel_view(name).is_some()) {
+            continue;
+        }
+        match reads(body) {
+            Some((names, s)) => {
+                needed.extend(names);
+                stored.extend(s);
+            }
+            None => {
+                needed.extend(pending.iter().map(|(n, _)| n.clone()));
+                stored.extend(every_table());
+            }
+        }
+    }
+    (needed, stored)
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
 
     /// A fresh store holding the fixture waves of `tests/data/fixture/`.
     pub(crate) async fn fixture_store() -> (tempfile::TempDir, Store) {
+        store_of("fixture").await
+    }
+
+    /// A fresh store holding the waves of `tests/data/DIR/`.
+    async fn store_of(dir: &str) -> (tempfile::TempDir, Store) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(dir);
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().to_str().unwrap()).unwrap();
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixture");
         let mut specs: Vec<std::path::PathBuf> = std::fs::read_dir(&root)
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -1100,6 +1198,83 @@ pub(crate) mod tests {
             .collect();
         lines.sort();
         lines
+    }
+
+    /// Where waves share respondents the lazy session reads what the panel views read
+    /// too, and every view answers as in a session with all of them.
+    #[tokio::test]
+    async fn lazy_panel_views_answer_as_eager_ones() {
+        let (_dir, store) = store_of("panel").await;
+        let eager = Session::open(&store, None, Settings::default())
+            .await
+            .unwrap();
+        let trend = query_text("gap_trend").unwrap();
+        let (_, a) = query::run(&eager, trend, &[]).await.unwrap();
+        let lazy = Session::open_lazy(&store, None, Settings::default())
+            .await
+            .unwrap();
+        let (_, b) = query::run(&lazy, trend, &[]).await.unwrap();
+        assert_eq!(csv(&a), csv(&b));
+        let schema = lazy.ctx.catalog("datafusion").unwrap().schema("store");
+        let mut read = schema.unwrap().table_names();
+        read.sort();
+        assert_eq!(
+            read,
+            [
+                "cellstats",
+                "panelstats",
+                "scorestats",
+                "statements",
+                "waves"
+            ]
+        );
+        // The panel terms are there: some change has respondents in both waves.
+        let sql = "SELECT max(overlap) FROM gap_trend";
+        let (_, rows) = query::run(&lazy, sql, &[]).await.unwrap();
+        assert!(
+            csv(&rows)[0].parse::<i64>().unwrap() > 0,
+            "{:?}",
+            csv(&rows)
+        );
+        for view in VIEWS {
+            let sql = format!("SELECT * FROM {view}");
+            let fresh = Session::open_lazy(&store, None, Settings::default())
+                .await
+                .unwrap();
+            let (_, a) = query::run(&eager, &sql, &[]).await.unwrap();
+            let (_, b) = query::run(&fresh, &sql, &[]).await.unwrap();
+            assert_eq!(csv(&a), csv(&b), "{view}");
+        }
+    }
+
+    /// A whole-wave view reads the same rows from the whole-wave cells as from the
+    /// rows of all cells with no segment.
+    #[tokio::test]
+    async fn wave_cells_are_the_cells_without_segment() {
+        let (_dir, store) = fixture_store().await;
+        let session = Session::open(&store, None, Settings::default())
+            .await
+            .unwrap();
+        for (view, of) in [
+            ("agreement_wave_cells", "agreement_cells"),
+            ("gaps_wave_cells", "gaps_cells"),
+        ] {
+            let (_, a) = query::run(&session, &format!("SELECT * FROM {view}"), &[])
+                .await
+                .unwrap();
+            let sql = format!("SELECT * FROM {of} WHERE segment IS NULL");
+            let (_, b) = query::run(&session, &sql, &[]).await.unwrap();
+            assert!(!csv(&a).is_empty());
+            assert_eq!(csv(&a), csv(&b), "{view}");
+        }
+        assert_eq!(
+            rename_word(
+                "FROM all_cellstats x JOIN all_cellstats_2 my_all_cellstats",
+                "all_cellstats",
+                "w"
+            ),
+            "FROM w x JOIN all_cellstats_2 my_all_cellstats"
+        );
     }
 
     /// A lazy session plans only the views a statement reads, and answers every
@@ -1151,18 +1326,22 @@ pub(crate) mod tests {
         };
         assert!(in_memory(&eager, "cellstats") && in_memory(&eager, "statements"));
         assert!(!in_memory(&lazy, "cellstats") && !in_memory(&eager, "responses"));
-        // gap_trend reads gaps -> gaps_cells -> agreement_cells -> all_cellstats ...; the
-        // segment views stay unplanned.
+        // gap_trend reads gaps -> gaps_wave_cells -> agreement_wave_cells ->
+        // wave_cellstats ...; the segment views stay unplanned.
         for v in [
             "gaps",
-            "gaps_cells",
-            "agreement_cells",
-            "all_cellstats",
+            "gaps_wave_cells",
+            "agreement_wave_cells",
+            "wave_cellstats",
             "statements",
+            "panel_gaps",
         ] {
             assert!(lazy.ctx.table_exist(v).unwrap(), "{v}");
         }
         for v in [
+            "gaps_cells",
+            "agreement_cells",
+            "all_cellstats",
             "gaps_by_segment",
             "agreement_by_segment",
             "responses",
@@ -1170,17 +1349,12 @@ pub(crate) mod tests {
         ] {
             assert!(!lazy.ctx.table_exist(v).unwrap(), "{v}");
         }
-        // ... and it read only the tables under them.
+        // ... and it read only the tables under them: no segment statistics, and no
+        // scores, which only the panel views read, as no two of these waves share
+        // respondents.
         assert_eq!(
             stored(&lazy),
-            [
-                "cellstats",
-                "panelstats",
-                "scorestats",
-                "segstats",
-                "statements",
-                "waves"
-            ]
+            ["cellstats", "panelstats", "statements", "waves"]
         );
 
         // Listing the tables plans them all first.
