@@ -3,6 +3,7 @@
 
 pub mod case_select;
 pub mod cluster;
+pub mod const_row;
 pub mod dict_group;
 pub mod eager_agg;
 pub mod files;
@@ -505,6 +506,7 @@ async fn new_context(
     };
     udf::register(&ctx);
     ctx.add_optimizer_rule(Arc::new(case_select::CaseToSelect::default()));
+    ctx.add_optimizer_rule(Arc::new(const_row::ConstantRowJoin));
     ctx.add_optimizer_rule(Arc::new(eager_agg::EagerAggregate));
     let schema = Arc::new(MemorySchemaProvider::new());
     ctx.catalog("datafusion")
@@ -956,7 +958,8 @@ impl Session {
             // A view of constants: a cluster plan cannot carry an in-memory table.
             create_view(&ctx, "settings", &settings_sql(&settings, cat.version)).await?;
         } else {
-            ctx.register_batch("settings", settings_batch(&settings, cat.version)?)?;
+            let row = settings_batch(&settings, cat.version)?;
+            ctx.register_table("settings", Arc::new(const_row::ConstantRow::new(row)?))?;
         }
         // A lazy session reads each table when a statement first needs it (see
         // `lazy::Tables::ensure` for how it stays one state of the store); others read
