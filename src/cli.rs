@@ -49,6 +49,13 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Command {
+    /// Whether the command loads waves (and so holds a wave's data while it runs).
+    pub fn loads_waves(&self) -> bool {
+        matches!(self, Command::Ingest { .. } | Command::Run { .. })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -253,7 +260,9 @@ pub fn init_logging(format: LogFormat, verbose: u8) {
 /// of MiB) unreturned. A fixed 1 MiB trim threshold (which also fixes the mmap threshold
 /// at 128 KiB) makes the peak RSS of a load follow what it holds: the 16M-respondent wave
 /// 265 → 218 MiB, the 400,000-respondent one 124-140 → 109 MiB, in the same times
-/// (BENCHMARKS.md). With another C library this does nothing.
+/// (BENCHMARKS.md). Only commands that load waves set it: a query's Arrow buffers of
+/// more than 128 KiB would each be mapped and unmapped again (the filter-heavy query of
+/// the benchmark 598 → 388 ms without it). With another C library this does nothing.
 pub fn return_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets malloc's parameters; called before any other thread runs.

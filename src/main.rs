@@ -18,7 +18,6 @@ const WORKER_STACK: usize = 16 << 20;
 const BLOCKING_THREADS: usize = 16;
 
 fn main() -> ExitCode {
-    cli::return_freed_memory();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -27,6 +26,10 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // No other thread runs yet.
+    if cli.command.loads_waves() {
+        cli::return_freed_memory();
+    }
     cli::init_logging(cli.log_format, cli.verbose);
     // Planning and running a deeply nested statement recurses deeply: the command runs on
     // a thread with a large stack, as do the runtime's workers (address space only: the
