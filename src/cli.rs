@@ -49,13 +49,6 @@ pub struct Cli {
     pub command: Command,
 }
 
-impl Command {
-    /// Whether the command loads waves (and so holds a wave's data while it runs).
-    pub fn loads_waves(&self) -> bool {
-        matches!(self, Command::Ingest { .. } | Command::Run { .. })
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -129,6 +122,13 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+impl Command {
+    /// Whether the command loads waves (and so holds a wave's data while it runs).
+    pub fn loads_waves(&self) -> bool {
+        matches!(self, Command::Ingest { .. } | Command::Run { .. })
+    }
 }
 
 #[derive(Debug, Args)]

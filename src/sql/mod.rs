@@ -1096,9 +1096,10 @@ impl Session {
                 bodies.insert(name, body);
             }
             if !loaded.panel {
-                for name in ["panel_cross", "panel_waves", "panel_gaps"] {
-                    let empty = no_panel_view(name).expect("a panel view");
-                    bodies.insert(name.to_string(), empty.to_string());
+                for name in VIEWS {
+                    if let Some(empty) = no_panel_view(name) {
+                        bodies.insert(name.to_string(), empty.to_string());
+                    }
                 }
             }
         }
