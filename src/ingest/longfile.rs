@@ -867,8 +867,10 @@ impl Rle {
         }
     }
 
+    /// One value (what `run(v, 1)` does: a value alone is bit-packed).
+    #[inline]
     pub fn push(&mut self, v: u32) {
-        self.run(v, 1)
+        self.packed.push(v)
     }
 
     /// `len` copies of `v`.
@@ -900,14 +902,27 @@ impl Rle {
             self.packed.push(0);
         }
         varint(&mut self.out, (((self.packed.len() / 8) as u64) << 1) | 1);
-        let (mut acc, mut nb) = (0u64, 0u32);
-        for &v in &self.packed {
-            acc |= (v as u64) << nb;
-            nb += self.bw as u32;
-            while nb >= 8 {
-                self.out.push(acc as u8);
-                acc >>= 8;
-                nb -= 8;
+        let bw = usize::from(self.bw);
+        if bw <= 8 {
+            // Eight values of at most 8 bits: one 64-bit word, `bw` bytes of it.
+            self.out.reserve(self.packed.len() / 8 * bw);
+            for group in self.packed.chunks_exact(8) {
+                let word = group
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |acc, (i, &v)| acc | (u64::from(v) << (i * bw)));
+                self.out.extend_from_slice(&word.to_le_bytes()[..bw]);
+            }
+        } else {
+            let (mut acc, mut nb) = (0u64, 0u32);
+            for &v in &self.packed {
+                acc |= (v as u64) << nb;
+                nb += self.bw as u32;
+                while nb >= 8 {
+                    self.out.push(acc as u8);
+                    acc >>= 8;
+                    nb -= 8;
+                }
             }
         }
         self.packed.clear();
@@ -928,13 +943,13 @@ fn varint(out: &mut Vec<u8>, mut v: u64) {
 }
 
 /// Per segment value × statement × group statistics, accumulated from the chunks (in
-/// respondent order, so the sums are those of a sequential pass).
+/// respondent order, so the sums are those of a sequential pass): the code histograms
+/// of [`Block`], from which the `cellstats` sums follow.
 pub struct SegAcc {
     scoring: Scoring,
-    /// (segment index, group key, load-wide value key) -> per-statement accumulators and
-    /// the score accumulators
-    /// (FxHash: two lookups per respondent and segment.)
-    blocks: FxHashMap<(usize, u32, u32), (Vec<CellAcc>, Block)>,
+    /// (segment index, group key, load-wide value key) -> the score accumulators
+    /// (FxHash: one lookup per respondent and segment.)
+    blocks: FxHashMap<(usize, u32, u32), Block>,
     /// (segment index, load-wide value key) -> the value
     names: FxHashMap<(usize, u32), String>,
 }
@@ -953,6 +968,7 @@ impl SegAcc {
     }
 
     pub fn add(&mut self, c: &Chunk, statements: usize) {
+        let codes = &c.dicts.values;
         for (j, keys) in c.segments.iter().enumerate() {
             for (i, &k) in keys.iter().enumerate() {
                 if k == NULL {
@@ -960,25 +976,18 @@ impl SegAcc {
                 }
                 let g = c.seg_global[j][k as usize];
                 let scoring = &self.scoring;
-                let (block, scores) = match self.blocks.entry((j, c.groups[i], g)) {
+                let scores = match self.blocks.entry((j, c.groups[i], g)) {
                     Entry::Occupied(e) => e.into_mut(),
                     Entry::Vacant(e) => {
                         self.names
                             .entry((j, g))
                             .or_insert_with(|| c.seg_values[j][k as usize].clone());
-                        e.insert((vec![CellAcc::default(); statements], scoring.block()))
+                        e.insert(scoring.block())
                     }
                 };
-                let w = c.weights[i];
                 let agree = &c.agree[i * statements..(i + 1) * statements];
-                for (st, a) in agree.iter().enumerate() {
-                    if *a != 2 {
-                        block[st].add(w, *a == 1);
-                    }
-                }
                 let values = &c.values[i * statements..(i + 1) * statements];
-                let codes = &c.dicts.values;
-                scoring.add(scores, w, |st| {
+                scoring.add(scores, c.weights[i], |st| {
                     (agree[st] != 2)
                         .then(|| (i64::from(codes[values[st] as usize]), agree[st] == 1))
                 });
@@ -986,16 +995,17 @@ impl SegAcc {
         }
     }
 
-    /// The accumulated cells, given the last chunk's dictionaries.
-    pub fn into_cells(self, last: &Chunk) -> SegCells {
+    /// The accumulated cells, given the last chunk's dictionaries and the agree codes of
+    /// `scoring` (a source's value labels may name them: known once it is read).
+    pub fn into_cells(self, last: &Chunk, scoring: &Scoring) -> SegCells {
         self.blocks
             .into_iter()
-            .map(|((j, g, v), (accs, scores))| {
+            .map(|((j, g, v), scores)| {
                 (
                     j,
                     last.dicts.groups[g as usize].clone(),
                     self.names[&(j, v)].clone(),
-                    accs,
+                    scoring.cells(&scores),
                     scores,
                 )
             })
@@ -1067,6 +1077,8 @@ mod tests {
                     .collect(),
             ),
             (32, vec![(u32::MAX - 1, 3), (7, 20)]),
+            (8, (0..301).map(|i| ((i * 37) % 256, 1)).collect()),
+            (5, (0..77).map(|i| (i % 32, 1 + (i as usize % 3))).collect()),
         ];
         for (bw, runs) in cases {
             let mut e = Rle::new(bw);
@@ -1077,6 +1089,16 @@ mod tests {
             }
             let got = decode(&e.finish(), bw, want.len());
             assert_eq!(got, want, "bit width {bw}");
+            // Value by value.
+            let mut e = Rle::new(bw);
+            for &v in &want {
+                e.push(v);
+            }
+            assert_eq!(
+                decode(&e.finish(), bw, want.len()),
+                want,
+                "push, width {bw}"
+            );
         }
     }
 
@@ -1108,16 +1130,13 @@ mod tests {
         assert_eq!(chunks[1].seg_values[0], ["c", "a"]);
         assert_eq!(chunks[1].seg_global[0], [2, 0]);
         assert_eq!(chunks[1].segments[0], [0, 1]);
-        let mut acc = SegAcc::new(crate::ingest::scores::Scoring::uniform(
-            1,
-            1,
-            &[-1, 0, 0, 1, 1],
-        ));
+        let scoring = crate::ingest::scores::Scoring::uniform(1, 1, &[-1, 0, 0, 1, 1]);
+        let mut acc = SegAcc::new(scoring.clone());
         for c in &chunks {
             acc.add(c, 1);
         }
         let mut cells: Vec<(String, u64)> = acc
-            .into_cells(&chunks[1])
+            .into_cells(&chunks[1], &scoring)
             .into_iter()
             .map(|(_, _, v, a, _)| (v, a[0].n as u64))
             .collect();

@@ -36,6 +36,22 @@ impl AddCode for Moments {
     }
 }
 
+/// Sufficient statistics of one wave × statement × group cell (and segment value):
+/// derived from a [`Block`]'s code histogram by [`Scoring::cells`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CellAcc {
+    /// Respondents with a non-missing answer.
+    pub n: i64,
+    /// Σw
+    pub sum_w: f64,
+    /// Σw·agree
+    pub sum_wa: f64,
+    /// Σw²
+    pub sum_w2: f64,
+    /// Σw²·agree
+    pub sum_w2a: f64,
+}
+
 /// The respondents who gave one code: count, Σw, Σw².
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct CodeAcc {
@@ -50,6 +66,8 @@ struct StatementScoring {
     min: i64,
     /// Per code: 1 agree, −1 disagree, 0 neither.
     sign: Vec<i8>,
+    /// Per code: an agree code (the `top_box` of `cellstats`).
+    agree: Vec<bool>,
     has_disagree: bool,
 }
 
@@ -94,9 +112,13 @@ impl Scoring {
                 for &d in &sc.disagree {
                     sign[(d - sc.min) as usize] = -1;
                 }
+                let agree = (0..width)
+                    .map(|k| sc.agree.contains(&(sc.min + k as i64)))
+                    .collect();
                 StatementScoring {
                     min: sc.min,
                     sign,
+                    agree,
                     has_disagree: !sc.disagree.is_empty(),
                 }
             })
@@ -119,6 +141,7 @@ impl Scoring {
         let s = StatementScoring {
             min,
             sign: sign.to_vec(),
+            agree: sign.iter().map(|&x| x == 1).collect(),
             has_disagree: sign.contains(&-1),
         };
         Scoring {
@@ -147,6 +170,7 @@ impl Scoring {
                 for (k, sign) in s.sign.iter_mut().enumerate() {
                     if c.contains(&(s.min + k as i64)) {
                         *sign = 1;
+                        s.agree[k] = true;
                     }
                 }
             }
@@ -193,6 +217,28 @@ impl Scoring {
                 m[2].add(w, a - d);
             }
         }
+    }
+
+    /// The `cellstats` sums of one block, per statement: its codes' counts and sums of
+    /// weights, agreement where the code is an agree code.
+    pub fn cells(&self, b: &Block) -> Vec<CellAcc> {
+        self.statements
+            .iter()
+            .zip(&b.codes)
+            .map(|(s, codes)| {
+                let mut acc = CellAcc::default();
+                for (c, &agree) in codes.iter().zip(&s.agree).filter(|(c, _)| c.n > 0) {
+                    acc.n += c.n;
+                    acc.sum_w += c.sum_w;
+                    acc.sum_w2 += c.sum_w2;
+                    if agree {
+                        acc.sum_wa += c.sum_w;
+                        acc.sum_w2a += c.sum_w2;
+                    }
+                }
+                acc
+            })
+            .collect()
     }
 
     /// The rows of one block of group `grp`: per statement `bottom_box` and `net` (where it
@@ -254,6 +300,7 @@ mod tests {
         let s = StatementScoring {
             min: 1,
             sign: vec![-1, -1, 0, 1, 1],
+            agree: vec![false, false, false, true, true],
             has_disagree: true,
         };
         let scoring = Scoring {
@@ -281,6 +328,12 @@ mod tests {
         // Σw·net = 2 − 1 = 1; Σw²·mean² = 4·25 + 1 + 0.25·9
         assert_eq!(net.sum_ws, 1.0);
         assert_eq!(mean.sum_w2s2, 103.25);
+        // The cell: 3 answers, Σw = 3.5, Σw² = 5.25; agree (code 5) only the first.
+        let cell = &scoring.cells(&b)[0];
+        assert_eq!(
+            (cell.n, cell.sum_w, cell.sum_w2, cell.sum_wa, cell.sum_w2a),
+            (3, 3.5, 5.25, 2.0, 4.0)
+        );
     }
 
     #[test]
@@ -288,6 +341,7 @@ mod tests {
         let st = |sign: Vec<i8>| StatementScoring {
             min: 1,
             has_disagree: sign.contains(&-1),
+            agree: sign.iter().map(|&x| x == 1).collect(),
             sign,
         };
         let scoring = Scoring {

@@ -199,7 +199,7 @@ pub(super) async fn stage_responses(
     };
     let scoring = Scoring::new(&spec).with_agree_codes(&summary.agree_codes);
     let (seg_rows, seg_scores) = match &last {
-        Some(last) => seg_stats(&spec, &scoring, &seg_names, seg.into_cells(last)),
+        Some(last) => seg_stats(&spec, &scoring, &seg_names, seg.into_cells(last, &scoring)),
         None => (Vec::new(), Vec::new()),
     };
     let rows = shared.rows.load(Ordering::Relaxed);

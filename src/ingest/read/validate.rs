@@ -11,36 +11,9 @@ use std::path::Path;
 use super::ids::SeenIds;
 use crate::diag::{not_utf8, quote};
 use crate::error::{Error, InputError, Invalid, Result, MAX_ERRORS};
+pub use crate::ingest::scores::CellAcc;
 use crate::ingest::scores::{Block, ScoreStat, Scoring};
 use crate::spec::{Respondent, Scale, WaveSpec};
-
-/// Sufficient statistics of one wave × statement × group cell.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CellAcc {
-    /// Respondents with a non-missing answer.
-    pub n: i64,
-    /// Σw
-    pub sum_w: f64,
-    /// Σw·agree
-    pub sum_wa: f64,
-    /// Σw²
-    pub sum_w2: f64,
-    /// Σw²·agree
-    pub sum_w2a: f64,
-}
-
-impl CellAcc {
-    #[inline]
-    pub fn add(&mut self, w: f64, agree: bool) {
-        self.n += 1;
-        self.sum_w += w;
-        self.sum_w2 += w * w;
-        if agree {
-            self.sum_wa += w;
-            self.sum_w2a += w * w;
-        }
-    }
-}
 
 /// What a pass over a microdata file found.
 #[derive(Debug, Clone, Default)]
@@ -211,6 +184,24 @@ fn parse_code(s: &str) -> Code {
         Ok(f) if f.is_finite() => Code::Fraction,
         _ => Code::NotNumber,
     }
+}
+
+/// What a one-digit answer is on a scale: its code and agreement (`None` for a missing
+/// code), or `None` when it is not an answer (the full parse then says why).
+type Quick = Option<(i32, Option<bool>)>;
+
+/// [`Quick`] for the digits 0 to 9.
+fn quick_codes(scale: &Scale) -> [Quick; 10] {
+    std::array::from_fn(|d| {
+        let v = d as i64;
+        if scale.missing.contains(&v) {
+            Some((d as i32, None))
+        } else if scale.is_answer(v) {
+            Some((d as i32, Some(scale.agree.contains(&v))))
+        } else {
+            None
+        }
+    })
 }
 
 /// The largest weight accepted: beyond it, sums of squared weights lose all precision.
@@ -524,15 +515,17 @@ pub(crate) struct Validator<'s> {
     shown: &'s str,
     cols: Columns,
     scales: Vec<&'s Scale>,
+    /// Per statement, what a one-digit answer is (see [`quick_codes`]).
+    quick: Vec<[Quick; 10]>,
     weight_name: String,
     summary: Summary,
     ids: SeenIds,
-    // Raw label -> index of its canonical group in `groups`; per group, one accumulator
-    // per statement (found by index: no hashing per answer).
+    // Raw label -> index of its canonical group in `groups` (found by index: no hashing
+    // per answer).
     group_cache: rustc_hash::FxHashMap<String, usize>,
     groups: Vec<String>,
-    cells: Vec<Vec<CellAcc>>,
-    /// How the scores are computed, and per group their accumulators.
+    /// How the scores are computed, and per group their accumulators (the code
+    /// histograms, from which the `cellstats` sums follow).
     scoring: Scoring,
     scores: Vec<Block>,
     per_group: Vec<u64>,
@@ -574,6 +567,11 @@ impl<'s> Validator<'s> {
             resp,
             shown,
             scales: spec.statements.iter().map(|s| &s.scale).collect(),
+            quick: spec
+                .statements
+                .iter()
+                .map(|s| quick_codes(&s.scale))
+                .collect(),
             weight_name: resp.weight.clone().unwrap_or_default(),
             summary: Summary {
                 missing: vec![0; n_stmt],
@@ -582,7 +580,6 @@ impl<'s> Validator<'s> {
             ids: SeenIds::default(),
             group_cache: Default::default(),
             groups: Vec::new(),
-            cells: Vec::new(),
             scoring: Scoring::new(spec),
             scores: Vec::new(),
             per_group: Vec::new(),
@@ -699,8 +696,6 @@ impl<'s> Validator<'s> {
             Some(k) => k,
             None => {
                 self.groups.push(c);
-                self.cells
-                    .push(vec![CellAcc::default(); self.spec.statements.len()]);
                 self.scores.push(self.scoring.block());
                 self.per_group.push(0);
                 self.groups.len() - 1
@@ -778,6 +773,21 @@ impl<'s> Validator<'s> {
         self.segments_of(f);
         let row_errs = &mut self.row_errs;
         for (j, &i) in self.cols.statements.iter().enumerate() {
+            // The common cells first: empty, or one digit the source does not declare
+            // missing (the same outcome as the full parse below).
+            match f.get(i) {
+                [] => {
+                    (self.values[j], self.agree[j]) = (None, None);
+                    continue;
+                }
+                [b @ b'0'..=b'9'] if !f.user_missing(i) => {
+                    if let Some((v, a)) = self.quick[j][usize::from(b - b'0')] {
+                        (self.values[j], self.agree[j]) = (Some(v), a);
+                        continue;
+                    }
+                }
+                _ => {}
+            }
             let name = spec.statements[j].column.as_deref().unwrap_or("");
             let Some(s) = Self::field(shown, f, i, name, row_errs) else {
                 continue;
@@ -876,12 +886,8 @@ impl<'s> Validator<'s> {
         };
         self.summary.respondents += 1;
         self.per_group[gk] += 1;
-        let accs = &mut self.cells[gk];
         for (j, a) in self.agree.iter().enumerate() {
-            match a {
-                None => self.summary.missing[j] += 1,
-                Some(a) => accs[j].add(weight, *a),
-            }
+            self.summary.missing[j] += u64::from(a.is_none());
         }
         let (agree, values) = (&self.agree, &self.values);
         self.scoring.add(&mut self.scores[gk], weight, |j| {
@@ -1002,20 +1008,18 @@ impl<'s> Validator<'s> {
             }
             return Err(Error::input(no_rows));
         }
-        for (gk, accs) in std::mem::take(&mut self.cells).into_iter().enumerate() {
+        for (gk, block) in self.scores.iter().enumerate() {
             if self.per_group[gk] > 0 {
                 summary
                     .per_group
                     .insert(self.groups[gk].clone(), self.per_group[gk]);
             }
-            for (j, acc) in accs.into_iter().enumerate() {
+            for (j, acc) in self.scoring.cells(block).into_iter().enumerate() {
                 if acc.n > 0 {
                     summary.cells.insert((j, self.groups[gk].clone()), acc);
                 }
             }
-            let rows = self
-                .scoring
-                .rows(self.spec, &self.groups[gk], &self.scores[gk]);
+            let rows = self.scoring.rows(self.spec, &self.groups[gk], block);
             summary.scores.extend(rows);
         }
         Ok(summary)
