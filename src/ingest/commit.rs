@@ -287,6 +287,10 @@ async fn commit_rest(
             append_small(store, name, &load_id, batch).await?,
         );
     }
+    let source_sha256 = r
+        .source_sha256
+        .as_ref()
+        .ok_or_else(|| Error::Other(format!("wave {}: the source was never hashed", spec.wave)))?;
     cell_rows.sort_by(|a, b| (&a.statement, &a.grp).cmp(&(&b.statement, &b.grp)));
     let batch = tables::cellstats_batch(&spec.wave, &load_id, &cell_rows)?;
     versions.insert(
@@ -306,7 +310,7 @@ async fn commit_rest(
         kind: kind.into(),
         respondents,
         source: spec.source_text.clone(),
-        source_sha256: r.source_sha256.clone(),
+        source_sha256: source_sha256.clone(),
         spec: spec.spec_path.clone(),
         spec_sha256: r.spec_sha256.clone(),
         loaded_at: chrono::Utc::now().timestamp_micros(),

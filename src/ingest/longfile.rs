@@ -573,22 +573,16 @@ fn value_column(c: &Chunk, pages: &[(usize, usize)], s: usize) -> ColumnData {
         .iter()
         .map(|&(a, b)| {
             let keys = &c.values[a * s..b * s];
-            dict_page_data(
-                keys.len(),
-                Some(&mut |d: &mut Rle| {
-                    for &k in keys {
-                        d.push((k != NULL) as u32)
-                    }
-                }),
-                bw,
-                |e| {
-                    for &k in keys {
-                        if k != NULL {
-                            e.push(k)
-                        }
-                    }
-                },
-            )
+            let mut page = present_levels(keys.iter().map(|&k| k != NULL));
+            let mut e = Rle::new(bw);
+            for &k in keys {
+                if k != NULL {
+                    e.push(k)
+                }
+            }
+            page.push(bw);
+            page.extend_from_slice(&e.finish());
+            (page, keys.len(), Encoding::RLE_DICTIONARY)
         })
         .collect();
     ColumnData {
@@ -618,11 +612,10 @@ fn agree_column(c: &Chunk, pages: &[(usize, usize)], s: usize) -> ColumnData {
         .iter()
         .map(|&(a, b)| {
             let vals = &c.agree[a * s..b * s];
-            let mut def = Rle::new(1);
+            let mut page = present_levels(vals.iter().map(|&v| v != 2));
             let mut bits = Vec::with_capacity(vals.len() / 8 + 1);
             let (mut acc, mut nb) = (0u8, 0u32);
             for &v in vals {
-                def.push((v != 2) as u32);
                 if v != 2 {
                     acc |= v << nb;
                     nb += 1;
@@ -636,7 +629,6 @@ fn agree_column(c: &Chunk, pages: &[(usize, usize)], s: usize) -> ColumnData {
             if nb > 0 {
                 bits.push(acc);
             }
-            let mut page = levels(def);
             page.extend_from_slice(&bits);
             (page, vals.len(), Encoding::PLAIN)
         })
@@ -741,6 +733,34 @@ fn levels(def: Rle) -> Vec<u8> {
     let mut page = Vec::with_capacity(d.len() + 4 + 64);
     page.extend_from_slice(&(d.len() as u32).to_le_bytes());
     page.extend_from_slice(&d);
+    page
+}
+
+/// Definition levels of a v1 data page, 1 where a value is present: one bit-packed run
+/// (what [`Rle::push`] of each level writes), without the intermediate values.
+fn present_levels(present: impl ExactSizeIterator<Item = bool>) -> Vec<u8> {
+    let n = present.len();
+    if n == 0 {
+        return levels(Rle::new(1));
+    }
+    let groups = n.div_ceil(8);
+    let mut run = Vec::with_capacity(groups + 10);
+    varint(&mut run, ((groups as u64) << 1) | 1);
+    let (mut byte, mut k) = (0u8, 0u32);
+    for p in present {
+        byte |= u8::from(p) << k;
+        k += 1;
+        if k == 8 {
+            run.push(byte);
+            (byte, k) = (0, 0);
+        }
+    }
+    if k > 0 {
+        run.push(byte);
+    }
+    let mut page = Vec::with_capacity(run.len() + 4 + n / 8 + 64);
+    page.extend_from_slice(&(run.len() as u32).to_le_bytes());
+    page.extend_from_slice(&run);
     page
 }
 
@@ -1142,6 +1162,22 @@ mod tests {
             .collect();
         cells.sort();
         assert_eq!(cells, [("a".into(), 2), ("b".into(), 1), ("c".into(), 1)]);
+    }
+
+    #[test]
+    fn present_levels_are_the_pushed_levels() {
+        for n in [0usize, 1, 7, 8, 9, 100, 1001] {
+            let present: Vec<bool> = (0..n).map(|i| i % 3 != 1 && i % 7 != 0).collect();
+            let mut def = Rle::new(1);
+            for &p in &present {
+                def.push(u32::from(p));
+            }
+            assert_eq!(
+                present_levels(present.iter().copied()),
+                levels(def),
+                "{n} levels"
+            );
+        }
     }
 
     #[test]

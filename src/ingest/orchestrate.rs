@@ -10,7 +10,7 @@ use tracing::info;
 
 use super::commit::write_wave;
 use super::outcome::{self, summarize, Outcome, Status};
-use super::resolve::{resolve, validate, Resolved, Validated};
+use super::resolve::{hash_source, resolve, validate, Resolved, Validated};
 use super::stage::{discard_staged, stage_responses, Staged};
 use super::wording::{self, WaveTexts};
 use crate::catalog;
@@ -115,9 +115,19 @@ async fn prepare(
             }
             Err(e) => return Err(e),
         };
-        let unchanged = loaded
-            .get(r.spec.wave.as_str())
-            .is_some_and(|e| e.spec_sha256 == r.spec_sha256 && e.source_sha256 == r.source_sha256);
+        let one_pass = !options.dry_run
+            && total == 0
+            && r.spec.format != Format::Cells
+            && r.spec.weighting.is_none();
+        let known = loaded.get(r.spec.wave.as_str());
+        // A new wave loaded in one pass is hashed by that pass.
+        let mut r = r;
+        if known.is_some() || !one_pass {
+            hash_source(&mut r).await?;
+        }
+        let unchanged = known.is_some_and(|e| {
+            e.spec_sha256 == r.spec_sha256 && Some(&e.source_sha256) == r.source_sha256.as_ref()
+        });
         if unchanged {
             let secs = t0.elapsed().as_secs_f64();
             work.push(Wave {
@@ -129,10 +139,6 @@ async fn prepare(
             });
             continue;
         }
-        let one_pass = !options.dry_run
-            && total == 0
-            && r.spec.format != Format::Cells
-            && r.spec.weighting.is_none();
         let replaces = loaded.get(r.spec.wave.as_str()).map(|e| e.load_id.clone());
         let prepared = if one_pass {
             stage_responses(store, &r, None, replaces.as_deref(), options.progress)
@@ -144,9 +150,10 @@ async fn prepare(
         match prepared {
             Ok((v, staged)) => {
                 let secs = t0.elapsed().as_secs_f64();
-                let mut r = r;
                 if let Validated::Microdata(s, _) = &v {
                     texts_from_source(&mut r.spec, s);
+                    r.source_sha256
+                        .get_or_insert_with(|| s.source_sha256.clone());
                 }
                 work.push(Wave {
                     r,

@@ -1,5 +1,5 @@
 //! The first phase of a wave: its source made readable locally (a store URL is fetched
-//! to a temporary file) and hashed; and, for a wave not validated and staged in one pass,
+//! to a temporary file) and, where its hash is needed before it is read, hashed; and, for a wave not validated and staged in one pass,
 //! the validation pass (with rim weighting's collector, where the spec asks for it).
 
 use std::path::PathBuf;
@@ -18,7 +18,10 @@ pub(super) struct Resolved {
     pub(super) path: PathBuf,
     pub(super) shown: String,
     pub(super) spec_sha256: String,
-    pub(super) source_sha256: String,
+    /// The source's sha256: taken by [`hash_source`] before the source is read where
+    /// that is needed (to tell an unchanged wave, or to check that a second pass reads
+    /// the same bytes); else from the one pass that reads it.
+    pub(super) source_sha256: Option<String>,
     /// The wording of each statement against the wave before (set once every wave of
     /// the command is validated).
     pub(super) wording: std::collections::HashMap<String, super::wording::Wording>,
@@ -110,25 +113,31 @@ async fn resolve_source(spec: WaveSpec) -> Result<Resolved> {
             ))
         }
     }
-    let p2 = path.clone();
-    let (source_sha256, _) = tokio::task::spawn_blocking(move || read::sha256_file(&p2))
-        .await
-        .map_err(|e| Error::Other(e.to_string()))?
-        .map_err(|e| {
-            Error::input(InputError::new(
-                &shown,
-                format!("cannot read the source: {}", io_reason(&e)),
-            ))
-        })?;
     Ok(Resolved {
         spec,
         path,
         shown,
         spec_sha256,
-        source_sha256,
+        source_sha256: None,
         wording: Default::default(),
         _tmp: tmp,
     })
+}
+
+/// Hashes the source of `r` (a pass over its bytes) into `r.source_sha256`.
+pub(super) async fn hash_source(r: &mut Resolved) -> Result<()> {
+    let path = r.path.clone();
+    let (sha, _) = tokio::task::spawn_blocking(move || read::sha256_file(&path))
+        .await
+        .map_err(|e| Error::Other(e.to_string()))?
+        .map_err(|e| {
+            Error::input(InputError::new(
+                &r.shown,
+                format!("cannot read the source: {}", io_reason(&e)),
+            ))
+        })?;
+    r.source_sha256 = Some(sha);
+    Ok(())
 }
 
 pub(super) async fn validate(r: &Resolved) -> Result<Validated> {

@@ -64,6 +64,8 @@ pub struct CodeAcc {
 #[derive(Debug, Clone)]
 struct StatementScoring {
     min: i64,
+    /// Where its codes start in [`Block::codes`].
+    offset: usize,
     /// Per code: 1 agree, −1 disagree, 0 neither.
     sign: Vec<i8>,
     /// Per code: an agree code (the `top_box` of `cellstats`).
@@ -87,14 +89,16 @@ pub struct Scoring {
 /// The accumulators of one cell block (a group, or a group × segment value).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Block {
-    /// Per statement, per code.
-    codes: Vec<Vec<CodeAcc>>,
+    /// Per statement, per code: the statements one after the other (one allocation,
+    /// one index per answer).
+    codes: Vec<CodeAcc>,
     /// Per theme, per metric of [`METRICS`].
     themes: Vec<[Moments; 4]>,
 }
 
 impl Scoring {
     pub fn new(spec: &WaveSpec) -> Scoring {
+        let mut offset = 0;
         let statements: Vec<StatementScoring> = spec
             .statements
             .iter()
@@ -115,8 +119,10 @@ impl Scoring {
                 let agree = (0..width)
                     .map(|k| sc.agree.contains(&(sc.min + k as i64)))
                     .collect();
+                offset += width;
                 StatementScoring {
                     min: sc.min,
+                    offset: offset - width,
                     sign,
                     agree,
                     has_disagree: !sc.disagree.is_empty(),
@@ -138,26 +144,24 @@ impl Scoring {
     /// disagree), no themes.
     #[cfg(test)]
     pub(crate) fn uniform(statements: usize, min: i64, sign: &[i8]) -> Scoring {
-        let s = StatementScoring {
+        let s = |j: usize| StatementScoring {
             min,
+            offset: j * sign.len(),
             sign: sign.to_vec(),
             agree: sign.iter().map(|&x| x == 1).collect(),
             has_disagree: sign.contains(&-1),
         };
         Scoring {
-            statements: vec![s; statements],
+            statements: (0..statements).map(s).collect(),
             themes: Vec::new(),
         }
     }
 
     /// Empty accumulators for one block.
     pub fn block(&self) -> Block {
+        let codes: usize = self.statements.iter().map(|s| s.sign.len()).sum();
         Block {
-            codes: self
-                .statements
-                .iter()
-                .map(|s| vec![CodeAcc::default(); s.sign.len()])
-                .collect(),
+            codes: vec![CodeAcc::default(); codes],
             themes: vec![[Moments::default(); 4]; self.themes.len()],
         }
     }
@@ -184,7 +188,7 @@ impl Scoring {
     pub fn add(&self, b: &mut Block, w: f64, code: impl Fn(usize) -> Option<(i64, bool)>) {
         for (j, s) in self.statements.iter().enumerate() {
             if let Some((v, _)) = code(j) {
-                let c = &mut b.codes[j][(v - s.min) as usize];
+                let c = &mut b.codes[s.offset + (v - s.min) as usize];
                 c.n += 1;
                 c.sum_w += w;
                 c.sum_w2 += w * w;
@@ -224,9 +228,9 @@ impl Scoring {
     pub fn cells(&self, b: &Block) -> Vec<CellAcc> {
         self.statements
             .iter()
-            .zip(&b.codes)
-            .map(|(s, codes)| {
+            .map(|s| {
                 let mut acc = CellAcc::default();
+                let codes = &b.codes[s.offset..s.offset + s.sign.len()];
                 for (c, &agree) in codes.iter().zip(&s.agree).filter(|(c, _)| c.n > 0) {
                     acc.n += c.n;
                     acc.sum_w += c.sum_w;
@@ -248,7 +252,8 @@ impl Scoring {
         let mut out = Vec::new();
         for (j, s) in self.statements.iter().enumerate() {
             let mut m = [Moments::default(); 4];
-            for (k, c) in b.codes[j].iter().enumerate().filter(|(_, c)| c.n > 0) {
+            let codes = &b.codes[s.offset..s.offset + s.sign.len()];
+            for (k, c) in codes.iter().enumerate().filter(|(_, c)| c.n > 0) {
                 let sign = f64::from(s.sign[k]);
                 m[1].add_code(c, if sign < 0.0 { 1.0 } else { 0.0 });
                 m[2].add_code(c, sign);
@@ -299,6 +304,7 @@ mod tests {
         // Codes 1..5, agree 4-5, disagree 1-2: three respondents with weights 2, 1, 0.5.
         let s = StatementScoring {
             min: 1,
+            offset: 0,
             sign: vec![-1, -1, 0, 1, 1],
             agree: vec![false, false, false, true, true],
             has_disagree: true,
@@ -319,7 +325,7 @@ mod tests {
             mean.add(w, v as f64);
         }
         let mut m = [Moments::default(); 4];
-        for (k, c) in b.codes[0].iter().enumerate() {
+        for (k, c) in b.codes.iter().enumerate() {
             m[2].add_code(c, f64::from(scoring.statements[0].sign[k]));
             m[3].add_code(c, (1 + k) as f64);
         }
@@ -338,17 +344,18 @@ mod tests {
 
     #[test]
     fn a_theme_index_is_the_share_of_answered_members() {
-        let st = |sign: Vec<i8>| StatementScoring {
+        let st = |offset: usize, sign: Vec<i8>| StatementScoring {
             min: 1,
+            offset,
             has_disagree: sign.contains(&-1),
             agree: sign.iter().map(|&x| x == 1).collect(),
             sign,
         };
         let scoring = Scoring {
             statements: vec![
-                st(vec![-1, -1, 0, 1, 1]),
-                st(vec![-1, -1, 0, 1, 1]),
-                st(vec![-1, -1, 0, 1, 1]),
+                st(0, vec![-1, -1, 0, 1, 1]),
+                st(5, vec![-1, -1, 0, 1, 1]),
+                st(10, vec![-1, -1, 0, 1, 1]),
             ],
             themes: vec![ThemeScoring {
                 members: vec![0, 1, 2],

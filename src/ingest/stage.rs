@@ -360,7 +360,7 @@ fn spawn_reader(
             Ok(())
         })
         .and_then(|summary| {
-            if summary.source_sha256 != expected_sha {
+            if expected_sha.is_some_and(|sha| summary.source_sha256 != sha) {
                 return Err(Error::input(InputError::new(
                     &shown,
                     "the source changed while it was being loaded; run the command again",
