@@ -185,18 +185,26 @@ impl Keyer {
             };
             self.chunk.segments[j].push(key);
         }
-        for k in 0..self.statements {
-            let key = match row.values[k] {
-                None => NULL,
-                Some(v) => self.code_key(v),
-            };
-            let a = match row.agree[k] {
-                None => 2,
-                Some(a) => a as u8,
-            };
-            self.chunk.values.push(key);
-            self.chunk.agree.push(a);
+        // Codes not seen before get their keys first; then every key is a lookup.
+        for &v in row.values.iter().flatten() {
+            if !(0..256).contains(&v) || self.small_codes[v as usize] == NULL {
+                self.code_key(v);
+            }
         }
+        let (small, codes) = (&self.small_codes, &self.codes);
+        self.chunk.values.extend(row.values.iter().map(|v| {
+            match *v {
+                None => NULL,
+                Some(v) if (0..256).contains(&v) => small[v as usize],
+                Some(v) => codes
+                    .iter()
+                    .position(|&c| c == v)
+                    .map_or(NULL, |k| k as u32),
+            }
+        }));
+        self.chunk
+            .agree
+            .extend(row.agree.iter().map(|a| a.map_or(2, u8::from)));
         // Also bounded in id bytes, so that offsets and pages stay far below 4 GiB.
         let full = self.chunk.respondents() >= self.per_chunk || self.chunk.ids.len() >= 1 << 28;
         full.then(|| self.take())
@@ -989,10 +997,25 @@ impl SegAcc {
 
     pub fn add(&mut self, c: &Chunk, statements: usize) {
         let codes = &c.dicts.values;
-        for (j, keys) in c.segments.iter().enumerate() {
-            for (i, &k) in keys.iter().enumerate() {
+        // One respondent's answers (code, agreement) and their histogram slots, taken
+        // once for all its segments.
+        let mut answers: Vec<Option<(i64, bool)>> = vec![None; statements];
+        let mut slots = Vec::with_capacity(statements);
+        for i in 0..c.respondents() {
+            let mut taken = false;
+            for (j, keys) in c.segments.iter().enumerate() {
+                let k = keys[i];
                 if k == NULL {
                     continue;
+                }
+                if !taken {
+                    let agree = &c.agree[i * statements..(i + 1) * statements];
+                    let values = &c.values[i * statements..(i + 1) * statements];
+                    for ((a, &ag), &v) in answers.iter_mut().zip(agree).zip(values) {
+                        *a = (ag != 2).then(|| (i64::from(codes[v as usize]), ag == 1));
+                    }
+                    self.scoring.slots(|st| answers[st], &mut slots);
+                    taken = true;
                 }
                 let g = c.seg_global[j][k as usize];
                 let scoring = &self.scoring;
@@ -1005,12 +1028,7 @@ impl SegAcc {
                         e.insert(scoring.block())
                     }
                 };
-                let agree = &c.agree[i * statements..(i + 1) * statements];
-                let values = &c.values[i * statements..(i + 1) * statements];
-                scoring.add(scores, c.weights[i], |st| {
-                    (agree[st] != 2)
-                        .then(|| (i64::from(codes[values[st] as usize]), agree[st] == 1))
-                });
+                scoring.add_slots(scores, c.weights[i], &slots, |st| answers[st]);
             }
         }
     }

@@ -184,15 +184,38 @@ impl Scoring {
 
     /// Adds a respondent of weight `w`; `code(j)` is its answer to statement j and
     /// whether that is agreement (`None` when missing).
-    #[inline]
     pub fn add(&self, b: &mut Block, w: f64, code: impl Fn(usize) -> Option<(i64, bool)>) {
+        let mut slots = Vec::with_capacity(self.statements.len());
+        self.slots(&code, &mut slots);
+        self.add_slots(b, w, &slots, code);
+    }
+
+    /// Where one respondent's answers go in a [`Block`]'s histograms, into `out` (taken
+    /// once for the several blocks a respondent counts in: its group, its segments).
+    pub fn slots(&self, code: impl Fn(usize) -> Option<(i64, bool)>, out: &mut Vec<u32>) {
+        out.clear();
         for (j, s) in self.statements.iter().enumerate() {
             if let Some((v, _)) = code(j) {
-                let c = &mut b.codes[s.offset + (v - s.min) as usize];
-                c.n += 1;
-                c.sum_w += w;
-                c.sum_w2 += w * w;
+                out.push((s.offset as i64 + v - s.min) as u32);
             }
+        }
+    }
+
+    /// [`Scoring::add`] with the respondent's [`Scoring::slots`].
+    #[inline]
+    pub fn add_slots(
+        &self,
+        b: &mut Block,
+        w: f64,
+        slots: &[u32],
+        code: impl Fn(usize) -> Option<(i64, bool)>,
+    ) {
+        let w2 = w * w;
+        for &k in slots {
+            let c = &mut b.codes[k as usize];
+            c.n += 1;
+            c.sum_w += w;
+            c.sum_w2 += w2;
         }
         for (t, theme) in self.themes.iter().enumerate() {
             let (mut k, mut agree, mut disagree, mut sum) = (0u32, 0u32, 0u32, 0i64);

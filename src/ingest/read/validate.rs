@@ -528,6 +528,8 @@ pub(crate) struct Validator<'s> {
     /// histograms, from which the `cellstats` sums follow).
     scoring: Scoring,
     scores: Vec<Block>,
+    /// The histogram slots of the respondent being added (kept to reuse its buffer).
+    slots: Vec<u32>,
     per_group: Vec<u64>,
     segments: Vec<Option<String>>,
     values: Vec<Option<i32>>,
@@ -582,6 +584,7 @@ impl<'s> Validator<'s> {
             groups: Vec::new(),
             scoring: Scoring::new(spec),
             scores: Vec::new(),
+            slots: Vec::new(),
             per_group: Vec::new(),
             segments: vec![None; cols.segments.len()],
             values: vec![None; n_stmt],
@@ -890,9 +893,10 @@ impl<'s> Validator<'s> {
             self.summary.missing[j] += u64::from(a.is_none());
         }
         let (agree, values) = (&self.agree, &self.values);
-        self.scoring.add(&mut self.scores[gk], weight, |j| {
-            Some((i64::from(values[j]?), agree[j]?))
-        });
+        let code = |j: usize| Some((i64::from(values[j]?), agree[j]?));
+        self.scoring.slots(code, &mut self.slots);
+        self.scoring
+            .add_slots(&mut self.scores[gk], weight, &self.slots, code);
         on_row(&Row {
             loc,
             id,
