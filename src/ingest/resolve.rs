@@ -22,6 +22,9 @@ pub(super) struct Resolved {
     /// that is needed (to tell an unchanged wave, or to check that a second pass reads
     /// the same bytes); else from the one pass that reads it.
     pub(super) source_sha256: Option<String>,
+    /// The source's size and modification time when it was resolved: a load checks
+    /// them again once it has read the source (see [`Stamp::changed`]).
+    pub(super) stamp: Stamp,
     /// The wording of each statement against the wave before (set once every wave of
     /// the command is validated).
     pub(super) wording: std::collections::HashMap<String, super::wording::Wording>,
@@ -95,8 +98,8 @@ async fn resolve_source(spec: WaveSpec) -> Result<Resolved> {
         }
     };
     let meta = std::fs::metadata(&path);
-    match meta {
-        Ok(m) if m.is_file() => {}
+    let stamp = match meta {
+        Ok(m) if m.is_file() => Stamp::of(&m),
         Ok(_) => {
             return Err(Error::input(
                 InputError::new(&spec.spec_path, format!("source {shown:?} is not a file"))
@@ -112,16 +115,39 @@ async fn resolve_source(spec: WaveSpec) -> Result<Resolved> {
                 .column("source"),
             ))
         }
-    }
+    };
     Ok(Resolved {
         spec,
         path,
         shown,
         spec_sha256,
         source_sha256: None,
+        stamp,
         wording: Default::default(),
         _tmp: tmp,
     })
+}
+
+/// A file's size and modification time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Stamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl Stamp {
+    fn of(m: &std::fs::Metadata) -> Stamp {
+        Stamp {
+            len: m.len(),
+            modified: m.modified().ok(),
+        }
+    }
+
+    /// `true` when the file at `path` is no longer as stamped (written to, replaced,
+    /// removed): a source that changed while it was being read.
+    pub(super) fn changed(&self, path: &std::path::Path) -> bool {
+        std::fs::metadata(path).map_or(true, |m| Stamp::of(&m) != *self)
+    }
 }
 
 /// Hashes the source of `r` (a pass over its bytes) into `r.source_sha256`.
@@ -174,4 +200,22 @@ pub(super) async fn validate(r: &Resolved) -> Result<Validated> {
     })
     .await
     .map_err(|e| Error::Other(format!("validation task failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stamp_sees_a_file_written_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wave.csv");
+        std::fs::write(&path, "id,group\n1,sales\n").unwrap();
+        let stamp = Stamp::of(&std::fs::metadata(&path).unwrap());
+        assert!(!stamp.changed(&path));
+        std::fs::write(&path, "id,group\n1,sales\n2,marketing\n").unwrap();
+        assert!(stamp.changed(&path));
+        std::fs::remove_file(&path).unwrap();
+        assert!(stamp.changed(&path));
+    }
 }

@@ -351,6 +351,7 @@ fn spawn_reader(
 ) -> tokio::task::JoinHandle<Result<read::Summary>> {
     let (failed, spec) = (shared.failed.clone(), r.spec.clone());
     let (path, shown, expected_sha) = (r.path.clone(), r.shown.clone(), r.source_sha256.clone());
+    let stamp = r.stamp;
     tokio::task::spawn_blocking(move || -> Result<read::Summary> {
         let mut keyer = longfile::Keyer::new(n_statements, n_segments);
         let read = read::read(&spec, &path, &shown, weights.as_deref(), |row| {
@@ -360,7 +361,10 @@ fn spawn_reader(
             Ok(())
         })
         .and_then(|summary| {
-            if expected_sha.is_some_and(|sha| summary.source_sha256 != sha) {
+            // Against the hash taken before (where one was), and the size and time of
+            // the file when it was resolved (a new wave's hash is the one just taken).
+            if expected_sha.is_some_and(|sha| summary.source_sha256 != sha) || stamp.changed(&path)
+            {
                 return Err(Error::input(InputError::new(
                     &shown,
                     "the source changed while it was being loaded; run the command again",
