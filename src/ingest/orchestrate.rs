@@ -123,7 +123,15 @@ async fn prepare(
         // A new wave loaded in one pass is hashed by that pass.
         let mut r = r;
         if known.is_some() || !one_pass {
-            hash_source(&mut r).await?;
+            match hash_source(&mut r).await {
+                Ok(()) => {}
+                Err(Error::Invalid(i)) => {
+                    total += i.total;
+                    errors.extend(i.errors);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
         }
         let unchanged = known.is_some_and(|e| {
             e.spec_sha256 == r.spec_sha256 && Some(&e.source_sha256) == r.source_sha256.as_ref()
@@ -139,7 +147,7 @@ async fn prepare(
             });
             continue;
         }
-        let replaces = loaded.get(r.spec.wave.as_str()).map(|e| e.load_id.clone());
+        let replaces = known.map(|e| e.load_id.clone());
         let prepared = if one_pass {
             stage_responses(store, &r, None, replaces.as_deref(), options.progress)
                 .await

@@ -1,6 +1,7 @@
 //! The first phase of a wave: its source made readable locally (a store URL is fetched
-//! to a temporary file) and, where its hash is needed before it is read, hashed; and, for a wave not validated and staged in one pass,
-//! the validation pass (with rim weighting's collector, where the spec asks for it).
+//! to a temporary file) and, where its hash is needed before it is read, hashed; and,
+//! for a wave not validated and staged in one pass, the validation pass (with rim
+//! weighting's collector, where the spec asks for it).
 
 use std::path::PathBuf;
 

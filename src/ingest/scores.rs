@@ -183,7 +183,9 @@ impl Scoring {
     }
 
     /// Adds a respondent of weight `w`; `code(j)` is its answer to statement j and
-    /// whether that is agreement (`None` when missing).
+    /// whether that is agreement (`None` when missing). (The loads call
+    /// [`Scoring::slots`] once and [`Scoring::add_slots`] per block.)
+    #[cfg(test)]
     pub fn add(&self, b: &mut Block, w: f64, code: impl Fn(usize) -> Option<(i64, bool)>) {
         let mut slots = Vec::with_capacity(self.statements.len());
         self.slots(&code, &mut slots);
@@ -201,7 +203,9 @@ impl Scoring {
         }
     }
 
-    /// [`Scoring::add`] with the respondent's [`Scoring::slots`].
+    /// Adds a respondent of weight `w` whose answers go to `slots` (see
+    /// [`Scoring::slots`]); `code(j)` is its answer to statement j and whether that is
+    /// agreement (`None` when missing), for the themes.
     #[inline]
     pub fn add_slots(
         &self,
