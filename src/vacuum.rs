@@ -18,6 +18,8 @@
 //!    whose catalog commit may be under way) is kept for at least
 //!    [`MIN_RETAIN_HOURS`] even with `--force`. Any other file (not `*.parquet`, not
 //!    named like a data file) is never touched.
+//! 3. The kept results of the views (`_gaptrack/cache/`, see [`crate::sql::cache`]) of
+//!    every catalog version but the latest are deleted.
 //!
 //! The object listing is taken first, then the leases, then the table's latest version:
 //! a file committed meanwhile is referenced by that version, and a file of a load that
@@ -421,6 +423,60 @@ async fn vacuum_files(
     Ok(out)
 }
 
+/// Removes (with `dry_run`: lists) the kept view results ([`crate::sql::cache`]) of
+/// every catalog version but the latest: they can only answer `--as-of` statements,
+/// which compute them again.
+async fn vacuum_cache(store: &Store, dry_run: bool) -> Result<TableFiles> {
+    use crate::sql::cache::CACHE_DIR;
+    let mut out = TableFiles {
+        table: CACHE_DIR.to_string(),
+        files: vec![],
+    };
+    let (root, _) = store.object_store();
+    let prefix = store.path(CACHE_DIR);
+    let objects: Vec<object_store::ObjectMeta> = match root.list(Some(&prefix)).try_collect().await
+    {
+        Ok(o) => o,
+        Err(object_store::Error::NotFound { .. }) => return Ok(out),
+        Err(e) => {
+            return Err(Error::object_store(
+                format!("listing {}{CACHE_DIR}", store.url),
+                e,
+            ))
+        }
+    };
+    let latest = store.latest_version(WAVES).await?;
+    let base = format!("{prefix}/");
+    for m in objects {
+        let p = m.location.to_string();
+        let Some(rel) = p.strip_prefix(&base) else {
+            continue;
+        };
+        let version = rel
+            .split('/')
+            .next()
+            .and_then(|v| v.strip_prefix('v'))
+            .and_then(|v| v.parse::<i64>().ok());
+        if version.is_none() || version == latest {
+            continue;
+        }
+        if !dry_run {
+            match root.delete(&m.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => {
+                    return Err(Error::object_store(
+                        format!("vacuum: removing {}{CACHE_DIR}/{rel}", store.url),
+                        e,
+                    ))
+                }
+            }
+        }
+        out.files.push((rel.to_string(), m.size));
+    }
+    out.files.sort();
+    Ok(out)
+}
+
 /// Runs vacuum on the store: orphan rows first, then unreferenced files. A retention
 /// below [`MIN_RETAIN_HOURS`] needs `force` (else exit 2).
 pub async fn vacuum(
@@ -478,6 +534,7 @@ pub async fn vacuum(
         }
         files.push(f);
     }
+    files.push(vacuum_cache(store, dry_run).await?);
     if !dry_run {
         // Leases of loads that are not running any more.
         match held_loads(store).await {
@@ -532,7 +589,8 @@ pub fn describe(o: &Outcome) -> String {
         ));
     }
     for t in &o.files {
-        if o.dry_run {
+        // Kept view results are counted, not listed: their names are hashes.
+        if o.dry_run && t.table != crate::sql::cache::CACHE_DIR {
             for (f, size) in &t.files {
                 s.push_str(&format!(
                     "vacuum: would remove {}/{f} ({size} bytes)\n",

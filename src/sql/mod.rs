@@ -1,6 +1,7 @@
 //! SQL over the store: a DataFusion session with the stored tables, gaptrack's views
 //! (whose SQL lives in `queries/`) and statistics functions.
 
+pub mod cache;
 pub mod case_select;
 pub mod cluster;
 pub mod const_row;
@@ -365,6 +366,8 @@ pub struct Session {
     pending: std::sync::Mutex<Vec<(String, String)>>,
     /// A lazy session's store tables, loaded when a statement first reads them.
     lazy: Option<lazy::Tables>,
+    /// Where a lazy session keeps and finds the views' results ([`cache`]).
+    cache: Option<cache::ResultCache>,
 }
 
 /// A view's `CREATE VIEW` statement, with the file it comes from in its error.
@@ -965,6 +968,10 @@ impl Session {
         // `lazy::Tables::ensure` for how it stays one state of the store); others read
         // every table now.
         if lazy {
+            let cache = match scan.files_only {
+                true => None,
+                false => cache::ResultCache::new(store, &cat, &settings),
+            };
             let tables = lazy::Tables::new(store, scan, schema, waves, data_at.clone());
             let mut views = base_views(&cat, "", lazy::RANGE_PLACEHOLDER, false);
             for name in VIEWS {
@@ -976,6 +983,7 @@ impl Session {
                 settings,
                 pending: std::sync::Mutex::new(views),
                 lazy: Some(tables),
+                cache,
             });
         }
         let names = store_tables().to_vec();
@@ -1014,6 +1022,7 @@ impl Session {
             settings,
             pending: std::sync::Mutex::new(views),
             lazy: None,
+            cache: None,
         })
     }
 
@@ -1049,9 +1058,8 @@ impl Session {
     /// tables (`information_schema`, `SHOW TABLES`) or cannot be parsed gets all of
     /// them, so that it sees the session as [`Session::open`] builds it.
     pub async fn prepare(&self, sql: &str) -> Result<()> {
-        let pending = self.pending();
         // A lazy session may still have store tables to read (`store.NAME`).
-        if pending.is_empty() && self.lazy.is_none() {
+        if self.pending().is_empty() && self.lazy.is_none() {
             return Ok(());
         }
         let state = self.ctx.state();
@@ -1072,6 +1080,9 @@ impl Session {
             }
             Some((names, stored))
         };
+        let direct = reads(sql).map(|(names, _)| names).unwrap_or_default();
+        let compute = self.use_kept(&direct).await?;
+        let pending = self.pending();
         let (mut needed, stored) = closure(&pending, sql, &reads, false);
         let mut bodies: std::collections::HashMap<String, String> = Default::default();
         if let Some(lazy) = &self.lazy {
@@ -1112,8 +1123,82 @@ impl Session {
         if let Ok(mut p) = self.pending.lock() {
             p.retain(|(n, _)| !needed.contains(n));
         }
+        self.keep(&compute).await
+    }
+
+    /// Reads the kept results ([`cache`]) of the views in `names` not created yet and
+    /// registers each found as the table of that name; returns the views with none.
+    async fn use_kept(&self, names: &[String]) -> Result<Vec<String>> {
+        let Some(cache) = &self.cache else {
+            return Ok(Vec::new());
+        };
+        let pending = self.pending();
+        let mut views: Vec<&String> = names
+            .iter()
+            .filter(|n| VIEWS.contains(&n.as_str()) && pending.iter().any(|(p, _)| p == *n))
+            .collect();
+        views.sort();
+        views.dedup();
+        let kept = futures::future::join_all(views.iter().map(|v| cache.get(v))).await;
+        let mut missing = Vec::new();
+        for (view, kept) in views.into_iter().zip(kept) {
+            let Some((schema, batches)) = kept else {
+                missing.push(view.clone());
+                continue;
+            };
+            self.ctx
+                .register_table(view.as_str(), cache::table(schema, batches)?)?;
+            if let Ok(mut p) = self.pending.lock() {
+                p.retain(|(n, _)| n != view);
+            }
+        }
+        Ok(missing)
+    }
+
+    /// Computes each view of `views` (created by now) whole, keeps its rows and puts
+    /// them in the view's place, so the statement reads what the next one will.
+    async fn keep(&self, views: &[String]) -> Result<()> {
+        let Some(cache) = &self.cache else {
+            return Ok(());
+        };
+        for view in views {
+            let df = self.ctx.table(view.as_str()).await?;
+            let declared = df.schema().as_arrow().clone();
+            let batches = df.collect().await.map_err(query::execution_error)?;
+            let schema = nullable_where_any(&declared, &batches);
+            let Ok(batches) = batches
+                .into_iter()
+                .map(|b| b.with_schema(schema.clone()))
+                .collect::<std::result::Result<Vec<_>, _>>()
+            else {
+                tracing::debug!(view, "rows unlike the view's schema: not kept");
+                continue;
+            };
+            cache.put(view, &schema, &batches).await;
+            self.ctx.deregister_table(view.as_str())?;
+            self.ctx
+                .register_table(view.as_str(), cache::table(schema, batches)?)?;
+        }
         Ok(())
     }
+}
+
+/// `schema` with every column nullable that is in `schema` or in one of the batches (a
+/// view may declare a column free of NULLs that its plan's batches allow).
+fn nullable_where_any(schema: &Schema, batches: &[RecordBatch]) -> Arc<Schema> {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let nullable = f.is_nullable()
+                || batches
+                    .iter()
+                    .any(|b| b.schema().fields().get(i).is_some_and(|g| g.is_nullable()));
+            f.as_ref().clone().with_nullable(nullable)
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
 type Names = std::collections::HashSet<String>;
@@ -1240,6 +1325,9 @@ pub(crate) mod tests {
             "{:?}",
             csv(&rows)
         );
+        // That statement kept gap_trend's rows (see `cache`).
+        let kept = cache::ResultCache::new(&store, &lazy.catalog, &Settings::default());
+        assert!(kept.unwrap().get("gap_trend").await.is_some());
         for view in VIEWS {
             let sql = format!("SELECT * FROM {view}");
             let fresh = Session::open_lazy(&store, None, Settings::default())

@@ -63,12 +63,21 @@ pub fn resolve(src: &QuerySource, session: &Session) -> Result<String> {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
             if is_ident {
+                let shipped = crate::sql::query_text(word);
                 let local = std::path::Path::new("queries").join(format!("{word}.sql"));
                 if local.is_file() {
-                    return std::fs::read_to_string(&local)
-                        .map_err(|e| Error::io(format!("reading {}", local.display()), e));
+                    let text = std::fs::read_to_string(&local)
+                        .map_err(|e| Error::io(format!("reading {}", local.display()), e))?;
+                    if shipped != Some(text.as_str()) {
+                        return Ok(text);
+                    }
                 }
-                if let Some(q) = crate::sql::query_text(word) {
+                // A view's own name reads the view (the same rows as its SQL), so that
+                // its kept result answers (see `crate::sql::cache`).
+                if crate::sql::VIEWS.contains(&word) {
+                    return Ok(format!("SELECT * FROM {word}"));
+                }
+                if let Some(q) = shipped {
                     return Ok(q.to_string());
                 }
                 if session.has_table(word) {

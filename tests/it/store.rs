@@ -936,6 +936,26 @@ fn gap_trend_spans_two_waves(s: &Suite) {
         let want = gap(w2b, &r["statement"]) - gap(w1, &r["statement"]);
         assert!(close(num(&r["change_pp"]), want), "{r:?}: want {want}");
     }
+    // That statement kept gap_trend's rows in the store; the next one answers the same.
+    let kept = kept_results(&s.raw);
+    assert!(kept.iter().any(|p| p.ends_with("/gap_trend.arrow")), "{kept:?}");
+    let again = d.query_csv(
+        "SELECT statement, wave, prev_wave, change_pp FROM gap_trend \
+         WHERE group_a = 'marketing' AND group_b = 'sales' ORDER BY statement",
+        None,
+    );
+    check(&again, "query gap_trend again");
+    assert_eq!(again.stdout, o.stdout);
+}
+
+/// The paths of the kept view results in the store.
+fn kept_results(store: &Store) -> Vec<String> {
+    use futures::TryStreamExt;
+    let (root, _) = store.object_store();
+    let prefix = store.path(gaptrack::sql::cache::CACHE_DIR);
+    let found: Vec<object_store::ObjectMeta> =
+        block_on(root.list(Some(&prefix)).try_collect()).unwrap_or_default();
+    found.into_iter().map(|m| m.location.to_string()).collect()
 }
 
 /// Report into the store's backend and into a local directory: the same bytes.
