@@ -5,8 +5,8 @@
 //! loads, the session's settings, and gaptrack's own SQL and functions: one catalog
 //! version, one set of settings and one build of gaptrack always give the same rows.
 //! The first `gaptrack query` statement that reads such a view computes it whole and
-//! keeps the rows in the store, `_gaptrack/cache/v<VERSION>/<KEY>/<VIEW>.arrow` (Arrow
-//! IPC; the key is a hash of the catalog commit, the settings and the build); later
+//! keeps the rows in the store, `_gaptrack/cache/v<VERSION>/<KEY>/<VIEW>.arrows` (Arrow
+//! IPC stream; the key is a hash of the catalog commit, the settings and the build); later
 //! statements of that state read them instead of planning the view stack. A load or a removal commits
 //! a new catalog version, which no kept result names. A result that cannot be kept (a
 //! store the process may only read) or read back (a damaged file) is computed as if it
@@ -17,8 +17,8 @@ use std::sync::{Arc, OnceLock};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use arrow::ipc::reader::FileReader;
-use arrow::ipc::writer::FileWriter;
+use arrow::ipc::reader::StreamReader;
+use arrow::ipc::writer::StreamWriter;
 use sha2::{Digest, Sha256};
 
 use super::Settings;
@@ -62,7 +62,7 @@ impl ResultCache {
     }
 
     fn path(&self, view: &str) -> String {
-        format!("{}/{view}.arrow", self.dir)
+        format!("{}/{view}.arrows", self.dir)
     }
 
     /// The kept rows of `view`, if any can be read.
@@ -126,7 +126,7 @@ fn build_id() -> Option<&'static str> {
 
 fn encode(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    let mut w = FileWriter::try_new(&mut out, schema)?;
+    let mut w = StreamWriter::try_new(&mut out, schema)?;
     for b in batches {
         w.write(b)?;
     }
@@ -136,7 +136,7 @@ fn encode(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u8>> {
 }
 
 fn decode(bytes: Vec<u8>) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-    let reader = FileReader::try_new(std::io::Cursor::new(bytes), None)?;
+    let reader = StreamReader::try_new(std::io::Cursor::new(bytes), None)?;
     let schema = reader.schema();
     let batches = reader
         .collect::<std::result::Result<Vec<_>, _>>()
@@ -158,8 +158,8 @@ pub fn table(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Float64Array, StringArray};
-    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::array::{DictionaryArray, Float64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Int32Type, Schema};
 
     #[test]
     fn rows_read_back_as_written() {
@@ -180,7 +180,47 @@ mod tests {
         assert_eq!(rows, vec![batch]);
         let (s, rows) = decode(encode(&schema, &[]).unwrap()).unwrap();
         assert_eq!((s, rows.len()), (schema, 0));
-        assert!(decode(b"ARROW1 damaged".to_vec()).is_err());
+        // Each batch of a dictionary column may have its own dictionary.
+        let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+        let schema = Arc::new(Schema::new(vec![Field::new("grp", dict, true)]));
+        let batches: Vec<RecordBatch> = [vec!["sales", "sales"], vec!["marketing"]]
+            .into_iter()
+            .map(|v| {
+                let a: DictionaryArray<Int32Type> = v.into_iter().collect();
+                RecordBatch::try_new(schema.clone(), vec![Arc::new(a)]).unwrap()
+            })
+            .collect();
+        let (_, rows) = decode(encode(&schema, &batches).unwrap()).unwrap();
+        assert_eq!(rows, batches);
+        assert!(decode(b"damaged".to_vec()).is_err());
+    }
+
+    #[tokio::test]
+    async fn every_view_is_kept_as_computed() {
+        use crate::sql::{query, Session, VIEWS};
+        let (_dir, store) = crate::sql::tests::fixture_store().await;
+        for view in VIEWS {
+            let sql = format!("SELECT * FROM {view}");
+            let first = Session::open_lazy(&store, None, Settings::default()).await;
+            let (_, computed) = query::run(&first.unwrap(), &sql, &[]).await.unwrap();
+            let second = Session::open_lazy(&store, None, Settings::default()).await;
+            let second = second.unwrap();
+            let cache = ResultCache::new(&store, &second.catalog, &second.settings).unwrap();
+            let (_, kept) = cache
+                .get(view)
+                .await
+                .unwrap_or_else(|| panic!("{view} not kept"));
+            let (_, read) = query::run(&second, &sql, &[]).await.unwrap();
+            let rows = |b: &[RecordBatch]| b.iter().map(|b| b.num_rows()).sum::<usize>();
+            assert_eq!(rows(&kept), rows(&computed), "{view}");
+            assert_eq!(rows(&read), rows(&computed), "{view}");
+            if rows(&computed) == 0 {
+                continue;
+            }
+            let same = arrow::compute::concat_batches(&computed[0].schema(), &computed).unwrap();
+            let back = arrow::compute::concat_batches(&read[0].schema(), &read).unwrap();
+            assert_eq!(same.columns(), back.columns(), "{view}");
+        }
     }
 
     #[tokio::test]

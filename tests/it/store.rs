@@ -938,7 +938,10 @@ fn gap_trend_spans_two_waves(s: &Suite) {
     }
     // That statement kept gap_trend's rows in the store; the next one answers the same.
     let kept = kept_results(&s.raw);
-    assert!(kept.iter().any(|p| p.ends_with("/gap_trend.arrow")), "{kept:?}");
+    assert!(
+        kept.iter().any(|p| p.ends_with("/gap_trend.arrows")),
+        "{kept:?}"
+    );
     let again = d.query_csv(
         "SELECT statement, wave, prev_wave, change_pp FROM gap_trend \
          WHERE group_a = 'marketing' AND group_b = 'sales' ORDER BY statement",
