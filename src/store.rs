@@ -50,6 +50,8 @@ pub const SCORESTATS: &str = "scorestats";
 pub const RESPONDENT_IDS: &str = "respondent_ids";
 pub const PANELSTATS: &str = "panelstats";
 pub const WAVES: &str = "waves";
+/// Where `gaptrack query` keeps the views' results (not a table; see `sql::cache`).
+pub const KEPT_RESULTS: &str = "_gaptrack/cache";
 /// Data tables, in the order a load writes them.
 pub const DATA_TABLES: [&str; 8] = [
     RESPONSES,

@@ -18,8 +18,8 @@
 //!    whose catalog commit may be under way) is kept for at least
 //!    [`MIN_RETAIN_HOURS`] even with `--force`. Any other file (not `*.parquet`, not
 //!    named like a data file) is never touched.
-//! 3. The kept results of the views (`_gaptrack/cache/`, see [`crate::sql::cache`]) of
-//!    every catalog version but the latest are deleted.
+//! 3. The kept results of the views (`_gaptrack/cache/`, written by `gaptrack query`)
+//!    of every catalog version but the latest are deleted.
 //!
 //! The object listing is taken first, then the leases, then the table's latest version:
 //! a file committed meanwhile is referenced by that version, and a file of a load that
@@ -423,11 +423,11 @@ async fn vacuum_files(
     Ok(out)
 }
 
-/// Removes (with `dry_run`: lists) the kept view results ([`crate::sql::cache`]) of
+/// Removes (with `dry_run`: lists) the kept view results (`_gaptrack/cache/`) of
 /// every catalog version but the latest: they can only answer `--as-of` statements,
 /// which compute them again.
 async fn vacuum_cache(store: &Store, dry_run: bool) -> Result<TableFiles> {
-    use crate::sql::cache::CACHE_DIR;
+    use crate::store::KEPT_RESULTS as CACHE_DIR;
     let mut out = TableFiles {
         table: CACHE_DIR.to_string(),
         files: vec![],
@@ -590,7 +590,7 @@ pub fn describe(o: &Outcome) -> String {
     }
     for t in &o.files {
         // Kept view results are counted, not listed: their names are hashes.
-        if o.dry_run && t.table != crate::sql::cache::CACHE_DIR {
+        if o.dry_run && t.table != crate::store::KEPT_RESULTS {
             for (f, size) in &t.files {
                 s.push_str(&format!(
                     "vacuum: would remove {}/{f} ({size} bytes)\n",

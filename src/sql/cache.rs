@@ -26,8 +26,7 @@ use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::store::Store;
 
-/// The directory of kept results, at the store's root.
-pub const CACHE_DIR: &str = "_gaptrack/cache";
+pub use crate::store::KEPT_RESULTS as CACHE_DIR;
 
 /// Results larger than this are not kept (their planning is a small part of them).
 const MAX_BYTES: usize = 32 << 20;
@@ -128,11 +127,29 @@ fn encode(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut w = StreamWriter::try_new(&mut out, schema)?;
     for b in batches {
-        w.write(b)?;
+        w.write(&compact(b)?)?;
     }
     w.finish()?;
     drop(w);
     Ok(out)
+}
+
+/// `batch` with its string and binary views holding their own bytes alone: a batch's
+/// views may point into buffers shared with other batches, which IPC would write whole
+/// with each batch.
+fn compact(batch: &RecordBatch) -> Result<RecordBatch> {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::DataType;
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| match c.data_type() {
+            DataType::Utf8View => Arc::new(c.as_string_view().gc()) as Arc<dyn Array>,
+            DataType::BinaryView => Arc::new(c.as_binary_view().gc()),
+            _ => c.clone(),
+        })
+        .collect();
+    Ok(RecordBatch::try_new(batch.schema(), columns)?)
 }
 
 fn decode(bytes: Vec<u8>) -> Result<(SchemaRef, Vec<RecordBatch>)> {
@@ -158,7 +175,7 @@ pub fn table(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{DictionaryArray, Float64Array, StringArray};
+    use arrow::array::{DictionaryArray, Float64Array, StringArray, StringViewArray};
     use arrow::datatypes::{DataType, Field, Int32Type, Schema};
 
     #[test]
@@ -192,6 +209,19 @@ mod tests {
             .collect();
         let (_, rows) = decode(encode(&schema, &batches).unwrap()).unwrap();
         assert_eq!(rows, batches);
+        // A one-row slice of a string view array is written with its own bytes alone.
+        let long: Vec<String> = (0..1000).map(|i| format!("statement number {i}")).collect();
+        let views = StringViewArray::from_iter_values(long.iter());
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "s",
+            DataType::Utf8View,
+            false,
+        )]));
+        let all = RecordBatch::try_new(schema.clone(), vec![Arc::new(views)]).unwrap();
+        let one = all.slice(500, 1);
+        let bytes = encode(&schema, &[one.clone()]).unwrap();
+        assert!(bytes.len() < 1000, "{}", bytes.len());
+        assert_eq!(decode(bytes).unwrap().1, vec![one]);
         assert!(decode(b"damaged".to_vec()).is_err());
     }
 

@@ -955,7 +955,7 @@ fn gap_trend_spans_two_waves(s: &Suite) {
 fn kept_results(store: &Store) -> Vec<String> {
     use futures::TryStreamExt;
     let (root, _) = store.object_store();
-    let prefix = store.path(gaptrack::sql::cache::CACHE_DIR);
+    let prefix = store.path(gaptrack::store::KEPT_RESULTS);
     let found: Vec<object_store::ObjectMeta> =
         block_on(root.list(Some(&prefix)).try_collect()).unwrap_or_default();
     found.into_iter().map(|m| m.location.to_string()).collect()
