@@ -192,7 +192,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let (s, rows) = decode(encode(&schema, &[batch.clone()]).unwrap()).unwrap();
+        let (s, rows) = decode(encode(&schema, std::slice::from_ref(&batch)).unwrap()).unwrap();
         assert_eq!(s, schema);
         assert_eq!(rows, vec![batch]);
         let (s, rows) = decode(encode(&schema, &[]).unwrap()).unwrap();
@@ -219,7 +219,7 @@ mod tests {
         )]));
         let all = RecordBatch::try_new(schema.clone(), vec![Arc::new(views)]).unwrap();
         let one = all.slice(500, 1);
-        let bytes = encode(&schema, &[one.clone()]).unwrap();
+        let bytes = encode(&schema, std::slice::from_ref(&one)).unwrap();
         assert!(bytes.len() < 1000, "{}", bytes.len());
         assert_eq!(decode(bytes).unwrap().1, vec![one]);
         assert!(decode(b"damaged".to_vec()).is_err());
