@@ -406,21 +406,35 @@ async fn vacuum_files(
         if !delete {
             continue;
         }
-        if !dry_run {
-            match root.delete(&m.location).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => {
-                    return Err(Error::object_store(
-                        format!("vacuum: removing {}{name}/{rel}", store.url),
-                        e,
-                    ))
-                }
-            }
-        }
-        out.files.push((rel.to_string(), m.size));
+        remove_listed(store, &m, name, rel, dry_run, &mut out).await?;
     }
     out.files.sort();
     Ok(out)
+}
+
+/// Deletes a listed object `dir/rel` (with `dry_run`: nothing) and records it in `out`.
+async fn remove_listed(
+    store: &Store,
+    m: &object_store::ObjectMeta,
+    dir: &str,
+    rel: &str,
+    dry_run: bool,
+    out: &mut TableFiles,
+) -> Result<()> {
+    if !dry_run {
+        let (root, _) = store.object_store();
+        match root.delete(&m.location).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => {
+                return Err(Error::object_store(
+                    format!("vacuum: removing {}{dir}/{rel}", store.url),
+                    e,
+                ))
+            }
+        }
+    }
+    out.files.push((rel.to_string(), m.size));
+    Ok(())
 }
 
 /// Removes (with `dry_run`: lists) the kept view results (`_gaptrack/cache/`) of
@@ -460,18 +474,7 @@ async fn vacuum_cache(store: &Store, dry_run: bool) -> Result<TableFiles> {
         if version.is_none() || version == latest {
             continue;
         }
-        if !dry_run {
-            match root.delete(&m.location).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => {
-                    return Err(Error::object_store(
-                        format!("vacuum: removing {}{CACHE_DIR}/{rel}", store.url),
-                        e,
-                    ))
-                }
-            }
-        }
-        out.files.push((rel.to_string(), m.size));
+        remove_listed(store, &m, CACHE_DIR, rel, dry_run, &mut out).await?;
     }
     out.files.sort();
     Ok(out)
