@@ -72,6 +72,17 @@ struct Dicts {
     values: Arc<Vec<i32>>,
 }
 
+/// The key of a code already given one: by table for 0..256, else by its place in
+/// `codes` (every code in `codes` below 256 is in the table).
+#[inline]
+fn known_key(small: &[u32; 256], codes: &[i32], code: i32) -> Option<u32> {
+    if (0..256).contains(&code) {
+        let k = small[code as usize];
+        return (k != NULL).then_some(k);
+    }
+    codes.iter().position(|&c| c == code).map(|k| k as u32)
+}
+
 /// Turns rows into [`Chunk`]s: assigns the dictionary keys.
 pub struct Keyer {
     statements: usize,
@@ -132,17 +143,12 @@ impl Keyer {
     }
 
     fn code_key(&mut self, code: i32) -> u32 {
-        if (0..256).contains(&code) && self.small_codes[code as usize] != NULL {
-            return self.small_codes[code as usize];
+        if let Some(k) = known_key(&self.small_codes, &self.codes, code) {
+            return k;
         }
-        let k = match self.codes.iter().position(|&c| c == code) {
-            Some(k) => k as u32,
-            None => {
-                self.codes.push(code);
-                self.dirty = true;
-                (self.codes.len() - 1) as u32
-            }
-        };
+        self.codes.push(code);
+        self.dirty = true;
+        let k = (self.codes.len() - 1) as u32;
         if (0..256).contains(&code) {
             self.small_codes[code as usize] = k;
         }
@@ -187,21 +193,14 @@ impl Keyer {
         }
         // Codes not seen before get their keys first; then every key is a lookup.
         for &v in row.values.iter().flatten() {
-            if !(0..256).contains(&v) || self.small_codes[v as usize] == NULL {
-                self.code_key(v);
-            }
+            self.code_key(v);
         }
         let (small, codes) = (&self.small_codes, &self.codes);
-        self.chunk.values.extend(row.values.iter().map(|v| {
-            match *v {
-                None => NULL,
-                Some(v) if (0..256).contains(&v) => small[v as usize],
-                Some(v) => codes
-                    .iter()
-                    .position(|&c| c == v)
-                    .map_or(NULL, |k| k as u32),
-            }
-        }));
+        self.chunk.values.extend(
+            row.values
+                .iter()
+                .map(|v| v.and_then(|v| known_key(small, codes, v)).unwrap_or(NULL)),
+        );
         self.chunk
             .agree
             .extend(row.agree.iter().map(|a| a.map_or(2, u8::from)));

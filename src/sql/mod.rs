@@ -1080,17 +1080,18 @@ impl Session {
             }
             Some((names, stored))
         };
-        let direct = reads(sql).map(|(names, _)| names).unwrap_or_default();
-        let compute = self.use_kept(&direct).await?;
+        let read = reads(sql);
+        let direct = read.as_ref().map(|(names, _)| names.as_slice());
+        let compute = self.use_kept(direct.unwrap_or_default()).await?;
         let pending = self.pending();
-        let (mut needed, stored) = closure(&pending, sql, &reads, false);
+        let (mut needed, stored) = closure(&pending, read.clone(), &reads, false);
         let mut bodies: std::collections::HashMap<String, String> = Default::default();
         if let Some(lazy) = &self.lazy {
             // Where no live load has `panelstats` rows the panel views are empty: read
             // `panelstats` with the tables the other views need, and the tables only the
             // panel views read (`scorestats`) only where it has rows.
             let loaded = if stored.contains(PANELSTATS) {
-                let (fewer, mut first) = closure(&pending, sql, &reads, true);
+                let (fewer, mut first) = closure(&pending, read.clone(), &reads, true);
                 first.insert(PANELSTATS.to_string());
                 let loaded = lazy.ensure(&self.ctx, &self.catalog, &first).await?;
                 if loaded.panel {
@@ -1206,17 +1207,18 @@ type Names = std::collections::HashSet<String>;
 /// The session views and store tables an SQL text reads (`None`: it needs them all).
 type Reads<'a> = &'a dyn Fn(&str) -> Option<(Vec<String>, Vec<String>)>;
 
-/// The views of `pending` that `sql` reads, directly or through other views, and the
-/// store tables they read. With `empty_panel` the panel views are taken as their empty
-/// forms ([`no_panel_view`]), which read nothing.
+/// The views of `pending` that a statement reads, directly or through other views, and
+/// the store tables they read; `read` is what the statement itself reads (`reads` of its
+/// text). With `empty_panel` the panel views are taken as their empty forms
+/// ([`no_panel_view`]), which read nothing.
 fn closure(
     pending: &[(String, String)],
-    sql: &str,
+    read: Option<(Vec<String>, Vec<String>)>,
     reads: Reads,
     empty_panel: bool,
 ) -> (Names, Names) {
     let every_table = || store_tables().iter().map(|(n, _)| n.to_string()).collect();
-    let (mut needed, mut stored): (Names, Names) = match reads(sql) {
+    let (mut needed, mut stored): (Names, Names) = match read {
         Some((names, s)) => (names.into_iter().collect(), s.into_iter().collect()),
         None => (
             pending.iter().map(|(n, _)| n.clone()).collect(),
