@@ -105,6 +105,8 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
                 work_dir: work_dir.map(|d| d.display().to_string()),
                 memory_pool_size: memory,
                 print_thread_info: false,
+                // Three heartbeats in the scheduler's timeout (Ballista's default: 60 s).
+                executor_heartbeat_interval_seconds: EXECUTOR_TIMEOUT_SECONDS / 3,
                 ..Default::default()
             };
             if let Some(n) = concurrent_tasks {
@@ -114,6 +116,9 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
         }
     }
 }
+
+/// Seconds without a heartbeat after which the scheduler counts an executor as dead.
+const EXECUTOR_TIMEOUT_SECONDS: u64 = 30;
 
 /// The session config of a cluster's plans: Ballista's, with gaptrack's codec.
 fn config() -> SessionConfig {
@@ -141,6 +146,11 @@ async fn scheduler(bind: SocketAddr, external_host: Option<String>) -> Result<()
         override_config_producer: Some(Arc::new(config)),
         override_session_builder: Some(Arc::new(scheduler_state)),
         override_logical_codec: Some(Arc::new(plans::LogicalCodec::default())),
+        // An executor that stops sending heartbeats is dead after 30 s, not Ballista's
+        // 180 s: its tasks are run again elsewhere (or the query fails) within a minute.
+        executor_timeout_seconds: EXECUTOR_TIMEOUT_SECONDS,
+        expire_dead_executor_interval_seconds: 5,
+        no_executors_grace_period_seconds: EXECUTOR_TIMEOUT_SECONDS,
         ..Default::default()
     };
     let cluster = BallistaCluster::new_from_config(&config)
