@@ -254,15 +254,16 @@ pub fn init_logging(format: LogFormat, verbose: u8) {
     };
 }
 
-/// Memory freed is returned to the system (glibc's malloc). By default glibc raises its
-/// threshold for mapping large blocks each time such a block is freed, so later large
-/// blocks come from the heap, and it keeps freed heap (up to twice that threshold, tens
-/// of MiB) unreturned. A fixed 1 MiB trim threshold (which also fixes the mmap threshold
-/// at 128 KiB) makes the peak RSS of a load follow what it holds: the 16M-respondent wave
-/// 265 → 218 MiB, the 400,000-respondent one 124-140 → 109 MiB, in the same times
-/// (BENCHMARKS.md). Only commands that load waves set it: a query's Arrow buffers of
-/// more than 128 KiB would each be mapped and unmapped again (the filter-heavy query of
-/// the benchmark 598 → 388 ms without it). With another C library this does nothing.
+/// Memory freed by the C libraries (zstd's compression contexts and their buffers) is
+/// returned to the system: Rust's own allocations go to mimalloc ([`crate::alloc`]),
+/// theirs to glibc's malloc. By default glibc raises its threshold for mapping large
+/// blocks each time such a block is freed, so later large blocks come from the heap,
+/// and it keeps freed heap (up to twice that threshold, tens of MiB) unreturned. A fixed
+/// 1 MiB trim threshold (which also fixes the mmap threshold at 128 KiB) returns it; it
+/// kept the peak RSS of the 16M-respondent wave at 218 MiB (265 without) when glibc
+/// served every allocation (BENCHMARKS.md, third round), and the load figures with
+/// mimalloc are measured with it. Only commands that load waves set it. With another C
+/// library this does nothing.
 pub fn return_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets malloc's parameters; called before any other thread runs.

@@ -6,6 +6,7 @@
 //! agreement gap between two groups moves from wave to wave, with the statistics of
 //! [`stats`].
 
+pub mod alloc;
 pub mod catalog;
 pub mod cli;
 pub mod cluster;

@@ -17,6 +17,10 @@ const WORKER_STACK: usize = 16 << 20;
 /// `ulimit -v`, hundreds of them would not fit).
 const BLOCKING_THREADS: usize = 16;
 
+/// mimalloc, with the options of [`gaptrack::alloc::configure`] (set as a command starts).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -27,6 +31,7 @@ fn main() -> ExitCode {
         }
     };
     // No other thread runs yet.
+    gaptrack::alloc::configure(cli.command.loads_waves());
     if cli.command.loads_waves() {
         cli::return_freed_memory();
     }
