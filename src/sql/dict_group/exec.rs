@@ -26,6 +26,7 @@ use datafusion::physical_plan::{
 };
 use futures::Stream;
 
+use super::fold::Folded;
 use super::groups::Groups;
 use super::EMIT_GROUPS;
 
@@ -40,6 +41,8 @@ pub struct DictGroupExec {
     aggr: Vec<Arc<datafusion::physical_expr::aggregate::AggregateFunctionExpr>>,
     args: Vec<Vec<Arc<dyn PhysicalExpr>>>,
     filters: Vec<Option<Arc<dyn PhysicalExpr>>>,
+    /// The filter taken over from a `FilterExec` below (`input` is then its input).
+    fold: Option<Folded>,
     input: Arc<dyn ExecutionPlan>,
     schema: SchemaRef,
     props: Arc<PlanProperties>,
@@ -54,14 +57,21 @@ impl DictGroupExec {
         input: Arc<dyn ExecutionPlan>,
     ) -> Result<Self> {
         let schema = agg.schema();
+        let args = aggregate_expressions(agg.aggr_expr(), agg.mode(), 0)?;
+        let filters = agg.filter_expr().to_vec();
+        let (fold, input) = match Folded::of(&input, &args, &filters) {
+            Some((fold, below)) => (Some(fold), below),
+            None => (None, input),
+        };
         let props = Self::plan_properties(&schema, &input, agg.properties());
         Ok(DictGroupExec {
             mode: *agg.mode(),
             emit_groups: EMIT_GROUPS,
             keys,
             aggr: agg.aggr_expr().to_vec(),
-            args: aggregate_expressions(agg.aggr_expr(), agg.mode(), 0)?,
-            filters: agg.filter_expr().to_vec(),
+            args,
+            filters,
+            fold,
             input,
             schema,
             props: Arc::new(props),
@@ -88,15 +98,18 @@ impl DictGroupExec {
 impl DisplayAs for DictGroupExec {
     fn fmt_as(&self, t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         let input = self.input.schema();
-        let keys: Vec<&str> = self
-            .keys
-            .iter()
-            .map(|k| input.field(*k).name().as_str())
-            .collect();
+        let name = |k: usize| {
+            let k = match self.fold.as_ref().and_then(|f| f.projection.as_ref()) {
+                Some(p) => p[k],
+                None => k,
+            };
+            input.field(k).name().as_str()
+        };
+        let keys: Vec<&str> = self.keys.iter().map(|k| name(*k)).collect();
         let aggr: Vec<&str> = self.aggr.iter().map(|a| a.name()).collect();
         match t {
             DisplayFormatType::TreeRender => {
-                write!(f, "mode={:?}\ngroup_by={}", self.mode, keys.join(", "))
+                write!(f, "mode={:?}\ngroup_by={}", self.mode, keys.join(", "))?;
             }
             _ => write!(
                 f,
@@ -104,7 +117,11 @@ impl DisplayAs for DictGroupExec {
                 self.mode,
                 keys.join(", "),
                 aggr.join(", ")
-            ),
+            )?,
+        }
+        match &self.fold {
+            Some(fold) => write!(f, ", filter={}", fold.predicate),
+            None => Ok(()),
         }
     }
 }
@@ -131,6 +148,7 @@ impl ExecutionPlan for DictGroupExec {
             .iter()
             .flatten()
             .chain(self.filters.iter().flatten())
+            .chain(self.fold.iter().map(|f| &f.predicate))
         {
             if f(e)? == TreeNodeRecursion::Stop {
                 return Ok(TreeNodeRecursion::Stop);
@@ -185,8 +203,12 @@ impl ExecutionPlan for DictGroupExec {
             key_types,
             args: self.args.clone(),
             filters: self.filters.clone(),
+            fold: self.fold.clone(),
             accs,
-            groups: Groups::new(self.keys.len()),
+            groups: self.fold.as_ref().map_or_else(
+                || Groups::new(self.keys.len()),
+                |_| Groups::with_trash(self.keys.len()),
+            ),
             indices: Vec::new(),
             out: std::collections::VecDeque::new(),
             done: false,
@@ -210,6 +232,7 @@ struct DictGroupStream {
     key_types: Vec<DataType>,
     args: Vec<Vec<Arc<dyn PhysicalExpr>>>,
     filters: Vec<Option<Arc<dyn PhysicalExpr>>>,
+    fold: Option<Folded>,
     accs: Vec<Box<dyn GroupsAccumulator>>,
     groups: Groups,
     indices: Vec<usize>,
@@ -224,13 +247,19 @@ struct DictGroupStream {
 
 impl DictGroupStream {
     fn consume(&mut self, batch: &RecordBatch) -> Result<()> {
+        let (batch, keep) = match &self.fold {
+            Some(fold) => fold.apply(batch)?,
+            None => (batch.clone(), None),
+        };
         let n = batch.num_rows();
         if n == 0 {
             return Ok(());
         }
         let cols: Vec<&ArrayRef> = self.keys.iter().map(|k| batch.column(*k)).collect();
-        self.groups.assign(&cols, &mut self.indices)?;
+        self.groups
+            .assign(&cols, keep.as_ref(), &mut self.indices)?;
         let total = self.groups.len();
+        let batch = &batch;
         let values = evaluate_many(&self.args, batch)?;
         for ((acc, vals), filter) in self.accs.iter_mut().zip(&values).zip(&self.filters) {
             let mask = match filter {
@@ -262,18 +291,24 @@ impl DictGroupStream {
     /// Moves every group to the output (accumulator states in a `Partial` stage, final
     /// values otherwise) and starts afresh.
     fn emit(&mut self) -> Result<()> {
-        let n = self.groups.len();
+        let first = self.groups.emitted();
+        let n = self.groups.len() - first;
         if n == 0 {
             return Ok(());
         }
         let mut columns = self.groups.key_arrays(&self.key_types)?;
         for acc in self.accs.iter_mut() {
-            match self.mode {
-                AggregateMode::Partial => columns.extend(acc.state(EmitTo::All)?),
-                _ => columns.push(acc.evaluate(EmitTo::All)?),
-            }
+            let values = match self.mode {
+                AggregateMode::Partial => acc.state(EmitTo::All)?,
+                _ => vec![acc.evaluate(EmitTo::All)?],
+            };
+            // The trash group's values are dropped.
+            columns.extend(values.into_iter().map(|v| v.slice(first, n)));
         }
-        self.groups = Groups::new(self.keys.len());
+        self.groups = match self.fold {
+            Some(_) => Groups::with_trash(self.keys.len()),
+            None => Groups::new(self.keys.len()),
+        };
         self.reservation.free();
         let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)?;
         let mut offset = 0;

@@ -5,6 +5,7 @@ use arrow::array::AsArray;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, DictionaryArray, StringViewBuilder};
+use arrow::buffer::BooleanBuffer;
 use arrow::datatypes::{
     DataType, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type,
     UInt8Type,
@@ -138,7 +139,14 @@ pub(super) struct Groups {
     pub(super) dense: Vec<u32>,
     dense_ident: Vec<(bool, u32, usize)>,
     comp: Vec<u32>,
+    /// Whether group 0 is the trash group: the rows of a folded filter that it drops
+    /// ([`Groups::with_trash`]).
+    trash: bool,
 }
+
+/// The packed ids of the trash group: no real group has them (four ids of `u32::MAX`
+/// would need four billion distinct values; fewer keys leave the high bits zero).
+const TRASH_KEY: u128 = u128::MAX;
 
 impl Groups {
     /// Bytes held by the group table.
@@ -156,7 +164,22 @@ impl Groups {
             dense: Vec::new(),
             dense_ident: Vec::new(),
             comp: Vec::new(),
+            trash: false,
         }
+    }
+
+    /// Groups whose group 0 takes the rows [`Groups::assign`] is told to drop; its
+    /// accumulated values are never emitted ([`Groups::emitted`]).
+    pub(super) fn with_trash(n: usize) -> Self {
+        let mut g = Groups::new(n);
+        g.lookup(TRASH_KEY);
+        g.trash = true;
+        g
+    }
+
+    /// The first group that is emitted (1 where group 0 is the trash group).
+    pub(super) fn emitted(&self) -> usize {
+        usize::from(self.trash)
     }
 
     pub(super) fn len(&self) -> usize {
@@ -244,8 +267,17 @@ impl Groups {
         Ok(Codes::Ids(ids))
     }
 
-    /// The group index of every row of a batch whose grouping columns are `cols`.
-    pub(super) fn assign(&mut self, cols: &[&ArrayRef], out: &mut Vec<usize>) -> Result<()> {
+    /// The group index of every row of a batch whose grouping columns are `cols`; rows
+    /// not in `keep` (where given: only with the trash group) go to the trash group.
+    pub(super) fn assign(
+        &mut self,
+        cols: &[&ArrayRef],
+        keep: Option<&BooleanBuffer>,
+        out: &mut Vec<usize>,
+    ) -> Result<()> {
+        if keep.is_some() && !self.trash {
+            return internal_err!("DictGroupExec: rows dropped without a trash group");
+        }
         let n = cols.first().map(|c| c.len()).unwrap_or(0);
         let codes = cols
             .iter()
@@ -276,7 +308,9 @@ impl Groups {
                 .collect();
             if ident != self.dense_ident {
                 self.dense.clear();
-                self.dense.resize(domain, UNSET);
+                // One more slot: the code of a dropped row, which is the trash group's.
+                self.dense.resize(domain + 1, UNSET);
+                self.dense[domain] = 0;
                 self.dense_ident = ident;
             }
             let mut comp = std::mem::take(&mut self.comp);
@@ -288,6 +322,12 @@ impl Groups {
                     for (x, k) in comp.iter_mut().zip(k) {
                         *x = *x * d + *k;
                     }
+                }
+            }
+            if let Some(keep) = keep {
+                let trash = domain as u32;
+                for (x, k) in comp.iter_mut().zip(keep.iter()) {
+                    *x = if k { *x } else { trash };
                 }
             }
             for (i, &c) in comp.iter().enumerate() {
@@ -307,6 +347,10 @@ impl Groups {
         // previous row's group).
         let mut prev: Option<(u128, u32)> = None;
         for i in 0..n {
+            if keep.is_some_and(|k| !k.value(i)) {
+                out.push(0);
+                continue;
+            }
             let packed = self.packed(&codes, i);
             let g = match prev {
                 Some((p, g)) if p == packed => g,
@@ -332,13 +376,14 @@ impl Groups {
         packed
     }
 
-    /// The grouping columns of every group, in group order, as `types`.
+    /// The grouping columns of every group emitted, in group order, as `types`.
     pub(super) fn key_arrays(&self, types: &[DataType]) -> Result<Vec<ArrayRef>> {
         let mut out = Vec::with_capacity(types.len());
+        let keys = &self.keys[self.emitted()..];
         for (j, t) in types.iter().enumerate() {
             let col = &self.cols[j];
-            let mut b = StringViewBuilder::with_capacity(self.keys.len());
-            for k in &self.keys {
+            let mut b = StringViewBuilder::with_capacity(keys.len());
+            for k in keys {
                 let id = (*k >> (32 * j)) as u32;
                 match &col.values[id as usize] {
                     Some(s) => b.append_value(s),

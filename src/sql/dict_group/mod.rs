@@ -20,11 +20,16 @@
 //! column that a filter or an aggregate argument also reads (it stays a string column),
 //! plans with other operators between the scan and the aggregate.
 //!
+//! A filter right below the aggregate (`WHERE agree IS NOT NULL`) is evaluated by the
+//! aggregate itself, without copying the rows it keeps (`fold`).
+//!
 //! Layout: `rule` is the optimizer rule that recognises the plan and rewrites it,
 //! `reader` hands the scan the files' metadata with dictionary columns, `exec` is the
-//! replacing aggregate and its stream, `groups` the table that finds each row's group.
+//! replacing aggregate and its stream, `fold` the filter it takes over, `groups` the
+//! table that finds each row's group.
 
 mod exec;
+mod fold;
 mod groups;
 mod reader;
 mod rule;

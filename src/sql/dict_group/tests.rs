@@ -30,11 +30,12 @@ fn dict(keys: Vec<Option<i32>>, values: &[&str]) -> ArrayRef {
 fn keys_of(groups: &Groups, idx: &[usize]) -> Vec<Vec<Option<String>>> {
     let types = vec![DataType::Utf8; groups.cols.len()];
     let arrays = groups.key_arrays(&types).unwrap();
+    let first = groups.emitted();
     idx.iter()
         .map(|g| {
             arrays
                 .iter()
-                .map(|a| str_value(a.as_ref(), *g).map(str::to_string))
+                .map(|a| str_value(a.as_ref(), *g - first).map(str::to_string))
                 .collect()
         })
         .collect()
@@ -64,14 +65,16 @@ fn rows_of(cols: &[ArrayRef]) -> Vec<Vec<Option<String>>> {
 }
 
 /// Feeds batches through one `Groups` and checks that every row's group holds the
-/// row's own key values and that equal keys always share a group.
+/// row's own key values and that equal keys always share a group; then the same with
+/// every third row dropped ([`check_dropping`]).
 fn check(batches: Vec<Vec<ArrayRef>>) -> Groups {
+    check_dropping(&batches);
     let mut groups = Groups::new(batches[0].len());
     let mut seen: HashMap<Vec<Option<String>>, usize> = HashMap::new();
     let mut idx = Vec::new();
     for cols in &batches {
         let refs: Vec<&ArrayRef> = cols.iter().collect();
-        groups.assign(&refs, &mut idx).unwrap();
+        groups.assign(&refs, None, &mut idx).unwrap();
         assert_eq!(idx.len(), cols[0].len());
         let want = rows_of(cols);
         assert_eq!(keys_of(&groups, &idx), want);
@@ -81,6 +84,36 @@ fn check(batches: Vec<Vec<ArrayRef>>) -> Groups {
     }
     assert_eq!(groups.len(), seen.len());
     groups
+}
+
+/// With a trash group and every third row of a batch dropped: dropped rows go to group
+/// 0, the others as without it, and a key only dropped rows have makes no group.
+fn check_dropping(batches: &[Vec<ArrayRef>]) {
+    let mut groups = Groups::with_trash(batches[0].len());
+    let mut seen: HashMap<Vec<Option<String>>, usize> = HashMap::new();
+    let mut idx = Vec::new();
+    for cols in batches {
+        let n = cols[0].len();
+        let keep = arrow::buffer::BooleanBuffer::collect_bool(n, |i| i % 3 != 1);
+        let refs: Vec<&ArrayRef> = cols.iter().collect();
+        groups.assign(&refs, Some(&keep), &mut idx).unwrap();
+        assert_eq!(idx.len(), n);
+        let want = rows_of(cols);
+        for (i, (row, g)) in want.into_iter().zip(&idx).enumerate() {
+            if !keep.value(i) {
+                assert_eq!(*g, 0);
+                continue;
+            }
+            assert!(*g > 0);
+            assert_eq!(keys_of(&groups, &[*g]), vec![row.clone()]);
+            assert_eq!(*seen.entry(row).or_insert(*g), *g);
+        }
+    }
+    assert_eq!(groups.len(), seen.len() + 1);
+    let keys = groups
+        .key_arrays(&vec![DataType::Utf8View; batches[0].len()])
+        .unwrap();
+    assert_eq!(keys[0].len(), seen.len());
 }
 
 #[test]
@@ -162,7 +195,7 @@ fn key_arrays_take_the_output_type() {
     let mut g = Groups::new(1);
     let mut idx = Vec::new();
     let col = dict(vec![Some(1), None, Some(0)], &["x", "y"]);
-    g.assign(&[&col], &mut idx).unwrap();
+    g.assign(&[&col], None, &mut idx).unwrap();
     assert_eq!(idx, vec![0, 1, 2]);
     let out = g.key_arrays(&[DataType::Utf8View]).unwrap();
     assert_eq!(out[0].data_type(), &DataType::Utf8View);
@@ -281,6 +314,28 @@ async fn fixture_queries_match_datafusion_grouping() {
             "SELECT {grp}, sum(value) FROM responses WHERE value > 2 GROUP BY 1",
             0,
         ),
+        // Filters the aggregate takes over: keeping most rows (the rows dropped go to
+        // the trash group), keeping few (copied), NULL for some rows, and dropping every
+        // row of some respondents (who must not appear).
+        (
+            "SELECT {grp}, {statement}, count(*), sum(weight), min(value) FROM responses \
+             WHERE value > 1 GROUP BY 1, 2",
+            0,
+        ),
+        (
+            "SELECT {grp}, count(*), max(weight) FROM responses WHERE value = 3 GROUP BY 1",
+            0,
+        ),
+        (
+            "SELECT {respondent}, count(*), sum(weight) FROM responses WHERE agree GROUP BY 1",
+            0,
+        ),
+        // A filter that guards an argument (division by zero where value = 1) stays a
+        // filter: the argument is evaluated on kept rows only.
+        (
+            "SELECT {grp}, sum(10 / (value - 1)) FROM responses WHERE value <> 1 GROUP BY 1",
+            0,
+        ),
     ];
     // Then with tiny batches (many batches per dictionary), and on one partition
     // (the single-stage aggregate).
@@ -297,6 +352,24 @@ async fn fixture_queries_match_datafusion_grouping() {
     }
     let (plan, _) = plan_and_rows(ctx, "SELECT grp, count(*) FROM responses GROUP BY 1").await;
     assert!(plan.contains("DictGroupExec: mode=Single"), "{plan}");
+}
+
+/// The analyst's `WHERE agree IS NOT NULL` is taken over by the aggregate; a filter
+/// guarding an argument is not.
+#[tokio::test]
+async fn a_filter_below_is_folded_where_the_arguments_are_total() {
+    let (_dir, session) = fixture().await;
+    let folded = "SELECT statement, count(*), \
+                  sum(CASE WHEN agree THEN weight ELSE 0 END) / sum(weight) \
+                  FROM responses WHERE agree IS NOT NULL GROUP BY 1";
+    let (plan, _) = plan_and_rows(&session.ctx, folded).await;
+    assert!(plan.contains(", filter=agree@"), "{plan}");
+    assert!(!plan.contains("FilterExec"), "{plan}");
+    let guarded = "SELECT grp, sum(10 / (value - 1)) FROM responses WHERE value <> 1 GROUP BY 1";
+    let (plan, rows) = plan_and_rows(&session.ctx, guarded).await;
+    assert!(plan.contains("DictGroupExec"), "{plan}");
+    assert!(plan.contains("FilterExec"), "{plan}");
+    assert!(!rows.is_empty());
 }
 
 async fn check_cases(ctx: &datafusion::prelude::SessionContext, cases: &[(&str, usize)]) {
@@ -329,8 +402,19 @@ async fn check_cases(ctx: &datafusion::prelude::SessionContext, cases: &[(&str, 
 #[tokio::test]
 async fn early_emission_gives_the_same_result() {
     let (_dir, session) = fixture().await;
-    let sql = "SELECT respondent, statement, count(*), sum(weight) FILTER (WHERE agree), \
-               max(value) FROM responses GROUP BY 1, 2";
+    for filter in ["", "WHERE value > 1"] {
+        early_emission_case(&session, filter).await;
+    }
+}
+
+/// [`early_emission_gives_the_same_result`] for one `WHERE` clause (a folded filter:
+/// the trash group is dropped at every emission).
+async fn early_emission_case(session: &crate::sql::Session, filter: &str) {
+    let sql = format!(
+        "SELECT respondent, statement, count(*), sum(weight) FILTER (WHERE agree), \
+         max(value) FROM responses {filter} GROUP BY 1, 2"
+    );
+    let sql = sql.as_str();
     let (plan_text, want) = plan_and_rows(&session.ctx, sql).await;
     assert!(
         plan_text.contains("DictGroupExec: mode=Partial"),
