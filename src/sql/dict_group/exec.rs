@@ -119,8 +119,12 @@ impl DisplayAs for DictGroupExec {
                 aggr.join(", ")
             )?,
         }
+        let sep = match t {
+            DisplayFormatType::TreeRender => "\n",
+            _ => ", ",
+        };
         match &self.fold {
-            Some(fold) => write!(f, ", filter={}", fold.predicate),
+            Some(fold) => write!(f, "{sep}filter={}", fold.predicate),
             None => Ok(()),
         }
     }

@@ -310,7 +310,9 @@ impl Groups {
                 self.dense.clear();
                 // One more slot: the code of a dropped row, which is the trash group's.
                 self.dense.resize(domain + 1, UNSET);
-                self.dense[domain] = 0;
+                if self.trash {
+                    self.dense[domain] = 0;
+                }
                 self.dense_ident = ident;
             }
             let mut comp = std::mem::take(&mut self.comp);
