@@ -28,6 +28,9 @@ use datafusion::logical_expr::{
 use datafusion::optimizer::optimizer::ApplyOrder;
 use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
 
+/// The function's name in plans.
+pub const NAME: &str = "case_select";
+
 /// `case_select(cond, a, b)`: `a` where `cond` is true, else `b`.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct CaseSelect {
@@ -36,7 +39,7 @@ struct CaseSelect {
 
 impl ScalarUDFImpl for CaseSelect {
     fn name(&self) -> &str {
-        "case_select"
+        NAME
     }
     fn signature(&self) -> &Signature {
         &self.signature

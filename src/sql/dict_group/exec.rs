@@ -309,10 +309,7 @@ impl DictGroupStream {
             // The trash group's values are dropped.
             columns.extend(values.into_iter().map(|v| v.slice(first, n)));
         }
-        self.groups = match self.fold {
-            Some(_) => Groups::with_trash(self.keys.len()),
-            None => Groups::new(self.keys.len()),
-        };
+        self.groups = self.groups.fresh();
         self.reservation.free();
         let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)?;
         let mut offset = 0;

@@ -84,6 +84,6 @@ fn total(e: &Arc<dyn PhysicalExpr>) -> bool {
         || e.downcast_ref::<IsNullExpr>().is_some()
         || e.downcast_ref::<IsNotNullExpr>().is_some()
         || e.downcast_ref::<ScalarFunctionExpr>()
-            .is_some_and(|f| f.name() == "case_select");
+            .is_some_and(|f| f.name() == crate::sql::case_select::NAME);
     safe && e.children().into_iter().all(total)
 }

@@ -177,6 +177,15 @@ impl Groups {
         g
     }
 
+    /// An empty table like this one (the same columns, a trash group where it has one).
+    pub(super) fn fresh(&self) -> Self {
+        if self.trash {
+            Groups::with_trash(self.cols.len())
+        } else {
+            Groups::new(self.cols.len())
+        }
+    }
+
     /// The first group that is emitted (1 where group 0 is the trash group).
     pub(super) fn emitted(&self) -> usize {
         usize::from(self.trash)
