@@ -8,6 +8,7 @@ pub mod const_row;
 pub mod dict_group;
 pub mod eager_agg;
 pub mod files;
+mod lanes;
 mod lazy;
 pub mod output;
 pub mod query;

@@ -27,6 +27,7 @@ use datafusion::physical_plan::{
 use futures::Stream;
 
 use super::fold::Folded;
+use super::fused::Fused;
 use super::groups::Groups;
 use super::EMIT_GROUPS;
 
@@ -41,6 +42,8 @@ pub struct DictGroupExec {
     aggr: Vec<Arc<datafusion::physical_expr::aggregate::AggregateFunctionExpr>>,
     args: Vec<Vec<Arc<dyn PhysicalExpr>>>,
     filters: Vec<Option<Arc<dyn PhysicalExpr>>>,
+    /// Aggregates computed by an accumulator of this module (`args` are then its own).
+    fused: Vec<Option<Fused>>,
     /// The filter taken over from a `FilterExec` below (`input` is then its input).
     fold: Option<Folded>,
     input: Arc<dyn ExecutionPlan>,
@@ -57,12 +60,22 @@ impl DictGroupExec {
         input: Arc<dyn ExecutionPlan>,
     ) -> Result<Self> {
         let schema = agg.schema();
-        let args = aggregate_expressions(agg.aggr_expr(), agg.mode(), 0)?;
+        let mut args = aggregate_expressions(agg.aggr_expr(), agg.mode(), 0)?;
         let filters = agg.filter_expr().to_vec();
         let (fold, input) = match Folded::of(&input, &args, &filters) {
             Some((fold, below)) => (Some(fold), below),
             None => (None, input),
         };
+        let fused = agg
+            .aggr_expr()
+            .iter()
+            .zip(&mut args)
+            .map(|(a, args)| {
+                let (fused, own) = Fused::of(a, args)?;
+                *args = own;
+                Some(fused)
+            })
+            .collect();
         let props = Self::plan_properties(&schema, &input, agg.properties());
         Ok(DictGroupExec {
             mode: *agg.mode(),
@@ -71,12 +84,19 @@ impl DictGroupExec {
             aggr: agg.aggr_expr().to_vec(),
             args,
             filters,
+            fused,
             fold,
             input,
             schema,
             props: Arc::new(props),
             metrics: ExecutionPlanMetricsSet::new(),
         })
+    }
+
+    /// How many aggregates are computed by a fused accumulator.
+    #[cfg(test)]
+    pub(super) fn fused(&self) -> usize {
+        self.fused.iter().flatten().count()
     }
 
     /// The replaced stage's emission and boundedness over `input`'s partitions; no
@@ -190,7 +210,11 @@ impl ExecutionPlan for DictGroupExec {
         let accs = self
             .aggr
             .iter()
-            .map(|a| a.create_groups_accumulator())
+            .zip(&self.fused)
+            .map(|(a, fused)| match fused {
+                Some(f) => Ok(f.accumulator()),
+                None => a.create_groups_accumulator(),
+            })
             .collect::<Result<Vec<_>>>()?;
         let key_types = self
             .keys

@@ -126,6 +126,18 @@ fn dict_codes<K: arrow::datatypes::ArrowDictionaryKeyType>(
     (codes, Arc::clone(d.values()))
 }
 
+/// Sets `comp[i]` to `dropped` wherever bit `i` of `keep` is unset, 64 rows per mask
+/// word and without a branch per row (which rows a filter drops is unpredictable).
+fn drop_rows(comp: &mut [u32], keep: &BooleanBuffer, dropped: u32) {
+    let words = keep.inner().bit_chunks(keep.offset(), comp.len());
+    for (word, part) in words.iter_padded().zip(comp.chunks_mut(64)) {
+        for (j, x) in part.iter_mut().enumerate() {
+            let m = crate::sql::lanes::mask(word, j) as u32;
+            *x = (*x & m) | (dropped & !m);
+        }
+    }
+}
+
 /// Rows to group indices.
 pub(super) struct Groups {
     pub(super) cols: Vec<KeyColumn>,
@@ -336,20 +348,21 @@ impl Groups {
                 }
             }
             if let Some(keep) = keep {
-                let trash = domain as u32;
-                for (x, k) in comp.iter_mut().zip(keep.iter()) {
-                    *x = if k { *x } else { trash };
-                }
+                drop_rows(&mut comp, keep, domain as u32);
             }
-            for (i, &c) in comp.iter().enumerate() {
-                let mut g = self.dense[c as usize];
+            // The table is taken out of `self` so that the loop keeps it in registers
+            // and `out` grows without a capacity check per row.
+            let mut dense = std::mem::take(&mut self.dense);
+            out.extend(comp.iter().enumerate().map(|(i, &c)| {
+                let mut g = dense[c as usize];
                 if g == UNSET {
                     let packed = self.packed(&codes, i);
                     g = self.lookup(packed);
-                    self.dense[c as usize] = g;
+                    dense[c as usize] = g;
                 }
-                out.push(g as usize);
-            }
+                g as usize
+            }));
+            self.dense = dense;
             self.comp = comp;
             return Ok(());
         }

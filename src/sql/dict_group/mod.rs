@@ -13,7 +13,8 @@
 //! looked up once per row group, and a row costs an index into a small table.
 //!
 //! The aggregate functions are DataFusion's own (`GroupsAccumulator`s created from the
-//! plan's aggregate expressions); only the group lookup differs. The output schema is
+//! plan's aggregate expressions, but for the two fused ones below, whose results are
+//! identical); only the group lookup differs. The output schema is
 //! the replaced aggregate's, so the plan above it (the final aggregation stage) is
 //! unchanged, and so are the results. Anything the rule does not recognise is left as
 //! it is: grouping sets, ordered or DISTINCT aggregates, non-string or computed keys, a
@@ -21,18 +22,23 @@
 //! plans with other operators between the scan and the aggregate.
 //!
 //! A filter right below the aggregate (`WHERE agree IS NOT NULL`) is evaluated by the
-//! aggregate itself, without copying the rows it keeps (`fold`).
+//! aggregate itself, without copying the rows it keeps (`fold`). `count(*)` and the
+//! weighted count of a share, `sum(CASE WHEN agree THEN weight ELSE 0 END)`, have
+//! accumulators of their own (`fused`): the first counts rows without reading a column
+//! of ones, the second picks and adds each row's value in one pass (`sum_select`).
 //!
 //! Layout: `rule` is the optimizer rule that recognises the plan and rewrites it,
 //! `reader` hands the scan the files' metadata with dictionary columns, `exec` is the
 //! replacing aggregate and its stream, `fold` the filter it takes over, `groups` the
-//! table that finds each row's group.
+//! table that finds each row's group, `fused` and `sum_select` the fused aggregates.
 
 mod exec;
 mod fold;
+mod fused;
 mod groups;
 mod reader;
 mod rule;
+mod sum_select;
 #[cfg(test)]
 mod tests;
 

@@ -282,6 +282,18 @@ async fn fixture_queries_match_datafusion_grouping() {
           sum(weight) FILTER (WHERE agree) FROM responses GROUP BY 1, 2",
             0,
         ),
+        // Weighted counts summed in one pass (`sum_select`): a constant or a column
+        // in either branch, a NULL branch, a FILTER clause with NULL conditions.
+        (
+            "SELECT {statement}, {grp}, \
+             sum(CASE WHEN value > 3 THEN 1.5 ELSE weight END) FILTER (WHERE agree), \
+             sum(CASE WHEN agree THEN weight ELSE NULL END), \
+             sum(CASE WHEN agree THEN CAST(NULL AS DOUBLE) ELSE 0.5 END), \
+             sum(CASE WHEN value < 3 THEN weight ELSE weight END), \
+             count(*) FILTER (WHERE value > 3), count(2) FILTER (WHERE agree) \
+             FROM responses GROUP BY 1, 2",
+            0,
+        ),
         // A high-cardinality key: one group per respondent.
         (
             "SELECT {respondent}, count(agree), avg(value) FROM responses GROUP BY 1",
@@ -354,6 +366,52 @@ async fn fixture_queries_match_datafusion_grouping() {
     assert!(plan.contains("DictGroupExec: mode=Single"), "{plan}");
 }
 
+/// The number of fused aggregates in the plan's `DictGroupExec`s.
+fn fused_aggregates(plan: &Arc<dyn ExecutionPlan>) -> usize {
+    let mut n = 0;
+    plan.apply(|node| {
+        if let Some(d) = node.downcast_ref::<DictGroupExec>() {
+            n += d.fused();
+        }
+        Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+    })
+    .unwrap();
+    n
+}
+
+/// `count(*)` and each `sum` over a select of columns and `Float64` constants are
+/// fused; `count` of a column, a select of integers, or of a computed branch, are left
+/// to DataFusion's own.
+#[tokio::test]
+async fn counts_and_weighted_counts_are_fused() {
+    let (_dir, session) = fixture().await;
+    let ctx = &session.ctx;
+    let cases = [
+        (
+            "SELECT statement, count(*), sum(CASE WHEN agree THEN weight ELSE 0 END), \
+             sum(weight) FROM responses WHERE agree IS NOT NULL GROUP BY 1",
+            2,
+        ),
+        (
+            "SELECT statement, sum(CASE WHEN agree THEN weight ELSE NULL END), \
+             sum(CASE WHEN value > 3 THEN 1.5 ELSE weight END) FROM responses GROUP BY 1",
+            2,
+        ),
+        (
+            "SELECT statement, count(value), sum(CASE WHEN agree THEN value ELSE 0 END), \
+             sum(CASE WHEN agree THEN weight * 2 ELSE 0 END) FROM responses GROUP BY 1",
+            0,
+        ),
+    ];
+    for (sql, want) in cases {
+        assert_eq!(
+            fused_aggregates(&physical_plan(ctx, sql).await),
+            want,
+            "{sql}"
+        );
+    }
+}
+
 /// The analyst's `WHERE agree IS NOT NULL` is taken over by the aggregate; a filter
 /// guarding an argument is not.
 #[tokio::test]
@@ -412,7 +470,8 @@ async fn early_emission_gives_the_same_result() {
 async fn early_emission_case(session: &crate::sql::Session, filter: &str) {
     let sql = format!(
         "SELECT respondent, statement, count(*), sum(weight) FILTER (WHERE agree), \
-         max(value) FROM responses {filter} GROUP BY 1, 2"
+         max(value), sum(CASE WHEN agree THEN weight ELSE 0 END) \
+         FROM responses {filter} GROUP BY 1, 2"
     );
     let sql = sql.as_str();
     let (plan_text, want) = plan_and_rows(&session.ctx, sql).await;
