@@ -28,6 +28,8 @@ use datafusion::logical_expr::{
 use datafusion::optimizer::optimizer::ApplyOrder;
 use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
 
+use crate::sql::lanes::{pick, Lane};
+
 /// The function's name in plans.
 pub const NAME: &str = "case_select";
 
@@ -143,13 +145,16 @@ fn blocks<'a, T: ArrowPrimitiveType>(
 }
 
 /// `a` where `take_a`, else `b`, for primitive arrays and scalars of type `T`: 64 values
-/// per mask word, no branch per value (the inner loop compiles to vector blends). `None`
-/// when the arguments are not of type `T`.
+/// per mask word, no branch per value (`crate::sql::lanes`). `None` when the arguments
+/// are not of type `T`.
 fn select_primitive<T: ArrowPrimitiveType>(
     take_a: &BooleanBuffer,
     a: &ColumnarValue,
     b: &ColumnarValue,
-) -> Option<ArrayRef> {
+) -> Option<ArrayRef>
+where
+    T::Native: Lane,
+{
     let (sa, sb) = (Side::<T>::of(a)?, Side::<T>::of(b)?);
     let n = take_a.len();
     let (mut scalar_a, mut scalar_b) = ([T::Native::default(); 64], [T::Native::default(); 64]);
@@ -161,7 +166,7 @@ fn select_primitive<T: ArrowPrimitiveType>(
     for (k, (word, o)) in chunks.iter().zip(&mut out).enumerate() {
         let (x, y) = (&va[k * step_a..][..64], &vb[k * step_b..][..64]);
         for j in 0..64 {
-            o[j] = if (word >> j) & 1 == 1 { x[j] } else { y[j] };
+            o[j] = pick(word, j, x[j], y[j]);
         }
     }
     let rest = out.into_remainder();
@@ -170,7 +175,7 @@ fn select_primitive<T: ArrowPrimitiveType>(
         let word = chunks.remainder_bits();
         let (x, y) = (&va[k * step_a..], &vb[k * step_b..]);
         for (j, o) in rest.iter_mut().enumerate() {
-            *o = if (word >> j) & 1 == 1 { x[j] } else { y[j] };
+            *o = pick(word, j, x[j], y[j]);
         }
     }
     let nulls = (sa.has_nulls() || sb.has_nulls()).then(|| {

@@ -32,9 +32,56 @@ pub fn mask(word: u64, j: usize) -> u64 {
 
 /// `x` where bit `j` of `word` is set, else `y`.
 #[inline(always)]
-pub fn pick_f64(word: u64, j: usize, x: f64, y: f64) -> f64 {
-    let m = mask(word, j);
-    f64::from_bits((x.to_bits() & m) | (y.to_bits() & !m))
+pub fn pick<T: Lane>(word: u64, j: usize, x: T, y: T) -> T {
+    T::select(mask(word, j), x, y)
+}
+
+/// A value that can be picked through a mask of all ones or all zeros.
+pub trait Lane: Copy {
+    /// `x` where `m` is all ones, `y` where it is zero.
+    fn select(m: u64, x: Self, y: Self) -> Self;
+}
+
+impl Lane for u64 {
+    #[inline(always)]
+    fn select(m: u64, x: u64, y: u64) -> u64 {
+        (x & m) | (y & !m)
+    }
+}
+
+impl Lane for u32 {
+    #[inline(always)]
+    fn select(m: u64, x: u32, y: u32) -> u32 {
+        u64::select(m, x.into(), y.into()) as u32
+    }
+}
+
+impl Lane for f64 {
+    #[inline(always)]
+    fn select(m: u64, x: f64, y: f64) -> f64 {
+        f64::from_bits(u64::select(m, x.to_bits(), y.to_bits()))
+    }
+}
+
+impl Lane for f32 {
+    #[inline(always)]
+    fn select(m: u64, x: f32, y: f32) -> f32 {
+        f32::from_bits(u32::select(m, x.to_bits(), y.to_bits()))
+    }
+}
+
+impl Lane for i64 {
+    #[inline(always)]
+    fn select(m: u64, x: i64, y: i64) -> i64 {
+        u64::select(m, x as u64, y as u64) as i64
+    }
+}
+
+impl Lane for i32 {
+    #[inline(always)]
+    fn select(m: u64, x: i32, y: i32) -> i32 {
+        u32::select(m, x as u32, y as u32) as i32
+    }
 }
 
 #[cfg(test)]
@@ -48,7 +95,11 @@ mod tests {
             let want = if (word >> j) & 1 == 1 { u64::MAX } else { 0 };
             assert_eq!(mask(word, j), want, "bit {j}");
         }
-        assert_eq!(pick_f64(word, 0, 1.5, -0.0).to_bits(), 1.5f64.to_bits());
-        assert_eq!(pick_f64(word, 1, 1.5, -0.0).to_bits(), (-0.0f64).to_bits());
+        assert_eq!(pick(word, 0, 1.5f64, -0.0).to_bits(), 1.5f64.to_bits());
+        assert_eq!(pick(word, 1, 1.5f64, -0.0).to_bits(), (-0.0f64).to_bits());
+        assert_eq!(pick(word, 63, -7i32, 3), -7);
+        assert_eq!(pick(word, 62, -7i64, 3), 3);
+        assert_eq!(pick(word, 23, f32::NAN, 0.5).to_bits(), f32::NAN.to_bits());
+        assert_eq!(pick(word, 22, f32::NAN, 0.5), 0.5);
     }
 }

@@ -132,8 +132,7 @@ fn drop_rows(comp: &mut [u32], keep: &BooleanBuffer, dropped: u32) {
     let words = keep.inner().bit_chunks(keep.offset(), comp.len());
     for (word, part) in words.iter_padded().zip(comp.chunks_mut(64)) {
         for (j, x) in part.iter_mut().enumerate() {
-            let m = crate::sql::lanes::mask(word, j) as u32;
-            *x = (*x & m) | (dropped & !m);
+            *x = crate::sql::lanes::pick(word, j, *x, dropped);
         }
     }
 }

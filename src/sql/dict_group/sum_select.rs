@@ -20,7 +20,7 @@ use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
 use datafusion::physical_expr::expressions::{Column, Literal};
 use datafusion::physical_expr::{PhysicalExpr, ScalarFunctionExpr};
 
-use crate::sql::lanes::pick_f64;
+use crate::sql::lanes::pick;
 
 /// One branch of the select: a column (read from the arguments) or a constant.
 #[derive(Debug, Clone, Copy)]
@@ -189,7 +189,7 @@ impl SumSelectAcc {
                 for (k, (word, gs)) in chunks {
                     for (j, &g) in gs.iter().enumerate() {
                         let i = k * 64 + j;
-                        sums[g] += pick_f64(word, j, a.at(i), b.at(i));
+                        sums[g] += pick(word, j, a.at(i), b.at(i));
                         seen[g] = true;
                     }
                 }
@@ -199,8 +199,8 @@ impl SumSelectAcc {
                 for ((k, (word, gs)), okw) in chunks.zip(oks.iter_padded()) {
                     for (j, &g) in gs.iter().enumerate() {
                         let i = k * 64 + j;
-                        let v = pick_f64(word, j, a.at(i), b.at(i));
-                        sums[g] += pick_f64(okw, j, v, 0.0);
+                        let v = pick(word, j, a.at(i), b.at(i));
+                        sums[g] += pick(okw, j, v, 0.0);
                         seen[g] |= (okw >> j) & 1 == 1;
                     }
                 }
