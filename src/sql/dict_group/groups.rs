@@ -118,12 +118,22 @@ fn dict_codes<K: arrow::datatypes::ArrowDictionaryKeyType>(
         .iter()
         .map(|k| arrow::datatypes::ArrowNativeType::as_usize(*k) as u32)
         .collect();
-    if let Some(nulls) = d.keys().nulls() {
-        for i in (0..codes.len()).filter(|i| nulls.is_null(*i)) {
+    if let Some(nulls) = d.keys().nulls().filter(|n| n.null_count() > 0) {
+        for i in (!nulls.inner()).set_indices() {
             codes[i] = len;
         }
     }
     (codes, Arc::clone(d.values()))
+}
+
+/// Whether every view is `first` (a partition column is one value repeated): 16 views
+/// at a time, which the compiler vectorises, where `all` stops at each view.
+pub(super) fn all_equal(views: &[u128], first: u128) -> bool {
+    let mut chunks = views.chunks_exact(16);
+    let whole = chunks
+        .by_ref()
+        .all(|c| c.iter().fold(true, |same, v| same & (*v == first)));
+    whole && chunks.remainder().iter().all(|v| *v == first)
 }
 
 /// Sets `comp[i]` to `dropped` wherever bit `i` of `keep` is unset, 64 rows per mask
@@ -245,7 +255,7 @@ impl Groups {
             let a = arr.as_string_view();
             let views = a.views();
             let first = views[0];
-            if a.null_count() == 0 && views.iter().all(|v| *v == first) {
+            if a.null_count() == 0 && all_equal(views, first) {
                 return Ok(Codes::Const(col.id(Some(a.value(0)))));
             }
             let mut ids = Vec::with_capacity(n);

@@ -567,3 +567,17 @@ async fn other_shapes_are_left_to_datafusion() {
         assert!(!rows.is_empty());
     }
 }
+
+/// The constant-column check over whole chunks of 16 views and the remainder.
+#[test]
+fn all_equal_finds_any_differing_view() {
+    for n in [1, 15, 16, 17, 40] {
+        let views = vec![7u128; n];
+        assert!(all_equal(&views, 7), "{n}");
+        for at in 0..n {
+            let mut v = views.clone();
+            v[at] = 8;
+            assert!(!all_equal(&v, 7), "{n} {at}");
+        }
+    }
+}
