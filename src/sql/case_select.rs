@@ -28,7 +28,7 @@ use datafusion::logical_expr::{
 use datafusion::optimizer::optimizer::ApplyOrder;
 use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
 
-use crate::sql::lanes::{pick, Lane};
+use crate::sql::lanes::{pick, true_rows, Lane};
 
 /// The function's name in plans.
 pub const NAME: &str = "case_select";
@@ -63,11 +63,7 @@ impl ScalarUDFImpl for CaseSelect {
         let Some(mask) = mask.as_any().downcast_ref::<BooleanArray>() else {
             return datafusion::common::internal_err!("case_select needs a boolean condition");
         };
-        // Fold NULL conditions into false.
-        let take_a = match mask.nulls() {
-            Some(n) => mask.values() & n.inner(),
-            None => mask.values().clone(),
-        };
+        let take_a = true_rows(mask);
         macro_rules! fast {
             ($($t:ty),*) => {$(
                 if let Some(out) = select_primitive::<$t>(&take_a, a, b) {

@@ -7,6 +7,9 @@
 //! branch. The mask is therefore read from a table: the compiler cannot tell that it is
 //! all ones or all zeros, and the select stays arithmetic.
 
+use arrow::array::{Array, BooleanArray};
+use arrow::buffer::BooleanBuffer;
+
 /// Row `j` of a 4-bit group: all ones where the bit is set.
 static MASKS: [[u64; 4]; 16] = {
     let mut t = [[0u64; 4]; 16];
@@ -23,6 +26,15 @@ static MASKS: [[u64; 4]; 16] = {
     }
     t
 };
+
+/// The rows where `cond` is true and not NULL (a NULL condition picks the other value,
+/// as `CASE` and `FILTER` do).
+pub fn true_rows(cond: &BooleanArray) -> BooleanBuffer {
+    match cond.nulls() {
+        Some(n) => cond.values() & n.inner(),
+        None => cond.values().clone(),
+    }
+}
 
 /// All ones where bit `j` (< 64) of `word` is set, else zero.
 #[inline(always)]

@@ -14,6 +14,7 @@ use datafusion::physical_expr::expressions::Literal;
 use datafusion::physical_expr::PhysicalExpr;
 
 use super::sum_select::SumSelect;
+use crate::sql::lanes::true_rows;
 
 /// An aggregate computed here.
 #[derive(Debug, Clone)]
@@ -69,8 +70,8 @@ impl GroupsAccumulator for CountRows {
                 }
             }
             Some(f) => {
-                for (&g, keep) in group_indices.iter().zip(f.iter()) {
-                    self.counts[g] += i64::from(keep == Some(true));
+                for (&g, keep) in group_indices.iter().zip(true_rows(f).iter()) {
+                    self.counts[g] += i64::from(keep);
                 }
             }
         }
@@ -118,7 +119,11 @@ impl GroupsAccumulator for CountRows {
         let n = values.first().map_or(0, |v| v.len());
         let counts: Int64Array = match opt_filter {
             None => vec![1i64; n].into(),
-            Some(f) => f.iter().map(|k| Some(i64::from(k == Some(true)))).collect(),
+            Some(f) => true_rows(f)
+                .iter()
+                .map(i64::from)
+                .collect::<Vec<_>>()
+                .into(),
         };
         Ok(vec![Arc::new(counts)])
     }

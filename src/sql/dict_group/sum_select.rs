@@ -20,7 +20,7 @@ use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
 use datafusion::physical_expr::expressions::{Column, Literal};
 use datafusion::physical_expr::{PhysicalExpr, ScalarFunctionExpr};
 
-use crate::sql::lanes::pick;
+use crate::sql::lanes::{pick, true_rows};
 
 /// One branch of the select: a column (read from the arguments) or a constant.
 #[derive(Debug, Clone, Copy)]
@@ -137,14 +137,6 @@ impl Pick for f64 {
     #[inline(always)]
     fn at(self, _: usize) -> f64 {
         self
-    }
-}
-
-/// The rows of `take` where it is true and not NULL.
-fn true_rows(take: &BooleanArray) -> BooleanBuffer {
-    match take.nulls() {
-        Some(n) => take.values() & n.inner(),
-        None => take.values().clone(),
     }
 }
 
